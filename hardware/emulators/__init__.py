@@ -1,0 +1,1 @@
+"""Faithful emulators of every device, for tests, the demo and technicians."""

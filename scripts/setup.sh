@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Set up everything Bilik needs on a fresh Debian machine that has only Python:
+# system packages (when missing) and a virtual environment in .venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# libzbar0: pyzbar's decoder. libgl1/libglib2.0-0: OpenCV's HighGUI build.
+# chromium: the officer console's browser tests (Playwright drives /usr/bin/chromium).
+# fonts-dejavu-core: the booth screen and the printer emulator render text with it.
+SYSTEM_PACKAGES=(libzbar0 libgl1 libglib2.0-0 chromium fonts-dejavu-core)
+
+missing=()
+for pkg in "${SYSTEM_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing system packages: ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating .venv"
+    "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.bilik-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "setup: installing Python packages into .venv"
+    .venv/bin/pip install -q --upgrade pip
+    .venv/bin/pip install -q -e ".[test]"
+    touch "$stamp"
+fi
+echo "setup: ready"
