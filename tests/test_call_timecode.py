@@ -1,0 +1,125 @@
+"""The test pattern's timecode: exact recovery, through real VP8, and clear errors on bad input."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from aiortc.codecs.vpx import Vp8Decoder, Vp8Encoder, vp8_depayload
+from aiortc.jitterbuffer import JitterFrame
+from av import VideoFrame
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hardware.errors import HardwareError
+from hardware.testpattern import (
+    BLOCK_PX,
+    HEIGHT,
+    MAX_VALUE,
+    STRIP_PX,
+    WIDTH,
+    TestPattern,
+    TimecodeError,
+    read_frame_timecode,
+    read_timecode,
+    timecode_bits,
+    write_timecode,
+)
+
+NOW_MS = 1_760_000_000_000  # an epoch millisecond of 2025
+
+
+@given(st.integers(min_value=0, max_value=MAX_VALUE))
+def test_timecode_round_trips_every_value(value: int) -> None:
+    luma = np.full((HEIGHT, WIDTH), 90, dtype=np.uint8)
+    write_timecode(luma, value)
+    assert read_timecode(luma) == value
+
+
+def test_blocks_are_at_least_16_px_and_fit_the_picture() -> None:
+    assert BLOCK_PX >= 16
+    assert len(timecode_bits(0)) == 64
+    assert STRIP_PX < HEIGHT
+
+
+def test_value_out_of_range_is_refused() -> None:
+    with pytest.raises(ValueError, match="outside"):
+        timecode_bits(MAX_VALUE + 1)
+    with pytest.raises(ValueError, match="outside"):
+        timecode_bits(-1)
+
+
+def test_a_flipped_block_is_caught_by_the_checksum() -> None:
+    luma = np.full((HEIGHT, WIDTH), 90, dtype=np.uint8)
+    write_timecode(luma, NOW_MS)
+    centre = BLOCK_PX // 2
+    block = luma[centre, 5 * BLOCK_PX + centre]
+    luma[:BLOCK_PX, 5 * BLOCK_PX : 6 * BLOCK_PX] = 255 - block
+    with pytest.raises(TimecodeError, match="checksum"):
+        read_timecode(luma)
+
+
+def test_a_picture_without_timecode_is_reported_not_misread() -> None:
+    flat = np.full((HEIGHT, WIDTH), 200, dtype=np.uint8)
+    noise = np.random.default_rng(1).integers(0, 256, (HEIGHT, WIDTH), dtype=np.uint8)
+    for picture in (flat, noise):
+        with pytest.raises(TimecodeError) as info:
+            read_timecode(picture)
+        assert isinstance(info.value, HardwareError)
+
+
+def test_a_picture_too_small_is_refused_with_its_size() -> None:
+    with pytest.raises(TimecodeError, match=r"\(20, 100\) is too small"):
+        read_timecode(np.zeros((20, 100), dtype=np.uint8))
+    with pytest.raises(TimecodeError, match="too small"):
+        read_timecode(np.zeros((HEIGHT, WIDTH, 3), dtype=np.uint8))
+
+
+def test_pattern_moves_with_time_and_keeps_its_size() -> None:
+    pattern = TestPattern()
+    a, b = pattern.render(NOW_MS), pattern.render(NOW_MS + 500)
+    assert a.shape == b.shape == (HEIGHT * 3 // 2, WIDTH)
+    below_strip = slice(STRIP_PX, HEIGHT)
+    assert np.count_nonzero(a[below_strip] != b[below_strip]) > 5000
+    assert read_timecode(a[:HEIGHT]) == NOW_MS
+
+
+def test_timecode_survives_live_vp8_encode_and_decode() -> None:
+    """Every frame of two seconds of pattern, through aiortc's own VP8 encoder and decoder."""
+    pattern = TestPattern()
+    encoder, decoder = Vp8Encoder(), Vp8Decoder()
+    fps = 15
+    read: list[int] = []
+    sent: list[int] = []
+    for i in range(2 * fps):
+        capture_ms = NOW_MS + i * 1000 // fps
+        frame = pattern.frame(capture_ms)
+        frame.pts = i * 90000 // fps
+        frame.time_base = Fraction(1, 90000)
+        payloads, timestamp = encoder.encode(frame)
+        data = b"".join(vp8_depayload(p) for p in payloads)
+        for decoded in decoder.decode(JitterFrame(data=data, timestamp=timestamp)):
+            assert isinstance(decoded, VideoFrame)
+            read.append(read_frame_timecode(decoded))
+        sent.append(capture_ms)
+    assert read == sent
+
+
+def test_timecode_survives_a_starved_vp8_encoder() -> None:
+    """At the lowest bitrate aiortc's congestion control allows, the code still reads."""
+    pattern = TestPattern()
+    encoder, decoder = Vp8Encoder(), Vp8Decoder()
+    encoder.target_bitrate = 1  # clamped to aiortc's MIN_BITRATE
+    ok = 0
+    for i in range(30):
+        frame = pattern.frame(NOW_MS + i * 67)
+        frame.pts = i * 6000
+        frame.time_base = Fraction(1, 90000)
+        payloads, timestamp = encoder.encode(frame)
+        data = b"".join(vp8_depayload(p) for p in payloads)
+        for decoded in decoder.decode(JitterFrame(data=data, timestamp=timestamp)):
+            assert isinstance(decoded, VideoFrame)
+            assert read_frame_timecode(decoded) == NOW_MS + i * 67
+            ok += 1
+    assert ok == 30
