@@ -21,7 +21,7 @@ def in_frame(code: np.ndarray, angle: float = 0.0) -> np.ndarray:
     frame[200 : 200 + h, 500 : 500 + w] = code[:, :, None]
     if angle:
         m = cv2.getRotationMatrix2D((640, 360), angle, 1.0)
-        frame = cv2.warpAffine(frame, m, (1280, 720), borderValue=(90, 90, 90))
+        return cv2.warpAffine(frame, m, (1280, 720), borderValue=(90, 90, 90))
     return frame
 
 
