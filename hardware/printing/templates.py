@@ -31,7 +31,7 @@ from hardware.printing.limits import (
 
 TIME_FORMAT = "%d-%m-%Y %H:%M"
 SELFTEST_QR = "BILIK-SELFTEST"
-SELFTEST_CHARSET = "ABC xyz 0123456789 .,:;-/() Rp 1.250.000 àéèüöñç €"
+SELFTEST_CHARSET = "ABC xyz 0123456789 .,:;-/() Rp1.250.000 àéüöñç €"
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,17 @@ def _lines(printer: Dummy, value: str, *, columns: int = COLUMNS, indent: str = 
         printer.textln(line)
 
 
+def _both(printer: Dummy, key: str, suffix: str = "") -> None:
+    """A catalogue message, Indonesian / English on one line, or on two if it is too long."""
+    message = text(key)
+    line = message.both() + suffix
+    if len(printable(line)) <= COLUMNS:
+        printer.textln(printable(line))
+        return
+    _lines(printer, message.id + suffix)
+    _lines(printer, message.en + suffix)
+
+
 def _qr(printer: Dummy, payload: str) -> None:
     printer.set(align="center")
     printer.qr(payload, native=True, size=QR_MODULE_DOTS, ec=QR_ECLEVEL_M)
@@ -109,20 +120,21 @@ def render_ticket(ticket: QueueTicket) -> bytes:
     """The ESC/POS bytes of a queue ticket: number, service, time, QR."""
     p = _start()
     p.set(align="center", bold=True)
-    _lines(p, text("printer.ticket_title").both())
-    p.set(double_width=True, double_height=True)
+    _both(p, "printer.ticket_title")
+    # Size and emphasis in one call: python-escpos sends ESC ! (which clears emphasis) first.
+    p.set(double_width=True, double_height=True, bold=True)
     _lines(p, ticket.number, columns=COLUMNS // 2)
     p.set(normal_textsize=True, bold=False)
     p.ln()
-    _lines(p, f"{text('printer.service').both()}:")
+    _both(p, "printer.service", ":")
     p.set(bold=True)
     _lines(p, ticket.service)
     p.set(bold=False)
     _lines(p, f"{text('printer.issued_at').both()}: {ticket.issued_at.strftime(TIME_FORMAT)}")
     p.ln()
     _qr(p, ticket.qr_payload)
-    _lines(p, text("printer.ticket_scan").both())
-    _lines(p, text("printer.ticket_wait").both())
+    _both(p, "printer.ticket_scan")
+    _both(p, "printer.ticket_wait")
     p.cut()
     return bytes(p.output)
 
@@ -131,27 +143,27 @@ def render_receipt(receipt: ClaimReceipt) -> bytes:
     """The ESC/POS bytes of a claim receipt: reference, decision, next steps, QR."""
     p = _start()
     p.set(align="center", bold=True, double_height=True)
-    _lines(p, text("printer.receipt_title").both())
+    _both(p, "printer.receipt_title")
     p.set(normal_textsize=True, bold=False, align="left")
     p.ln()
-    _lines(p, f"{text('printer.reference').both()}:")
+    _both(p, "printer.reference", ":")
     p.set(bold=True, double_height=True)
     _lines(p, receipt.reference)
     p.set(normal_textsize=True, bold=False)
-    _lines(p, f"{text('printer.decision').both()}:")
+    _both(p, "printer.decision", ":")
     p.set(bold=True)
     _lines(p, receipt.decision)
     p.set(bold=False)
     if receipt.steps:
-        _lines(p, f"{text('printer.next_steps').both()}:")
+        _both(p, "printer.next_steps", ":")
         for i, step in enumerate(receipt.steps, 1):
             _lines(p, f"{i}. {step}", indent=" " * (len(str(i)) + 2))
     _lines(p, f"{text('printer.issued_at').both()}: {receipt.issued_at.strftime(TIME_FORMAT)}")
     p.ln()
     _qr(p, receipt.qr_payload)
-    _lines(p, text("printer.receipt_scan").both())
+    _both(p, "printer.receipt_scan")
     p.set(bold=True)
-    _lines(p, text("printer.receipt_keep").both())
+    _both(p, "printer.receipt_keep")
     p.set(bold=False)
     p.cut()
     return bytes(p.output)
@@ -162,14 +174,14 @@ def render_selftest(address: str, status: str, printed_at: datetime) -> bytes:
     p = _start()
     p.set(align="center", bold=True, double_height=True, double_width=True)
     _lines(p, "BILIK", columns=COLUMNS // 2)
-    p.set(normal_textsize=True)
-    _lines(p, text("printer.selftest_title").both())
+    p.set(normal_textsize=True, bold=True)
+    _both(p, "printer.selftest_title")
     p.set(bold=False, align="left")
     p.ln()
     _lines(p, f"Printer: {address}")
     _lines(p, f"Status: {status}")
     _lines(p, f"{text('printer.issued_at').both()}: {printed_at.strftime(TIME_FORMAT)}")
-    _lines(p, f"{text('printer.selftest_charset').both()}:")
+    _both(p, "printer.selftest_charset", ":")
     _lines(p, SELFTEST_CHARSET)
     _lines(p, "-" * COLUMNS)
     _lines(p, "1234567890" * (COLUMNS // 10) + "12345678"[: COLUMNS % 10])
@@ -180,6 +192,6 @@ def render_selftest(address: str, status: str, printed_at: datetime) -> bytes:
     p.set(normal_textsize=True)
     p.ln()
     _qr(p, SELFTEST_QR)
-    _lines(p, text("printer.selftest_ok").both())
+    _both(p, "printer.selftest_ok")
     p.cut()
     return bytes(p.output)
