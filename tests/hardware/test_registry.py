@@ -179,7 +179,7 @@ def test_backoff_grows_is_capped_and_jittered() -> None:
 
 
 def _pole(port: object, path: str) -> PoleDisplay:
-    return PoleDisplay(port, PoleEncoder(PoleCommandSet.CD5220), path)  # type: ignore[arg-type]
+    return PoleDisplay(port, PoleEncoder(PoleCommandSet.CD5220), path)
 
 
 async def test_hotplug_unplug_mid_job_and_replug_elsewhere() -> None:
