@@ -19,6 +19,7 @@ from __future__ import annotations
 import binascii
 
 import av
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -165,3 +166,8 @@ class TestPattern:
     def frame(self, capture_ms: int) -> av.VideoFrame:
         """The picture for ``capture_ms`` as a frame ready for an encoder."""
         return av.VideoFrame.from_ndarray(self.render(capture_ms), format="yuv420p")
+
+    def render_bgr(self, capture_s: float) -> Picture:
+        """The picture for a capture time in seconds, as BGR (for OpenCV-style sources)."""
+        bgr = cv2.cvtColor(self.render(int(capture_s * 1000)), cv2.COLOR_YUV2BGR_I420)
+        return np.asarray(bgr, dtype=np.uint8)

@@ -1,0 +1,61 @@
+"""The one way booth and hub build a peer connection.
+
+Both sides get: the marker-bit jitter buffer installed (see :mod:`bilik.webrtc.jitter`),
+no STUN/TURN servers (the branch LAN needs host candidates only, and the machines have
+no route to public STUN servers), and VP8 as the only video codec, so that every
+booth's stream can be decoded the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability
+
+from bilik.webrtc import jitter, limits
+
+log = logging.getLogger(__name__)
+
+
+def create_peer_connection() -> RTCPeerConnection:
+    """A peer connection for the branch LAN, with the marker jitter buffer in place."""
+    jitter.install()
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
+def video_codecs() -> list[RTCRtpCodecCapability]:
+    capabilities = RTCRtpReceiver.getCapabilities("video")
+    if capabilities is None:  # pragma: no cover - aiortc always knows video
+        raise RuntimeError("aiortc reports no video capabilities")
+    codecs = [c for c in capabilities.codecs if c.mimeType in limits.VIDEO_CODECS]
+    codecs.sort(key=lambda c: limits.VIDEO_CODECS.index(c.mimeType))
+    return codecs
+
+
+def prefer_vp8(transceiver: RTCRtpTransceiver) -> None:
+    """Offer or accept VP8 (with retransmission) only on this transceiver."""
+    transceiver.setCodecPreferences(video_codecs())
+
+
+async def close_quietly(pc: RTCPeerConnection) -> None:
+    """Close a peer connection, bounded in time; closing twice is harmless."""
+    try:
+        await asyncio.wait_for(pc.close(), limits.PEER_CLOSE_TIMEOUT_S)
+    except TimeoutError:
+        log.warning("peer connection did not close within %s s", limits.PEER_CLOSE_TIMEOUT_S)
+    except Exception:  # closing a half-built connection can raise inside aiortc
+        log.debug("error while closing a peer connection", exc_info=True)
+
+
+@contextlib.asynccontextmanager
+async def peer_connection() -> AsyncIterator[RTCPeerConnection]:
+    """``async with peer_connection() as pc:`` closes it however the block ends."""
+    pc = create_peer_connection()
+    try:
+        yield pc
+    finally:
+        await close_quietly(pc)

@@ -1,0 +1,27 @@
+"""Named limits and timeouts of the shared WebRTC plumbing."""
+
+from __future__ import annotations
+
+# Video format of a booth camera stream.
+VIDEO_FPS = 15
+VIDEO_WIDTH = 640
+VIDEO_HEIGHT = 480
+VIDEO_CODECS = ("video/VP8", "video/rtx")  # offered, in this order; VP8 only
+
+# Frame meter.
+METER_WINDOW_S = 2.0  # frame rate is averaged over this window
+METER_LATENCY_SAMPLES = 2048  # latest samples kept for percentiles
+MAX_PLAUSIBLE_LATENCY_MS = 60_000  # a larger capture-to-decode gap is a wrong clock, not latency
+
+# Replayed (pre-encoded) video: frame k of the loop carries timecode k * frame period and
+# is sent at the wall-clock instant that is k * frame period into a REPLAY_LOOP_MS slot,
+# so the receiver can tell the capture (send) time from the timecode alone.
+REPLAY_LOOP_MS = 8_000
+
+# Event-loop watchdog.
+LOOP_LAG_INTERVAL_S = 0.25  # how often the loop is probed
+LOOP_LAG_WARN_S = 0.05  # lag above this is logged and counted: frames are 67 ms apart
+LOOP_LAG_LOG_EVERY_S = 10.0  # at most one warning log line per this period
+
+# Peer connection.
+PEER_CLOSE_TIMEOUT_S = 5.0  # RTCPeerConnection.close() that takes longer is abandoned

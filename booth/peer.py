@@ -1,0 +1,103 @@
+"""The booth's side of one call: a send-only video peer connection towards the paired hub.
+
+The booth is the offerer. aiortc gathers every ICE candidate before
+``setLocalDescription`` returns, so the offer carries them; candidates the hub
+trickles anyway are added with ``addIceCandidate``.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+
+from aiortc import RTCIceCandidate, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
+from aiortc.sdp import candidate_from_sdp
+
+from bilik.webrtc.connection import close_quietly, create_peer_connection, prefer_vp8
+
+log = logging.getLogger(__name__)
+
+
+class PeerState(enum.StrEnum):
+    NEW = "new"  # built, no offer yet
+    OFFERED = "offered"  # offer sent, waiting for the answer
+    CONNECTING = "connecting"  # answer applied, ICE/DTLS under way
+    CONNECTED = "connected"  # media flowing
+    FAILED = "failed"  # the connection broke; the agent starts again
+    CLOSED = "closed"
+
+
+class BoothPeer:
+    """One RTCPeerConnection sending ``track`` to ``hub`` for ``pairing``."""
+
+    def __init__(
+        self,
+        pairing: str,
+        hub: str,
+        track: MediaStreamTrack,
+        *,
+        on_state: Callable[[BoothPeer], None] | None = None,
+    ) -> None:
+        self.pairing = pairing
+        self.hub = hub
+        self.track = track
+        self.on_state = on_state
+        self.state = PeerState.NEW
+        self.pc = create_peer_connection()
+        self.pc.on("connectionstatechange", self._connection_state)
+
+    @property
+    def alive(self) -> bool:
+        return self.state not in (PeerState.FAILED, PeerState.CLOSED)
+
+    def _set(self, state: PeerState) -> None:
+        if state is self.state or self.state is PeerState.CLOSED:
+            return
+        log.info(
+            "call %s", state.value, extra={"fields": {"pairing": self.pairing, "hub": self.hub}}
+        )
+        self.state = state
+        if self.on_state is not None:
+            self.on_state(self)
+
+    async def _connection_state(self) -> None:
+        pc_state = self.pc.connectionState
+        if pc_state == "connected":
+            self._set(PeerState.CONNECTED)
+        elif pc_state in ("failed", "closed"):
+            self._set(PeerState.FAILED if pc_state == "failed" else PeerState.CLOSED)
+
+    async def offer(self) -> str:
+        """Create the offer (VP8 only, send-only) and return its SDP."""
+        transceiver = self.pc.addTransceiver(self.track, direction="sendonly")
+        prefer_vp8(transceiver)
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        self._set(PeerState.OFFERED)
+        return self.pc.localDescription.sdp
+
+    async def accept_answer(self, sdp: str) -> None:
+        if self.pc.signalingState != "have-local-offer":
+            log.warning(
+                "ignoring an answer in signaling state %s",
+                self.pc.signalingState,
+                extra={"fields": {"pairing": self.pairing}},
+            )
+            return
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        if self.state is PeerState.OFFERED:
+            self._set(PeerState.CONNECTING)
+
+    async def add_candidate(self, candidate: str, sdp_mid: str | None, index: int | None) -> None:
+        if not candidate:
+            return  # end of candidates: aiortc needs no notice
+        ice: RTCIceCandidate = candidate_from_sdp(candidate.removeprefix("candidate:"))
+        ice.sdpMid = sdp_mid
+        ice.sdpMLineIndex = index
+        await self.pc.addIceCandidate(ice)
+
+    async def close(self) -> None:
+        self._set(PeerState.CLOSED)
+        self.state = PeerState.CLOSED
+        await close_quietly(self.pc)

@@ -1,0 +1,37 @@
+"""Settings of the officer hub (``[hub]`` in hub.toml, ``BILIK_HUB_*``, flags)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bilik.config import setting
+from officer import limits
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    server: str = setting("ws://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
+    token: str | None = setting(
+        None, "Device token (prefer token_file: a token in a file stays out of `ps`)"
+    )
+    token_file: Path | None = setting(None, "File holding the device token")
+    id: str | None = setting(
+        None, "Expected device id; the hub refuses to run if its token names another"
+    )
+    max_booths: int = setting(
+        limits.MAX_BOOTHS, "Booths served at once", min=1, max=limits.MAX_BOOTHS
+    )
+    media_offline_s: float = setting(
+        limits.MEDIA_OFFLINE_TIMEOUT_S,
+        "Seconds without video from a booth before its slot is freed",
+        min=0.5,
+        max=300.0,
+    )
+    metrics_host: str = setting("127.0.0.1", "Address of the hub's /metrics and /healthz")
+    metrics_port: int = setting(
+        limits.METRICS_PORT,
+        "Port of the hub's /metrics and /healthz (0: any free port)",
+        min=0,
+        max=65535,
+    )

@@ -1,0 +1,13 @@
+"""Root of every error the officer hub raises on purpose."""
+
+from __future__ import annotations
+
+from bilik.errors import BilikError
+
+
+class OfficerError(BilikError):
+    """The officer hub could not do what was asked; the message says what and why."""
+
+
+class CredentialError(OfficerError):
+    """No usable device token (missing, empty, unreadable file)."""

@@ -1,0 +1,344 @@
+"""The officer hub's call side: one receive-only video call per paired booth, at most six.
+
+The hub connects to the branch server, announces its capacity, and answers the offer
+of every booth the server pairs with it. It decodes each booth's video, measures the
+frame rate and capture-to-decode latency, and exposes them in its log (every
+``REPORT_INTERVAL_S``), at ``/metrics`` and at ``/healthz``.
+
+A slot is freed when the server releases the pairing, when the booth's video has
+stopped for ``media_offline_s`` (the booth is offline: its slot goes back to the
+server at once, without waiting for the server's resume window), when a call is not
+up within ``NEGOTIATION_TIMEOUT_S``, or when the connection fails; the hub then tells
+the server (``Release``) and re-announces its capacity. A pairing beyond
+``max_booths`` is refused with ``Release(reason="hub_full")``.
+
+After a reconnect to the server the pairings come again (``Pair``); a slot that is
+already there is kept, so a server restart does not interrupt a call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from aiohttp import web
+
+from bilik import __version__
+from bilik.webrtc.looplag import LoopLagMonitor
+from officer import limits
+from officer.config import HubConfig
+from officer.errors import OfficerError
+from officer.metrics import CONTENT_TYPE, HubMetrics
+from officer.peers import DropReason, HubPeer, SlotState
+from signaling import protocol as p
+from signaling.client import ClientState, SignalingClient
+from signaling.errors import ClientError
+
+log = logging.getLogger(__name__)
+
+SOFTWARE = f"bilik-hub/{__version__}"
+HUB_KEY: web.AppKey[Hub] = web.AppKey("bilik_hub")
+
+
+class Hub:
+    def __init__(
+        self,
+        config: HubConfig,
+        token: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        client_factory: Callable[..., SignalingClient] = SignalingClient,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.monotonic = monotonic
+        self.metrics = HubMetrics()
+        self.metrics.slots_free.set(config.max_booths)
+        self.client = client_factory(
+            config.server,
+            token,
+            on_message=self._on_message,
+            on_state=self._on_client_state,
+            software=SOFTWARE,
+        )
+        self.device_id: str | None = None
+        self.peers: dict[str, HubPeer] = {}  # by pairing id
+        self.lag = LoopLagMonitor(on_lag=self._on_lag, name="hub-loop-lag")
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._runner: web.AppRunner | None = None
+        self.metrics_port: int | None = None
+        self._last_report = 0.0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._start_http()
+        self.lag.start()
+        self._spawn(self._watch(), "hub-watch")
+        await self.client.start()
+
+    async def wait_connected(self, timeout: float = limits.CONNECT_TIMEOUT_S) -> str:
+        """Wait for the branch server's welcome; returns this hub's device id."""
+        welcome = await self.client.wait_connected(timeout)
+        if self.config.id is not None and welcome.device_id != self.config.id:
+            raise OfficerError(
+                f"the token is for device {welcome.device_id!r}, but this hub is configured "
+                f"as {self.config.id!r}"
+            )
+        return welcome.device_id
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for pairing in list(self.peers):
+            await self._free(pairing, DropReason.SHUTDOWN, tell_server=False)
+        await self.client.close()
+        await self.lag.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def free_slots(self) -> int:
+        return max(0, self.config.max_booths - len(self.peers))
+
+    # -- signaling ------------------------------------------------------------------------
+
+    def _on_client_state(self, state: ClientState) -> None:
+        if state is ClientState.CONNECTED and self.client.welcome is not None:
+            if self.config.id is not None and self.client.welcome.device_id != self.config.id:
+                log.error(
+                    "token is for %s, configured id is %s; not taking booths",
+                    self.client.welcome.device_id,
+                    self.config.id,
+                )
+                return
+            self.device_id = self.client.welcome.device_id
+            self._spawn(self._announce(), "hub-capacity")
+
+    async def _announce(self) -> None:
+        # Capacity is the number of booths this hub takes in all; the server subtracts
+        # the pairings it holds (signaling.pairing.HubState.free).
+        self.metrics.booths.set(len(self.peers))
+        self.metrics.slots_free.set(self.free_slots)
+        try:
+            await self.client.send(p.Capacity(slots=self.config.max_booths))
+        except ClientError as exc:
+            log.info("capacity not sent: %s", exc)  # sent again on reconnect
+
+    async def _on_message(self, msg: p.Message) -> None:
+        async with self._lock:
+            if isinstance(msg, p.Pair):
+                await self._paired(msg.pairing, msg.booth, msg.hub)
+            elif isinstance(msg, p.Offer):
+                await self._offer(msg)
+            elif isinstance(msg, p.Ice):
+                peer = self.peers.get(msg.pairing)
+                if peer is not None and peer.booth == msg.peer:
+                    await peer.add_candidate(msg.candidate, msg.sdp_mid, msg.sdp_mline_index)
+            elif isinstance(msg, p.Release):
+                if msg.pairing in self.peers:
+                    log.info(
+                        "pairing released by the server",
+                        extra={"fields": {"pairing": msg.pairing, "reason": msg.reason}},
+                    )
+                    await self._free(msg.pairing, DropReason.RELEASED, tell_server=False)
+            elif isinstance(msg, p.Error):
+                log.info("server error", extra={"fields": {"code": msg.code, "detail": msg.detail}})
+
+    async def _paired(self, pairing: str, booth: str, hub: str) -> HubPeer | None:
+        if self.device_id is not None and hub != self.device_id:
+            log.warning("ignoring a pairing for hub %s", hub)
+            return None
+        existing = self.peers.get(pairing)
+        if existing is not None:
+            return existing  # re-sent after a reconnect: the call goes on
+        for old_id, old in list(self.peers.items()):
+            if old.booth != booth:
+                continue
+            if old.state is SlotState.RECEIVING and old.check() is None:
+                # Same booth, same hub, call healthy: only the pairing's name changed.
+                del self.peers[old_id]
+                old.pairing = pairing
+                self.peers[pairing] = old
+                return old
+            await self._free(old_id, DropReason.REPLACED, tell_server=False)
+        if len(self.peers) >= self.config.max_booths:
+            log.warning(
+                "hub full: refusing booth %s",
+                booth,
+                extra={"fields": {"pairing": pairing, "max_booths": self.config.max_booths}},
+            )
+            self.metrics.refused.inc()
+            with contextlib.suppress(ClientError):
+                await self.client.send(
+                    p.Release(pairing=pairing, reason=p.ReleaseReason.HUB_FULL.value)
+                )
+            await self._announce()
+            return None
+        peer = HubPeer(
+            pairing,
+            booth,
+            metrics=self.metrics,
+            media_offline_s=self.config.media_offline_s,
+            clock=self.clock,
+            monotonic=self.monotonic,
+        )
+        self.peers[pairing] = peer
+        log.info(
+            "booth paired",
+            extra={"fields": {"booth": booth, "pairing": pairing, "slots_free": self.free_slots}},
+        )
+        await self._announce()
+        return peer
+
+    async def _offer(self, msg: p.Offer) -> None:
+        peer = self.peers.get(msg.pairing)
+        if peer is None:
+            # The server only relays offers within a pairing, so this is a pairing whose
+            # Pair we have not seen (it raced a reconnect): take it like a Pair.
+            peer = await self._paired(msg.pairing, msg.peer, self.device_id or "")
+            if peer is None:
+                return
+        try:
+            sdp = await peer.answer(msg.sdp)
+        except Exception as exc:  # aiortc raises ValueError and others on odd SDP
+            log.warning("cannot answer the offer of %s: %s", msg.peer, exc)
+            await self._free(msg.pairing, DropReason.CONNECTION_FAILED, tell_server=True)
+            return
+        try:
+            await self.client.send(p.Answer(peer=msg.peer, pairing=msg.pairing, sdp=sdp))
+        except ClientError as exc:
+            log.info("answer not sent: %s", exc)  # the booth offers again
+
+    async def _free(self, pairing: str, reason: DropReason, *, tell_server: bool) -> None:
+        peer = self.peers.pop(pairing, None)
+        if peer is None:
+            return
+        await peer.close()
+        self.metrics.forget(peer.booth)
+        self.metrics.slots_freed.labels(reason.value).inc()
+        log.info(
+            "slot freed",
+            extra={
+                "fields": {
+                    "booth": peer.booth,
+                    "pairing": pairing,
+                    "reason": reason.value,
+                    "slots_free": self.free_slots,
+                }
+            },
+        )
+        if tell_server:
+            with contextlib.suppress(ClientError):
+                await self.client.send(
+                    p.Release(pairing=pairing, reason=p.ReleaseReason.PEER_OFFLINE.value)
+                )
+        if reason is not DropReason.SHUTDOWN:
+            await self._announce()
+
+    # -- watching -------------------------------------------------------------------------
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(limits.WATCH_INTERVAL_S)
+            async with self._lock:
+                for pairing, peer in list(self.peers.items()):
+                    reason = peer.check()
+                    if reason is not None:
+                        log.warning("booth %s dropped: %s", peer.booth, reason.value)
+                        await self._free(pairing, reason, tell_server=True)
+            self._refresh_gauges()
+
+    def _refresh_gauges(self) -> None:
+        now = self.monotonic()
+        report = now - self._last_report >= limits.REPORT_INTERVAL_S
+        if report:
+            self._last_report = now
+        for peer in self.peers.values():
+            reading = peer.meter.reading(int(self.clock() * 1000))
+            self.metrics.fps.labels(peer.booth).set(reading.fps)
+            if reading.p95_ms is not None:
+                self.metrics.latency_p95.labels(peer.booth).set(reading.p95_ms / 1000)
+            if report:
+                log.info(
+                    "booth video",
+                    extra={
+                        "fields": {
+                            "booth": peer.booth,
+                            "state": peer.state.value,
+                            "fps": reading.fps,
+                            "p50_ms": reading.p50_ms,
+                            "p95_ms": reading.p95_ms,
+                            "frames": reading.frames,
+                            "unreadable": reading.unreadable,
+                        }
+                    },
+                )
+
+    def _on_lag(self, lag_s: float) -> None:
+        self.metrics.loop_lag.observe(lag_s)
+        if lag_s > self.lag.warn_s:
+            self.metrics.loop_lag_over.inc()
+
+    # -- health and metrics over HTTP -----------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok" if self.client.connected else "degraded",
+            "device": self.device_id,
+            "signaling": self.client.state.value,
+            "max_booths": self.config.max_booths,
+            "slots_free": self.free_slots,
+            "now_ms": int(self.clock() * 1000),
+            "booths": {peer.booth: peer.reading() for peer in self.peers.values()},
+            "loop_lag_ms": {
+                "last": round(self.lag.last_lag_s * 1000, 2),
+                "max": round(self.lag.max_lag_s * 1000, 2),
+                "over_threshold": self.lag.over_threshold,
+                "threshold": self.lag.warn_s * 1000,
+            },
+        }
+
+    async def _start_http(self) -> None:
+        app = web.Application()
+        app[HUB_KEY] = self
+        app.router.add_get("/healthz", _healthz)
+        app.router.add_get("/metrics", _metrics)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.config.metrics_host, self.config.metrics_port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise OfficerError(
+                f"cannot serve metrics on {self.config.metrics_host}:{self.config.metrics_port}: "
+                f"{exc.strerror or exc}"
+            ) from None
+        self._runner = runner
+        address = runner.addresses[0]
+        self.metrics_port = int(address[1])
+        log.info("hub metrics at http://%s:%d/metrics", self.config.metrics_host, self.metrics_port)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response(request.app[HUB_KEY].health())
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = request.app[HUB_KEY].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
