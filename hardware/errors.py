@@ -1,6 +1,14 @@
 """Root of every error the hardware layer raises on purpose."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from bilik.errors import BilikError
+
+if TYPE_CHECKING:  # only for annotations: these modules import this one
+    from hardware.printing.job import PrintJob
+    from hardware.printing.status import PrinterStatus
 
 
 class HardwareError(BilikError):
@@ -33,7 +41,7 @@ class PrinterGarbled(PrinterError):
 class PrinterNotReady(PrinterError):
     """The printer answered but cannot print now; ``status`` holds what it reported."""
 
-    def __init__(self, message: str, status: object) -> None:
+    def __init__(self, message: str, status: PrinterStatus) -> None:
         super().__init__(message)
         self.status = status
 
@@ -57,7 +65,7 @@ class PrinterFault(PrinterNotReady):
 class PrintJobFailed(PrinterError):
     """A print job did not print; ``job`` is the failed job, naming it and the reason."""
 
-    def __init__(self, job: object, message: str) -> None:
+    def __init__(self, job: PrintJob, message: str) -> None:
         super().__init__(message)
         self.job = job
 

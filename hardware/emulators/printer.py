@@ -105,7 +105,8 @@ class EmulatedPrinter:
         self._parser = EscposParser()
         self._builder = PageBuilder()
         self._spoiled = False
-        self._disconnect_after: int | None = None
+        self._received = 0  # bytes taken from the host so far
+        self._script: list[tuple[int, Fault | None]] = []  # (at byte count, fault or hang-up)
         self.parse_errors: list[ParseError] = []
         self.skipped: list[Skipped] = []
         self.spoiled_pages = 0
@@ -143,10 +144,18 @@ class EmulatedPrinter:
 
     def disconnect_after(self, nbytes: int) -> None:
         """Hang up once ``nbytes`` more bytes have arrived (unplugged in the middle of a job)."""
+        self._schedule(nbytes, None)
+
+    def add_fault_after(self, fault: Fault, nbytes: int) -> None:
+        """Raise ``fault`` once ``nbytes`` more bytes have arrived (cover opened mid-job)."""
+        self._schedule(nbytes, fault)
+
+    def _schedule(self, nbytes: int, action: Fault | None) -> None:
         if nbytes < 0:
             raise ValueError(f"byte count must be >= 0, not {nbytes}")
         with self._lock:
-            self._disconnect_after = nbytes
+            self._script.append((self._received + nbytes, action))
+            self._script.sort(key=lambda item: item[0])
 
     # -- status bytes (Epson ESC/POS, DLE EOT n) ------------------------------------------
 
@@ -176,19 +185,27 @@ class EmulatedPrinter:
 
     def feed(self, data: bytes) -> list[Output]:
         """Take bytes from the host; return replies, finished pages and hang-ups, in order."""
-        hang = False
-        with self._lock:
-            if self._disconnect_after is not None:
-                if len(data) >= self._disconnect_after:
-                    data, hang = data[: self._disconnect_after], True
-                    self._disconnect_after = None
-                else:
-                    self._disconnect_after -= len(data)
-            events = self._parser.feed(data)
-        outputs = [out for event in events for out in self._event(event)]
-        if hang:
-            outputs.append(Hangup())
+        outputs: list[Output] = []
+        while data:
+            with self._lock:
+                due = self._script[0][0] if self._script else None
+            if due is None or self._received + len(data) < due:
+                return outputs + self._parse(data)
+            head, data = data[: max(0, due - self._received)], data[max(0, due - self._received) :]
+            outputs += self._parse(head)
+            with self._lock:
+                _, action = self._script.pop(0)
+            if action is None:
+                outputs.append(Hangup())  # whatever else was on the wire is lost with the line
+                return outputs
+            self.add_fault(action)
         return outputs
+
+    def _parse(self, data: bytes) -> list[Output]:
+        with self._lock:
+            self._received += len(data)
+            events = self._parser.feed(data)
+        return [out for event in events for out in self._event(event)]
 
     def end_stream(self) -> None:
         """The host went away: an unfinished command is an error, an uncut page is dropped."""
@@ -278,8 +295,8 @@ class _Shell:
         self.core.clear_fault(fault)
 
     def inject(self, data: bytes) -> None:
-        """Send unsolicited bytes to the host (line noise, a confused printer)."""
-        self._request(lambda: self._send(data))
+        """Send unsolicited bytes to the host (line noise); returns once they are sent."""
+        self._call(lambda: self._send(data))
 
     def disconnect(self) -> None:
         """Hang up now, as if the cable were pulled."""
@@ -306,6 +323,20 @@ class _Shell:
     def _request(self, action: Callable[[], None]) -> None:
         self._requests.put(action)
         self._wake()
+
+    def _call(self, action: Callable[[], None]) -> None:
+        """Run ``action`` on the I/O thread and wait for it to be done."""
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                action()
+            finally:
+                done.set()
+
+        self._request(run)
+        if not done.wait(JOB_WAIT_S):
+            raise TimeoutError("printer emulator thread did not respond")
 
     def _wake(self) -> None:
         with contextlib.suppress(BlockingIOError):  # pipe full: the thread is awake anyway
@@ -382,15 +413,12 @@ class PtyPrinterEmulator(_Shell):
 
     def reconnect(self) -> None:
         """Plug the printer back in after :meth:`disconnect` (a new pty behind :attr:`port`)."""
-        done = threading.Event()
 
         def action() -> None:
             if self._master is None:
                 self._open_pty()
-            done.set()
 
-        self._request(action)
-        done.wait(JOB_WAIT_S)
+        self._call(action)
 
     def _open_pty(self) -> None:
         master, slave = os.openpty()

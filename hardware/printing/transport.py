@@ -15,6 +15,7 @@ import logging
 import os
 import select
 import socket
+import termios
 import time
 from typing import Protocol
 
@@ -87,26 +88,26 @@ class SerialTransport:
             raise PrinterNotResponding(
                 f"printer {self.name}: stopped taking data (write timed out)"
             ) from exc
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, OSError, termios.error) as exc:
             raise PrinterDisconnected(f"printer {self.name}: write failed: {exc}") from exc
 
     def read(self, size: int, timeout: float) -> bytes:
         try:
             self._port.timeout = timeout
             return bytes(self._port.read(size))
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, OSError, termios.error) as exc:
             raise PrinterDisconnected(f"printer {self.name}: read failed: {exc}") from exc
 
     def discard_input(self) -> None:
         try:
             self._port.reset_input_buffer()
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, OSError, termios.error) as exc:
             raise PrinterDisconnected(f"printer {self.name}: port failed: {exc}") from exc
 
     def close(self) -> None:
         try:
             self._port.close()
-        except (serial.SerialException, OSError) as exc:  # closing a dead port
+        except (serial.SerialException, OSError, termios.error) as exc:  # closing a dead port
             log.debug("printer %s: close failed: %s", self.name, exc)
 
 

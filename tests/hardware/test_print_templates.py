@@ -7,6 +7,7 @@ and QR data below. Regenerate them only after a deliberate template change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -124,7 +125,9 @@ def test_names_with_marks_outside_the_code_page_stay_readable() -> None:
         (lambda: ClaimReceipt("R", "OK", ["", "b"], WHEN), "next_steps[1] is empty"),
     ],
 )
-def test_bad_template_data_is_refused_with_the_field_named(make, message) -> None:  # type: ignore[no-untyped-def]
+def test_bad_template_data_is_refused_with_the_field_named(
+    make: Callable[[], object], message: str
+) -> None:
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         make()
 
