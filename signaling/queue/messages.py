@@ -133,7 +133,9 @@ def _check(kind: str, name: str, tp: Any, value: Any) -> None:
         ):
             raise bad
         return
-    if base is dict:  # a booking carried by AppointmentsBooked: checked by its handler
+    if (
+        base is dict or typing.get_origin(base) is dict
+    ):  # a booking carried by AppointmentsBooked: checked by its handler
         if not isinstance(value, dict):
             raise bad
         return

@@ -76,6 +76,7 @@ class Scheduler:
         self.hubs: dict[str, Hub] = {}
         self.samples: dict[str, list[float]] = {k: [] for k in SAMPLE_KINDS}
         self.next_forecast = now
+        self.last_tick = now - 1.0  # deadlines at or before it were handled by that tick
         self._waiting: set[str] = set()
         self._handlers: dict[type[ev.Event], Callable[[Any, float, Decisions], None]] = {
             ev.Tick: self._tick,
@@ -181,12 +182,14 @@ class Scheduler:
             a.state is AppointmentState.BOOKED for a in self.appointments.values()
         ):
             times.append(self.next_forecast)
-        return min(times) if times else None
+        later = [t for t in times if t > self.last_tick]
+        return min(later) if later else None
 
     # --- time -----------------------------------------------------------------------------
 
     def _tick(self, event: ev.Tick, now: float, out: Decisions) -> None:
         r = self.rules
+        self.last_tick = now
         today = day_key(now, r.utc_offset_min)
         if today != self.day:
             self._prune(now)
@@ -787,6 +790,7 @@ class Scheduler:
             "seq": self.seq,
             "counters": dict(self.counters),
             "next_forecast": self.next_forecast,
+            "last_tick": self.last_tick,
             "samples": {k: list(v) for k, v in self.samples.items()},
             "tickets": [t.to_dict() for t in self.tickets.values()],
             "appointments": [a.to_dict() for a in self.appointments.values()],
@@ -804,6 +808,7 @@ class Scheduler:
             s.day, s.seq = str(d["day"]), int(d["seq"])
             s.counters = {str(k): int(v) for k, v in d["counters"].items()}
             s.next_forecast = float(d["next_forecast"])
+            s.last_tick = float(d["last_tick"])
             s.samples = {k: [float(x) for x in d["samples"].get(k, [])] for k in SAMPLE_KINDS}
             s.tickets = {t["id"]: Ticket.from_dict(t) for t in d["tickets"]}
             s.appointments = {a["code"]: Appointment.from_dict(a) for a in d["appointments"]}
