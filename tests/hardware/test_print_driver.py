@@ -4,6 +4,7 @@ real ports, every fault a clear error, and no job lost without saying so."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -17,6 +18,7 @@ from hardware.emulators.printer import (
     Fault,
     PtyPrinterEmulator,
     TcpPrinterEmulator,
+    serve_forever,
     start_pty_emulator,
     start_tcp_emulator,
 )
@@ -333,3 +335,27 @@ def test_garbage_sent_to_the_printer_is_recorded_with_offsets(
     assert [(e.offset, e.message) for e in tcp_emulator.parse_errors][:2] == [
         (0, "unknown command ESC 0x99"), (6, "unknown control byte 0x07")]
     assert printed.text.startswith("junk")  # printed as text, as a real printer would
+
+
+def test_serve_forever_runs_until_stopped(tmp_path: Path) -> None:
+    stop = threading.Event()
+    ready: list[str] = []
+
+    def started(emulator: PtyPrinterEmulator | TcpPrinterEmulator) -> None:
+        ready.append(emulator.address)
+        with open_printer(emulator.address) as printer:
+            printer.print_ticket(ticket("D-4"))
+        emulator.wait_for_jobs(1)
+        stop.set()
+
+    runner = threading.Thread(
+        target=serve_forever,
+        args=(tmp_path,),
+        kwargs={"tcp_port": 0, "on_ready": started, "stop": stop},
+        name="test-serve-forever",
+    )
+    runner.start()
+    runner.join(timeout=30)
+    assert not runner.is_alive()
+    assert ready and ready[0].startswith("tcp:127.0.0.1:")
+    assert (tmp_path / "job-0001.png").exists()
