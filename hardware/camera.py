@@ -35,6 +35,7 @@ from aiortc.mediastreams import (
 
 from hardware.errors import CameraBusy, CameraError, CameraNotFound, ImageUnreadable, SourceEnded
 from hardware.framequeue import DropOldestQueue
+from hardware.picture import as_bgr, load_image
 
 log = logging.getLogger(__name__)
 
@@ -71,43 +72,6 @@ class FrameSource(Protocol):
     def read(self, timeout: float | None = None) -> Frame: ...
 
     async def read_async(self) -> Frame: ...
-
-
-def as_bgr(image: object, what: str = "image") -> np.ndarray:
-    """Check that ``image`` is a picture and return it as a BGR ``uint8`` H x W x 3 array.
-
-    Grey (H x W or H x W x 1) and BGRA pictures are converted; anything else raises
-    :class:`ImageUnreadable` naming ``what`` and the problem.
-    """
-    if not isinstance(image, np.ndarray):
-        raise ImageUnreadable(f"{what}: expected a numpy array, got {type(image).__name__}")
-    if image.dtype != np.uint8:
-        raise ImageUnreadable(f"{what}: expected 8-bit pixels (uint8), got {image.dtype}")
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    if image.ndim == 2:
-        if min(image.shape) < 1:
-            raise ImageUnreadable(f"{what}: empty picture {image.shape}")
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ImageUnreadable(f"{what}: expected H x W x 3 (BGR) pixels, got shape {image.shape}")
-    if min(image.shape[:2]) < 1:
-        raise ImageUnreadable(f"{what}: empty picture {image.shape}")
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    return np.ascontiguousarray(image)
-
-
-def load_image(path: str | Path) -> np.ndarray:
-    """Read an image file as BGR; a missing or undecodable file raises :class:`ImageUnreadable`."""
-    p = Path(path)
-    if not p.is_file():
-        raise ImageUnreadable(f"{p}: no such file")
-    data = np.fromfile(str(p), dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise ImageUnreadable(f"{p}: not an image OpenCV can decode (JPEG, PNG, BMP, ...)")
-    return image
 
 
 def _check_fps(fps: float) -> float:
