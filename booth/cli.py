@@ -1,11 +1,118 @@
-"""Command line of the booth package (registered by :mod:`bilik.cli`)."""
+"""``bilik booth``: run the booth agent (registered by :mod:`bilik.cli`)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import signal
+from pathlib import Path
 from typing import Any
+
+from bilik import config as cfg
+from booth import limits
+from booth.config import BoothConfig
+from booth.errors import CredentialError
+from booth.replay import encode_loop
+from signaling.errors import NotConnected
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: Any, name: str) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser(name, help="(not built yet)")
-    parser.set_defaults(func=lambda args: 2)
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help="run the booth agent (camera, call to the officer)",
+        description=(
+            "Run the booth agent: connect to the branch server, ask for an officer, and "
+            "stream the booth camera (for now the moving test pattern, or a pre-encoded "
+            "VP8 loop) to the hub it is paired with. Runs until Ctrl-C or SIGTERM. "
+            "Settings come from --config (section [booth]), BILIK_BOOTH_* variables and flags."
+        ),
+    )
+    parser.add_argument("--config", type=Path, help="booth.toml (section [booth])")
+    parser.add_argument("--server", help="branch server WebSocket URL, e.g. ws://10.0.0.2:8765/ws")
+    parser.add_argument("--token", help="device token (prefer --token-file)")
+    parser.add_argument("--token-file", type=Path, help="file holding the device token")
+    parser.add_argument("--id", help="expected device id (checked against the token)")
+    parser.add_argument("--source", choices=("testpattern", "replay"), help="video source")
+    parser.add_argument("--replay-file", type=Path, help="VP8 loop (IVF) for --source replay")
+    parser.add_argument("--fps", type=int, help="frames a second (default 15)")
+    parser.set_defaults(func=run)
+    inner = parser.add_subparsers(dest="booth_command", metavar="SUBCOMMAND")
+    make = inner.add_parser(
+        "make-replay",
+        help="write the test-pattern loop as pre-encoded VP8 (IVF) for --source replay",
+    )
+    make.add_argument("path", type=Path, help="output file, e.g. loop.ivf")
+    make.add_argument("--fps", type=int, default=15, help="frames a second (default 15)")
+    make.set_defaults(func=make_replay)
+    conf = inner.add_parser("config", help="print the default booth.toml with every setting")
+    conf.set_defaults(func=lambda args: print(cfg.describe(BoothConfig, "booth")) or 0)
+
+
+def load_config(args: argparse.Namespace) -> BoothConfig:
+    return cfg.load(
+        BoothConfig,
+        "booth",
+        path=args.config,
+        overrides={
+            "server": args.server,
+            "token": args.token,
+            "token_file": args.token_file,
+            "id": args.id,
+            "source": args.source,
+            "replay_file": args.replay_file,
+            "fps": args.fps,
+        },
+    )
+
+
+def read_token(token: str | None, token_file: Path | None) -> str:
+    """The device token from the setting or its file; a clear error when there is none."""
+    if token_file is not None:
+        try:
+            token = token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise CredentialError(
+                f"cannot read token file {token_file}: {exc.strerror or exc}"
+            ) from None
+        if not token:
+            raise CredentialError(f"token file {token_file} is empty")
+    if not token:
+        raise CredentialError("no device token: give --token-file (or --token, BILIK_BOOTH_TOKEN)")
+    return token
+
+
+def make_replay(args: argparse.Namespace) -> int:
+    frames = encode_loop(args.path, fps=args.fps)
+    print(f"wrote {frames} VP8 frames to {args.path}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    token = read_token(config.token, config.token_file)
+    asyncio.run(_serve(config, token))
+    return 0
+
+
+async def _serve(config: BoothConfig, token: str) -> None:
+    from booth.agent import BoothAgent  # aiortc is imported only when the agent runs
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    agent = BoothAgent(config, token)
+    await agent.start()
+    try:
+        try:
+            device = await agent.wait_connected(limits.CONNECT_TIMEOUT_S)
+            log.info("booth agent running", extra={"fields": {"device": device}})
+        except NotConnected as exc:
+            # An unattended booth keeps trying; the client reconnects by itself.
+            log.warning("%s; still trying", exc)
+        await stop.wait()
+    finally:
+        await agent.stop()
