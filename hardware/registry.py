@@ -405,13 +405,24 @@ class DeviceRegistry:
         """List devices, then open, keep or close each role's device. Returns the health."""
         async with self._lock:
             try:
-                self.ports = list(await asyncio.to_thread(self._listing))
+                self.ports = await asyncio.to_thread(self._list)
             except Exception as exc:  # a broken listing must not stop the registry
                 log.warning("port listing failed: %s", exc)
                 return self.snapshot()
             for slot in self._slots.values():
                 await self._update(slot, resolve(slot.spec, self.ports))
             return self.snapshot()
+
+    def _list(self) -> list[PortInfo]:
+        """The listing, plus configured port paths it does not show but that exist
+        (pseudo-terminals, ports of drivers pyserial does not list)."""
+        ports = list(self._listing())
+        listed = {p.device for p in ports}
+        for slot in self._slots.values():
+            path = slot.spec.rule.port
+            if path is not None and path not in listed and os.path.exists(path):
+                ports.append(PortInfo(path, kind=slot.spec.role.kind))
+        return ports
 
     async def _update(self, slot: _Slot, res: Resolution) -> None:
         if res.device is None:
