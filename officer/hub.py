@@ -296,7 +296,8 @@ class Hub:
 
     # -- health and metrics over HTTP -----------------------------------------------------
 
-    def health(self) -> dict[str, Any]:
+    def health(self, since_ms: int | None = None) -> dict[str, Any]:
+        """Health and per-booth figures; latency percentiles of frames since ``since_ms``."""
         return {
             "status": "ok" if self.client.connected else "degraded",
             "device": self.device_id,
@@ -304,7 +305,7 @@ class Hub:
             "max_booths": self.config.max_booths,
             "slots_free": self.free_slots,
             "now_ms": int(self.clock() * 1000),
-            "booths": {peer.booth: peer.reading() for peer in self.peers.values()},
+            "booths": {peer.booth: peer.reading(since_ms) for peer in self.peers.values()},
             "loop_lag_ms": {
                 "last": round(self.lag.last_lag_s * 1000, 2),
                 "max": round(self.lag.max_lag_s * 1000, 2),
@@ -336,7 +337,16 @@ class Hub:
 
 
 async def _healthz(request: web.Request) -> web.Response:
-    return web.json_response(request.app[HUB_KEY].health())
+    raw = request.query.get("since_ms")
+    since: int | None = None
+    if raw is not None:
+        try:
+            since = int(raw)
+        except ValueError:
+            raise web.HTTPBadRequest(
+                text="since_ms must be an integer (ms since the epoch)"
+            ) from None
+    return web.json_response(request.app[HUB_KEY].health(since))
 
 
 async def _metrics(request: web.Request) -> web.Response:

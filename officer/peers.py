@@ -154,8 +154,8 @@ class HubPeer:
             return DropReason.NEGOTIATION_TIMEOUT
         return None
 
-    def reading(self) -> dict[str, object]:
-        r = self.meter.reading(int(self.clock() * 1000))
+    def reading(self, since_ms: int | None = None) -> dict[str, object]:
+        r = self.meter.reading(int(self.clock() * 1000), since_ms)
         return {
             "pairing": self.pairing,
             "state": self.state.value,

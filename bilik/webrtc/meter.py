@@ -65,7 +65,7 @@ class FrameMeter:
         self.unreadable = 0
         self.implausible = 0
         self._times: deque[int] = deque()
-        self._latencies: deque[float] = deque(maxlen=samples)
+        self._latencies: deque[tuple[int, float]] = deque(maxlen=samples)  # (decoded, ms)
         self._first_ms: int | None = None
         self.last_frame_ms: int | None = None
 
@@ -84,7 +84,7 @@ class FrameMeter:
         if not 0 <= latency <= limits.MAX_PLAUSIBLE_LATENCY_MS:
             self.implausible += 1
             return None
-        self._latencies.append(latency)
+        self._latencies.append((decoded_ms, latency))
         return latency
 
     def _trim(self, now_ms: int) -> None:
@@ -101,11 +101,13 @@ class FrameMeter:
             return 0.0
         return len(self._times) * 1000.0 / span
 
-    def latencies(self) -> list[float]:
-        return list(self._latencies)
+    def latencies(self, since_ms: int | None = None) -> list[float]:
+        """Recent latencies in ms, of frames decoded at or after ``since_ms`` if given."""
+        return [lat for at, lat in self._latencies if since_ms is None or at >= since_ms]
 
-    def reading(self, now_ms: int) -> MeterReading:
-        ordered = sorted(self._latencies)
+    def reading(self, now_ms: int, since_ms: int | None = None) -> MeterReading:
+        """Counters, current frame rate, and latency percentiles (since ``since_ms``)."""
+        ordered = sorted(self.latencies(since_ms))
         p50 = percentile(ordered, 50) if ordered else None
         p95 = percentile(ordered, 95) if ordered else None
         p99 = percentile(ordered, 99) if ordered else None
