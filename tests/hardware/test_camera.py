@@ -336,3 +336,22 @@ async def test_track_over_a_real_peer_connection() -> None:
         track.stop()
         await booth.close()
         await officer.close()
+
+
+async def test_test_pattern_through_the_track_carries_its_capture_time() -> None:
+    from hardware.testpattern import TestPattern, read_frame_timecode
+
+    pattern = TestPattern()
+    source = SyntheticSource(pattern.render_bgr, fps=30, name="pattern")
+    track = SourceTrack(source, owns_source=True)
+    source.start()
+    try:
+        first = await asyncio.wait_for(track.recv(), WAIT_S)
+        second = await asyncio.wait_for(track.recv(), WAIT_S)
+    finally:
+        track.stop()
+    # The timecode drawn in the picture and the pts agree on how far apart the captures were.
+    elapsed_ms = read_frame_timecode(second) - read_frame_timecode(first)
+    elapsed_pts_ms = (int(second.pts or 0) - int(first.pts or 0)) / 90
+    assert elapsed_ms > 0
+    assert abs(elapsed_ms - elapsed_pts_ms) <= 1.0
