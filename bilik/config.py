@@ -30,8 +30,8 @@ def setting(
     default: Any,
     doc: str,
     *,
-    min: float | None = None,  # noqa: A002 - reads naturally at the call site
-    max: float | None = None,  # noqa: A002
+    min: float | None = None,
+    max: float | None = None,
     choices: tuple[Any, ...] | None = None,
 ) -> Any:
     """Declare one setting with its default, a description and its allowed values."""
@@ -112,7 +112,9 @@ def _coerce(key: str, field: dataclasses.Field[Any], tp: Any, raw: Any) -> Any:
         else:  # pragma: no cover - a programming error in a config class
             raise TypeError(f"unsupported setting type {base!r} for {key}")
     except (TypeError, ValueError):
-        raise ConfigError(key, f"{raw!r} is not allowed; expected {_allowed(field, base)}") from None
+        raise ConfigError(
+            key, f"{raw!r} is not allowed; expected {_allowed(field, base)}"
+        ) from None
     meta = field.metadata
     if meta.get("choices") and value not in meta["choices"]:
         raise ConfigError(key, f"{value!r} is not allowed; expected {_allowed(field, base)}")
@@ -187,9 +189,8 @@ def describe(cls: type, section: str) -> str:
     hints = typing.get_type_hints(cls)
     for field in dataclasses.fields(cls):
         base, optional = _base_type(hints[field.name])
-        default = (
-            field.default if field.default is not _MISSING else field.default_factory()  # type: ignore[misc]
-        )
+        factory: Any = field.default_factory
+        default = field.default if field.default is not _MISSING else factory()
         lines.append(f"# {field.metadata.get('doc', '')}")
         lines.append(
             f"# allowed: {_allowed(field, base)}{' or unset' if optional else ''}; "

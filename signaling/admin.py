@@ -1,0 +1,148 @@
+"""The admin API under ``/api``: devices, pairings, audit log and credentials.
+
+Every call needs ``Authorization: Bearer <token>`` with a token of role ``admin``.
+Errors are JSON: ``{"error": code, "detail": "..."}`` with a matching HTTP status.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from signaling import limits, tokens
+from signaling.errors import TokenError
+from signaling.protocol import ReleaseReason, Role
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _error(status: int, code: str, detail: str) -> web.Response:
+    return web.json_response({"error": code, "detail": detail}, status=status)
+
+
+def _admin_only(handler: Handler) -> Handler:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        from signaling.server import SERVER_KEY
+
+        server = request.app[SERVER_KEY]
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return _error(401, "unauthorized", "send Authorization: Bearer <admin token>")
+        try:
+            grant = tokens.verify(server.secret, header[7:].strip(), now=server.clock())
+        except TokenError as exc:
+            return _error(401, "unauthorized", str(exc))
+        if grant.role is not Role.ADMIN:
+            return _error(403, "forbidden", f"a {grant.role} token cannot use the admin API")
+        request["grant"] = grant
+        return await handler(request)
+
+    return wrapped
+
+
+def _int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "bad_request", "detail": f"{name} must be an integer"}),
+            content_type="application/json",
+        ) from None
+    if not lo <= value <= hi:
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "bad_request",
+                             "detail": f"{name} must be between {lo} and {hi}"}),
+            content_type="application/json",
+        )
+    return value
+
+
+@_admin_only
+async def list_devices(request: web.Request) -> web.Response:
+    from signaling.server import SERVER_KEY
+
+    server = request.app[SERVER_KEY]
+    devices = await server.db.call(server.db.sync.devices)
+    for device in devices:
+        device["connected"] = device["id"] in server.connections
+    return web.json_response({"devices": devices})
+
+
+@_admin_only
+async def list_pairings(request: web.Request) -> web.Response:
+    from signaling.server import SERVER_KEY
+
+    server = request.app[SERVER_KEY]
+    limit = _int_param(request, "limit", 200, 1, limits.AUDIT_PAGE_MAX)
+    records = await server.db.call(server.db.sync.pairings, limit)
+    return web.json_response({
+        "active": [dataclasses.asdict(p) for p in server.book.pairings.values()],
+        "waiting": list(server.book.waiting),
+        "recent": [dataclasses.asdict(r) for r in records],
+    })
+
+
+@_admin_only
+async def release_pairing(request: web.Request) -> web.Response:
+    from signaling.server import SERVER_KEY
+
+    server = request.app[SERVER_KEY]
+    pairing_id = request.match_info["pairing"]
+    if not await server.release(pairing_id, ReleaseReason.ADMIN,
+                                actor=request["grant"].device_id):
+        return _error(404, "not_found", f"no active pairing {pairing_id}")
+    return web.json_response({"released": pairing_id})
+
+
+@_admin_only
+async def audit_log(request: web.Request) -> web.Response:
+    from signaling.server import SERVER_KEY
+
+    server = request.app[SERVER_KEY]
+    after = _int_param(request, "after", 0, 0, 2**62)
+    limit = _int_param(request, "limit", 100, 1, limits.AUDIT_PAGE_MAX)
+    entries = await server.db.call(server.db.sync.audit_log, after, limit)
+    return web.json_response({"entries": [dataclasses.asdict(e) for e in entries]})
+
+
+@_admin_only
+async def issue_token(request: web.Request) -> web.Response:
+    from signaling.server import SERVER_KEY
+
+    server = request.app[SERVER_KEY]
+    try:
+        body: Any = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "bad_request", "body must be JSON")
+    if not isinstance(body, dict):
+        return _error(400, "bad_request", "body must be a JSON object")
+    role, device_id = body.get("role"), body.get("id")
+    ttl = body.get("ttl_s", limits.DEFAULT_TOKEN_TTL_S)
+    if role not in {r.value for r in Role}:
+        return _error(400, "bad_request", "role must be one of " + ", ".join(r.value for r in Role))
+    if not isinstance(device_id, str):
+        return _error(400, "bad_request", "id must be a string")
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl <= 10 * 365 * 86400:
+        return _error(400, "bad_request", "ttl_s must be a number of seconds up to ten years")
+    try:
+        token = tokens.issue(server.secret, device_id, role, now=server.clock(), ttl_s=float(ttl))
+    except ValueError as exc:
+        return _error(400, "bad_request", str(exc))
+    await server.db.call(server.db.sync.audit, server.clock(), request["grant"].device_id,
+                         "token_issued", device_id, {"role": role, "ttl_s": ttl})
+    return web.json_response({"token": token, "id": device_id, "role": role})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/devices", list_devices)
+    app.router.add_get("/api/pairings", list_pairings)
+    app.router.add_post("/api/pairings/{pairing}/release", release_pairing)
+    app.router.add_get("/api/audit", audit_log)
+    app.router.add_post("/api/tokens", issue_token)

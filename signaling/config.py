@@ -1,0 +1,46 @@
+"""Settings of the branch server (``[server]`` in server.toml, ``BILIK_SERVER_*``, flags)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bilik.config import setting
+from signaling import limits
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = setting("127.0.0.1", "Address to listen on (0.0.0.0 for the branch LAN)")
+    port: int = setting(8765, "TCP port for the device WebSocket, HTTP API and metrics",
+                        min=0, max=65535)
+    data_dir: Path = setting(Path("var/server"), "Directory for the database and the secret")
+    heartbeat_s: float = setting(
+        limits.HEARTBEAT_INTERVAL_S,
+        "WebSocket ping period; a device missing a pong is offline within 1.5 times this",
+        min=0.2, max=300.0,
+    )
+    resume_window_s: float = setting(
+        limits.RESUME_WINDOW_S, "A device back within this many seconds keeps its pairings",
+        min=0.0, max=3600.0,
+    )
+    hello_timeout_s: float = setting(
+        limits.HELLO_TIMEOUT_S, "Seconds a new connection has to authenticate", min=0.1, max=600.0
+    )
+    max_frame_bytes: int = setting(
+        limits.MAX_FRAME_BYTES, "Largest WebSocket frame accepted (close code 1009 beyond)",
+        min=4096, max=16 * 1024 * 1024,
+    )
+    rate_per_s: float = setting(limits.RATE_PER_S, "Sustained messages a second per device",
+                                min=1.0, max=100000.0)
+    rate_burst: int = setting(limits.RATE_BURST, "Messages a device may send in a burst",
+                              min=1, max=100000)
+    rate_drop_limit: int = setting(
+        limits.RATE_DROP_LIMIT, "Messages dropped for rate before the device is disconnected",
+        min=1, max=1000000,
+    )
+    bad_message_limit: int = setting(
+        limits.BAD_MESSAGE_LIMIT,
+        "Malformed messages a device may send within a minute before it is disconnected",
+        min=1, max=1000000,
+    )

@@ -1,0 +1,46 @@
+"""Every limit and timeout of the signaling package, named, in one place."""
+
+from __future__ import annotations
+
+# Wire protocol
+MAX_FRAME_BYTES = 256 * 1024  # larger WebSocket frames are refused with close code 1009
+MAX_SDP_BYTES = 64 * 1024
+MAX_TEXT_CHARS = 512  # any other string field
+MAX_ID_CHARS = 64
+MAX_HEALTH_ENTRIES = 32
+MAX_HUB_SLOTS = 6  # one officer serves at most six booths
+
+# Connections
+HELLO_TIMEOUT_S = 10.0  # a connection must authenticate within this time
+HEARTBEAT_INTERVAL_S = 5.0  # WebSocket ping period; a missed pong closes the socket
+OFFLINE_TIMEOUT_S = HEARTBEAT_INTERVAL_S * 1.5  # a silent device is offline within this
+RESUME_WINDOW_S = 15.0  # a device back within this keeps its pairings
+SEND_TIMEOUT_S = 5.0  # a peer that cannot take a frame within this is dropped
+
+# Abuse
+RATE_PER_S = 50.0  # sustained messages a second per connection
+RATE_BURST = 100  # messages allowed in a burst
+RATE_DROP_LIMIT = 100  # dropped messages before the connection is closed
+BAD_MESSAGE_LIMIT = 20  # malformed messages within BAD_MESSAGE_WINDOW_S before closing
+BAD_MESSAGE_WINDOW_S = 60.0
+
+# Tokens
+DEFAULT_TOKEN_TTL_S = 365 * 24 * 3600.0
+MAX_TOKEN_CHARS = 2048
+CLOCK_SKEW_S = 60.0  # tolerated for "issued at" in the future
+
+# Client reconnect
+RECONNECT_MIN_S = 0.5
+RECONNECT_MAX_S = 10.0
+REQUEST_TIMEOUT_S = 10.0
+
+# Admin API
+AUDIT_PAGE_MAX = 1000
+
+# WebSocket close codes (4000-4999 are ours)
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_UNAUTHORIZED = 4001
+CLOSE_REPLACED = 4002
+CLOSE_HELLO_TIMEOUT = 4003

@@ -1,0 +1,502 @@
+"""The branch server: device WebSocket, pairing, SDP/ICE relay, health and metrics.
+
+One :class:`BranchServer` per process holds the live state (connections, the
+pairing book) and the durable store. :func:`make_app` wraps it in an aiohttp
+application: ``/ws`` for devices, ``/healthz``, ``/metrics`` and the admin API
+under ``/api``. Everything a device is told is committed to the store first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from signaling import limits, policy, tokens
+from signaling import protocol as p
+from signaling.config import ServerConfig
+from signaling.errors import ProtocolError, TokenError
+from signaling.metrics import ServerMetrics
+from signaling.pairing import Pairing, PairingBook
+from signaling.protocol import ErrorCode, ReleaseReason, Role
+from signaling.ratelimit import TokenBucket, WindowCounter
+from signaling.store import AsyncStore, PairingRecord
+
+log = logging.getLogger(__name__)
+
+SERVER_KEY: web.AppKey[BranchServer] = web.AppKey("bilik_server")
+SOFTWARE = "bilik-server/1"
+
+
+@dataclass
+class Connection:
+    """One authenticated device socket."""
+
+    ws: web.WebSocketResponse
+    grant: tokens.Grant
+    session: str
+    bucket: TokenBucket
+    bad: WindowCounter
+    dropped: int = 0
+    rate_warned: bool = False
+    closing: bool = False
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def device_id(self) -> str:
+        return self.grant.device_id
+
+    @property
+    def role(self) -> Role:
+        return self.grant.role
+
+
+class BranchServer:
+    """Live state of the branch and the handlers that change it."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.monotonic = monotonic
+        self.metrics = ServerMetrics()
+        self.book = PairingBook()
+        self.connections: dict[str, Connection] = {}
+        self.offline_since: dict[str, float] = {}
+        self._expiry: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.secret = b""
+        self.store: AsyncStore | None = None
+        self.started_at = 0.0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        data_dir = self.config.data_dir
+        self.secret = tokens.load_or_create_secret(data_dir)
+        self.store = AsyncStore(data_dir / "bilik.sqlite3")
+        store = self.store
+        await store.call(store.sync.mark_all_offline)
+        self.started_at = self.monotonic()
+        # Pairings survive a restart; their devices get the resume window to come back.
+        for record in await store.call(store.sync.active_pairings):
+            self.book.add(Pairing(record.id, record.booth, record.hub))
+            for device in (record.booth, record.hub):
+                self._start_expiry(device)
+        self.metrics.pairings_active.set(len(self.book.pairings))
+        await store.call(store.sync.audit, self.clock(), "server", "start", "",
+                         {"pairings": len(self.book.pairings)})
+        log.info("branch server started", extra={"fields": {
+            "data_dir": str(data_dir), "pairings": len(self.book.pairings)}})
+
+    async def stop(self) -> None:
+        for handle in self._expiry.values():
+            handle.cancel()
+        self._expiry.clear()
+        for conn in list(self.connections.values()):
+            conn.closing = True
+            with contextlib.suppress(Exception):
+                await conn.ws.close(code=limits.CLOSE_GOING_AWAY, message=b"server shutting down")
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.store is not None:
+            store, self.store = self.store, None
+            with contextlib.suppress(Exception):
+                await store.call(store.sync.audit, self.clock(), "server", "stop")
+            store.close()
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def db(self) -> AsyncStore:
+        if self.store is None:
+            raise RuntimeError("branch server is not started")
+        return self.store
+
+    # -- connection -----------------------------------------------------------------------
+
+    async def handle_ws(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(
+            heartbeat=self.config.heartbeat_s,
+            max_msg_size=self.config.max_frame_bytes,
+            receive_timeout=None,
+        )
+        await ws.prepare(request)
+        conn = await self._authenticate(ws)
+        if conn is None:
+            return ws
+        try:
+            await self._serve(conn)
+        finally:
+            await self._disconnected(conn)
+        return ws
+
+    async def _authenticate(self, ws: web.WebSocketResponse) -> Connection | None:
+        try:
+            msg = await ws.receive(timeout=self.config.hello_timeout_s)
+        except TimeoutError:
+            await ws.close(code=limits.CLOSE_HELLO_TIMEOUT, message=b"no hello in time")
+            return None
+        if msg.type != WSMsgType.TEXT:
+            if msg.type not in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED,
+                                WSMsgType.ERROR):
+                await self._reject(ws, ErrorCode.BAD_MESSAGE, "first message must be JSON text")
+            return None
+        try:
+            hello = p.parse(msg.data, max_bytes=self.config.max_frame_bytes)
+        except ProtocolError as exc:
+            await self._reject(ws, exc.code, exc.detail, exc.ref)
+            return None
+        if not isinstance(hello, p.Hello):
+            await self._reject(ws, ErrorCode.UNAUTHORIZED, "first message must be hello", hello.id)
+            return None
+        try:
+            grant = tokens.verify(self.secret, hello.token, now=self.clock())
+        except TokenError as exc:
+            await self._reject(ws, ErrorCode.UNAUTHORIZED, str(exc), hello.id)
+            return None
+        if grant.role not in policy.DEVICE_ROLES:
+            await self._reject(ws, ErrorCode.FORBIDDEN,
+                               f"role {grant.role} may not connect as a device", hello.id)
+            return None
+        now = self.monotonic()
+        conn = Connection(
+            ws=ws,
+            grant=grant,
+            session=secrets.token_hex(8),
+            bucket=TokenBucket(self.config.rate_per_s, self.config.rate_burst, now),
+            bad=WindowCounter(limits.BAD_MESSAGE_WINDOW_S),
+            info={"software": hello.software},
+        )
+        device = grant.device_id
+        old = self.connections.get(device)
+        if old is not None:
+            # The newest connection wins: a booth PC that rebooted must not be locked out
+            # by its own half-open socket.
+            old.closing = True
+            self.metrics.disconnects.labels("replaced").inc()
+            log.info("device replaced", extra={"fields": {"device": device}})
+            await old.ws.close(code=limits.CLOSE_REPLACED,
+                               message=b"replaced by a newer connection of the same device")
+        resumed = self._cancel_expiry(device) or old is not None
+        self.connections[device] = conn
+        self.offline_since.pop(device, None)
+        if grant.role is Role.HUB:
+            self.book.set_online(device, True)
+        self.metrics.devices.labels(grant.role.value).inc()
+        await self.db.call(self.db.sync.device_seen, device, grant.role.value, self.clock(),
+                           online=True)
+        await self._send(conn, p.Welcome(
+            ref=hello.id, device_id=device, role=grant.role.value, session=conn.session,
+            resumed=resumed, heartbeat_s=self.config.heartbeat_s,
+            resume_window_s=self.config.resume_window_s,
+        ))
+        for pairing in self.book.of_device(device):
+            await self._send(conn, p.Pair(pairing=pairing.id, booth=pairing.booth, hub=pairing.hub))
+        log.info("device connected", extra={"fields": {
+            "device": device, "role": grant.role.value, "resumed": resumed}})
+        return conn
+
+    async def _reject(
+        self, ws: web.WebSocketResponse, code: str, detail: str, ref: str | None = None
+    ) -> None:
+        self.metrics.errors.labels(code).inc()
+        with contextlib.suppress(Exception):
+            await ws.send_str(p.encode(p.Error(code=code, detail=detail, ref=ref)))
+        await ws.close(code=limits.CLOSE_UNAUTHORIZED, message=detail[:120].encode())
+
+    async def _serve(self, conn: Connection) -> None:
+        async for msg in conn.ws:
+            if msg.type == WSMsgType.TEXT:
+                if not await self._admit(conn):
+                    break
+                await self._on_text(conn, msg.data)
+            elif msg.type == WSMsgType.BINARY:
+                await self._bad(conn, ProtocolError(ErrorCode.BAD_MESSAGE,
+                                                    "binary frames are not part of the protocol"))
+            elif msg.type == WSMsgType.ERROR:
+                log.info("device socket error", extra={"fields": {
+                    "device": conn.device_id, "error": str(conn.ws.exception())}})
+                break
+            if conn.ws.closed:
+                break
+
+    async def _admit(self, conn: Connection) -> bool:
+        """Apply the rate limit; close the connection once abuse goes on."""
+        if conn.bucket.allow(self.monotonic()):
+            conn.rate_warned = False
+            return True
+        conn.dropped += 1
+        if conn.dropped >= self.config.rate_drop_limit:
+            self.metrics.disconnects.labels("rate_limit").inc()
+            log.warning("device disconnected for flooding", extra={"fields": {
+                "device": conn.device_id, "dropped": conn.dropped}})
+            conn.closing = True
+            await conn.ws.close(code=limits.CLOSE_POLICY, message=b"rate limit exceeded")
+            return False
+        if not conn.rate_warned:
+            conn.rate_warned = True
+            await self._error(conn, ErrorCode.RATE_LIMITED,
+                              f"more than {self.config.rate_per_s:g} messages a second; "
+                              "messages are being dropped")
+        return True
+
+    async def _on_text(self, conn: Connection, data: str) -> None:
+        self.metrics.messages.labels("_raw").inc()
+        try:
+            msg = p.parse(data, max_bytes=self.config.max_frame_bytes)
+        except ProtocolError as exc:
+            await self._bad(conn, exc)
+            return
+        self.metrics.messages.labels(msg.TYPE).inc()
+        if not policy.may_send(conn.role, msg.TYPE):
+            await self._error(conn, ErrorCode.FORBIDDEN,
+                              f"a {conn.role} may not send {msg.TYPE!r}", msg.id)
+            return
+        try:
+            await self._dispatch(conn, msg)
+        except ProtocolError as exc:
+            await self._error(conn, exc.code, exc.detail, msg.id)
+
+    async def _bad(self, conn: Connection, exc: ProtocolError) -> None:
+        await self._error(conn, exc.code, exc.detail, exc.ref)
+        if conn.bad.add(self.monotonic()) >= self.config.bad_message_limit:
+            self.metrics.disconnects.labels("bad_messages").inc()
+            conn.closing = True
+            await conn.ws.close(code=limits.CLOSE_POLICY, message=b"too many malformed messages")
+
+    async def _disconnected(self, conn: Connection) -> None:
+        device = conn.device_id
+        self.metrics.devices.labels(conn.role.value).dec()
+        if self.connections.get(device) is not conn:
+            return  # replaced by a newer connection
+        del self.connections[device]
+        if self.store is None:
+            return  # shutting down
+        self.offline_since[device] = self.monotonic()
+        if conn.role is Role.HUB:
+            self.book.set_online(device, False)
+        self.book.stop_waiting(device)
+        if not conn.closing:
+            self.metrics.disconnects.labels("lost").inc()
+        await self.db.call(self.db.sync.device_seen, device, conn.role.value, self.clock(),
+                           online=False)
+        log.info("device offline", extra={"fields": {
+            "device": device, "close_code": conn.ws.close_code}})
+        self._start_expiry(device)
+
+    # -- resume window --------------------------------------------------------------------
+
+    def _start_expiry(self, device: str) -> None:
+        self._cancel_expiry(device)
+        loop = asyncio.get_running_loop()
+        self._expiry[device] = loop.call_later(
+            self.config.resume_window_s,
+            lambda: self._spawn(self._expire(device), f"expire-{device}"),
+        )
+
+    def _cancel_expiry(self, device: str) -> bool:
+        handle = self._expiry.pop(device, None)
+        if handle is None:
+            return False
+        handle.cancel()
+        return True
+
+    async def _expire(self, device: str) -> None:
+        self._expiry.pop(device, None)
+        if device in self.connections:
+            return
+        for pairing in self.book.of_device(device):
+            await self.release(pairing.id, ReleaseReason.PEER_OFFLINE, actor="server")
+        log.info("resume window over", extra={"fields": {"device": device}})
+
+    # -- dispatch -------------------------------------------------------------------------
+
+    async def _dispatch(self, conn: Connection, msg: p.Message) -> None:
+        if isinstance(msg, p.Offer | p.Answer | p.Ice):
+            await self._relay(conn, msg)
+        elif isinstance(msg, p.Status):
+            await self.db.call(self.db.sync.device_status, conn.device_id, msg.state,
+                               dict(msg.health), self.clock())
+            await self._send(conn, p.Ok(ref=msg.id))
+        elif isinstance(msg, p.Capacity):
+            self.book.set_capacity(conn.device_id, msg.slots)
+            await self._send(conn, p.Ok(ref=msg.id))
+            await self._pair_waiting()
+        elif isinstance(msg, p.ServiceRequest):
+            await self._service_request(conn, msg)
+        elif isinstance(msg, p.Release):
+            if self.book.counterpart(msg.pairing, conn.device_id) is None:
+                raise ProtocolError(ErrorCode.NOT_PAIRED,
+                                    f"pairing {msg.pairing} is not yours or not active")
+            await self._send(conn, p.Ok(ref=msg.id))
+            await self.release(msg.pairing, ReleaseReason(msg.reason), actor=conn.device_id)
+        else:  # pragma: no cover - policy.MAY_SEND and this switch must agree
+            raise ProtocolError(ErrorCode.FORBIDDEN, f"{msg.TYPE!r} is not handled here")
+
+    async def _relay(self, conn: Connection, msg: p.Offer | p.Answer | p.Ice) -> None:
+        other = self.book.counterpart(msg.pairing, conn.device_id)
+        if other is None or other != msg.peer:
+            raise ProtocolError(
+                ErrorCode.NOT_PAIRED,
+                f"{conn.device_id} is not paired with {msg.peer} in pairing {msg.pairing}",
+            )
+        target = self.connections.get(other)
+        if target is None:
+            raise ProtocolError(ErrorCode.PEER_OFFLINE, f"{other} is offline")
+        # The receiver learns who sent it; the sender cannot choose what the receiver sees.
+        forwarded = type(msg)(**{**_fields(msg), "peer": conn.device_id})
+        self.metrics.relayed.inc()
+        await self._send(target, forwarded)
+
+    async def _service_request(self, conn: Connection, msg: p.ServiceRequest) -> None:
+        existing = self.book.of_booth(conn.device_id)
+        await self._send(conn, p.Ok(ref=msg.id))
+        if existing is not None:
+            await self._send(conn, p.Pair(pairing=existing.id, booth=existing.booth,
+                                          hub=existing.hub))
+            return
+        position = self.book.wait(conn.device_id)
+        log.info("booth waiting for a hub", extra={"fields": {
+            "booth": conn.device_id, "position": position}})
+        await self._pair_waiting()
+
+    async def _pair_waiting(self) -> None:
+        while self.book.waiting:
+            hub = self.book.choose_hub()
+            if hub is None:
+                return
+            booth = self.book.waiting[0]
+            pairing = Pairing(f"p-{uuid.uuid4().hex[:12]}", booth, hub)
+            self.book.add(pairing)  # reserve the slot before awaiting the disk
+            try:
+                await self.db.call(
+                    self.db.sync.add_pairing,
+                    PairingRecord(pairing.id, booth, hub, self.clock()),
+                    actor="server",
+                )
+            except Exception:
+                self.book.remove(pairing.id)
+                raise
+            self.metrics.pairings.inc()
+            self.metrics.pairings_active.set(len(self.book.pairings))
+            log.info("paired", extra={"fields": {"booth": booth, "hub": hub,
+                                                 "pairing": pairing.id}})
+            announce = p.Pair(pairing=pairing.id, booth=booth, hub=hub)
+            for device in (booth, hub):
+                target = self.connections.get(device)
+                if target is not None:
+                    await self._send(target, announce)
+
+    async def release(self, pairing_id: str, reason: ReleaseReason, *, actor: str) -> bool:
+        """End a pairing, record it, and tell both sides; frees the hub's slot."""
+        pairing = self.book.remove(pairing_id)
+        if pairing is None:
+            return False
+        await self.db.call(self.db.sync.release_pairing, pairing_id, self.clock(), reason.value,
+                           actor=actor)
+        self.metrics.pairings_active.set(len(self.book.pairings))
+        log.info("released", extra={"fields": {"pairing": pairing_id, "reason": reason.value}})
+        notice = p.Release(pairing=pairing_id, reason=reason.value)
+        for device in (pairing.booth, pairing.hub):
+            target = self.connections.get(device)
+            if target is not None:
+                await self._send(target, notice)
+        await self._pair_waiting()
+        return True
+
+    # -- sending --------------------------------------------------------------------------
+
+    async def _send(self, conn: Connection, msg: p.Message) -> None:
+        if conn.ws.closed:
+            return
+        try:
+            await asyncio.wait_for(conn.ws.send_str(p.encode(msg)), limits.SEND_TIMEOUT_S)
+        except (ConnectionError, TimeoutError, RuntimeError) as exc:
+            log.info("send failed", extra={"fields": {"device": conn.device_id,
+                                                      "error": repr(exc)}})
+
+    async def _error(self, conn: Connection, code: str, detail: str, ref: str | None = None
+                     ) -> None:
+        self.metrics.errors.labels(code).inc()
+        await self._send(conn, p.Error(code=code, detail=detail, ref=ref))
+
+    # -- views ----------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        by_role: dict[str, int] = {}
+        for conn in self.connections.values():
+            by_role[conn.role.value] = by_role.get(conn.role.value, 0) + 1
+        return {
+            "status": "ok",
+            "uptime_s": round(self.monotonic() - self.started_at, 1),
+            "devices": by_role,
+            "pairings": len(self.book.pairings),
+            "waiting": len(self.book.waiting),
+        }
+
+
+def _fields(msg: p.Message) -> dict[str, Any]:
+    return {k: v for k, v in p.to_dict(msg).items() if k not in ("v", "type")}
+
+
+# -- HTTP application ---------------------------------------------------------------------
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response(request.app[SERVER_KEY].health())
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    from signaling.metrics import CONTENT_TYPE
+
+    body = request.app[SERVER_KEY].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
+def make_app(config: ServerConfig, *, server: BranchServer | None = None) -> web.Application:
+    """The aiohttp application of a branch server; the server starts and stops with it."""
+    from signaling import admin
+
+    branch = server or BranchServer(config)
+    app = web.Application(client_max_size=config.max_frame_bytes)
+    app[SERVER_KEY] = branch
+
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        await branch.start()
+        yield
+        await branch.stop()
+
+    app.cleanup_ctx.append(lifecycle)
+
+    async def on_shutdown(_app: web.Application) -> None:
+        # Close device sockets before aiohttp waits for handlers to finish.
+        for conn in list(branch.connections.values()):
+            conn.closing = True
+            with contextlib.suppress(Exception):
+                await conn.ws.close(code=limits.CLOSE_GOING_AWAY, message=b"server shutting down")
+
+    app.on_shutdown.append(on_shutdown)
+    app.router.add_get("/ws", branch.handle_ws)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", _metrics)
+    admin.add_routes(app)
+    return app

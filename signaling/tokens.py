@@ -1,0 +1,130 @@
+"""Device credentials: small signed grants (device id, role, expiry), issued and verified here.
+
+A token is ``bk1.<payload>.<signature>``: the payload is base64url JSON
+``{"sub": device id, "role": ..., "iat": issued at, "exp": expires at, "jti": random id}``
+and the signature an HMAC-SHA256 over ``bk1.<payload>`` with the branch's secret.
+The secret is created in the data directory on first start (see :func:`load_or_create_secret`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from signaling import limits
+from signaling.errors import StoreError, TokenExpired, TokenMalformed, TokenSignatureInvalid
+from signaling.protocol import DEVICE_ID_RE, Role
+
+PREFIX = "bk1"
+SECRET_FILE = "secret.key"
+SECRET_BYTES = 32
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a verified token says about its bearer."""
+
+    device_id: str
+    role: Role
+    issued_at: float
+    expires_at: float
+    token_id: str
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _sign(secret: bytes, signed_part: str) -> str:
+    return _b64(hmac.new(secret, signed_part.encode("ascii"), hashlib.sha256).digest())
+
+
+def issue(
+    secret: bytes, device_id: str, role: Role | str, *, now: float, ttl_s: float
+) -> str:
+    """Sign a grant for ``device_id`` acting as ``role``, valid for ``ttl_s`` seconds."""
+    if not DEVICE_ID_RE.match(device_id):
+        raise ValueError(
+            f"device id {device_id!r} must be 1-64 lowercase letters, digits or ._- "
+            "and start with a letter or digit"
+        )
+    role = Role(role)
+    if ttl_s <= 0:
+        raise ValueError("token lifetime must be positive")
+    payload = {
+        "sub": device_id,
+        "role": role.value,
+        "iat": int(now),
+        "exp": int(now + ttl_s),
+        "jti": secrets.token_hex(8),
+    }
+    body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+    signed = f"{PREFIX}.{body}"
+    return f"{signed}.{_sign(secret, signed)}"
+
+
+def verify(secret: bytes, token: str, *, now: float) -> Grant:
+    """Check signature and expiry; raise a specific :class:`TokenError` subclass if not valid."""
+    if not isinstance(token, str) or len(token) > limits.MAX_TOKEN_CHARS:
+        raise TokenMalformed("token is not a string of acceptable length")
+    parts = token.split(".")
+    if len(parts) != 3 or parts[0] != PREFIX:
+        raise TokenMalformed(f"token must have the form {PREFIX}.<payload>.<signature>")
+    signed = f"{parts[0]}.{parts[1]}"
+    if not hmac.compare_digest(_sign(secret, signed), parts[2]):
+        raise TokenSignatureInvalid("token signature does not match this branch's secret")
+    try:
+        payload = json.loads(_unb64(parts[1]))
+    except (ValueError, binascii.Error):
+        raise TokenMalformed("token payload is not base64url JSON") from None
+    if not isinstance(payload, dict):
+        raise TokenMalformed("token payload must be an object")
+    try:
+        device_id = payload["sub"]
+        role = Role(payload["role"])
+        iat = float(payload["iat"])
+        exp = float(payload["exp"])
+        jti = str(payload.get("jti", ""))
+    except (KeyError, ValueError, TypeError):
+        raise TokenMalformed("token payload lacks sub, role, iat or exp") from None
+    if not isinstance(device_id, str) or not DEVICE_ID_RE.match(device_id):
+        raise TokenMalformed("token subject is not a valid device id")
+    if now >= exp:
+        raise TokenExpired(f"token for {device_id} expired {int(now - exp)} s ago")
+    if iat > now + limits.CLOCK_SKEW_S:
+        raise TokenMalformed("token was issued in the future; check the branch server's clock")
+    return Grant(device_id, role, iat, exp, jti)
+
+
+def load_or_create_secret(data_dir: Path) -> bytes:
+    """Read the branch secret, creating it (mode 0600) on first start."""
+    path = data_dir / SECRET_FILE
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(secrets.token_bytes(SECRET_BYTES))
+                fh.flush()
+                os.fsync(fh.fileno())
+        secret = path.read_bytes()
+    except FileExistsError:  # created concurrently by another process: read theirs
+        secret = path.read_bytes()
+    except PermissionError as exc:
+        raise StoreError(f"data directory {data_dir} is not writable: {exc.strerror}") from None
+    except OSError as exc:
+        raise StoreError(f"cannot use data directory {data_dir}: {exc.strerror or exc}") from None
+    if len(secret) < SECRET_BYTES:
+        raise StoreError(f"{path} is damaged: expected {SECRET_BYTES} bytes, found {len(secret)}")
+    return secret
