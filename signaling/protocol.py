@@ -286,6 +286,8 @@ def _check_value(spec: _FieldSpec, value: Any, ref: str | None) -> Any:
     elif kind is str:
         if not isinstance(value, str):
             raise bad(f"must be a string, got {type(value).__name__}")
+        if not _is_utf8(value):
+            raise bad("contains a lone surrogate (\\ud800-\\udfff): not valid Unicode text")
         if len(value) > meta.get("max", limits.MAX_TEXT_CHARS):
             raise bad(f"is longer than {meta.get('max', limits.MAX_TEXT_CHARS)} characters")
         pattern = meta.get("pattern")
@@ -301,6 +303,8 @@ def _check_value(spec: _FieldSpec, value: Any, ref: str | None) -> Any:
         for k, v in value.items():
             if not isinstance(v, str) or len(k) > 64 or len(v) > limits.MAX_TEXT_CHARS:
                 raise bad("must map short names to strings")
+            if not (_is_utf8(k) and _is_utf8(v)):
+                raise bad("contains a lone surrogate (\\ud800-\\udfff): not valid Unicode text")
     else:  # pragma: no cover - a programming error in a message class
         raise TypeError(f"unsupported field type {kind!r}")
     if "choices" in meta and value not in meta["choices"]:
@@ -310,6 +314,17 @@ def _check_value(spec: _FieldSpec, value: Any, ref: str | None) -> Any:
     if "max" in meta and kind in (int, float) and value > meta["max"]:
         raise bad(f"must be at most {meta['max']}")
     return value
+
+
+def _is_utf8(text: str) -> bool:
+    """JSON may carry lone surrogates (``"\\ud800"``) that no UTF-8 frame can carry on."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_sdp(sdp: str, name: str, ref: str | None) -> None:
@@ -343,6 +358,8 @@ def parse(data: str | bytes, *, max_bytes: int = limits.MAX_FRAME_BYTES) -> Mess
     raw_id = obj.get("id")
     ref = raw_id if isinstance(raw_id, str) and ID_RE.match(raw_id) else None
     version = obj.get("v")
+    if version is None:
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, "missing field 'v' (protocol version)", ref)
     if isinstance(version, bool) or not isinstance(version, int):
         raise ProtocolError(
             ErrorCode.BAD_MESSAGE, "field 'v' (protocol version) must be an integer", ref
@@ -354,6 +371,8 @@ def parse(data: str | bytes, *, max_bytes: int = limits.MAX_FRAME_BYTES) -> Mess
             ref,
         )
     type_ = obj.get("type")
+    if type_ is None:
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, "missing field 'type'", ref)
     if not isinstance(type_, str):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "field 'type' must be a string", ref)
     cls = MESSAGE_TYPES.get(type_)

@@ -78,6 +78,8 @@ def verify(secret: bytes, token: str, *, now: float) -> Grant:
     """Check signature and expiry; raise a specific :class:`TokenError` subclass if not valid."""
     if not isinstance(token, str) or len(token) > limits.MAX_TOKEN_CHARS:
         raise TokenMalformed("token is not a string of acceptable length")
+    if not token.isascii():  # hmac.compare_digest and the signer reject non-ASCII str
+        raise TokenMalformed("token must be ASCII text")
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != PREFIX:
         raise TokenMalformed(f"token must have the form {PREFIX}.<payload>.<signature>")
