@@ -97,12 +97,14 @@ class Store:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._migrate()
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:  # also "file is not a database"
             raise StoreError(f"cannot open database {path}: {exc}") from None
         except PermissionError as exc:
             raise StoreError(
                 f"data directory {path.parent} is not writable: {exc.strerror}"
             ) from None
+        except OSError as exc:
+            raise StoreError(f"cannot use data directory {path.parent}: {exc}") from None
 
     # -- schema ---------------------------------------------------------------------------
 
