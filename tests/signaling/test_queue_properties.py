@@ -62,9 +62,7 @@ class QueueMachine(RuleBasedStateMachine):
         except QueueError:
             assert json.dumps(self.s.to_dict(), sort_keys=True) == before, "refusal changed state"
             return
-        if isinstance(event, ev.HubOnline):
-            self.capacity[event.hub] = event.capacity
-        elif isinstance(event, ev.HubCapacity):
+        if isinstance(event, ev.HubOnline | ev.HubCapacity):
             self.capacity[event.hub] = event.capacity
         self.check_decisions(out, waiting_before)
 
@@ -115,7 +113,9 @@ class QueueMachine(RuleBasedStateMachine):
                 )
             elif isinstance(d, de.Unpair):
                 self.load[d.hub] -= 1
-            elif isinstance(d, de.SessionClosed) and d.hub is not None:
+            elif isinstance(d, de.SessionClosed) and d.hub is not None:  # noqa: SIM114
+                self.load[d.hub] -= 1
+            ):
                 self.load[d.hub] -= 1
 
     def key(self, ticket: str) -> tuple[int, float, int]:
@@ -191,7 +191,8 @@ class QueueMachine(RuleBasedStateMachine):
     @rule(data=st.data(), dt=durations)
     def claim(self, data: st.DataObject, dt: float) -> None:
         calling = [b for b in self.s.booths.values() if b.ticket and b.state.value == "calling"]
-        if calling and data.draw(st.booleans()):
+        honest: bool = data.draw(st.booleans())
+        if calling and honest:
             b = data.draw(st.sampled_from(sorted(calling, key=lambda b: b.id)))
             assert b.ticket is not None
             qr = self.info[b.ticket]["qr"]
@@ -252,7 +253,8 @@ class QueueMachine(RuleBasedStateMachine):
         copy = Scheduler.from_dict(json.loads(json.dumps(self.s.to_dict())), RULES)
         waiting = {t.id for t in self.s.tickets.values() if t.state is TicketState.WAITING}
         self.now += dt
-        assert copy.handle(ev.Tick(), self.now) == (out := self.s.handle(ev.Tick(), self.now))
+        out = self.s.handle(ev.Tick(), self.now)
+        assert copy.handle(ev.Tick(), self.now) == out
         assert copy.to_dict() == self.s.to_dict()
         self.s = copy
         self.check_decisions(out, waiting)
