@@ -111,11 +111,7 @@ class QueueMachine(RuleBasedStateMachine):
                 assert self.load[d.hub] <= min(self.capacity[d.hub], MAX_BOOTHS_PER_HUB), (
                     f"hub {d.hub} over capacity"
                 )
-            elif isinstance(d, de.Unpair):
-                self.load[d.hub] -= 1
-            elif isinstance(d, de.SessionClosed) and d.hub is not None:  # noqa: SIM114
-                self.load[d.hub] -= 1
-            ):
+            elif isinstance(d, de.Unpair | de.SessionClosed) and d.hub is not None:
                 self.load[d.hub] -= 1
 
     def key(self, ticket: str) -> tuple[int, float, int]:
