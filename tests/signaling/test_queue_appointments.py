@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,7 @@ from signaling.queue import appointments
 from signaling.queue.errors import ImportFailed
 from signaling.queue.rules import DEFAULT_SERVICES
 
-KW = {"branch": "denpasar", "services": DEFAULT_SERVICES, "utc_offset_min": 420}
+KW: dict[str, Any] = {"branch": "denpasar", "services": DEFAULT_SERVICES, "utc_offset_min": 420}
 SLOT_0900_WIB = 1_594_778_400.0  # 2020-07-15 09:00 +07:00
 
 
