@@ -8,6 +8,7 @@ misbehave at the socket level (stop answering pings), which a well-behaved clien
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import sqlite3
@@ -30,13 +31,44 @@ TABLES = ("devices", "pairings", "audit")
 
 
 class Device:
-    """One raw WebSocket to the server, with helpers to send dicts and await replies."""
+    """One raw WebSocket to the server, with helpers to send dicts and await replies.
+
+    A reader task drains the socket into a queue and answers the server's pings by
+    hand (the socket is opened with ``autoping=False``) until :meth:`mute` is called:
+    a muted device keeps its TCP connection but stops answering, like a hung booth PC.
+    """
 
     def __init__(self, ws: aiohttp.ClientWebSocketResponse, device_id: str) -> None:
         self.ws = ws
         self.device_id = device_id
         self.welcome: dict[str, Any] = {}
+        self.close_reason = ""
+        self.close_code: int | None = None
+        self.muted = False
         self._n = 0
+        self._inbox: asyncio.Queue[aiohttp.WSMessage] = asyncio.Queue()
+        self._reader = asyncio.get_running_loop().create_task(
+            self._read(), name=f"test-device-{device_id}"
+        )
+
+    async def _read(self) -> None:
+        while True:
+            msg = await self.ws.receive()
+            if msg.type is aiohttp.WSMsgType.PING:
+                if not self.muted:
+                    with contextlib.suppress(ConnectionError, RuntimeError):
+                        await self.ws.pong(msg.data)
+                continue
+            if msg.type is aiohttp.WSMsgType.PONG:
+                continue
+            self._inbox.put_nowait(msg)
+            if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
+                            aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.ERROR):
+                return
+
+    def mute(self) -> None:
+        """Stop answering pings (the socket stays open)."""
+        self.muted = True
 
     def next_id(self) -> str:
         self._n += 1
@@ -51,12 +83,22 @@ class Device:
         await self.ws.send_str(json.dumps(msg))
         return str(msg["id"])
 
+    async def _next(self, timeout: float) -> aiohttp.WSMessage:
+        try:
+            return await asyncio.wait_for(self._inbox.get(), timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"{self.device_id}: nothing received within {timeout:.1f} s"
+            ) from None
+
     async def recv(self, timeout: float = REPLY_S) -> dict[str, Any]:
-        raw = await self.ws.receive(timeout=timeout)
-        if raw.type != aiohttp.WSMsgType.TEXT:
+        raw = await self._next(timeout)
+        if raw.type is not aiohttp.WSMsgType.TEXT:
+            if raw.type is aiohttp.WSMsgType.CLOSE:
+                self.close_code, self.close_reason = int(raw.data), str(raw.extra or "")
             raise AssertionError(
                 f"{self.device_id}: expected a message, got {raw.type.name} "
-                f"(close code {self.ws.close_code}, {raw.extra!r})"
+                f"({raw.data!r}, {raw.extra!r})"
             )
         reply: dict[str, Any] = json.loads(raw.data)
         return reply
@@ -79,17 +121,28 @@ class Device:
                 return reply
 
     async def closed(self, timeout: float = REPLY_S) -> int | None:
-        """Read until the server closes this socket; return the close code."""
+        """Read until the server closes this socket; return the close code it sent.
+
+        The reason the server gave is kept in ``close_reason``. (The frame's code is
+        returned because ``ws.close_code`` may be overwritten by aiohttp's own reply.)
+        """
         deadline = time.monotonic() + timeout
-        while not self.ws.closed:
-            raw = await self.ws.receive(timeout=max(0.01, deadline - time.monotonic()))
-            if raw.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
-                            aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.ERROR):
-                break
-        return self.ws.close_code
+        while self.close_code is None:
+            raw = await self._next(max(0.01, deadline - time.monotonic()))
+            if raw.type is aiohttp.WSMsgType.CLOSE:
+                self.close_code, self.close_reason = int(raw.data), str(raw.extra or "")
+            elif raw.type is not aiohttp.WSMsgType.TEXT:
+                return self.ws.close_code
+        return self.close_code
 
     async def close(self) -> None:
         await self.ws.close()
+        await self.stop_reading()
+
+    async def stop_reading(self) -> None:
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader
 
 
 class Branch:
@@ -109,8 +162,7 @@ class Branch:
 
     async def stop(self) -> None:
         for device in self.devices:
-            if not device.ws.closed:
-                await device.ws.close()
+            await device.close()
         await self.test_server.close()
 
     @property
@@ -133,7 +185,7 @@ class Branch:
                             ttl_s=ttl_s)
 
     async def open(self, **ws_kwargs: Any) -> aiohttp.ClientWebSocketResponse:
-        ws = await self.http.ws_connect(self.ws_url, **ws_kwargs)
+        ws = await self.http.ws_connect(self.ws_url, autoping=False, **ws_kwargs)
         return ws
 
     async def connect(self, device_id: str, role: str, *, token: str | None = None,
