@@ -210,3 +210,22 @@ async def test_shutdown_closes_device_sockets_with_going_away(start_branch: Bran
     assert await booth.closed() == limits.CLOSE_GOING_AWAY
     assert booth.close_reason == "server shutting down"
     await closing
+
+
+@pytest.mark.parametrize("escape", ["\\ud800", "\\udfff", "\\ud83d"])
+async def test_text_that_utf8_cannot_carry_is_refused_not_stored_or_relayed(
+    branch: Branch, escape: str
+) -> None:
+    # JSON may escape a lone surrogate; storing it in SQLite or relaying it in a UTF-8
+    # frame would fail deep inside the server, so the codec must refuse it.
+    booth, hub, pairing = await branch.pair()
+    status = '{"v":1,"type":"status","id":"s1","state":"ESC"}'.replace("ESC", escape)
+    ice = ('{"v":1,"type":"ice","id":"i1","peer":"hub-01","pairing":"PID","candidate":"ESC"}'
+           .replace("PID", pairing).replace("ESC", escape))
+    for raw, ref in ((status, "s1"), (ice, "i1")):
+        await booth.send(raw)
+        reply = await booth.recv()
+        assert (reply["code"], reply["ref"]) == ("bad_message", ref)
+        assert "lone surrogate" in reply["detail"]
+    assert (await booth.request({"type": "status", "state": "idle"}))["type"] == "ok"
+    assert (await hub.request({"type": "capacity", "slots": 1}))["type"] == "ok"
