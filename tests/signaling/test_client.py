@@ -1,0 +1,179 @@
+"""The signaling client booth agents and hubs use, against a real branch server."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+
+from signaling import protocol as p
+from signaling.backoff import Backoff
+from signaling.client import ClientState, SignalingClient
+from signaling.errors import ClientError, NotConnected, RequestFailed
+from tests.signaling.conftest import Branch, BranchFactory, wait_until
+
+FAST = {"base": 0.05, "cap": 0.2}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.messages: list[p.Message] = []
+        self.states: list[ClientState] = []
+
+    async def on_message(self, msg: p.Message) -> None:
+        self.messages.append(msg)
+
+    def on_state(self, state: ClientState) -> None:
+        self.states.append(state)
+
+    def of(self, cls: type[p.Message]) -> list[p.Message]:
+        return [m for m in self.messages if isinstance(m, cls)]
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[SignalingClient]]:
+    made: list[SignalingClient] = []
+    yield made
+    for client in made:
+        await client.close()
+
+
+def _client(branch: Branch, clients: list[SignalingClient], role: str, device: str,
+            rec: Recorder, token: str | None = None) -> SignalingClient:
+    client = SignalingClient(
+        branch.ws_url, token or branch.token(role, device), on_message=rec.on_message,
+        on_state=rec.on_state, software="test", backoff=Backoff(**FAST), heartbeat_s=1.0,
+    )
+    clients.append(client)
+    return client
+
+
+async def test_client_connects_requests_and_gets_pushed_messages(
+    branch: Branch, clients: list[SignalingClient]
+) -> None:
+    hub_rec, booth_rec = Recorder(), Recorder()
+    hub = _client(branch, clients, "hub", "hub-01", hub_rec)
+    booth = _client(branch, clients, "booth", "booth-01", booth_rec)
+    await hub.start()
+    await booth.start()
+    welcome = await hub.wait_connected(10)
+    assert (welcome.device_id, welcome.role, welcome.resumed) == ("hub-01", "hub", False)
+    await booth.wait_connected(10)
+    assert isinstance(await hub.request(p.Capacity(slots=1)), p.Ok)
+    assert isinstance(await booth.request(p.ServiceRequest()), p.Ok)
+    await wait_until(lambda: booth_rec.of(p.Pair) and hub_rec.of(p.Pair), "pair on both")
+    assert hub_rec.states[:2] == [ClientState.CONNECTING, ClientState.CONNECTED]
+
+
+async def test_request_raises_request_failed_on_an_error_reply(
+    branch: Branch, clients: list[SignalingClient]
+) -> None:
+    booth = _client(branch, clients, "booth", "booth-01", Recorder())
+    await booth.start()
+    await booth.wait_connected(10)
+    with pytest.raises(RequestFailed) as info:
+        await booth.request(p.Capacity(slots=3))
+    assert info.value.code == "forbidden"
+    assert info.value.detail == "a booth may not send 'capacity'"
+    with pytest.raises(RequestFailed) as info:
+        await booth.request(p.Release(pairing="p-nothing"))
+    assert info.value.code == "not_paired"
+    assert booth.connected  # an error reply does not cost the connection
+
+
+@pytest.mark.parametrize("kind", ["expired", "wrong-role", "forged"])
+async def test_rejected_token_stops_the_client_with_the_reason(
+    branch: Branch, clients: list[SignalingClient], kind: str
+) -> None:
+    from signaling import tokens
+
+    if kind == "expired":
+        token = branch.token("booth", "booth-01", now=branch.server.clock() - 7200, ttl_s=60)
+    elif kind == "wrong-role":
+        token = branch.token("admin", "ops-1")
+    else:
+        token = tokens.issue(b"\x01" * 32, "booth-01", "booth", now=branch.server.clock(),
+                             ttl_s=60)
+    rec = Recorder()
+    client = _client(branch, clients, "booth", "booth-01", rec, token=token)
+    await client.start()
+    with pytest.raises(ClientError, match="refused this device"):
+        await client.wait_connected(10)
+    assert client.state is ClientState.REJECTED
+    expected = {"expired": "expired", "wrong-role": "may not connect as a device",
+                "forged": "signature does not match"}[kind]
+    assert expected in client.rejected_reason
+    assert client.connects == 0
+    assert rec.states.count(ClientState.CONNECTING) == 1  # not retried
+    with pytest.raises(NotConnected):
+        await client.send(p.Status(state="idle"))
+
+
+async def test_client_reconnects_after_a_server_restart_and_resumes(
+    start_branch: BranchFactory, clients: list[SignalingClient]
+) -> None:
+    port = _free_port()
+    first = await start_branch(port=port, resume_window_s=60.0)
+    hub_rec, booth_rec = Recorder(), Recorder()
+    hub = _client(first, clients, "hub", "hub-01", hub_rec)
+    booth = _client(first, clients, "booth", "booth-01", booth_rec)
+    await hub.start()
+    await booth.start()
+    await hub.wait_connected(10)
+    await booth.wait_connected(10)
+    await hub.request(p.Capacity(slots=1))
+    await booth.request(p.ServiceRequest())
+    await wait_until(lambda: booth_rec.of(p.Pair), "pair")
+    pairing = booth_rec.of(p.Pair)[0]
+
+    await first.stop()
+    await wait_until(lambda: booth.state in (ClientState.BACKOFF, ClientState.CONNECTING),
+                     "the client noticing")
+    assert not booth.connected
+    second = await start_branch(port=port, resume_window_s=60.0)
+    welcome = await booth.wait_connected(20)
+    await hub.wait_connected(20)
+    assert welcome.resumed is True
+    assert booth.connects == 2
+    assert ClientState.BACKOFF in booth_rec.states
+    await wait_until(lambda: len(booth_rec.of(p.Pair)) >= 2, "pair again after restart")
+    again = booth_rec.of(p.Pair)[-1]
+    assert isinstance(again, p.Pair) and isinstance(pairing, p.Pair)
+    assert again.pairing == pairing.pairing
+    # The relay works again through the new server process.
+    await booth.send(p.Ice(peer="hub-01", pairing=pairing.pairing, candidate=""))
+    await wait_until(lambda: hub_rec.of(p.Ice), "ice at the hub")
+    assert second.server.health()["pairings"] == 1
+
+
+async def test_request_while_disconnected_raises_not_connected() -> None:
+    client = SignalingClient(f"ws://127.0.0.1:{_free_port()}/ws", "bk1.x.y",
+                             backoff=Backoff(**FAST))
+    with pytest.raises(NotConnected):
+        await client.request(p.Status(state="idle"), timeout=1)
+    await client.start()
+    with pytest.raises(NotConnected):
+        await client.wait_connected(0.3)
+    await client.close()
+    assert client.state is ClientState.CLOSED
+
+
+def test_backoff_is_capped_exponential_with_jitter() -> None:
+    draws = iter([0.0, 1.0 - 1e-9, 0.5] + [0.0] * 20)
+    b = Backoff(0.5, 10.0, rand=lambda: next(draws))
+    delays = [b.next_delay() for _ in range(8)]
+    assert delays[0] == 0.25  # 0.5 scaled by 0.5
+    assert delays[1] == pytest.approx(1.0)  # 1.0 scaled by ~1
+    assert delays[2] == 1.5  # 2.0 scaled by 0.75
+    assert max(delays) <= 10.0 and delays[-1] == 5.0  # capped at 10, then jittered
+    b.reset()
+    assert b.next_delay() == 0.25
+    with pytest.raises(ValueError):
+        Backoff(0, 1)
