@@ -13,8 +13,6 @@ from signaling.client import ClientState, SignalingClient
 from signaling.errors import ClientError, NotConnected, RequestFailed
 from tests.signaling.conftest import Branch, BranchFactory, wait_until
 
-FAST = {"base": 0.05, "cap": 0.2}
-
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -49,7 +47,7 @@ def _client(branch: Branch, clients: list[SignalingClient], role: str, device: s
             rec: Recorder, token: str | None = None) -> SignalingClient:
     client = SignalingClient(
         branch.ws_url, token or branch.token(role, device), on_message=rec.on_message,
-        on_state=rec.on_state, software="test", backoff=Backoff(**FAST), heartbeat_s=1.0,
+        on_state=rec.on_state, software="test", backoff=Backoff(0.05, 0.2), heartbeat_s=1.0,
     )
     clients.append(client)
     return client
@@ -155,7 +153,7 @@ async def test_client_reconnects_after_a_server_restart_and_resumes(
 
 async def test_request_while_disconnected_raises_not_connected() -> None:
     client = SignalingClient(f"ws://127.0.0.1:{_free_port()}/ws", "bk1.x.y",
-                             backoff=Backoff(**FAST))
+                             backoff=Backoff(0.05, 0.2))
     with pytest.raises(NotConnected):
         await client.request(p.Status(state="idle"), timeout=1)
     await client.start()
