@@ -8,6 +8,7 @@ MAX_SDP_BYTES = 64 * 1024
 MAX_TEXT_CHARS = 512  # any other string field
 MAX_ID_CHARS = 64
 MAX_HEALTH_ENTRIES = 32
+MAX_LIST_ITEMS = 64
 MAX_HUB_SLOTS = 6  # one officer serves at most six booths
 
 # Connections

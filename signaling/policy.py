@@ -9,13 +9,16 @@ from signaling.protocol import Role
 MAY_SEND: dict[Role, frozenset[str]] = {
     Role.BOOTH: frozenset(
         {p.Status.TYPE, p.ServiceRequest.TYPE, p.Release.TYPE, p.Offer.TYPE, p.Answer.TYPE,
-         p.Ice.TYPE}
+         p.Ice.TYPE, p.Hand.TYPE, p.DocUpdate.TYPE, p.Claim.TYPE, p.CheckIn.TYPE,
+         p.BoothReady.TYPE}
     ),
     Role.HUB: frozenset(
-        {p.Status.TYPE, p.Capacity.TYPE, p.Release.TYPE, p.Offer.TYPE, p.Answer.TYPE, p.Ice.TYPE}
+        {p.Status.TYPE, p.Capacity.TYPE, p.Release.TYPE, p.Offer.TYPE, p.Answer.TYPE, p.Ice.TYPE,
+         p.DocRequest.TYPE, p.DocUpdate.TYPE, p.Focus.TYPE, p.SessionEnd.TYPE, p.Transfer.TYPE,
+         p.Park.TYPE}
     ),
     Role.DISPLAY: frozenset({p.Status.TYPE}),
-    Role.KIOSK: frozenset({p.Status.TYPE}),
+    Role.KIOSK: frozenset({p.Status.TYPE, p.TicketRequest.TYPE, p.CheckIn.TYPE}),
     # Admin credentials are for the HTTP admin API, not for the device socket.
     Role.ADMIN: frozenset(),
 }

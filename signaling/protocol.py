@@ -137,6 +137,8 @@ class Error(Message):
     TYPE: ClassVar[str] = "error"
     code: str = _text(64)
     detail: str = field(default="", metadata={"max": 2048})
+    # Catalogue key of the text to show a participant (bilik.catalogue), when there is one.
+    text_key: str = field(default="", metadata={"max": 64})
 
 
 # --- pairing ----------------------------------------------------------------------------
@@ -144,10 +146,17 @@ class Error(Message):
 
 @dataclass(frozen=True, kw_only=True)
 class Capacity(Message):
-    """A hub announces how many booths it can take now (at most six)."""
+    """A hub announces how many booths it takes at once in total (at most six).
+
+    The server counts the hub's load itself from its pairings, so ``slots`` is the hub's
+    total, not its free slots. ``skills`` are the service types its officer handles
+    (empty: all) and ``officer`` the signed-in officer's id.
+    """
 
     TYPE: ClassVar[str] = "capacity"
     slots: int = field(metadata={"min": 0, "max": limits.MAX_HUB_SLOTS})
+    skills: list[str] = field(default_factory=list, metadata={"max_items": 16})
+    officer: str = field(default="", metadata={"max": limits.MAX_ID_CHARS})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,6 +174,10 @@ class Pair(Message):
     pairing: str = _text(limits.MAX_ID_CHARS, ID_RE)
     booth: str = _text(limits.MAX_ID_CHARS, DEVICE_ID_RE)
     hub: str = _text(limits.MAX_ID_CHARS, DEVICE_ID_RE)
+    # The ticket being served (empty for a pairing made outside the queue).
+    ticket: str = field(default="", metadata={"max": limits.MAX_ID_CHARS})
+    number: str = field(default="", metadata={"max": 16})
+    service: str = field(default="", metadata={"max": 32})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -210,10 +223,177 @@ class Ice(Message):
     sdp_mline_index: int | None = field(default=None, metadata={"min": 0, "max": 64})
 
 
-RELAYED: tuple[type[Message], ...] = (Offer, Answer, Ice)
+@dataclass(frozen=True, kw_only=True)
+class Hand(Message):
+    """Booth -> its hub: the participant raised (or lowered) a hand: ready, or needs help."""
+
+    TYPE: ClassVar[str] = "hand"
+    peer: str = _text(limits.MAX_ID_CHARS, DEVICE_ID_RE)
+    pairing: str = _text(limits.MAX_ID_CHARS, ID_RE)
+    raised: bool = True
+    reason: str = field(default="ready", metadata={"choices": ("ready", "help")})
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocRequest(Message):
+    """Hub -> its booth: the officer asks for these documents (kinds), or a rescan of one."""
+
+    TYPE: ClassVar[str] = "doc_request"
+    peer: str = _text(limits.MAX_ID_CHARS, DEVICE_ID_RE)
+    pairing: str = _text(limits.MAX_ID_CHARS, ID_RE)
+    kinds: list[str] = field(default_factory=list, metadata={"max_items": 16})
+    rescan: str = field(default="", metadata={"max": 64})  # document id to scan again
+    reason: str = field(default="", metadata={"max": limits.MAX_TEXT_CHARS})
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocUpdate(Message):
+    """Either side of a pairing: a document's status changed (uploaded, accepted, rescan...)."""
+
+    TYPE: ClassVar[str] = "doc_update"
+    peer: str = _text(limits.MAX_ID_CHARS, DEVICE_ID_RE)
+    pairing: str = _text(limits.MAX_ID_CHARS, ID_RE)
+    document: str = _text(limits.MAX_ID_CHARS, ID_RE)
+    kind: str = _text(64)
+    status: str = field(
+        metadata={"choices": ("uploaded", "accepted", "rescan", "rejected", "deleted")}
+    )
+    reason: str = field(default="", metadata={"max": limits.MAX_TEXT_CHARS})
+
+
+RELAYED: tuple[type[Message], ...] = (Offer, Answer, Ice, Hand, DocRequest, DocUpdate)
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketRequest(Message):
+    """Kiosk -> server: a walk-in takes a ticket for a service (priority: elderly, disabled...)."""
+
+    TYPE: ClassVar[str] = "ticket_request"
+    service: str = _text(32)
+    priority: str = field(default="none", metadata={"max": 32})
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckIn(Message):
+    """Kiosk or booth -> server: a participant with a booking checks in by its code."""
+
+    TYPE: ClassVar[str] = "check_in"
+    code: str = _text(32)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketInfo(Message):
+    """Server -> kiosk (reply): the ticket to print, with an honest expected wait."""
+
+    TYPE: ClassVar[str] = "ticket_info"
+    ticket: str = _text(limits.MAX_ID_CHARS)
+    number: str = _text(16)
+    service: str = _text(32)
+    qr: str = _text(256)
+    ahead: int = field(default=0, metadata={"min": 0})
+    expected_wait_s: float = field(default=0.0, metadata={"min": 0.0})
+    slot: float | None = None  # the booking's slot, for a check-in
+
+
+@dataclass(frozen=True, kw_only=True)
+class Claim(Message):
+    """Booth -> server: the participant showed this ticket QR at the booth."""
+
+    TYPE: ClassVar[str] = "claim"
+    qr: str = _text(256)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Called(Message):
+    """Server -> displays and the booth: ticket ``number`` is called to ``label``."""
+
+    TYPE: ClassVar[str] = "called"
+    ticket: str = _text(limits.MAX_ID_CHARS)
+    number: str = _text(16)
+    booth: str = _text(limits.MAX_ID_CHARS, DEVICE_ID_RE)
+    label: str = _text(64)
+    attempt: int = field(default=0, metadata={"min": 0})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cleared(Message):
+    """Server -> displays and the booth: take ``number`` off (claimed, no-show, moved)."""
+
+    TYPE: ClassVar[str] = "cleared"
+    number: str = _text(16)
+    booth: str = field(default="", metadata={"max": limits.MAX_ID_CHARS})
+    reason: str = field(metadata={"choices": ("claimed", "no_show", "moved")})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Waiting(Message):
+    """Server -> booth: the participant is seated; an officer comes in about this long."""
+
+    TYPE: ClassVar[str] = "waiting"
+    ticket: str = _text(limits.MAX_ID_CHARS)
+    expected_wait_s: float = field(default=0.0, metadata={"min": 0.0})
+    position: int = field(default=0, metadata={"min": 0})
+
+
+@dataclass(frozen=True, kw_only=True)
+class BoothReady(Message):
+    """Booth -> server: the booth is empty and ready to call the next ticket."""
+
+    TYPE: ClassVar[str] = "booth_ready"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Focus(Message):
+    """Hub -> server: the officer now attends ``booth`` (empty: nobody)."""
+
+    TYPE: ClassVar[str] = "focus"
+    booth: str = field(default="", metadata={"max": limits.MAX_ID_CHARS})
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionEnd(Message):
+    """Hub -> server: the officer closed the booth's case with an outcome code."""
+
+    TYPE: ClassVar[str] = "session_end"
+    booth: str = _text(limits.MAX_ID_CHARS, DEVICE_ID_RE)
+    outcome: str = _text(64)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transfer(Message):
+    """Hub -> server: hand the booth's case to another officer (``to_hub`` empty: any)."""
+
+    TYPE: ClassVar[str] = "transfer"
+    booth: str = _text(limits.MAX_ID_CHARS, DEVICE_ID_RE)
+    to_hub: str = field(default="", metadata={"max": limits.MAX_ID_CHARS})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Park(Message):
+    """Hub -> server: put the booth's case on hold (frees the officer's slot) or resume it."""
+
+    TYPE: ClassVar[str] = "park"
+    booth: str = _text(limits.MAX_ID_CHARS, DEVICE_ID_RE)
+    resume: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Alert(Message):
+    """Server -> hubs: a service-level alert (an appointment at risk of starting late...)."""
+
+    TYPE: ClassVar[str] = "alert"
+    kind: str = _text(64)
+    subject: str = _text(64)  # booking code or ticket
+    detail: str = field(default="", metadata={"max": limits.MAX_TEXT_CHARS})
+    at: float = 0.0  # when it is predicted to happen (epoch seconds)
 
 _BUILTIN: tuple[type[Message], ...] = (
-    Hello, Welcome, Status, Ok, Error, Capacity, ServiceRequest, Pair, Release, *RELAYED
+    Hello, Welcome, Status, Ok, Error, Capacity, ServiceRequest, Pair, Release, *RELAYED,
+    TicketRequest, CheckIn, TicketInfo, Claim, Called, Cleared, Waiting, BoothReady, Focus,
+    SessionEnd, Transfer, Park, Alert,
 )
 MESSAGE_TYPES: dict[str, type[Message]] = {cls.TYPE: cls for cls in _BUILTIN}
 
@@ -295,6 +475,14 @@ def _check_value(spec: _FieldSpec, value: Any, ref: str | None) -> Any:
             raise bad(f"has an invalid format: {value[:40]!r}")
         if meta.get("sdp"):
             _check_sdp(value, spec.name, ref)
+    elif kind is list:
+        if not isinstance(value, list):
+            raise bad(f"must be a list, got {type(value).__name__}")
+        if len(value) > meta.get("max_items", limits.MAX_LIST_ITEMS):
+            raise bad(f"has more than {meta.get('max_items', limits.MAX_LIST_ITEMS)} items")
+        if not all(isinstance(v, str) and 0 < len(v) <= 64 for v in value):
+            raise bad("must be a list of short strings")
+        value = list(value)
     elif kind is dict:
         if not isinstance(value, dict):
             raise bad(f"must be an object, got {type(value).__name__}")
@@ -307,7 +495,7 @@ def _check_value(spec: _FieldSpec, value: Any, ref: str | None) -> Any:
                 raise bad("contains a lone surrogate (\\ud800-\\udfff): not valid Unicode text")
     else:  # pragma: no cover - a programming error in a message class
         raise TypeError(f"unsupported field type {kind!r}")
-    if "choices" in meta and value not in meta["choices"]:
+    if "choices" in meta and kind is not list and value not in meta["choices"]:
         raise bad(f"must be one of {', '.join(meta['choices'])}")
     if "min" in meta and value < meta["min"]:
         raise bad(f"must be at least {meta['min']}")

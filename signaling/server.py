@@ -14,7 +14,7 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,9 @@ from signaling.ratelimit import TokenBucket, WindowCounter
 from signaling.store import AsyncStore, PairingRecord
 
 log = logging.getLogger(__name__)
+
+# A feature's handler for one message type (see BranchServer.handlers).
+Handler = Callable[["Connection", p.Message], Awaitable[None]]
 
 SERVER_KEY: web.AppKey[BranchServer] = web.AppKey("bilik_server")
 SOFTWARE = "bilik-server/1"
@@ -76,11 +79,19 @@ class BranchServer:
         self.book = PairingBook()
         self.connections: dict[str, Connection] = {}
         self.offline_since: dict[str, float] = {}
+        self.roles: dict[str, Role] = {}  # every device ever seen, for offline hooks
         self._expiry: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.secret = b""
         self.store: AsyncStore | None = None
         self.started_at = 0.0
+        # Features (the queue, documents, decisions) add handlers for their message types,
+        # and hooks that run when a device comes or goes.
+        self.handlers: dict[str, Handler] = {}
+        self.on_connect: list[Callable[[Connection], Awaitable[None]]] = []
+        self.on_offline: list[Callable[[str, Role], Awaitable[None]]] = []
+        self.on_start: list[Callable[[], Awaitable[None]]] = []
+        self.on_stop: list[Callable[[], Awaitable[None]]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -90,6 +101,8 @@ class BranchServer:
         self.store = AsyncStore(data_dir / "bilik.sqlite3")
         store = self.store
         await store.call(store.sync.mark_all_offline)
+        for record in await store.call(store.sync.devices):
+            self.roles[record["id"]] = Role(record["role"])
         self.started_at = self.monotonic()
         # Pairings survive a restart; their devices get the resume window to come back.
         for record in await store.call(store.sync.active_pairings):
@@ -99,10 +112,15 @@ class BranchServer:
         self.metrics.pairings_active.set(len(self.book.pairings))
         await store.call(store.sync.audit, self.clock(), "server", "start", "",
                          {"pairings": len(self.book.pairings)})
+        for hook in self.on_start:
+            await hook()
         log.info("branch server started", extra={"fields": {
             "data_dir": str(data_dir), "pairings": len(self.book.pairings)}})
 
     async def stop(self) -> None:
+        for hook in self.on_stop:
+            with contextlib.suppress(Exception):
+                await hook()
         for handle in self._expiry.values():
             handle.cancel()
         self._expiry.clear()
@@ -198,6 +216,7 @@ class BranchServer:
                                message=b"replaced by a newer connection of the same device")
         resumed = self._cancel_expiry(device) or old is not None
         self.connections[device] = conn
+        self.roles[device] = grant.role
         self.offline_since.pop(device, None)
         if grant.role is Role.HUB:
             self.book.set_online(device, True)
@@ -213,6 +232,8 @@ class BranchServer:
             await self._send(conn, p.Pair(pairing=pairing.id, booth=pairing.booth, hub=pairing.hub))
         log.info("device connected", extra={"fields": {
             "device": device, "role": grant.role.value, "resumed": resumed}})
+        for hook in self.on_connect:
+            await hook(conn)
         return conn
 
     async def _reject(
@@ -327,11 +348,18 @@ class BranchServer:
         for pairing in self.book.of_device(device):
             await self.release(pairing.id, ReleaseReason.PEER_OFFLINE, actor="server")
         log.info("resume window over", extra={"fields": {"device": device}})
+        role = self.roles.get(device)
+        if role is not None:
+            for hook in self.on_offline:
+                await hook(device, role)
 
     # -- dispatch -------------------------------------------------------------------------
 
     async def _dispatch(self, conn: Connection, msg: p.Message) -> None:
-        if isinstance(msg, p.Offer | p.Answer | p.Ice):
+        handler = self.handlers.get(msg.TYPE)
+        if handler is not None:
+            await handler(conn, msg)
+        elif isinstance(msg, p.RELAYED):
             await self._relay(conn, msg)
         elif isinstance(msg, p.Status):
             await self.db.call(self.db.sync.device_status, conn.device_id, msg.state,
@@ -349,10 +377,11 @@ class BranchServer:
                                     f"pairing {msg.pairing} is not yours or not active")
             await self._send(conn, p.Ok(ref=msg.id))
             await self.release(msg.pairing, ReleaseReason(msg.reason), actor=conn.device_id)
-        else:  # pragma: no cover - policy.MAY_SEND and this switch must agree
-            raise ProtocolError(ErrorCode.FORBIDDEN, f"{msg.TYPE!r} is not handled here")
+        else:
+            raise ProtocolError(ErrorCode.FORBIDDEN,
+                                f"{msg.TYPE!r} is not served by this branch server")
 
-    async def _relay(self, conn: Connection, msg: p.Offer | p.Answer | p.Ice) -> None:
+    async def _relay(self, conn: Connection, msg: Any) -> None:
         other = self.book.counterpart(msg.pairing, conn.device_id)
         if other is None or other != msg.peer:
             raise ProtocolError(
@@ -424,6 +453,19 @@ class BranchServer:
         return True
 
     # -- sending --------------------------------------------------------------------------
+
+    async def send_to(self, device: str, msg: p.Message) -> bool:
+        """Send to a device if it is connected; returns whether it was."""
+        conn = self.connections.get(device)
+        if conn is None:
+            return False
+        await self._send(conn, msg)
+        return True
+
+    async def broadcast(self, role: Role, msg: p.Message) -> None:
+        for conn in list(self.connections.values()):
+            if conn.role is role:
+                await self._send(conn, msg)
 
     async def _send(self, conn: Connection, msg: p.Message) -> None:
         if conn.ws.closed:
