@@ -101,8 +101,8 @@ class BranchServer:
         self.store = AsyncStore(data_dir / "bilik.sqlite3")
         store = self.store
         await store.call(store.sync.mark_all_offline)
-        for record in await store.call(store.sync.devices):
-            self.roles[record["id"]] = Role(record["role"])
+        for device_row in await store.call(store.sync.devices):
+            self.roles[device_row["id"]] = Role(device_row["role"])
         self.started_at = self.monotonic()
         # Pairings survive a restart; their devices get the resume window to come back.
         for record in await store.call(store.sync.active_pairings):
