@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import secrets
 import time
@@ -36,6 +37,10 @@ log = logging.getLogger(__name__)
 Handler = Callable[["Connection", p.Message], Awaitable[None]]
 
 SERVER_KEY: web.AppKey[BranchServer] = web.AppKey("bilik_server")
+
+# Features of the branch server, each a module with ``setup(app, server)`` that adds its
+# message handlers, device hooks, HTTP routes and tables (Store.migrate_feature).
+FEATURES = ("signaling.branchqueue", "signaling.documents", "signaling.cases")
 SOFTWARE = "bilik-server/1"
 
 
@@ -541,4 +546,6 @@ def make_app(config: ServerConfig, *, server: BranchServer | None = None) -> web
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
     admin.add_routes(app)
+    for feature in FEATURES:
+        importlib.import_module(feature).setup(app, branch)
     return app

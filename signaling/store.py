@@ -61,6 +61,13 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
     """,
+    # 2: features (queue, documents, cases) keep their own numbered schema steps
+    """
+    CREATE TABLE feature_schema (
+        feature TEXT PRIMARY KEY,
+        version INTEGER NOT NULL
+    );
+    """,
 ]
 
 
@@ -124,6 +131,28 @@ class Store:
             # executescript commits first; wrap the step and the version bump in one transaction.
             self._db.executescript(
                 f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
+            )
+
+    def migrate_feature(self, feature: str, steps: list[str]) -> None:
+        """Apply a feature's own numbered schema steps (its tables), like :data:`MIGRATIONS`.
+
+        Each feature (``queue``, ``documents``, ``cases``) owns its tables and their history,
+        so features evolve without editing one shared list.
+        """
+        row = self._db.execute(
+            "SELECT version FROM feature_schema WHERE feature=?", (feature,)
+        ).fetchone()
+        current = int(row[0]) if row else 0
+        if current > len(steps):
+            raise StoreError(
+                f"database {self.path}: feature {feature} has schema version {current}, newer "
+                f"than this software ({len(steps)}); upgrade Bilik"
+            )
+        for version in range(current + 1, len(steps) + 1):
+            self._db.executescript(
+                f"BEGIN IMMEDIATE;\n{steps[version - 1]}\n"
+                f"INSERT INTO feature_schema (feature, version) VALUES ('{feature}', {version}) "
+                f"ON CONFLICT(feature) DO UPDATE SET version={version};\nCOMMIT;"
             )
 
     def close(self) -> None:
