@@ -15,7 +15,7 @@ MAY_SEND: dict[Role, frozenset[str]] = {
     Role.HUB: frozenset(
         {p.Status.TYPE, p.Capacity.TYPE, p.Release.TYPE, p.Offer.TYPE, p.Answer.TYPE, p.Ice.TYPE,
          p.DocRequest.TYPE, p.DocUpdate.TYPE, p.Focus.TYPE, p.SessionEnd.TYPE, p.Transfer.TYPE,
-         p.Park.TYPE}
+         p.Park.TYPE, p.Attention.TYPE, p.OfficerSignIn.TYPE, p.Decision.TYPE}
     ),
     Role.DISPLAY: frozenset({p.Status.TYPE}),
     Role.KIOSK: frozenset({p.Status.TYPE, p.TicketRequest.TYPE, p.CheckIn.TYPE}),

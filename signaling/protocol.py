@@ -261,7 +261,55 @@ class DocUpdate(Message):
     reason: str = field(default="", metadata={"max": limits.MAX_TEXT_CHARS})
 
 
-RELAYED: tuple[type[Message], ...] = (Offer, Answer, Ice, Hand, DocRequest, DocUpdate)
+@dataclass(frozen=True, kw_only=True)
+class Attention(Message):
+    """Hub -> its booth: the officer is (or is no longer) attending this booth."""
+
+    TYPE: ClassVar[str] = "attention"
+    peer: str = _text(limits.MAX_ID_CHARS, DEVICE_ID_RE)
+    pairing: str = _text(limits.MAX_ID_CHARS, ID_RE)
+    focused: bool = False
+
+
+RELAYED: tuple[type[Message], ...] = (
+    Offer, Answer, Ice, Hand, DocRequest, DocUpdate, Attention
+)
+
+
+# --- cases and decisions ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfficerSignIn(Message):
+    """Hub -> server: an officer signs in at this hub with id and PIN (Ok or Error reply)."""
+
+    TYPE: ClassVar[str] = "officer_sign_in"
+    officer: str = _text(limits.MAX_ID_CHARS, DEVICE_ID_RE)
+    pin: str = _text(32)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision(Message):
+    """Hub -> server: the signed-in officer's decision on the booth's claim; it is recorded
+    with the officer's id, answered with the claim reference, and told to the booth."""
+
+    TYPE: ClassVar[str] = "decision"
+    booth: str = _text(limits.MAX_ID_CHARS, DEVICE_ID_RE)
+    ticket: str = _text(limits.MAX_ID_CHARS)
+    outcome: str = _text(64)
+    note: str = field(default="", metadata={"max": 2048})
+    checklist: list[str] = field(default_factory=list, metadata={"max_items": 32})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict(Message):
+    """Server -> booth (and reply to Decision): the decision, its reference and next steps."""
+
+    TYPE: ClassVar[str] = "verdict"
+    ticket: str = _text(limits.MAX_ID_CHARS)
+    reference: str = _text(64)
+    outcome: str = _text(64)
+    next_steps: str = field(default="", metadata={"max": 2048})
 
 
 # --- the queue ------------------------------------------------------------------------------
@@ -393,7 +441,7 @@ class Alert(Message):
 _BUILTIN: tuple[type[Message], ...] = (
     Hello, Welcome, Status, Ok, Error, Capacity, ServiceRequest, Pair, Release, *RELAYED,
     TicketRequest, CheckIn, TicketInfo, Claim, Called, Cleared, Waiting, BoothReady, Focus,
-    SessionEnd, Transfer, Park, Alert,
+    SessionEnd, Transfer, Park, Alert, OfficerSignIn, Decision, Verdict,
 )
 MESSAGE_TYPES: dict[str, type[Message]] = {cls.TYPE: cls for cls in _BUILTIN}
 
