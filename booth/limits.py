@@ -8,3 +8,32 @@ REREQUEST_DELAY_S = 1.0  # after a release or a failed call, ask for service aga
 SIGNALING_REQUEST_TIMEOUT_S = 10.0
 REPLAY_MIN_FRAMES = 2
 REPLAY_MAX_BYTES = 64 * 1024 * 1024  # a replay loop larger than this is refused
+
+# The booth screen
+SCREEN_WIDTH = 1280
+SCREEN_HEIGHT = 720
+SCREEN_FPS = 10.0  # redraws a second: text and two small videos, no need for more
+
+# The participant's flow
+GOODBYE_S = 20.0  # the goodbye screen (reference, decision) stays this long, then idle
+CLAIM_TIMEOUT_S = 10.0  # a claim not answered by then is shown as "try again"
+CLAIM_REPEAT_S = 3.0  # the same code read again within this is the same scan, not a new one
+HEALTH_REPORT_S = 60.0  # periodic Status with the health of every device
+SELFTEST_TIMEOUT_S = 5.0  # each device's check at start
+
+# Presence (face detection on the booth camera)
+PRESENCE_CHECK_S = 0.5  # look for a face this often (2 Hz is plenty, and cheap)
+AWAY_AFTER_S = 20.0  # no face for this long: the participant stepped away
+BACK_AFTER_S = 1.0  # a face for this long: the participant is back
+FACE_MIN_PX = 60  # smallest face searched for (in the 640-wide detection picture)
+
+# Documents
+DOC_CHUNK_BYTES = 256 * 1024  # upload chunk; a lost connection costs at most one chunk
+DOC_JPEG_QUALITY = 90
+DOC_UPLOAD_RETRY_MIN_S = 0.5
+DOC_UPLOAD_RETRY_MAX_S = 15.0  # capped backoff (with jitter) while the server is unreachable
+DOC_HTTP_TIMEOUT_S = 30.0
+SCAN_FPS = 10.0  # document-camera frames judged a second
+
+# Media
+RECEIVED_QUEUE_FRAMES = 2  # officer frames waiting for the screen; older ones are dropped

@@ -1,0 +1,187 @@
+"""What the booth screen says in each state: a pure text model, before any pixel is drawn.
+
+:func:`compose` turns the booth's state (and the live scan guidance) into a :class:`View`:
+which screen, the banner, and the lines to show, every one a catalogue message in both
+languages. One instruction at a time: the first line is the instruction, the others are
+facts (ticket number, expected wait, document statuses). Tests read this model; the
+renderer (:mod:`booth.screen`) only draws it.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+
+from bilik.catalogue import Message, text
+from booth.state import Booth, BoothState, DocStatus, Document
+
+
+class ScreenName(enum.StrEnum):
+    WELCOME = "welcome"
+    WAITING = "waiting"
+    IN_SESSION = "in_session"
+    OFFICER_BUSY = "officer_busy"
+    SCANNING = "scanning"
+    VERDICT = "verdict"
+    GOODBYE = "goodbye"
+    RECONNECTING = "reconnecting"
+    OUT_OF_SERVICE = "out_of_service"
+
+
+# Banner colour per screen (BGR): calm blue for the flow, amber for waiting, red only
+# for out of service.
+BANNER_BGR: dict[ScreenName, tuple[int, int, int]] = {
+    ScreenName.WELCOME: (140, 90, 20),
+    ScreenName.WAITING: (30, 140, 200),
+    ScreenName.IN_SESSION: (90, 140, 30),
+    ScreenName.OFFICER_BUSY: (30, 140, 200),
+    ScreenName.SCANNING: (140, 90, 20),
+    ScreenName.VERDICT: (90, 140, 30),
+    ScreenName.GOODBYE: (140, 90, 20),
+    ScreenName.RECONNECTING: (60, 60, 60),
+    ScreenName.OUT_OF_SERVICE: (40, 40, 170),
+}
+
+
+@dataclass(frozen=True)
+class View:
+    screen: ScreenName
+    banner: Message
+    lines: tuple[Message, ...]  # the first one is the instruction
+    show_officer: bool = False
+    show_self: bool = False
+    away: bool = False  # the seat is empty: the "please come back" line is on top
+
+    def texts(self) -> list[str]:
+        """Every piece of text of the view, Indonesian and English."""
+        out = [self.banner.id, self.banner.en]
+        for line in self.lines:
+            out += [line.id, line.en]
+        return out
+
+
+def screen_for(booth: Booth) -> ScreenName:
+    s = booth.state
+    if s is BoothState.OUT_OF_SERVICE:
+        return ScreenName.OUT_OF_SERVICE
+    if not booth.online and s is not BoothState.RECEIPT:
+        return ScreenName.RECONNECTING
+    return {
+        BoothState.IDLE: ScreenName.WELCOME,
+        BoothState.CLAIMED: ScreenName.WAITING,
+        BoothState.WAITING: ScreenName.WAITING,
+        BoothState.IN_SESSION: (
+            ScreenName.IN_SESSION if booth.focused else ScreenName.OFFICER_BUSY
+        ),
+        BoothState.SCANNING: ScreenName.SCANNING,
+        BoothState.VERDICT: ScreenName.VERDICT,
+        BoothState.RECEIPT: ScreenName.GOODBYE,
+    }[s]
+
+
+def bilingual(key: str, **values: Message | str) -> Message:
+    """A message whose placeholders are themselves messages: each language gets its own."""
+    base = text(key)
+    ids = {k: v.id if isinstance(v, Message) else v for k, v in values.items()}
+    ens = {k: v.en if isinstance(v, Message) else v for k, v in values.items()}
+    return Message(key, base.id.format(**ids), base.en.format(**ens))
+
+
+def kind_name(kind: str) -> Message:
+    try:
+        return text(f"booth.kind_{kind}")
+    except KeyError:
+        other = text("booth.kind_other")
+        return Message(other.key, f"{other.id} ({kind})", f"{other.en} ({kind})")
+
+
+def _doc_line(doc: Document) -> Message:
+    return bilingual(f"booth.doc_{doc.status.value}", document=kind_name(doc.kind))
+
+
+def _wait_line(booth: Booth) -> Message:
+    if booth.expected_wait_s < 60:
+        return text("booth.expected_wait_soon")
+    # Rounded up: an honest wait is never shorter than the estimate.
+    return text("booth.expected_wait", minutes=math.ceil(booth.expected_wait_s / 60))
+
+
+def _notice(booth: Booth) -> Message | None:
+    if not booth.notice:
+        return None
+    try:
+        message = text(booth.notice)
+        values = dict(booth.notice_values)
+        if message.placeholders() - set(values):
+            return text("booth.claim_refused")
+        return message.format(**values) if values else message
+    except (KeyError, IndexError, ValueError):
+        return text("booth.claim_refused")
+
+
+def compose(booth: Booth, guidance: Message | None = None) -> View:
+    """The view of ``booth``; ``guidance`` is the quality gate's live advice while scanning."""
+    screen = screen_for(booth)
+    banner = text(f"booth.banner_{'other' if screen is ScreenName.OFFICER_BUSY else screen}"
+                  if screen is not ScreenName.GOODBYE else "booth.banner_goodbye")
+    lines: list[Message] = []
+    seated = booth.state in (BoothState.CLAIMED, BoothState.WAITING, BoothState.IN_SESSION,
+                             BoothState.SCANNING)
+    if screen is ScreenName.WELCOME:
+        notice = _notice(booth)
+        lines = [notice] if notice else []
+        lines += [text("booth.welcome"), text("booth.booking_hint")]
+    elif screen is ScreenName.WAITING:
+        lines = [text("booth.waiting"), _wait_line(booth)]
+        if booth.number:
+            lines.append(text("booth.claimed", number=booth.number))
+    elif screen is ScreenName.IN_SESSION:
+        lines = [text("booth.in_session")]
+    elif screen is ScreenName.OFFICER_BUSY:
+        lines = [text("booth.officer_busy"),
+                 text("booth.hand_raised" if booth.hand_raised else "booth.raise_hand")]
+    elif screen is ScreenName.SCANNING:
+        kind = booth.scanning_kind
+        if kind is None:
+            lines = [text("booth.uploading")]
+        else:
+            doc = booth.document(kind)
+            lines = [guidance or bilingual("booth.scan_document", document=kind_name(kind))]
+            if doc is not None and doc.status is DocStatus.RESCAN and doc.reason:
+                lines.append(text("booth.rescan_reason", reason=doc.reason))
+            if guidance is not None:
+                lines.append(bilingual("booth.scan_document", document=kind_name(kind)))
+        lines += [_doc_line(d) for d in booth.documents]
+    elif screen in (ScreenName.VERDICT, ScreenName.GOODBYE) and booth.verdict is not None:
+        verdict = booth.verdict
+        if screen is ScreenName.VERDICT:
+            first = text("booth.printing")
+        elif booth.receipt_printed is False:
+            first = text("booth.receipt_failed")
+        else:
+            first = text("booth.receipt_taken")
+        lines = [first, text("booth.reference", reference=verdict.reference),
+                 text("booth.verdict", outcome=verdict.outcome)]
+        if verdict.next_steps:
+            lines.append(text("booth.next_steps", steps=verdict.next_steps))
+        if screen is ScreenName.GOODBYE:
+            lines.append(text("booth.goodbye"))
+    elif screen is ScreenName.RECONNECTING:
+        lines = [text("booth.reconnecting")]
+        if booth.number:
+            lines.append(text("booth.claimed", number=booth.number))
+    elif screen is ScreenName.OUT_OF_SERVICE:
+        lines = [text("booth.out_of_service")]
+    away = seated and not booth.present and screen is not ScreenName.RECONNECTING
+    if away:
+        lines.insert(0, text("booth.come_back"))
+    in_call = booth.state in (BoothState.IN_SESSION, BoothState.SCANNING)
+    return View(
+        screen=screen,
+        banner=banner,
+        lines=tuple(lines),
+        show_officer=in_call and screen is not ScreenName.RECONNECTING,
+        show_self=seated,
+        away=away,
+    )

@@ -1,0 +1,133 @@
+"""The booth screen: the text of every screen in both languages, and what is drawn where."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from bilik.catalogue import text
+from booth.screen import BANNER_H, OFFICER_H, OFFICER_W, BoothScreen, render
+from booth.state import Booth, BoothState, DocStatus, Document, Outcome
+from booth.view import BANNER_BGR, ScreenName, compose
+
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+SESSION = Booth(state=BoothState.IN_SESSION, online=True, ticket="T-1", number="A-001",
+                pairing="p-1", hub="hub-01")
+CASES: dict[ScreenName, tuple[Booth, list[str]]] = {
+    ScreenName.WELCOME: (Booth(online=True), ["booth.welcome"]),
+    ScreenName.WAITING: (
+        Booth(state=BoothState.WAITING, online=True, number="A-001", expected_wait_s=430),
+        ["booth.waiting"],
+    ),
+    ScreenName.IN_SESSION: (
+        Booth(**{**SESSION.__dict__, "focused": True}), ["booth.in_session"]),
+    ScreenName.OFFICER_BUSY: (SESSION, ["booth.officer_busy", "booth.raise_hand"]),
+    ScreenName.SCANNING: (
+        Booth(**{**SESSION.__dict__, "state": BoothState.SCANNING,
+                 "documents": (Document("ktp"), Document("kk", DocStatus.UPLOADED))}),
+        [],
+    ),
+    ScreenName.VERDICT: (
+        Booth(state=BoothState.VERDICT, online=True,
+              verdict=Outcome("JHT-2026-0001", "Disetujui / Approved", "Dana ditransfer")),
+        ["booth.printing"],
+    ),
+    ScreenName.GOODBYE: (
+        Booth(state=BoothState.RECEIPT, online=True, receipt_printed=True,
+              verdict=Outcome("JHT-2026-0001", "Disetujui / Approved")),
+        ["booth.receipt_taken", "booth.goodbye"],
+    ),
+    ScreenName.RECONNECTING: (
+        Booth(**{**SESSION.__dict__, "online": False}), ["booth.reconnecting"]),
+    ScreenName.OUT_OF_SERVICE: (
+        Booth(state=BoothState.OUT_OF_SERVICE, online=True, faults=("printer",)),
+        ["booth.out_of_service"],
+    ),
+}
+
+
+def officer_picture() -> np.ndarray:
+    picture = np.zeros((480, 640, 3), np.uint8)
+    picture[:, :, 1] = 200  # plain green: easy to find on the screen
+    return picture
+
+
+@pytest.mark.parametrize("screen", list(ScreenName))
+def test_each_screen_says_its_instruction_in_both_languages(screen: ScreenName) -> None:
+    booth, keys = CASES[screen]
+    view = compose(booth)
+    assert view.screen is screen
+    image, drawn = render(view, officer_picture(), np.full((480, 640, 3), 90, np.uint8))
+    joined = " ".join(drawn)
+    for key in keys:
+        message = text(key)
+        assert message.id in joined and message.en in joined, key
+    assert view.banner.id in drawn and view.banner.en in drawn
+    assert tuple(int(v) for v in image[BANNER_H // 2, 5]) == BANNER_BGR[screen]
+    DOCS_IMG.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(DOCS_IMG / f"booth-{screen.value}.png"), image)
+
+
+def test_the_officer_is_large_on_the_left_during_a_session() -> None:
+    view = compose(Booth(**{**SESSION.__dict__, "focused": True}))
+    image, _ = render(view, officer_picture(), None)
+    middle = image[BANNER_H + 24 + OFFICER_H // 2, 40 + OFFICER_W // 2]
+    assert tuple(int(v) for v in middle) == (0, 200, 0)
+    idle, _ = render(compose(Booth(online=True)), officer_picture(), None)
+    assert tuple(int(v) for v in idle[BANNER_H + 24 + OFFICER_H // 2, 40 + OFFICER_W // 2]) != (
+        0, 200, 0)
+
+
+def test_busy_officer_screen_has_the_agreed_wording() -> None:
+    _, drawn = render(compose(SESSION), officer_picture(), None)
+    assert "Petugas sedang melayani peserta lain - mohon tunggu" in " ".join(drawn)
+
+
+def test_scanning_shows_the_gate_guidance_first_and_each_document_status() -> None:
+    booth = CASES[ScreenName.SCANNING][0]
+    view = compose(booth, text("quality.blurry"))
+    assert view.lines[0] == text("quality.blurry")
+    joined = " ".join(view.texts())
+    assert "KTP: belum dipindai" in joined and "Kartu Keluarga: diterima" in joined
+    assert "family card: received" in joined and "Place your ID card" in joined
+
+
+def test_waiting_shows_an_honest_rounded_up_wait() -> None:
+    view = compose(CASES[ScreenName.WAITING][0])
+    assert text("booth.expected_wait", minutes=8) in view.lines
+
+
+def test_a_failed_receipt_shows_reference_and_decision() -> None:
+    booth = Booth(state=BoothState.RECEIPT, online=True, receipt_printed=False,
+                  verdict=Outcome("JHT-2026-0001", "approved"))
+    _, drawn = render(compose(booth))
+    joined = " ".join(drawn)
+    assert "JHT-2026-0001" in joined and "approved" in joined
+    assert text("booth.receipt_failed").id.split(".")[0] in joined
+
+
+def test_a_participant_away_is_asked_back_first() -> None:
+    view = compose(Booth(**{**SESSION.__dict__, "present": False}))
+    assert view.lines[0] == text("booth.come_back") and view.away
+
+
+def test_a_refused_claim_is_explained_on_the_welcome_screen() -> None:
+    view = compose(Booth(online=True, notice="queue.not_called"))
+    assert view.lines[0] == text("queue.not_called")
+    with_missing_value = compose(Booth(online=True, notice="queue.wrong_booth"))
+    assert with_missing_value.lines[0] == text("booth.claim_refused")
+
+
+def test_png_dir_writes_one_snapshot_per_change(tmp_path: Path) -> None:
+    screen = BoothScreen("png-dir", tmp_path)
+    for _ in range(3):
+        screen.show(compose(Booth(online=True)), None, None)
+    screen.show(compose(SESSION), officer_picture(), None)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["booth-0001-welcome.png", "booth-0002-officer_busy.png"]
+    saved = cv2.imread(str(tmp_path / names[1]))
+    assert saved is not None and saved.shape == (720, 1280, 3)
