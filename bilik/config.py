@@ -156,7 +156,12 @@ def load(
             raise ConfigError(str(path), "file not found") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(str(path), f"not valid TOML: {exc}") from None
-        table = doc.get(section, doc)
+        if section in doc:
+            table = doc[section]
+        elif any(isinstance(v, dict) for v in doc.values()):
+            table = {}  # a file with other roles' sections and none for this one
+        else:
+            table = doc  # a file of bare keys for this role
         if not isinstance(table, dict):
             raise ConfigError(section, "must be a table")
         for key, value in table.items():

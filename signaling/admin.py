@@ -18,6 +18,7 @@ from signaling.errors import TokenError
 from signaling.protocol import ReleaseReason, Role
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+GRANT_KEY: web.RequestKey[tokens.Grant] = web.RequestKey("bilik_grant", tokens.Grant)
 
 
 def _error(status: int, code: str, detail: str) -> web.Response:
@@ -38,7 +39,7 @@ def _admin_only(handler: Handler) -> Handler:
             return _error(401, "unauthorized", str(exc))
         if grant.role is not Role.ADMIN:
             return _error(403, "forbidden", f"a {grant.role} token cannot use the admin API")
-        request["grant"] = grant
+        request[GRANT_KEY] = grant
         return await handler(request)
 
     return wrapped
@@ -96,7 +97,7 @@ async def release_pairing(request: web.Request) -> web.Response:
     server = request.app[SERVER_KEY]
     pairing_id = request.match_info["pairing"]
     if not await server.release(pairing_id, ReleaseReason.ADMIN,
-                                actor=request["grant"].device_id):
+                                actor=request[GRANT_KEY].device_id):
         return _error(404, "not_found", f"no active pairing {pairing_id}")
     return web.json_response({"released": pairing_id})
 
@@ -135,7 +136,7 @@ async def issue_token(request: web.Request) -> web.Response:
         token = tokens.issue(server.secret, device_id, role, now=server.clock(), ttl_s=float(ttl))
     except ValueError as exc:
         return _error(400, "bad_request", str(exc))
-    await server.db.call(server.db.sync.audit, server.clock(), request["grant"].device_id,
+    await server.db.call(server.db.sync.audit, server.clock(), request[GRANT_KEY].device_id,
                          "token_issued", device_id, {"role": role, "ttl_s": ttl})
     return web.json_response({"token": token, "id": device_id, "role": role})
 

@@ -1,11 +1,629 @@
-"""Branch server feature: branchqueue (being built; see docs/architecture.md)."""
+"""Branch server feature: the queue. The shell around the pure scheduler core.
+
+It turns device messages and connection events into scheduler events, persists the
+scheduler's state and a journal row in one transaction per event (so a server killed
+mid-day resumes the same queue), arms one timer for the core's next deadline, and
+carries out the decisions: calls to displays and booths, pairings with officer hubs,
+alerts to hubs. Pairings made here carry their ticket; the foundation's ServiceRequest
+path (a booth asking for any hub, no ticket) still works, and its pairings count against
+the hub's capacity in the scheduler too.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import re
+import secrets
+import sqlite3
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import Counter, Gauge
+
+from signaling import protocol as p
+from signaling.errors import ProtocolError, TokenError
+from signaling.pairing import Pairing
+from signaling.protocol import ErrorCode, ReleaseReason, Role
+from signaling.queue import Priority, Scheduler
+from signaling.queue import appointments as appts
+from signaling.queue import decisions as de
+from signaling.queue import events as ev
+from signaling.queue import stats as qstats
+from signaling.queue.errors import ImportFailed, QueueError
+from signaling.queue.rules import QueueRules
+from signaling.server import BranchServer, Connection
+from signaling.store import Store
+
+log = logging.getLogger(__name__)
+
+RULES_KEY: web.AppKey[QueueRules] = web.AppKey("bilik_queue_rules")
+QUEUE_KEY: web.AppKey[BranchQueue] = web.AppKey("bilik_queue")
+
+HUB_FAILOVER_S = 5.0  # a hub gone this long has its booths re-paired with other hubs
+MAX_UPLOAD_BYTES = 4 * 1024 * 1024  # appointment imports
+
+STEPS = [
+    """
+    CREATE TABLE queue_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        state TEXT NOT NULL,
+        updated REAL NOT NULL
+    );
+    CREATE TABLE queue_journal (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at REAL NOT NULL,
+        actor TEXT NOT NULL,
+        event TEXT NOT NULL,
+        decisions TEXT NOT NULL
+    );
+    CREATE INDEX queue_journal_at ON queue_journal(at);
+    """,
+]
+
+_UNPAIR_REASON = {
+    de.UnpairReason.DONE: ReleaseReason.DONE,
+    de.UnpairReason.HUB_OFFLINE: ReleaseReason.PEER_OFFLINE,
+    de.UnpairReason.BOOTH_FAULT: ReleaseReason.FAULT,
+    de.UnpairReason.TRANSFER: ReleaseReason.TRANSFER,
+    de.UnpairReason.SPILL: ReleaseReason.TRANSFER,
+    de.UnpairReason.PARK: ReleaseReason.PARK,
+}
 
 
-def setup(app: web.Application, server: Any) -> None:
-    """Add this feature's handlers, hooks and routes to the branch server."""
+def booth_label(booth_id: str) -> str:
+    """``booth-03`` -> ``Bilik 3``: what the queue display shows."""
+    match = re.search(r"(\d+)$", booth_id)
+    return f"Bilik {int(match.group(1))}" if match else booth_id
+
+
+# -- store functions (run on the store thread) ------------------------------------------------
+
+
+def _load_state(store: Store) -> str | None:
+    row = store.execute("SELECT state FROM queue_state WHERE id = 1").fetchone()
+    return None if row is None else str(row[0])
+
+
+def _save(store: Store, state: str, at: float, actor: str, event: str, decisions: str) -> None:
+    def work(db: sqlite3.Connection) -> None:
+        db.execute(
+            "INSERT INTO queue_state (id, state, updated) VALUES (1, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET state = excluded.state, updated = excluded.updated",
+            (state, at),
+        )
+        db.execute(
+            "INSERT INTO queue_journal (at, actor, event, decisions) VALUES (?, ?, ?, ?)",
+            (at, actor, event, decisions),
+        )
+
+    store.transaction(work)
+
+
+def _journal(store: Store, since: float) -> list[tuple[float, str, str]]:
+    rows = store.execute(
+        "SELECT at, event, decisions FROM queue_journal WHERE at >= ? ORDER BY seq", (since,)
+    ).fetchall()
+    return [(float(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+
+class QueueMetrics:
+    def __init__(self, server: BranchServer) -> None:
+        registry = server.metrics.registry
+        self.decisions = Counter("bilik_queue_decisions", "Queue decisions, by kind", ["kind"],
+                                 registry=registry)
+        self.waiting = Gauge("bilik_queue_waiting", "Tickets waiting to be called",
+                             registry=registry)
+        self.max_wait = Gauge("bilik_queue_expected_wait_max_seconds",
+                              "Longest expected wait of a waiting ticket", registry=registry)
+        self.at_risk = Counter("bilik_queue_appointments_at_risk",
+                               "Appointment late alerts raised", registry=registry)
+        self.refused = Counter("bilik_queue_refused", "Queue events refused, by code", ["code"],
+                               registry=registry)
+
+
+class BranchQueue:
+    """The queue of one branch server."""
+
+    def __init__(self, server: BranchServer, rules: QueueRules, *, branch: str,
+                 hub_failover_s: float = HUB_FAILOVER_S) -> None:
+        self.server = server
+        self.rules = rules
+        self.branch = branch
+        self.hub_failover_s = hub_failover_s
+        self.scheduler = Scheduler(rules, branch=branch, now=server.clock())
+        self.metrics = QueueMetrics(server)
+        self.hub_slots: dict[str, int] = {}
+        self._lock = asyncio.Lock()
+        self._timer: asyncio.TimerHandle | None = None
+        self._failover: dict[str, asyncio.TimerHandle] = {}
+        self._releasing: set[str] = set()  # pairings the queue itself is ending
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        db = self.server.db
+        await db.call(db.sync.migrate_feature, "queue", STEPS)
+        saved = await db.call(_load_state, db.sync)
+        if saved is not None:
+            self.scheduler = Scheduler.from_dict(json.loads(saved), self.rules)
+            log.info("queue resumed", extra={"fields": {
+                "tickets": len(self.scheduler.tickets), "booths": len(self.scheduler.booths)}})
+        # Nobody is connected yet: hubs come back online when they announce capacity.
+        for hub in list(self.scheduler.hubs.values()):
+            if hub.online:
+                self._arm_failover(hub.id)
+        self._arm()
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for handle in self._failover.values():
+            handle.cancel()
+        self._failover.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- the one way in ---------------------------------------------------------------------
+
+    async def handle(self, event: ev.Event, *, actor: str) -> list[de.Decision]:
+        """Feed one event; persist state and journal; carry out the decisions.
+
+        A refused event raises its QueueError and changes nothing, in memory or on disk.
+        """
+        async with self._lock:
+            now = max(self.server.clock(), self.scheduler.now)
+            before = self.scheduler.to_dict()
+            try:
+                decisions = self.scheduler.handle(event, now)
+            except QueueError as exc:
+                self.metrics.refused.labels(exc.code).inc()
+                raise
+            try:
+                await self.server.db.call(
+                    _save, self.server.db.sync, json.dumps(self.scheduler.to_dict()), now, actor,
+                    json.dumps(event.to_dict()), json.dumps([d.to_dict() for d in decisions]),
+                )
+            except Exception:
+                # Not stored means not done: go back to the state on disk.
+                self.scheduler = Scheduler.from_dict(before, self.rules)
+                raise
+            for decision in decisions:
+                self.metrics.decisions.labels(decision.KIND.value).inc()
+                try:
+                    await self._apply(decision)
+                except Exception:
+                    log.exception("applying a queue decision failed", extra={"fields": {
+                        "decision": decision.to_dict()}})
+            self._update_gauges()
+            self._arm()
+        return decisions
+
+    def _arm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        deadline = self.scheduler.next_deadline()
+        if deadline is None:
+            return
+        delay = max(0.0, deadline - self.server.clock())
+        self._timer = asyncio.get_running_loop().call_later(
+            delay, lambda: self._spawn(self._tick(), "queue-tick"))
+
+    async def _tick(self) -> None:
+        self._timer = None
+        try:
+            await self.handle(ev.Tick(), actor="clock")
+        except QueueError:
+            log.exception("queue tick refused")
+
+    def _update_gauges(self) -> None:
+        waits = self.scheduler.expected_waits()
+        self.metrics.waiting.set(len(waits))
+        self.metrics.max_wait.set(max(waits.values(), default=0.0))
+
+    # -- decisions -> messages ---------------------------------------------------------------
+
+    async def _apply(self, d: de.Decision) -> None:
+        server = self.server
+        if isinstance(d, de.Call | de.Recall):
+            msg = p.Called(ticket=d.ticket, number=d.number, booth=d.booth, label=d.label,
+                           attempt=d.attempt if isinstance(d, de.Recall) else 0)
+            await server.broadcast(Role.DISPLAY, msg)
+            await server.send_to(d.booth, msg)
+        elif isinstance(d, de.NoShow):
+            msg2 = p.Cleared(number=d.number, booth=d.booth, reason="no_show")
+            await server.broadcast(Role.DISPLAY, msg2)
+            await server.send_to(d.booth, msg2)
+        elif isinstance(d, de.Claimed):
+            await server.broadcast(Role.DISPLAY,
+                                   p.Cleared(number=d.number, booth=d.booth, reason="claimed"))
+        elif isinstance(d, de.Move):
+            await server.broadcast(Role.DISPLAY,
+                                   p.Cleared(number=d.number, booth=d.from_booth, reason="moved"))
+        elif isinstance(d, de.Pair):
+            await self._pair(d.booth, d.hub, d.ticket)
+        elif isinstance(d, de.Repair):
+            await self._unpair(d.booth, _UNPAIR_REASON[d.reason])
+            await self._pair(d.booth, d.hub, d.ticket)
+        elif isinstance(d, de.Unpair):
+            await self._unpair(d.booth, _UNPAIR_REASON[d.reason])
+        elif isinstance(d, de.SessionClosed):
+            await self._unpair(d.booth, ReleaseReason.DONE)
+        elif isinstance(d, de.WaitForHub):
+            waits = self.scheduler.expected_waits()
+            await server.send_to(d.booth, p.Waiting(
+                ticket=d.ticket, expected_wait_s=round(waits.get(d.ticket, 0.0), 1)))
+        elif isinstance(d, de.AppointmentAtRisk):
+            self.metrics.at_risk.inc()
+            await server.broadcast(Role.HUB, p.Alert(
+                kind="appointment_at_risk", subject=d.code,
+                detail=f"{d.reason.value}; ticket {d.ticket or '-'}", at=d.predicted_start))
+            await server.db.call(server.db.sync.audit, server.clock(), "queue",
+                                 "appointment_at_risk", d.code, d.to_dict())
+        elif isinstance(d, de.AppointmentMissed):
+            await server.broadcast(Role.HUB, p.Alert(kind="appointment_missed", subject=d.code,
+                                                     at=d.slot))
+
+    async def _pair(self, booth: str, hub: str, ticket_id: str) -> None:
+        existing = self.server.book.of_booth(booth)
+        if existing is not None:
+            await self._release(existing, ReleaseReason.TRANSFER)
+        ticket = self.scheduler.tickets.get(ticket_id)
+        await self.server.pair(booth, hub, actor="queue", ticket=ticket_id,
+                               number=ticket.number if ticket else "",
+                               service=ticket.service if ticket else "")
+
+    async def _unpair(self, booth: str, reason: ReleaseReason) -> None:
+        existing = self.server.book.of_booth(booth)
+        if existing is not None:
+            await self._release(existing, reason)
+
+    async def _release(self, pairing: Pairing, reason: ReleaseReason) -> None:
+        self._releasing.add(pairing.id)
+        try:
+            await self.server.release(pairing.id, reason, actor="queue")
+        finally:
+            self._releasing.discard(pairing.id)
+
+    # -- device events -> queue events --------------------------------------------------------
+
+    async def safe(self, event: ev.Event, actor: str) -> None:
+        """Feed an event caused by a device coming or going; a refusal is only logged."""
+        try:
+            await self.handle(event, actor=actor)
+        except QueueError as exc:
+            log.info("queue event not applicable", extra={"fields": {
+                "event": event.to_dict(), "why": exc.detail}})
+
+    async def on_connect(self, conn: Connection) -> None:
+        if conn.role is Role.BOOTH:
+            booth = self.scheduler.booths.get(conn.device_id)
+            if booth is None:
+                await self.safe(ev.BoothAdded(booth=conn.device_id,
+                                              label=booth_label(conn.device_id)), conn.device_id)
+            elif booth.faulty and booth.fault == "offline":
+                await self.safe(ev.BoothHealthy(booth=conn.device_id), conn.device_id)
+        elif conn.role is Role.HUB:
+            handle = self._failover.pop(conn.device_id, None)
+            if handle is not None:
+                handle.cancel()
+
+    async def on_disconnect(self, device: str, role: Role) -> None:
+        if role is Role.HUB and device in self.scheduler.hubs:
+            self._arm_failover(device)
+
+    def _arm_failover(self, hub: str) -> None:
+        old = self._failover.pop(hub, None)
+        if old is not None:
+            old.cancel()
+        self._failover[hub] = asyncio.get_running_loop().call_later(
+            self.hub_failover_s, lambda: self._spawn(self._hub_gone(hub), f"failover-{hub}"))
+
+    async def _hub_gone(self, hub: str) -> None:
+        self._failover.pop(hub, None)
+        if hub in self.server.connections:
+            return
+        log.warning("officer hub offline: re-pairing its booths", extra={"fields": {"hub": hub}})
+        await self.safe(ev.HubOffline(hub=hub), "server")
+
+    async def on_offline(self, device: str, role: Role) -> None:
+        if role is Role.BOOTH and device in self.scheduler.booths:
+            await self.safe(ev.BoothFaulty(booth=device, reason="offline"), "server")
+
+    async def on_status(self, conn: Connection, msg: p.Status) -> None:
+        if conn.role is not Role.BOOTH or conn.device_id not in self.scheduler.booths:
+            return
+        booth = self.scheduler.booths[conn.device_id]
+        broken = sorted(k for k, v in msg.health.items() if v not in ("ok", "absent-ok"))
+        if broken and not booth.faulty:
+            await self.safe(ev.BoothFaulty(booth=conn.device_id,
+                                           reason="device: " + ", ".join(broken)), conn.device_id)
+        elif not broken and booth.faulty and booth.fault != "offline":
+            await self.safe(ev.BoothHealthy(booth=conn.device_id), conn.device_id)
+
+    async def on_release(self, pairing: Pairing, reason: ReleaseReason, actor: str) -> None:
+        """A queue pairing ended without the queue asking: tell the scheduler what happened."""
+        if not pairing.ticket or pairing.id in self._releasing:
+            if not pairing.ticket:
+                await self._sync_capacity(pairing.hub)
+            return
+        booth = self.scheduler.booths.get(pairing.booth)
+        if booth is None or booth.hub != pairing.hub:
+            return
+        hub_gave_up = actor == pairing.hub and reason in (
+            ReleaseReason.PEER_OFFLINE, ReleaseReason.FAULT
+        )
+        if reason is ReleaseReason.HUB_FULL or hub_gave_up:
+            # The hub gave the booth up (full, or lost its media): another officer takes it.
+            await self.safe(ev.Transfer(booth=pairing.booth), actor)
+        elif actor == "server" and reason is ReleaseReason.PEER_OFFLINE:
+            if pairing.booth not in self.server.connections:
+                await self.safe(ev.BoothFaulty(booth=pairing.booth, reason="offline"), actor)
+            else:
+                await self.safe(ev.HubOffline(hub=pairing.hub), actor)
+
+    async def _sync_capacity(self, hub: str) -> None:
+        """Pairings made outside the queue use the hub's slots too."""
+        if hub not in self.scheduler.hubs or hub not in self.hub_slots:
+            return
+        capacity = max(0, self.hub_slots[hub] - self._outside(hub))
+        if self.scheduler.hubs[hub].capacity != capacity:
+            await self.safe(ev.HubCapacity(hub=hub, capacity=capacity), hub)
+
+    def _outside(self, hub: str) -> int:
+        return sum(1 for x in self.server.book.pairings.values() if x.hub == hub and not x.ticket)
+
+    # -- message handlers ----------------------------------------------------------------------
+
+    async def on_ticket_request(self, conn: Connection, msg: p.Message) -> None:
+        assert isinstance(msg, p.TicketRequest)
+        try:
+            priority = Priority(msg.priority)
+        except ValueError:
+            raise ProtocolError(
+                ErrorCode.BAD_MESSAGE,
+                "priority must be one of " + ", ".join(x.value for x in Priority),
+            ) from None
+        decisions = await self._request(conn, msg, ev.TicketIssued(
+            service=msg.service, priority=priority, token=secrets.token_urlsafe(12)))
+        for d in decisions:
+            if isinstance(d, de.TicketIssuedDecision):
+                await self.server.send_to(conn.device_id, p.TicketInfo(
+                    ref=msg.id, ticket=d.ticket, number=d.number, service=d.service, qr=d.qr,
+                    ahead=d.ahead, expected_wait_s=d.expected_wait_s))
+
+    async def on_check_in(self, conn: Connection, msg: p.Message) -> None:
+        assert isinstance(msg, p.CheckIn)
+        booth = conn.device_id if conn.role is Role.BOOTH else None
+        decisions = await self._request(conn, msg, ev.AppointmentCheckedIn(
+            code=msg.code, token=secrets.token_urlsafe(12), booth=booth))
+        for d in decisions:
+            if isinstance(d, de.CheckedIn):
+                ahead = sum(1 for t in self.scheduler.waiting() if t.id != d.ticket)
+                await self.server.send_to(conn.device_id, p.TicketInfo(
+                    ref=msg.id, ticket=d.ticket, number=d.number, service=d.service, qr=d.qr,
+                    ahead=ahead, expected_wait_s=d.expected_wait_s, slot=d.slot))
+
+    async def on_claim(self, conn: Connection, msg: p.Message) -> None:
+        assert isinstance(msg, p.Claim)
+        await self._request(conn, msg, ev.TicketClaimed(booth=conn.device_id, qr=msg.qr),
+                            reply_ok=True)
+
+    async def on_booth_ready(self, conn: Connection, msg: p.Message) -> None:
+        await self._request(conn, msg, ev.BoothFree(booth=conn.device_id), reply_ok=True)
+
+    async def on_capacity(self, conn: Connection, msg: p.Message) -> None:
+        assert isinstance(msg, p.Capacity)
+        hub = conn.device_id
+        self.server.book.set_capacity(hub, msg.slots)
+        self.hub_slots[hub] = msg.slots
+        skills = tuple(msg.skills) or tuple(self.rules.services)
+        known = self.scheduler.hubs.get(hub)
+        capacity = max(0, msg.slots - self._outside(hub))
+        if known is None or not known.online or list(known.skills) != list(skills) \
+                or known.officer != msg.officer:
+            event: ev.Event = ev.HubOnline(hub=hub, skills=skills, capacity=capacity,
+                                           officer=msg.officer)
+        else:
+            event = ev.HubCapacity(hub=hub, capacity=capacity)
+        await self._request(conn, msg, event, reply_ok=True)
+        await self.server.pair_waiting()
+
+    async def on_focus(self, conn: Connection, msg: p.Message) -> None:
+        assert isinstance(msg, p.Focus)
+        await self._request(conn, msg, ev.OfficerFocus(hub=conn.device_id, booth=msg.booth or None),
+                            reply_ok=True)
+
+    def _check_serves(self, conn: Connection, booth: str) -> None:
+        booth_state = self.scheduler.booths.get(booth)
+        if booth_state is None or booth_state.hub != conn.device_id:
+            raise ProtocolError(ErrorCode.NOT_PAIRED,
+                                f"{conn.device_id} is not serving booth {booth}")
+
+    async def on_session_end(self, conn: Connection, msg: p.Message) -> None:
+        assert isinstance(msg, p.SessionEnd)
+        self._check_serves(conn, msg.booth)
+        await self._request(conn, msg, ev.SessionEnded(booth=msg.booth, outcome=msg.outcome),
+                            reply_ok=True)
+
+    async def on_transfer(self, conn: Connection, msg: p.Message) -> None:
+        assert isinstance(msg, p.Transfer)
+        self._check_serves(conn, msg.booth)
+        await self._request(conn, msg, ev.Transfer(booth=msg.booth, to_hub=msg.to_hub or None),
+                            reply_ok=True)
+
+    async def on_park(self, conn: Connection, msg: p.Message) -> None:
+        assert isinstance(msg, p.Park)
+        booth = self.scheduler.booths.get(msg.booth)
+        if msg.resume:
+            if booth is None or not booth.held:
+                raise ProtocolError(ErrorCode.NOT_PAIRED, f"booth {msg.booth} is not parked")
+            event: ev.Event = ev.Resume(booth=msg.booth)
+        else:
+            self._check_serves(conn, msg.booth)
+            event = ev.Park(booth=msg.booth)
+        await self._request(conn, msg, event, reply_ok=True)
+
+    async def _request(self, conn: Connection, msg: p.Message, event: ev.Event, *,
+                       reply_ok: bool = False) -> list[de.Decision]:
+        try:
+            decisions = await self.handle(event, actor=conn.device_id)
+        except QueueError as exc:
+            await self.server.send_to(conn.device_id, p.Error(
+                ref=msg.id, code=exc.code, detail=exc.detail, text_key=exc.key or ""))
+            return []
+        if reply_ok:
+            await self.server.send_to(conn.device_id, p.Ok(ref=msg.id))
+        return decisions
+
+    # -- views ------------------------------------------------------------------------------
+
+    def view(self) -> dict[str, Any]:
+        s = self.scheduler
+        waits = s.expected_waits()
+        return {
+            "branch": self.branch,
+            "now": s.now,
+            "waiting": [
+                {"ticket": t.id, "number": t.number, "service": t.service,
+                 "priority": t.priority.value, "appointment": t.appointment,
+                 "expected_wait_s": round(waits.get(t.id, 0.0), 1)}
+                for t in s.waiting()
+            ],
+            "booths": {
+                b.id: {"label": b.label, "state": b.state.value, "faulty": b.faulty,
+                       "fault": b.fault, "ticket": b.ticket, "hub": b.hub, "held": b.held}
+                for b in s.booths.values()
+            },
+            "hubs": {
+                h.id: {"online": h.online, "capacity": h.capacity, "skills": list(h.skills),
+                       "officer": h.officer}
+                for h in s.hubs.values()
+            },
+        }
+
+    async def stats(self, since: float) -> dict[str, Any]:
+        rows = await self.server.db.call(_journal, self.server.db.sync, since)
+        journal = (
+            (at, ev.Event.from_dict(json.loads(e)), [de.Decision.from_dict(x)
+                                                      for x in json.loads(ds)])
+            for at, e, ds in rows
+        )
+        return qstats.summarise(journal, utc_offset_min=self.rules.utc_offset_min,
+                                sla_late_s=self.rules.sla_late_s, until=self.server.clock())
+
+
+# -- HTTP ---------------------------------------------------------------------------------------
+
+
+def _json_error(status: int, code: str, detail: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": code, "detail": detail, **extra}, status=status)
+
+
+def _admin(request: web.Request) -> str | web.Response:
+    from signaling import tokens
+    from signaling.server import SERVER_KEY
+
+    server = request.app[SERVER_KEY]
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return _json_error(401, "unauthorized", "send Authorization: Bearer <admin token>")
+    try:
+        grant = tokens.verify(server.secret, header[7:].strip(), now=server.clock())
+    except TokenError as exc:
+        return _json_error(401, "unauthorized", str(exc))
+    if grant.role is not Role.ADMIN:
+        return _json_error(403, "forbidden", f"a {grant.role} token cannot use the admin API")
+    return grant.device_id
+
+
+async def import_appointments(request: web.Request) -> web.Response:
+    who = _admin(request)
+    if isinstance(who, web.Response):
+        return who
+    queue = request.app[QUEUE_KEY]
+    if request.content_length is not None and request.content_length > MAX_UPLOAD_BYTES:
+        return _json_error(413, "too_large", f"imports are limited to {MAX_UPLOAD_BYTES} bytes")
+    body = await request.read()
+    if len(body) > MAX_UPLOAD_BYTES:
+        return _json_error(413, "too_large", f"imports are limited to {MAX_UPLOAD_BYTES} bytes")
+    ctype = request.content_type
+    fmt = "csv" if "csv" in ctype else "json" if "json" in ctype else ""
+    if not fmt:
+        return _json_error(415, "unsupported_type",
+                           "send Content-Type: application/json or text/csv")
+    try:
+        result = appts.parse(body, fmt, branch=queue.branch, services=queue.rules.services,
+                             utc_offset_min=queue.rules.utc_offset_min)
+    except ImportFailed as exc:
+        return _json_error(400, "bad_import", str(exc),
+                           rows=[{"row": r, "field": f, "problem": m} for r, f, m in exc.rows])
+    try:
+        await queue.handle(ev.AppointmentsBooked(
+            bookings=tuple(a.booking() for a in result.appointments)), actor=who)
+    except QueueError as exc:
+        return _json_error(400, exc.code, exc.detail)
+    return web.json_response({"imported": len(result.appointments),
+                              "other_branches": result.other_branches})
+
+
+async def queue_view(request: web.Request) -> web.Response:
+    who = _admin(request)
+    if isinstance(who, web.Response):
+        return who
+    return web.json_response(request.app[QUEUE_KEY].view())
+
+
+async def queue_stats(request: web.Request) -> web.Response:
+    who = _admin(request)
+    if isinstance(who, web.Response):
+        return who
+    queue = request.app[QUEUE_KEY]
+    raw = request.query.get("since")
+    since = 0.0
+    if raw is not None:
+        try:
+            since = float(raw)
+        except ValueError:
+            return _json_error(400, "bad_request", "since must be seconds since the epoch")
+    return web.json_response(await queue.stats(since))
+
+
+def setup(app: web.Application, server: BranchServer) -> None:
+    rules = app.get(RULES_KEY) or QueueRules()
+    queue = BranchQueue(server, rules, branch=server.config.branch,
+                        hub_failover_s=server.config.hub_failover_s)
+    app[QUEUE_KEY] = queue
+    server.on_start.append(queue.start)
+    server.on_stop.append(queue.stop)
+    server.on_connect.append(queue.on_connect)
+    server.on_disconnect.append(queue.on_disconnect)
+    server.on_offline.append(queue.on_offline)
+    server.on_status.append(queue.on_status)
+    server.on_release.append(queue.on_release)
+    server.handlers.update({
+        p.TicketRequest.TYPE: queue.on_ticket_request,
+        p.CheckIn.TYPE: queue.on_check_in,
+        p.Claim.TYPE: queue.on_claim,
+        p.BoothReady.TYPE: queue.on_booth_ready,
+        p.Capacity.TYPE: queue.on_capacity,
+        p.Focus.TYPE: queue.on_focus,
+        p.SessionEnd.TYPE: queue.on_session_end,
+        p.Transfer.TYPE: queue.on_transfer,
+        p.Park.TYPE: queue.on_park,
+    })
+    app.router.add_post("/api/queue/appointments", import_appointments)
+    app.router.add_get("/api/queue", queue_view)
+    app.router.add_get("/api/stats", queue_stats)
+

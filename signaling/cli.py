@@ -15,6 +15,7 @@ from signaling import limits, tokens
 from signaling.config import ServerConfig
 from signaling.errors import StoreError
 from signaling.protocol import Role
+from signaling.queue.rules import QueueRules
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,8 @@ def register(sub: Any, name: str) -> None:
     tok.set_defaults(func=issue_token)
 
     conf = inner.add_parser("config", help="print the default server.toml with every setting")
-    conf.set_defaults(func=lambda args: print(cfg.describe(ServerConfig, "server")) or 0)
+    conf.set_defaults(func=lambda args: print(
+        cfg.describe(ServerConfig, "server") + "\n" + cfg.describe(QueueRules, "queue")) or 0)
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +60,11 @@ def load_config(args: argparse.Namespace) -> ServerConfig:
         ServerConfig, "server", path=args.config,
         overrides={"host": args.host, "port": args.port, "data_dir": args.data_dir},
     )
+
+
+def load_rules(args: argparse.Namespace) -> QueueRules:
+    """The ``[queue]`` section of the same file (and ``BILIK_QUEUE_*``)."""
+    return cfg.load(QueueRules, "queue", path=args.config)
 
 
 def _check_data_dir(data_dir: Path) -> None:
@@ -94,8 +101,9 @@ def run(args: argparse.Namespace) -> int:
     from signaling.server import make_app
 
     config = load_config(args)
+    rules = load_rules(args)
     _check_data_dir(config.data_dir)
-    app = make_app(config)
+    app = make_app(config, queue_rules=rules)
     log.info("listening", extra={"fields": {"url": f"http://{config.host}:{config.port}"}})
     web.run_app(app, host=config.host, port=config.port, print=None, access_log=None,
                 shutdown_timeout=5.0)

@@ -15,6 +15,12 @@ class ServerConfig:
     port: int = setting(8765, "TCP port for the device WebSocket, HTTP API and metrics",
                         min=0, max=65535)
     data_dir: Path = setting(Path("var/server"), "Directory for the database and the secret")
+    branch: str = setting("kc-01", "This branch's id, printed in ticket QR codes (letters, "
+                          "digits, '-')")
+    hub_failover_s: float = setting(
+        5.0, "An officer hub gone this many seconds has its booths re-paired with other hubs",
+        min=0.5, max=600.0,
+    )
     heartbeat_s: float = setting(
         limits.HEARTBEAT_INTERVAL_S,
         "WebSocket ping period; a device missing a pong is offline within 1.5 times this",

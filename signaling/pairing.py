@@ -30,6 +30,9 @@ class Pairing:
     id: str
     booth: str
     hub: str
+    ticket: str = ""  # the queue ticket served; empty for a pairing made outside the queue
+    number: str = ""
+    service: str = ""
 
 
 class PairingBook:

@@ -63,6 +63,9 @@ class ReleaseReason(enum.StrEnum):
     HUB_FULL = "hub_full"
     ADMIN = "admin"
     REPLACED = "replaced"
+    TRANSFER = "transfer"  # the case moves to another officer
+    FAULT = "fault"  # the booth has a device fault; its ticket waits for another booth
+    PARK = "park"  # the case is on hold; the officer's slot is free
 
 
 _counter = itertools.count(1)

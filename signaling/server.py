@@ -28,6 +28,7 @@ from signaling.errors import ProtocolError, TokenError
 from signaling.metrics import ServerMetrics
 from signaling.pairing import Pairing, PairingBook
 from signaling.protocol import ErrorCode, ReleaseReason, Role
+from signaling.queue.rules import QueueRules
 from signaling.ratelimit import TokenBucket, WindowCounter
 from signaling.store import AsyncStore, PairingRecord
 
@@ -95,6 +96,10 @@ class BranchServer:
         self.handlers: dict[str, Handler] = {}
         self.on_connect: list[Callable[[Connection], Awaitable[None]]] = []
         self.on_offline: list[Callable[[str, Role], Awaitable[None]]] = []
+        self.on_disconnect: list[Callable[[str, Role], Awaitable[None]]] = []
+        self.on_status: list[Callable[[Connection, p.Status], Awaitable[None]]] = []
+        # (pairing, reason, actor) after a pairing ended, whoever ended it.
+        self.on_release: list[Callable[[Pairing, ReleaseReason, str], Awaitable[None]]] = []
         self.on_start: list[Callable[[], Awaitable[None]]] = []
         self.on_stop: list[Callable[[], Awaitable[None]]] = []
 
@@ -111,7 +116,8 @@ class BranchServer:
         self.started_at = self.monotonic()
         # Pairings survive a restart; their devices get the resume window to come back.
         for record in await store.call(store.sync.active_pairings):
-            self.book.add(Pairing(record.id, record.booth, record.hub))
+            self.book.add(Pairing(record.id, record.booth, record.hub, record.ticket,
+                                  record.number, record.service))
             for device in (record.booth, record.hub):
                 self._start_expiry(device)
         self.metrics.pairings_active.set(len(self.book.pairings))
@@ -234,7 +240,7 @@ class BranchServer:
             resume_window_s=self.config.resume_window_s,
         ))
         for pairing in self.book.of_device(device):
-            await self._send(conn, p.Pair(pairing=pairing.id, booth=pairing.booth, hub=pairing.hub))
+            await self._send(conn, self._pair_message(pairing))
         log.info("device connected", extra={"fields": {
             "device": device, "role": grant.role.value, "resumed": resumed}})
         for hook in self.on_connect:
@@ -328,6 +334,8 @@ class BranchServer:
         log.info("device offline", extra={"fields": {
             "device": device, "close_code": conn.ws.close_code}})
         self._start_expiry(device)
+        for hook in self.on_disconnect:
+            await hook(device, conn.role)
 
     # -- resume window --------------------------------------------------------------------
 
@@ -370,10 +378,12 @@ class BranchServer:
             await self.db.call(self.db.sync.device_status, conn.device_id, msg.state,
                                dict(msg.health), self.clock())
             await self._send(conn, p.Ok(ref=msg.id))
+            for hook in self.on_status:
+                await hook(conn, msg)
         elif isinstance(msg, p.Capacity):
             self.book.set_capacity(conn.device_id, msg.slots)
             await self._send(conn, p.Ok(ref=msg.id))
-            await self._pair_waiting()
+            await self.pair_waiting()
         elif isinstance(msg, p.ServiceRequest):
             await self._service_request(conn, msg)
         elif isinstance(msg, p.Release):
@@ -405,40 +415,51 @@ class BranchServer:
         existing = self.book.of_booth(conn.device_id)
         await self._send(conn, p.Ok(ref=msg.id))
         if existing is not None:
-            await self._send(conn, p.Pair(pairing=existing.id, booth=existing.booth,
-                                          hub=existing.hub))
+            await self._send(conn, self._pair_message(existing))
             return
         position = self.book.wait(conn.device_id)
         log.info("booth waiting for a hub", extra={"fields": {
             "booth": conn.device_id, "position": position}})
-        await self._pair_waiting()
+        await self.pair_waiting()
 
-    async def _pair_waiting(self) -> None:
+    async def pair_waiting(self) -> None:
         while self.book.waiting:
             hub = self.book.choose_hub()
             if hub is None:
                 return
-            booth = self.book.waiting[0]
-            pairing = Pairing(f"p-{uuid.uuid4().hex[:12]}", booth, hub)
-            self.book.add(pairing)  # reserve the slot before awaiting the disk
-            try:
-                await self.db.call(
-                    self.db.sync.add_pairing,
-                    PairingRecord(pairing.id, booth, hub, self.clock()),
-                    actor="server",
-                )
-            except Exception:
-                self.book.remove(pairing.id)
-                raise
-            self.metrics.pairings.inc()
-            self.metrics.pairings_active.set(len(self.book.pairings))
-            log.info("paired", extra={"fields": {"booth": booth, "hub": hub,
-                                                 "pairing": pairing.id}})
-            announce = p.Pair(pairing=pairing.id, booth=booth, hub=hub)
-            for device in (booth, hub):
-                target = self.connections.get(device)
-                if target is not None:
-                    await self._send(target, announce)
+            await self.pair(self.book.waiting[0], hub, actor="server")
+
+    async def pair(
+        self, booth: str, hub: str, *, actor: str, ticket: str = "", number: str = "",
+        service: str = "",
+    ) -> Pairing:
+        """Record a new pairing, then tell both sides (Pair carries the ticket, if any)."""
+        pairing = Pairing(f"p-{uuid.uuid4().hex[:12]}", booth, hub, ticket, number, service)
+        self.book.add(pairing)  # reserve the slot before awaiting the disk
+        try:
+            await self.db.call(
+                self.db.sync.add_pairing,
+                PairingRecord(pairing.id, booth, hub, self.clock(), ticket=ticket,
+                              number=number, service=service),
+                actor=actor,
+            )
+        except Exception:
+            self.book.remove(pairing.id)
+            raise
+        self.metrics.pairings.inc()
+        self.metrics.pairings_active.set(len(self.book.pairings))
+        log.info("paired", extra={"fields": {"booth": booth, "hub": hub, "pairing": pairing.id,
+                                             "ticket": ticket}})
+        for device in (booth, hub):
+            target = self.connections.get(device)
+            if target is not None:
+                await self._send(target, self._pair_message(pairing))
+        return pairing
+
+    @staticmethod
+    def _pair_message(pairing: Pairing) -> p.Pair:
+        return p.Pair(pairing=pairing.id, booth=pairing.booth, hub=pairing.hub,
+                      ticket=pairing.ticket, number=pairing.number, service=pairing.service)
 
     async def release(self, pairing_id: str, reason: ReleaseReason, *, actor: str) -> bool:
         """End a pairing, record it, and tell both sides; frees the hub's slot."""
@@ -454,7 +475,9 @@ class BranchServer:
             target = self.connections.get(device)
             if target is not None:
                 await self._send(target, notice)
-        await self._pair_waiting()
+        for hook in self.on_release:
+            await hook(pairing, reason, actor)
+        await self.pair_waiting()
         return True
 
     # -- sending --------------------------------------------------------------------------
@@ -476,6 +499,8 @@ class BranchServer:
         if conn.ws.closed:
             return
         try:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for wraps every send in a new task,
+            # one more loop turn per relayed message (relay p99 in bench/signaling.py).
             await asyncio.wait_for(conn.ws.send_str(p.encode(msg)), limits.SEND_TIMEOUT_S)
         except (ConnectionError, TimeoutError, RuntimeError) as exc:
             log.info("send failed", extra={"fields": {"device": conn.device_id,
@@ -519,13 +544,19 @@ async def _metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
-def make_app(config: ServerConfig, *, server: BranchServer | None = None) -> web.Application:
+def make_app(
+    config: ServerConfig, *, server: BranchServer | None = None,
+    queue_rules: QueueRules | None = None,
+) -> web.Application:
     """The aiohttp application of a branch server; the server starts and stops with it."""
     from signaling import admin
+    from signaling.branchqueue import RULES_KEY
 
     branch = server or BranchServer(config)
     app = web.Application(client_max_size=config.max_frame_bytes)
     app[SERVER_KEY] = branch
+    if queue_rules is not None:
+        app[RULES_KEY] = queue_rules
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await branch.start()

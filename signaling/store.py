@@ -68,6 +68,12 @@ MIGRATIONS: list[str] = [
         version INTEGER NOT NULL
     );
     """,
+    # 3: a pairing names the queue ticket it serves
+    """
+    ALTER TABLE pairings ADD COLUMN ticket TEXT NOT NULL DEFAULT '';
+    ALTER TABLE pairings ADD COLUMN number TEXT NOT NULL DEFAULT '';
+    ALTER TABLE pairings ADD COLUMN service TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 
@@ -79,6 +85,9 @@ class PairingRecord:
     created: float
     released: float | None = None
     reason: str | None = None
+    ticket: str = ""
+    number: str = ""
+    service: str = ""
 
 
 @dataclass(frozen=True)
@@ -214,11 +223,13 @@ class Store:
     def add_pairing(self, record: PairingRecord, *, actor: str) -> None:
         def work(db: sqlite3.Connection) -> None:
             db.execute(
-                "INSERT INTO pairings (id, booth, hub, created) VALUES (?, ?, ?, ?)",
-                (record.id, record.booth, record.hub, record.created),
+                "INSERT INTO pairings (id, booth, hub, created, ticket, number, service) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (record.id, record.booth, record.hub, record.created, record.ticket,
+                 record.number, record.service),
             )
-            self._audit(db, record.created, actor, "pair", record.booth, {"hub": record.hub,
-                                                                          "pairing": record.id})
+            self._audit(db, record.created, actor, "pair", record.booth, {
+                "hub": record.hub, "pairing": record.id, "ticket": record.ticket})
 
         self.transaction(work)
 
@@ -240,14 +251,16 @@ class Store:
 
     def active_pairings(self) -> list[PairingRecord]:
         rows = self._db.execute(
-            "SELECT id, booth, hub, created FROM pairings WHERE released IS NULL ORDER BY created"
+            "SELECT id, booth, hub, created, ticket, number, service FROM pairings "
+            "WHERE released IS NULL ORDER BY created"
         ).fetchall()
-        return [PairingRecord(*r) for r in rows]
+        return [PairingRecord(r[0], r[1], r[2], r[3], ticket=r[4], number=r[5], service=r[6])
+                for r in rows]
 
     def pairings(self, limit: int = 200) -> list[PairingRecord]:
         rows = self._db.execute(
-            "SELECT id, booth, hub, created, released, reason FROM pairings "
-            "ORDER BY created DESC LIMIT ?",
+            "SELECT id, booth, hub, created, released, reason, ticket, number, service "
+            "FROM pairings ORDER BY created DESC LIMIT ?",
             (limit,),
         ).fetchall()
         return [PairingRecord(*r) for r in rows]

@@ -115,7 +115,8 @@ async def test_admin_sees_devices_and_pairings(branch: Branch) -> None:
     assert devices["hub-01"]["role"] == "hub" and devices["hub-01"]["connected"] is True
     assert devices["booth-01"]["connected"] is False
     _, body = await _get(branch, "/api/pairings", admin)
-    assert body["active"] == [{"id": pairing, "booth": "booth-01", "hub": "hub-01"}]
+    assert body["active"] == [{"id": pairing, "booth": "booth-01", "hub": "hub-01",
+                               "ticket": "", "number": "", "service": ""}]
     assert body["recent"][0]["id"] == pairing and body["recent"][0]["released"] is None
 
 
