@@ -501,7 +501,8 @@ class BranchServer:
         try:
             # asyncio.timeout, not wait_for: on 3.11 wait_for wraps every send in a new task,
             # one more loop turn per relayed message (relay p99 in bench/signaling.py).
-            await asyncio.wait_for(conn.ws.send_str(p.encode(msg)), limits.SEND_TIMEOUT_S)
+            async with asyncio.timeout(limits.SEND_TIMEOUT_S):
+                await conn.ws.send_str(p.encode(msg))
         except (ConnectionError, TimeoutError, RuntimeError) as exc:
             log.info("send failed", extra={"fields": {"device": conn.device_id,
                                                       "error": repr(exc)}})
