@@ -1,11 +1,592 @@
-"""Branch server feature: documents (being built; see docs/architecture.md)."""
+"""Branch server feature: the document store (scans a participant makes at the booth).
+
+Files are stored by content hash under ``data_dir/documents/ab/cdef...`` (the SHA-256 in
+hex, split after two characters), and described by a row of the ``documents`` table:
+ticket, booth, pairing, kind, size, checksum, sniffed content type, who uploaded it and
+when, status (uploaded / accepted / rescan / rejected / deleted) and the reason.
+
+Uploading is resumable, in the spirit of tus.io, over plain HTTP with the device token:
+
+    POST /api/documents                {"kind", "size", "sha256"}  -> 201 {"upload", "offset"}
+    PUT  /api/documents/uploads/{id}?offset=N   <bytes>            -> 200 {"offset"}
+                                                       (the last chunk) 201 {"document", ...}
+    HEAD|GET /api/documents/uploads/{id}   -> the offset the server has (Upload-Offset header)
+
+A chunk must start where the server's copy ends (else 409 with the right offset), so a
+booth that lost its connection asks for the offset and sends the rest. The upload is
+finished when ``size`` bytes are there: the checksum must match (else 422) and the bytes
+must be a JPEG or PNG by their magic bytes, whatever the client claimed (else 415); either
+failure stores nothing. Beyond :data:`MAX_DOCUMENT_BYTES` the answer is 413.
+
+Who may do what: only the booth that holds the session (it is paired, and the upload was
+opened in this pairing) uploads; only the hub paired with that booth in that session
+downloads (``GET /api/documents/{id}``) or lists (``GET /api/documents?ticket=``). Each
+finished upload is told to the paired hub as ``DocUpdate(status="uploaded")``; the hub's
+own ``DocUpdate`` (accepted, rescan with a reason...) is recorded, then relayed to the
+booth. Every step is in the audit log.
+
+Retention: a sweep deletes a document's file :data:`RETENTION_S` after its session
+ended (the pairing was released), or :data:`MAX_AGE_S` after upload whatever happens,
+and drops uploads left unfinished for :data:`STALE_UPLOAD_S`. The row stays, marked
+``deleted``, so the audit trail keeps what existed.
+
+The ticket of a document: the queue is to carry the ticket in the pairing (``Pair.ticket``);
+until the server's pairing book holds it, a document belongs to ``pairing:<pairing id>``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from signaling import protocol as p
+from signaling import tokens
+from signaling.errors import ProtocolError, TokenError
+from signaling.protocol import ErrorCode, Role
 
-def setup(app: web.Application, server: Any) -> None:
-    """Add this feature's handlers, hooks and routes to the branch server."""
+if TYPE_CHECKING:
+    from signaling.server import BranchServer, Connection
+    from signaling.store import Store
+
+log = logging.getLogger(__name__)
+
+# Named limits of the document store.
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024  # one scan; a 1280x720 JPEG is ~200 KB
+MAX_CHUNK_BYTES = 1024 * 1024  # one PUT
+RETENTION_S = 30 * 24 * 3600.0  # files are deleted 30 days after the session ended
+MAX_AGE_S = 90 * 24 * 3600.0  # and in any case 90 days after upload
+STALE_UPLOAD_S = 24 * 3600.0  # unfinished uploads are dropped after a day
+SWEEP_INTERVAL_S = 3600.0
+MAX_LIST = 200
+
+KIND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+ID_RE = re.compile(r"^[du]-[0-9a-f]{16,32}$")
+STATUSES = ("uploaded", "accepted", "rescan", "rejected", "deleted")
+HUB_STATUSES = ("accepted", "rescan", "rejected")
+
+JPEG_MAGIC = b"\xff\xd8\xff"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+STEPS = [
+    """
+    CREATE TABLE documents (
+        id TEXT PRIMARY KEY,
+        ticket TEXT NOT NULL,
+        booth TEXT NOT NULL,
+        pairing TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        uploaded_by TEXT NOT NULL,
+        at REAL NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        deleted_at REAL
+    );
+    CREATE INDEX documents_ticket ON documents(ticket);
+    CREATE INDEX documents_sha ON documents(sha256);
+    CREATE TABLE document_uploads (
+        id TEXT PRIMARY KEY,
+        booth TEXT NOT NULL,
+        pairing TEXT NOT NULL,
+        ticket TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        created REAL NOT NULL,
+        document TEXT
+    );
+    """,
+]
+
+
+def sniff(head: bytes) -> str | None:
+    """The content type by magic bytes: ``image/jpeg``, ``image/png``, else ``None``."""
+    if head.startswith(JPEG_MAGIC):
+        return "image/jpeg"
+    if head.startswith(PNG_MAGIC):
+        return "image/png"
+    return None
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    id: str
+    ticket: str
+    booth: str
+    pairing: str
+    kind: str
+    size: int
+    sha256: str
+    content_type: str
+    uploaded_by: str
+    at: float
+    status: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Upload:
+    id: str
+    booth: str
+    pairing: str
+    ticket: str
+    kind: str
+    size: int
+    sha256: str
+    created: float
+    document: str | None
+
+
+# --- store functions (run on the store thread) -----------------------------------------------
+
+_DOC_COLUMNS = ("id, ticket, booth, pairing, kind, size, sha256, content_type, uploaded_by, at, "
+                "status, reason")
+
+
+def get_document(store: Store, doc_id: str) -> DocumentRecord | None:
+    row = store.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id=?", (doc_id,)).fetchone()
+    return DocumentRecord(*row) if row else None
+
+
+def list_documents(store: Store, ticket: str) -> list[DocumentRecord]:
+    rows = store.execute(
+        f"SELECT {_DOC_COLUMNS} FROM documents WHERE ticket=? ORDER BY at LIMIT ?",
+        (ticket, MAX_LIST),
+    ).fetchall()
+    return [DocumentRecord(*r) for r in rows]
+
+
+def get_upload(store: Store, upload_id: str) -> Upload | None:
+    row = store.execute(
+        "SELECT id, booth, pairing, ticket, kind, size, sha256, created, document "
+        "FROM document_uploads WHERE id=?", (upload_id,)
+    ).fetchone()
+    return Upload(*row) if row else None
+
+
+def open_upload(store: Store, upload: Upload) -> None:
+    def work(db: sqlite3.Connection) -> None:
+        db.execute(
+            "INSERT INTO document_uploads (id, booth, pairing, ticket, kind, size, sha256, "
+            "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (upload.id, upload.booth, upload.pairing, upload.ticket, upload.kind, upload.size,
+             upload.sha256, upload.created),
+        )
+        store._audit(db, upload.created, upload.booth, "document_upload_open", upload.ticket,
+                     {"upload": upload.id, "kind": upload.kind, "size": upload.size})
+
+    store.transaction(work)
+
+
+def drop_upload(store: Store, upload_id: str, now: float, actor: str, why: str) -> None:
+    def work(db: sqlite3.Connection) -> None:
+        db.execute("DELETE FROM document_uploads WHERE id=?", (upload_id,))
+        store._audit(db, now, actor, "document_upload_refused", upload_id, {"reason": why})
+
+    store.transaction(work)
+
+
+def finish_upload(store: Store, upload: Upload, record: DocumentRecord) -> None:
+    def work(db: sqlite3.Connection) -> None:
+        db.execute(
+            f"INSERT INTO documents ({_DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.id, record.ticket, record.booth, record.pairing, record.kind, record.size,
+             record.sha256, record.content_type, record.uploaded_by, record.at, record.status,
+             record.reason),
+        )
+        db.execute("UPDATE document_uploads SET document=? WHERE id=?", (record.id, upload.id))
+        store._audit(db, record.at, record.uploaded_by, "document_uploaded", record.ticket,
+                     {"document": record.id, "kind": record.kind, "size": record.size,
+                      "sha256": record.sha256})
+
+    store.transaction(work)
+
+
+def set_status(store: Store, doc_id: str, status: str, reason: str, now: float,
+               actor: str) -> None:
+    def work(db: sqlite3.Connection) -> None:
+        db.execute("UPDATE documents SET status=?, reason=? WHERE id=? AND status != 'deleted'",
+                   (status, reason, doc_id))
+        store._audit(db, now, actor, "document_status", doc_id,
+                     {"status": status, "reason": reason})
+
+    store.transaction(work)
+
+
+def audit(store: Store, now: float, actor: str, action: str, subject: str,
+          detail: dict[str, Any]) -> None:
+    store.audit(now, actor, action, subject, detail)
+
+
+def blob_path(root: Path, sha256: str) -> Path:
+    return root / sha256[:2] / sha256[2:]
+
+
+def sweep(store: Store, root: Path, now: float, *, retention_s: float = RETENTION_S,
+          max_age_s: float = MAX_AGE_S, stale_s: float = STALE_UPLOAD_S) -> int:
+    """Apply the retention rule; returns how many documents were deleted."""
+    due = store.execute(
+        """SELECT d.id, d.sha256 FROM documents d LEFT JOIN pairings pr ON pr.id = d.pairing
+           WHERE d.status != 'deleted'
+             AND ((pr.released IS NOT NULL AND pr.released < ?) OR d.at < ?)""",
+        (now - retention_s, now - max_age_s),
+    ).fetchall()
+    for doc_id, sha in due:
+        def work(db: sqlite3.Connection, doc_id: str = doc_id) -> None:
+            db.execute("UPDATE documents SET status='deleted', deleted_at=? WHERE id=?",
+                       (now, doc_id))
+            store._audit(db, now, "server", "document_deleted", doc_id,
+                         {"rule": "retention"})
+
+        store.transaction(work)
+        still_used = store.execute(
+            "SELECT 1 FROM documents WHERE sha256=? AND status != 'deleted' LIMIT 1", (sha,)
+        ).fetchone()
+        if still_used is None:
+            with contextlib.suppress(FileNotFoundError):
+                blob_path(root, sha).unlink()
+    stale = store.execute(
+        "SELECT id FROM document_uploads WHERE document IS NULL AND created < ?",
+        (now - stale_s,),
+    ).fetchall()
+    for (upload_id,) in stale:
+        with contextlib.suppress(FileNotFoundError):
+            (root / "uploads" / f"{upload_id}.part").unlink()
+        store.execute("DELETE FROM document_uploads WHERE id=?", (upload_id,))
+    return len(due)
+
+
+# --- the HTTP side -----------------------------------------------------------------------------
+
+
+def _problem(status: int, code: str, detail: str, **extra: Any) -> web.HTTPException:
+    cls = {400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden,
+           404: web.HTTPNotFound, 409: web.HTTPConflict, 410: web.HTTPGone,
+           413: web.HTTPRequestEntityTooLarge, 415: web.HTTPUnsupportedMediaType,
+           422: web.HTTPUnprocessableEntity}[status]
+    body = {"error": code, "detail": detail, **extra}
+    if cls is web.HTTPRequestEntityTooLarge:
+        return web.HTTPRequestEntityTooLarge(
+            max_size=MAX_DOCUMENT_BYTES, actual_size=extra.get("size", 0),
+            text=web.json_response(body).text, content_type="application/json")
+    return cls(text=web.json_response(body).text, content_type="application/json")
+
+
+class DocumentStore:
+    def __init__(self, server: BranchServer) -> None:
+        self.server = server
+        self._sweeper: asyncio.Task[None] | None = None
+
+    @property
+    def root(self) -> Path:
+        return self.server.config.data_dir / "documents"
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        db = self.server.db
+        await db.call(db.sync.migrate_feature, "documents", STEPS)
+        await asyncio.to_thread((self.root / "uploads").mkdir, parents=True, exist_ok=True)
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_loop(),
+                                                               name="documents-sweep")
+
+    async def stop(self) -> None:
+        task, self._sweeper = self._sweeper, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception:  # the sweep is retried at the next interval
+                log.exception("document retention sweep failed")
+            await asyncio.sleep(SWEEP_INTERVAL_S)
+
+    async def sweep(self) -> int:
+        db = self.server.db
+        deleted = await db.call(sweep, db.sync, self.root, self.server.clock())
+        if deleted:
+            log.info("retention: deleted %d document(s)", deleted)
+        return deleted
+
+    # -- who is asking ----------------------------------------------------------------------
+
+    def _grant(self, request: web.Request, role: Role) -> tokens.Grant:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            raise _problem(401, "unauthorized", "missing 'Authorization: Bearer <device token>'")
+        try:
+            grant = tokens.verify(self.server.secret, header[7:].strip(), now=self.server.clock())
+        except TokenError as exc:
+            raise _problem(401, "unauthorized", str(exc)) from None
+        if grant.role is not role:
+            raise _problem(403, "forbidden", f"a {grant.role} may not do this; only a {role}")
+        return grant
+
+    def _session_of(self, booth: str) -> tuple[str, str] | None:
+        """(pairing id, ticket) of the booth's current session, if it has one."""
+        pairing = self.server.book.of_booth(booth)
+        if pairing is None:
+            return None
+        ticket = getattr(pairing, "ticket", "") or f"pairing:{pairing.id}"
+        return pairing.id, ticket
+
+    # -- upload -----------------------------------------------------------------------------
+
+    async def open_upload(self, request: web.Request) -> web.Response:
+        grant = self._grant(request, Role.BOOTH)
+        try:
+            body = await request.json()
+        except ValueError:
+            raise _problem(400, "bad_request", "body must be JSON: {kind, size, sha256}") from None
+        if not isinstance(body, dict):
+            raise _problem(400, "bad_request", "body must be a JSON object")
+        kind, size, sha = body.get("kind"), body.get("size"), body.get("sha256")
+        if not isinstance(kind, str) or not KIND_RE.match(kind):
+            raise _problem(400, "bad_request", "kind must be 1-32 of a-z, 0-9, _")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise _problem(400, "bad_request", "size must be a positive integer (bytes)")
+        if size > MAX_DOCUMENT_BYTES:
+            raise _problem(413, "too_large",
+                           f"a document may be at most {MAX_DOCUMENT_BYTES} bytes; this is {size}",
+                           size=size)
+        if not isinstance(sha, str) or not SHA256_RE.match(sha):
+            raise _problem(400, "bad_request", "sha256 must be 64 lower-case hex digits")
+        session = self._session_of(grant.device_id)
+        if session is None:
+            raise _problem(403, "not_in_session",
+                           f"{grant.device_id} holds no session: uploads are only for the "
+                           "participant being served")
+        upload = Upload(f"u-{secrets.token_hex(12)}", grant.device_id, session[0], session[1],
+                        kind, size, sha, self.server.clock(), None)
+        db = self.server.db
+        await db.call(open_upload, db.sync, upload)
+        await asyncio.to_thread(self._part(upload.id).write_bytes, b"")
+        return web.json_response({"upload": upload.id, "offset": 0,
+                                  "chunk_max": MAX_CHUNK_BYTES}, status=201)
+
+    def _part(self, upload_id: str) -> Path:
+        return self.root / "uploads" / f"{upload_id}.part"
+
+    async def _own_upload(self, request: web.Request) -> tuple[tokens.Grant, Upload]:
+        grant = self._grant(request, Role.BOOTH)
+        upload_id = request.match_info["upload"]
+        upload = None
+        if ID_RE.match(upload_id):
+            db = self.server.db
+            upload = await db.call(get_upload, db.sync, upload_id)
+        if upload is None or upload.booth != grant.device_id:
+            raise _problem(404, "unknown_upload", f"no upload {upload_id[:40]!r} of this booth")
+        return grant, upload
+
+    def _offset(self, upload: Upload) -> int:
+        if upload.document is not None:
+            return upload.size
+        try:
+            return self._part(upload.id).stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    async def upload_status(self, request: web.Request) -> web.Response:
+        _, upload = await self._own_upload(request)
+        offset = self._offset(upload)
+        headers = {"Upload-Offset": str(offset), "Upload-Length": str(upload.size)}
+        if request.method == "HEAD":
+            return web.Response(headers=headers)
+        return web.json_response({"upload": upload.id, "offset": offset, "size": upload.size,
+                                  "document": upload.document}, headers=headers)
+
+    async def put_chunk(self, request: web.Request) -> web.Response:
+        grant, upload = await self._own_upload(request)
+        if upload.document is not None:  # the last reply was lost: say again that it is done
+            return web.json_response({"document": upload.document, "offset": upload.size,
+                                      "status": "uploaded"}, status=201)
+        session = self._session_of(grant.device_id)
+        if session is None or session[0] != upload.pairing:
+            raise _problem(403, "not_in_session",
+                           "the session this upload was opened in is over")
+        try:
+            offset = int(request.query.get("offset", ""))
+        except ValueError:
+            raise _problem(400, "bad_request", "query parameter offset=N is required") from None
+        current = self._offset(upload)
+        if offset != current:
+            raise _problem(409, "wrong_offset",
+                           f"the server has {current} bytes; send from there", offset=current)
+        room = min(MAX_CHUNK_BYTES, upload.size - current)
+        declared = request.content_length
+        if declared is not None and declared > room:
+            raise _problem(413, "too_large", f"this chunk may be at most {room} bytes",
+                           size=declared)
+        part = self._part(upload.id)
+        received = 0
+        with part.open("r+b") as f:
+            f.seek(current)
+            f.truncate()
+            try:
+                async for piece in request.content.iter_chunked(64 * 1024):
+                    received += len(piece)
+                    if received > room:
+                        f.truncate(current)
+                        raise _problem(413, "too_large",
+                                       f"this chunk may be at most {room} bytes", size=received)
+                    f.write(piece)
+            finally:
+                f.flush()
+                os.fsync(f.fileno())
+        offset = current + received
+        if offset < upload.size:
+            return web.json_response({"offset": offset}, headers={"Upload-Offset": str(offset)})
+        return await self._finish(upload, grant.device_id)
+
+    async def _finish(self, upload: Upload, booth: str) -> web.Response:
+        part = self._part(upload.id)
+        db = self.server.db
+        digest, head = await asyncio.to_thread(_digest, part)
+        now = self.server.clock()
+        if digest != upload.sha256:
+            await asyncio.to_thread(part.unlink)
+            await db.call(drop_upload, db.sync, upload.id, now, booth, "checksum")
+            raise _problem(422, "checksum_mismatch",
+                           f"the bytes received have SHA-256 {digest}, not {upload.sha256}; "
+                           "nothing was stored: start the upload again")
+        content_type = sniff(head)
+        if content_type is None:
+            await asyncio.to_thread(part.unlink)
+            await db.call(drop_upload, db.sync, upload.id, now, booth, "type")
+            raise _problem(415, "unsupported_type",
+                           "a document must be a JPEG or PNG picture (by its content); "
+                           "nothing was stored")
+        target = blob_path(self.root, digest)
+        await asyncio.to_thread(_move_into_place, part, target)
+        record = DocumentRecord(f"d-{secrets.token_hex(8)}", upload.ticket, booth,
+                                upload.pairing, upload.kind, upload.size, digest, content_type,
+                                booth, now, "uploaded", "")
+        await db.call(finish_upload, db.sync, upload, record)
+        log.info("document stored", extra={"fields": {
+            "document": record.id, "booth": booth, "kind": record.kind, "size": record.size}})
+        pairing = self.server.book.of_booth(booth)
+        if pairing is not None and pairing.id == upload.pairing:
+            await self.server.send_to(pairing.hub, p.DocUpdate(
+                peer=booth, pairing=pairing.id, document=record.id, kind=record.kind,
+                status="uploaded"))
+        return web.json_response({"document": record.id, "offset": upload.size,
+                                  "sha256": digest, "status": "uploaded"}, status=201)
+
+    # -- the hub's side ---------------------------------------------------------------------
+
+    def _hub_may_see(self, hub: str, booth: str, pairing_id: str) -> bool:
+        pairing = self.server.book.of_booth(booth)
+        return pairing is not None and pairing.hub == hub and pairing.id == pairing_id
+
+    async def download(self, request: web.Request) -> web.StreamResponse:
+        grant = self._grant(request, Role.HUB)
+        doc_id = request.match_info["document"]
+        db = self.server.db
+        record = await db.call(get_document, db.sync, doc_id) if ID_RE.match(doc_id) else None
+        if record is None:
+            raise _problem(404, "unknown_document", f"no document {doc_id[:40]!r}")
+        if not self._hub_may_see(grant.device_id, record.booth, record.pairing):
+            raise _problem(403, "forbidden",
+                           "only the hub serving this document's session may download it")
+        if record.status == "deleted":
+            raise _problem(410, "deleted", "the document was deleted by the retention rule")
+        await db.call(audit, db.sync, self.server.clock(), grant.device_id,
+                      "document_downloaded", record.id, {"ticket": record.ticket})
+        return web.FileResponse(blob_path(self.root, record.sha256),
+                                headers={"Content-Type": record.content_type,
+                                         "X-Checksum-SHA256": record.sha256})
+
+    async def list_for_ticket(self, request: web.Request) -> web.Response:
+        grant = self._grant(request, Role.HUB)
+        ticket = request.query.get("ticket", "")
+        if not ticket or len(ticket) > 80:
+            raise _problem(400, "bad_request", "query parameter ticket= is required")
+        db = self.server.db
+        records = await db.call(list_documents, db.sync, ticket)
+        visible = [r for r in records if self._hub_may_see(grant.device_id, r.booth, r.pairing)]
+        if records and not visible:
+            raise _problem(403, "forbidden", "only the hub serving this ticket may list it")
+        return web.json_response({"ticket": ticket, "documents": [r.to_json() for r in visible]})
+
+    async def on_doc_update(self, conn: Connection, msg: p.Message) -> None:
+        """A DocUpdate between booth and hub: the hub's verdict is recorded, then relayed."""
+        if not isinstance(msg, p.DocUpdate):  # pragma: no cover - registered for DocUpdate
+            return
+        other = self.server.book.counterpart(msg.pairing, conn.device_id)
+        if other is None or other != msg.peer:
+            raise ProtocolError(ErrorCode.NOT_PAIRED, f"{conn.device_id} is not paired with "
+                                f"{msg.peer} in pairing {msg.pairing}")
+        db = self.server.db
+        if conn.role is Role.HUB and msg.status in HUB_STATUSES:
+            record = await db.call(get_document, db.sync, msg.document)
+            if record is None or record.booth != other or record.pairing != msg.pairing:
+                raise ProtocolError(ErrorCode.BAD_MESSAGE,
+                                    f"document {msg.document} is not of this session")
+            await db.call(set_status, db.sync, record.id, msg.status, msg.reason,
+                          self.server.clock(), conn.device_id)
+        forwarded = p.DocUpdate(peer=conn.device_id, pairing=msg.pairing, document=msg.document,
+                                kind=msg.kind, status=msg.status, reason=msg.reason)
+        if not await self.server.send_to(other, forwarded):
+            raise ProtocolError(ErrorCode.PEER_OFFLINE, f"{other} is offline")
+
+
+def _digest(path: Path) -> tuple[str, bytes]:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        head = f.read(16)
+        h.update(head)
+        for block in iter(lambda: f.read(1024 * 1024), b""):
+            h.update(block)
+    return h.hexdigest(), head
+
+
+def _move_into_place(part: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():  # the same content is stored once
+        part.unlink()
+        return
+    os.replace(part, target)
+    dir_fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+DOCUMENTS_KEY: web.AppKey[DocumentStore] = web.AppKey("bilik_documents")
+
+
+def setup(app: web.Application, server: BranchServer) -> None:
+    """Add the document store's tables, routes, DocUpdate handling and retention sweep."""
+    store = DocumentStore(server)
+    app[DOCUMENTS_KEY] = store
+    server.on_start.append(store.start)
+    server.on_stop.append(store.stop)
+    server.handlers[p.DocUpdate.TYPE] = store.on_doc_update
+    app.router.add_post("/api/documents", store.open_upload)
+    app.router.add_get("/api/documents", store.list_for_ticket)
+    app.router.add_route("HEAD", "/api/documents/uploads/{upload}", store.upload_status)
+    app.router.add_get("/api/documents/uploads/{upload}", store.upload_status, allow_head=False)
+    app.router.add_put("/api/documents/uploads/{upload}", store.put_chunk)
+    app.router.add_get("/api/documents/{document}", store.download)
