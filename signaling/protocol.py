@@ -533,6 +533,8 @@ def _check_value(spec: _FieldSpec, value: Any, ref: str | None) -> Any:
             raise bad(f"has more than {meta.get('max_items', limits.MAX_LIST_ITEMS)} items")
         if not all(isinstance(v, str) and 0 < len(v) <= 64 for v in value):
             raise bad("must be a list of short strings")
+        if not all(_is_utf8(v) for v in value):
+            raise bad("contains a lone surrogate (\\ud800-\\udfff): not valid Unicode text")
         value = list(value)
     elif kind is dict:
         if not isinstance(value, dict):
