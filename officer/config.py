@@ -28,10 +28,19 @@ class HubConfig:
         min=0.5,
         max=300.0,
     )
-    metrics_host: str = setting("127.0.0.1", "Address of the hub's /metrics and /healthz")
+    lost_grace_s: float | None = setting(
+        None,
+        "Seconds a booth whose video stopped keeps its slot (tile marked lost) before it is "
+        "freed; unset: the branch server's resume window",
+        min=0.0,
+        max=600.0,
+    )
+    metrics_host: str = setting(
+        "127.0.0.1", "Address of the hub's console, /metrics and /healthz (keep it on localhost)"
+    )
     metrics_port: int = setting(
         limits.METRICS_PORT,
-        "Port of the hub's /metrics and /healthz (0: any free port)",
+        "Port of the hub's console (/console/), /metrics and /healthz (0: any free port)",
         min=0,
         max=65535,
     )

@@ -14,6 +14,13 @@ the server (``Release``) and re-announces its capacity. A pairing beyond
 
 After a reconnect to the server the pairings come again (``Pair``); a slot that is
 already there is kept, so a server restart does not interrupt a call.
+
+Focus (:meth:`Hub.focus`): the officer's camera and microphone go to the focused booth,
+the shared "please wait" card and silence to every other booth (see
+:mod:`officer.returnmedia`); the booths are told with ``Attention`` and the server with
+``Focus``. A booth whose video stops is marked lost on its tile at once and its slot is
+freed after the server's resume window (or ``lost_grace_s``), unless it comes back.
+The officer's console (:mod:`officer.console`) is served beside ``/metrics``.
 """
 
 from __future__ import annotations
@@ -30,10 +37,24 @@ from aiohttp import web
 from bilik import __version__
 from bilik.webrtc.looplag import LoopLagMonitor
 from officer import limits
+from officer.card import render_wait_card
 from officer.config import HubConfig
+from officer.desk import Desk
 from officer.errors import OfficerError
+from officer.headset import CountingHeadset, Headset
 from officer.metrics import CONTENT_TYPE, HubMetrics
 from officer.peers import DropReason, HubPeer, SlotState
+from officer.returnmedia import (
+    CameraPicture,
+    EncodedStream,
+    ReturnStreams,
+    ReturnTrack,
+    Sound,
+    StillPicture,
+    silence,
+    tone,
+)
+from officer.tiles import TileService
 from signaling import protocol as p
 from signaling.client import ClientState, SignalingClient
 from signaling.errors import ClientError
@@ -53,8 +74,11 @@ class Hub:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         client_factory: Callable[..., SignalingClient] = SignalingClient,
+        streams: ReturnStreams | None = None,
+        headset: Headset | None = None,
     ) -> None:
         self.config = config
+        self.token = token
         self.clock = clock
         self.monotonic = monotonic
         self.metrics = HubMetrics()
@@ -74,11 +98,25 @@ class Hub:
         self._runner: web.AppRunner | None = None
         self.metrics_port: int | None = None
         self._last_report = 0.0
+        self.streams = streams if streams is not None else default_streams(config)
+        self.headset: Headset = headset if headset is not None else CountingHeadset()
+        self.focused: str | None = None  # booth in focus
+        self.focus_changes = 0
+        self.switch_times_s: list[tuple[str, float]] = []  # (kind, seconds), newest last
+        self.lost_grace_s = (
+            config.lost_grace_s if config.lost_grace_s is not None else limits.LOST_GRACE_S
+        )
+        self.desk = Desk(self)
+        self.tiles = TileService(self._tile_frames)
+        self.changed = asyncio.Event()  # console state changed: push now
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
         await self._start_http()
+        self.streams.start()
+        self.tiles.start()
+        await self.desk.start()
         self.lag.start()
         self._spawn(self._watch(), "hub-watch")
         await self.client.start()
@@ -105,6 +143,13 @@ class Hub:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await self.desk.stop()
+        self.tiles.stop()
+        self.streams.stop()
+        self.headset.close()
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        self._spawn(coro, name)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)
@@ -127,7 +172,12 @@ class Hub:
                 )
                 return
             self.device_id = self.client.welcome.device_id
+            if self.config.lost_grace_s is None:
+                self.lost_grace_s = self.client.welcome.resume_window_s
+                for peer in self.peers.values():
+                    peer.lost_grace_s = self.lost_grace_s
             self._spawn(self._announce(), "hub-capacity")
+            self._spawn(self.desk.restore(), "hub-restore-cases")
 
     async def _announce(self) -> None:
         # Capacity is the number of booths this hub takes in all; the server subtracts
@@ -135,14 +185,21 @@ class Hub:
         self.metrics.booths.set(len(self.peers))
         self.metrics.slots_free.set(self.free_slots)
         try:
-            await self.client.send(p.Capacity(slots=self.config.max_booths))
+            await self.client.send(
+                p.Capacity(slots=self.config.max_booths, officer=self.desk.officer or "")
+            )
         except ClientError as exc:
             log.info("capacity not sent: %s", exc)  # sent again on reconnect
 
     async def _on_message(self, msg: p.Message) -> None:
+        if self.desk.reply(msg):
+            return  # the answer to a request of the officer's desk
+        self.changed.set()
         async with self._lock:
             if isinstance(msg, p.Pair):
-                await self._paired(msg.pairing, msg.booth, msg.hub)
+                peer = await self._paired(msg.pairing, msg.booth, msg.hub)
+                if peer is not None and msg.ticket:
+                    peer.ticket, peer.number, peer.service = msg.ticket, msg.number, msg.service
             elif isinstance(msg, p.Offer):
                 await self._offer(msg)
             elif isinstance(msg, p.Ice):
@@ -156,6 +213,12 @@ class Hub:
                         extra={"fields": {"pairing": msg.pairing, "reason": msg.reason}},
                     )
                     await self._free(msg.pairing, DropReason.RELEASED, tell_server=False)
+            elif isinstance(msg, p.Hand | p.DocUpdate):
+                peer = self.peers.get(msg.pairing)
+                if peer is not None and peer.booth == msg.peer:
+                    self.desk.booth_message(peer, msg)
+            elif isinstance(msg, p.Alert | p.Verdict):
+                self.desk.server_message(msg)
             elif isinstance(msg, p.Error):
                 log.info("server error", extra={"fields": {"code": msg.code, "detail": msg.detail}})
 
@@ -194,9 +257,15 @@ class Hub:
             booth,
             metrics=self.metrics,
             media_offline_s=self.config.media_offline_s,
+            lost_grace_s=self.lost_grace_s,
             clock=self.clock,
             monotonic=self.monotonic,
+            streams=self.streams,
+            headset=self.headset,
+            on_switched=self._switched,
         )
+        used = {p.slot for p in self.peers.values()}
+        peer.slot = min(set(range(1, self.config.max_booths + 1)) - used)
         self.peers[pairing] = peer
         log.info(
             "booth paired",
@@ -229,6 +298,10 @@ class Hub:
         if peer is None:
             return
         await peer.close()
+        if self.focused == peer.booth:
+            self.focused = None
+        self.tiles.forget(peer.booth)
+        self.changed.set()
         self.metrics.forget(peer.booth)
         self.metrics.slots_freed.labels(reason.value).inc()
         log.info(
@@ -250,6 +323,52 @@ class Hub:
         if reason is not DropReason.SHUTDOWN:
             await self._announce()
 
+    # -- focus ----------------------------------------------------------------------------
+
+    def peer_of(self, booth: str) -> HubPeer | None:
+        for peer in self.peers.values():
+            if peer.booth == booth:
+                return peer
+        return None
+
+    async def focus(self, booth: str | None) -> None:
+        """Give the officer's camera and microphone to ``booth`` (None: to nobody)."""
+        if booth is not None and self.peer_of(booth) is None:
+            raise OfficerError(f"booth {booth} is not on this hub")
+        old = self.focused
+        if booth == old:
+            return
+        now = self.monotonic()
+        self.focused = booth
+        self.focus_changes += 1
+        for peer in self.peers.values():
+            was = peer.focused
+            peer.set_focus(peer.booth == booth)
+            if was and not peer.focused:
+                peer.last_attended = now
+        self.changed.set()
+        log.info("focus", extra={"fields": {"booth": booth, "previous": old}})
+        for target, focused in ((old, False), (booth, True)):
+            told = self.peer_of(target) if target else None
+            if told is not None:
+                self._spawn(self._tell(p.Attention(peer=told.booth, pairing=told.pairing,
+                                                   focused=focused)), "hub-attention")
+        self._spawn(self._tell(p.Focus(booth=booth or "")), "hub-focus")
+
+    async def _tell(self, msg: p.Message) -> None:
+        try:
+            await self.client.send(msg)
+        except ClientError as exc:
+            log.info("%s not sent: %s", msg.TYPE, exc)
+
+    def _switched(self, track: ReturnTrack, seconds: float) -> None:
+        self.switch_times_s.append((track.kind, seconds))
+        del self.switch_times_s[: -limits.SWITCH_SAMPLES]
+        self.metrics.focus_switch.labels(track.kind).observe(seconds)
+
+    def _tile_frames(self) -> dict[str, Any]:
+        return {peer.booth: peer.latest_frame for peer in list(self.peers.values())}
+
     # -- watching -------------------------------------------------------------------------
 
     async def _watch(self) -> None:
@@ -257,7 +376,10 @@ class Hub:
             await asyncio.sleep(limits.WATCH_INTERVAL_S)
             async with self._lock:
                 for pairing, peer in list(self.peers.items()):
+                    was = peer.state
                     reason = peer.check()
+                    if peer.state is not was:
+                        self.changed.set()
                     if reason is not None:
                         log.warning("booth %s dropped: %s", peer.booth, reason.value)
                         await self._free(pairing, reason, tell_server=True)
@@ -306,6 +428,22 @@ class Hub:
             "slots_free": self.free_slots,
             "now_ms": int(self.clock() * 1000),
             "booths": {peer.booth: peer.reading(since_ms) for peer in self.peers.values()},
+            "focused": self.focused,
+            "focus_changes": self.focus_changes,
+            "switch_ms": [
+                {"kind": kind, "ms": round(s * 1000, 1)} for kind, s in self.switch_times_s
+            ],
+            "return_streams": {
+                s.name: {
+                    "frames": s.stats.frames,
+                    "keyframes": s.stats.keyframes,
+                    "bytes": s.stats.bytes,
+                    "encode_s": round(s.stats.encode_s, 3),
+                    "subscribers": s.subscribers,
+                }
+                for s in self.streams.all
+            },
+            "headset_samples": dict(getattr(self.headset, "samples", {})),
             "loop_lag_ms": {
                 "last": round(self.lag.last_lag_s * 1000, 2),
                 "max": round(self.lag.max_lag_s * 1000, 2),
@@ -319,6 +457,9 @@ class Hub:
         app[HUB_KEY] = self
         app.router.add_get("/healthz", _healthz)
         app.router.add_get("/metrics", _metrics)
+        from officer import console
+
+        console.add_routes(app, self)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self.config.metrics_host, self.config.metrics_port)
@@ -352,3 +493,30 @@ async def _healthz(request: web.Request) -> web.Response:
 async def _metrics(request: web.Request) -> web.Response:
     body = request.app[HUB_KEY].metrics.render()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
+def default_streams(config: HubConfig) -> ReturnStreams:
+    """The officer's synthetic camera (test pattern with timecode) and tone, the card, silence.
+
+    Real devices come later through the same :class:`EncodedStream` producers.
+    """
+    from hardware.camera import SyntheticSource
+    from hardware.testpattern import TestPattern
+
+    fps = limits.RETURN_VIDEO_FPS
+    pattern = TestPattern(640, 480)
+    camera = SyntheticSource(pattern.render_bgr, fps, name="officer-camera", clock=time.time)
+    camera.start()
+    # Stream timestamps come from one wall clock so that switching keeps RTP in step.
+    return ReturnStreams(
+        officer_video=EncodedStream("officer-video", CameraPicture(camera, fps),
+                                    bitrate=limits.RETURN_VIDEO_BITRATE, clock=time.time),
+        card=EncodedStream("card", StillPicture(render_wait_card(), limits.CARD_FPS),
+                           bitrate=limits.CARD_BITRATE, clock=time.time),
+        officer_audio=EncodedStream("officer-audio", Sound(tone(440.0, 0.2)),
+                                    bitrate=limits.RETURN_AUDIO_BITRATE, clock=time.time),
+        quiet=EncodedStream("silence", Sound(silence), bitrate=limits.RETURN_AUDIO_BITRATE,
+                            clock=time.time),
+    )
+
+

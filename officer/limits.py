@@ -4,6 +4,7 @@ from __future__ import annotations
 
 MAX_BOOTHS = 6  # one officer serves at most six booths at once
 MEDIA_OFFLINE_TIMEOUT_S = 5.0  # a booth whose video stopped this long is offline: slot freed
+LOST_GRACE_S = 15.0  # a lost booth keeps its slot this long (the server's resume window)
 NEGOTIATION_TIMEOUT_S = 20.0  # a paired booth whose call is not up by then is dropped
 REPORT_INTERVAL_S = 5.0  # per-booth frame rate and latency are logged this often
 WATCH_INTERVAL_S = 0.5  # how often peers are checked against the timeouts above
@@ -11,3 +12,33 @@ CONNECT_TIMEOUT_S = 30.0  # first connection to the branch server at start
 METRICS_PORT = 8780
 LATENCY_BUCKETS_S = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0)
 LOOP_LAG_BUCKETS_S = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+# Return media (officer -> booths), encoded once per stream and shared (returnmedia.py).
+RETURN_VIDEO_FPS = 15
+RETURN_VIDEO_BITRATE = 500_000  # the officer's camera, 640x480
+CARD_FPS = 5.0  # the "please wait" card is still; keyframes on request come at once
+CARD_BITRATE = 150_000
+RETURN_AUDIO_BITRATE = 32_000
+RETURN_QUEUE_PACKETS = 8  # per booth; beyond this the sender is behind: restart at a keyframe
+KEYFRAME_REQUEST_MIN_INTERVAL_S = 0.3  # per booth: PLI storms must not flood the shared stream
+ENCODER_MAX_BEHIND_FRAMES = 3  # an encoder further behind than this skips ahead
+THREAD_JOIN_TIMEOUT_S = 3.0
+
+# Voice activity (voice.py).
+VAD_THRESHOLD_DB = -45.0  # dBFS: quiet speech near a booth microphone is around -40..-25
+VAD_HANGOVER_S = 0.8
+VAD_MIN_VOICED_FRAMES = 3  # 60 ms of sound before the mark lights (clicks do not count)
+
+# Console (console.py, tiles.py).
+TILE_FPS = 5.0  # snapshots a second per tile shown in a browser
+TILE_WIDTH = 320
+TILE_HEIGHT = 240
+TILE_JPEG_QUALITY = 70
+TILE_WANTED_S = 3.0  # a tile not fetched for this long is no longer converted
+STATE_PUSH_S = 0.5  # console state is pushed this often (and on every change)
+CONSOLE_WS_HEARTBEAT_S = 10.0
+REQUEST_TIMEOUT_S = 10.0  # a request to the branch server (sign-in, decision...)
+DOCUMENT_MAX_BYTES = 20 * 1024 * 1024  # a document fetched through the hub
+SWITCH_SAMPLES = 200  # focus-switch times kept for /healthz
+ALERTS_KEPT = 50  # SLA alerts kept for the console
+QUEUE_POLL_S = 5.0  # how often the branch queue's size is read for the console

@@ -61,6 +61,13 @@ class HubMetrics:
         self.slots_freed = Counter(
             "bilik_hub_slots_freed", "Call slots freed, by reason", ["reason"], registry=r
         )
+        self.focus_switch = Histogram(
+            "bilik_hub_focus_switch_seconds",
+            "From a focus change to the first packet of the new stream sent, per booth track",
+            ["kind"],
+            buckets=limits.LATENCY_BUCKETS_S,
+            registry=r,
+        )
         self.refused = Counter(
             "bilik_hub_pairings_refused", "Pairings refused because the hub was full", registry=r
         )

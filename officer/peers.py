@@ -1,10 +1,16 @@
-"""One booth's call slot on the hub: a receive-only peer connection and its frame meter.
+"""One booth's call slot on the hub: its peer connection, frame meter, return media and state.
 
 Every decoded frame's timecode is read (a few dozen pixels: cheap enough for the event
 loop, about 0.1 ms) and fed to the slot's :class:`FrameMeter`; decoding itself happens
 in aiortc's decoder thread. :meth:`HubPeer.check` says whether the slot should be freed:
 video stopped for longer than the media offline timeout, a call not up in time, or a
 failed connection.
+
+Return media: for each video and audio section of the booth's offer the slot adds a
+:class:`~officer.returnmedia.ReturnTrack` fed by a shared stream (the officer's camera
+and microphone when the booth is in focus, the card and silence otherwise). The booth's
+audio is always consumed: its level drives the "speaking" mark, and only the focused
+booth's audio goes to the headset.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import time
 from collections.abc import Callable
 
 import av
+import numpy as np
 from aiortc import RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
@@ -26,7 +33,10 @@ from bilik.webrtc.connection import close_quietly, create_peer_connection, prefe
 from bilik.webrtc.meter import FrameMeter, capture_time_ms
 from hardware.testpattern import TimecodeError, read_frame_timecode
 from officer import limits
+from officer.headset import Headset
 from officer.metrics import HubMetrics
+from officer.returnmedia import ReturnStreams, ReturnTrack, hook_keyframe_requests
+from officer.voice import VoiceActivity, level_dbfs
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +45,7 @@ class SlotState(enum.StrEnum):
     WAITING_OFFER = "waiting_offer"  # paired, the booth's offer has not come yet
     CONNECTING = "connecting"  # answered, no video yet
     RECEIVING = "receiving"  # video decoded
+    LOST = "lost"  # video stopped: the booth may come back within the grace period
     CLOSED = "closed"
 
 
@@ -56,14 +67,19 @@ class HubPeer:
         metrics: HubMetrics,
         media_offline_s: float = limits.MEDIA_OFFLINE_TIMEOUT_S,
         negotiation_timeout_s: float = limits.NEGOTIATION_TIMEOUT_S,
+        lost_grace_s: float = limits.LOST_GRACE_S,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        streams: ReturnStreams | None = None,
+        headset: Headset | None = None,
+        on_switched: Callable[[ReturnTrack, float], None] | None = None,
     ) -> None:
         self.pairing = pairing
         self.booth = booth
         self.metrics = metrics
         self.media_offline_s = media_offline_s
         self.negotiation_timeout_s = negotiation_timeout_s
+        self.lost_grace_s = lost_grace_s
         self.clock = clock
         self.monotonic = monotonic
         self.state = SlotState.WAITING_OFFER
@@ -73,6 +89,25 @@ class HubPeer:
         self.last_frame_at: float | None = None
         self.negotiations = 0
         self._consumers: set[asyncio.Task[None]] = set()
+        self.streams = streams
+        self.headset = headset
+        self.on_switched = on_switched
+        self.focused = False
+        # What the console shows of this booth.
+        self.slot = 0  # 1..6, the officer's key for it
+        self.ticket = ""
+        self.number = ""
+        self.service = ""
+        self.paired_at = clock()
+        self.last_attended: float | None = None  # monotonic; None: never attended
+        self.hand: dict[str, object] = {"raised": False, "reason": "", "at": None}
+        self.documents: dict[str, dict[str, object]] = {}
+        self.parked = False
+        self.return_tracks: list[ReturnTrack] = []
+        self.latest_frame: av.VideoFrame | None = None  # newest decoded picture, for tiles
+        self.voice = VoiceActivity()
+        self.audio_frames = 0
+        self.heard_samples = 0  # samples passed to the headset
 
     # -- negotiation ----------------------------------------------------------------------
 
@@ -88,13 +123,17 @@ class HubPeer:
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            if track.kind != "video":
+            if track.kind == "audio":
+                consume = self._consume_audio(track)
+            elif track.kind == "video":
+                for transceiver in pc.getTransceivers():
+                    if transceiver.receiver.track is track:
+                        jitter.verify_receiver(transceiver.receiver)
+                consume = self._consume(track)
+            else:
                 return
-            for transceiver in pc.getTransceivers():
-                if transceiver.receiver.track is track:
-                    jitter.verify_receiver(transceiver.receiver)
             task = asyncio.get_running_loop().create_task(
-                self._consume(track), name=f"hub-video-{self.booth}"
+                consume, name=f"hub-{track.kind}-{self.booth}"
             )
             self._consumers.add(task)
             task.add_done_callback(self._consumers.discard)
@@ -103,9 +142,40 @@ class HubPeer:
         for transceiver in pc.getTransceivers():
             if transceiver.kind == "video":
                 prefer_vp8(transceiver)
+        self._add_return_media(pc)
         await pc.setLocalDescription(await pc.createAnswer())
         self.state = SlotState.CONNECTING
         return pc.localDescription.sdp
+
+    def _add_return_media(self, pc: RTCPeerConnection) -> None:
+        """One shared-stream track per media section the booth offered."""
+        for track in self.return_tracks:
+            track.stop()
+        self.return_tracks = []
+        if self.streams is None:
+            return
+        kinds = {t.kind for t in pc.getTransceivers()}
+        for kind in ("video", "audio"):
+            if kind not in kinds:
+                continue
+            track = ReturnTrack(
+                kind,
+                self.streams.for_booth(kind, self.focused),
+                name=f"{kind}->{self.booth}",
+                on_switched=self.on_switched,
+                monotonic=self.monotonic,
+            )
+            sender = pc.addTrack(track)
+            hook_keyframe_requests(sender, track)
+            self.return_tracks.append(track)
+
+    def set_focus(self, focused: bool) -> None:
+        """Send this booth the officer (focused) or the card and silence (not)."""
+        self.focused = focused
+        if self.streams is None:
+            return
+        for track in self.return_tracks:
+            track.switch(self.streams.for_booth(track.kind, focused))
 
     async def add_candidate(self, candidate: str, sdp_mid: str | None, index: int | None) -> None:
         if self.pc is None or not candidate:
@@ -126,8 +196,31 @@ class HubPeer:
             if isinstance(frame, av.VideoFrame):
                 self.on_frame(frame)
 
+    async def _consume_audio(self, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            if isinstance(frame, av.AudioFrame):
+                self.on_audio(frame)
+
+    def on_audio(self, frame: av.AudioFrame) -> None:
+        """Every booth's audio: level for the speaking mark; the focused one to the headset."""
+        self.audio_frames += 1
+        samples: np.ndarray = frame.to_ndarray()
+        self.voice.update(level_dbfs(samples), self.monotonic())
+        if self.focused and self.headset is not None:
+            self.headset.play(self.booth, frame)
+            self.heard_samples += frame.samples
+
+    @property
+    def speaking(self) -> bool:
+        return self.voice.at(self.monotonic())
+
     def on_frame(self, frame: av.VideoFrame) -> None:
         now_ms = int(self.clock() * 1000)
+        self.latest_frame = frame
         self.last_frame_at = self.monotonic()
         self.state = SlotState.RECEIVING
         try:
@@ -148,8 +241,11 @@ class HubPeer:
         if self.pc is not None and self.pc.connectionState in ("failed", "closed"):
             return DropReason.CONNECTION_FAILED
         if self.last_frame_at is not None:
-            if now - self.last_frame_at > self.media_offline_s:
+            silent = now - self.last_frame_at
+            if silent > self.media_offline_s + self.lost_grace_s:
                 return DropReason.MEDIA_TIMEOUT
+            if silent > self.media_offline_s:
+                self.state = SlotState.LOST
         elif now - self.created_at > self.negotiation_timeout_s:
             return DropReason.NEGOTIATION_TIMEOUT
         return None
@@ -181,5 +277,8 @@ class HubPeer:
 
     async def close(self) -> None:
         self.state = SlotState.CLOSED
+        for track in self.return_tracks:
+            track.stop()
+        self.latest_frame = None
         with contextlib.suppress(Exception):
             await self._close_pc()

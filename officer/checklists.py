@@ -1,0 +1,65 @@
+"""What the officer checks per claim type, and the outcome codes of a decision: one place.
+
+The outcome codes are the branch server's (:data:`signaling.cases.OUTCOMES`), which
+records and validates them; the console shows them with these labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from signaling.cases import OUTCOMES as SERVER_OUTCOMES
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str  # recorded with the decision
+    label_id: str
+    label_en: str
+
+
+CHECKLISTS: dict[str, tuple[Item, ...]] = {
+    # Old-age savings withdrawal: about 95 % of the claims at a branch.
+    "old_age_savings": (
+        Item("id_card", "KTP (kartu tanda penduduk)", "National ID card"),
+        Item("family_card", "Kartu keluarga", "Family card"),
+        Item("membership_card", "Kartu peserta", "Membership card"),
+        Item("termination_letter", "Surat keterangan berhenti bekerja", "Termination letter"),
+        Item("bank_book", "Buku tabungan", "Bank book"),
+    ),
+    "pension": (
+        Item("id_card", "KTP (kartu tanda penduduk)", "National ID card"),
+        Item("family_card", "Kartu keluarga", "Family card"),
+        Item("membership_card", "Kartu peserta", "Membership card"),
+        Item("bank_book", "Buku tabungan", "Bank book"),
+    ),
+}
+DEFAULT_CLAIM = "old_age_savings"
+
+OUTCOME_LABELS: dict[str, tuple[str, str]] = {
+    "approved": ("Disetujui", "Approved"),
+    "rejected_documents": ("Dokumen ditolak", "Documents rejected"),
+    "incomplete": ("Belum lengkap", "Incomplete"),
+    "referred": ("Diteruskan", "Referred"),
+}
+OUTCOMES: tuple[str, ...] = tuple(SERVER_OUTCOMES)
+
+
+def checklist_for(service: str) -> tuple[Item, ...]:
+    """The checklist of a claim type; the old-age savings one when the type is unknown."""
+    return CHECKLISTS.get(service, CHECKLISTS[DEFAULT_CLAIM])
+
+
+def as_json() -> dict[str, object]:
+    return {
+        "default": DEFAULT_CLAIM,
+        "checklists": {
+            name: [{"key": i.key, "id": i.label_id, "en": i.label_en} for i in items]
+            for name, items in CHECKLISTS.items()
+        },
+        "outcomes": [
+            {"code": code, "id": OUTCOME_LABELS.get(code, (code, code))[0],
+             "en": OUTCOME_LABELS.get(code, (code, code))[1]}
+            for code in OUTCOMES
+        ],
+    }

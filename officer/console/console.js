@@ -1,0 +1,270 @@
+// The officer console: renders the hub's state feed, sends the officer's actions.
+// Plain JavaScript, no build step. State lives in the hub (and the branch server);
+// the page keeps only what the officer is typing and the checklist ticks (localStorage),
+// so a reload loses nothing.
+"use strict";
+
+const HEADERS = { "Content-Type": "application/json", "X-Bilik-Console": "1" };
+const TILE_MS = 200; // tile snapshot refresh: 5 per second
+let state = null;
+let lists = null;
+let view = { zoom: 1, rotate: 0 };
+const tiles = new Map(); // booth -> tile element
+
+const $ = (id) => document.getElementById(id);
+const fmt = (s) => {
+  if (s === null || s === undefined) return "–";
+  s = Math.max(0, Math.round(s));
+  const m = Math.floor(s / 60), r = s % 60;
+  return `${m}:${String(r).padStart(2, "0")}`;
+};
+
+async function post(path, body) {
+  const reply = await fetch(path, { method: "POST", headers: HEADERS, body: JSON.stringify(body || {}) });
+  let data = {};
+  try { data = await reply.json(); } catch (e) { /* empty body */ }
+  if (!reply.ok) throw new Error(data.detail || data.error || `HTTP ${reply.status}`);
+  return data;
+}
+
+function showError(id, err) { $(id).textContent = err ? String(err.message || err) : ""; }
+
+// -- the feed -----------------------------------------------------------------------------
+function connect(delay = 500) {
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/console/ws`);
+  ws.onmessage = (event) => { state = JSON.parse(event.data); render(); };
+  ws.onopen = () => { delay = 500; };
+  ws.onclose = () => { setTimeout(() => connect(Math.min(delay * 2, 5000)), delay); };
+}
+
+function booth(id) { return state && state.booths.find((b) => b.booth === id); }
+function focusedBooth() { return state && state.focused ? booth(state.focused) : null; }
+
+function render() {
+  $("hub-id").textContent = state.hub || "";
+  $("signaling").textContent = state.signaling;
+  const signedIn = !!state.officer;
+  $("sign-in-panel").hidden = signedIn;
+  $("desk").hidden = !signedIn;
+  $("sign-out").hidden = !signedIn;
+  $("officer-name").textContent = signedIn ? `Petugas / Officer: ${state.officer}` : "";
+  if (!signedIn) return;
+  renderMosaic();
+  renderQueue();
+  renderCase();
+}
+
+function renderMosaic() {
+  const mosaic = $("mosaic");
+  const bySlot = new Map(state.booths.map((b) => [b.slot, b]));
+  const seen = new Set();
+  for (let slot = 1; slot <= state.max_booths; slot++) {
+    const b = bySlot.get(slot);
+    let el = mosaic.querySelector(`[data-slot="${slot}"]`);
+    if (!el || (b ? el.dataset.booth !== b.booth : el.dataset.booth)) {
+      const fresh = b ? makeTile(b) : makeEmpty(slot);
+      if (el) { mosaic.replaceChild(fresh, el); if (el._stop) el._stop(); } else mosaic.appendChild(fresh);
+      el = fresh;
+    }
+    if (b) { updateTile(el, b); seen.add(b.booth); }
+  }
+  for (const [id, el] of tiles) if (!seen.has(id)) { if (el._stop) el._stop(); tiles.delete(id); }
+}
+
+function makeEmpty(slot) {
+  const el = document.createElement("div");
+  el.className = "tile empty";
+  el.dataset.slot = slot;
+  el.innerHTML = `<span class="key">${slot}</span><span>Kosong / Free</span>`;
+  return el;
+}
+
+function makeTile(b) {
+  const el = document.createElement("div");
+  el.className = "tile";
+  el.dataset.slot = b.slot;
+  el.dataset.booth = b.booth;
+  el.innerHTML = `<span class="key">${b.slot}</span><span class="badges"></span>
+    <img alt="${b.booth}"><div class="bar"><span class="name"></span><span class="timers"></span></div>`;
+  el.addEventListener("click", () => focus(b.booth));
+  const img = el.querySelector("img");
+  let n = 0, stopped = false, timer = null;
+  const next = (wait) => { if (!stopped) timer = setTimeout(() => { img.src = `tiles/${encodeURIComponent(b.booth)}.jpg?n=${n++}`; }, wait); };
+  img.onload = () => { el.dataset.frames = n; next(TILE_MS); };
+  img.onerror = () => next(500);
+  el._stop = () => { stopped = true; clearTimeout(timer); };
+  next(0);
+  tiles.set(b.booth, el);
+  return el;
+}
+
+function updateTile(el, b) {
+  el.classList.toggle("focused", b.focused);
+  el.classList.toggle("lost", b.state === "lost");
+  el.classList.toggle("parked", b.parked);
+  el.dataset.state = b.state;
+  el.querySelector(".name").textContent = `${b.booth}${b.number ? " · " + b.number : ""}`;
+  el.querySelector(".timers").textContent =
+    `sesi ${fmt(b.in_session_s)} · dilayani ${b.focused ? "sekarang/now" : fmt(b.since_attended_s ?? b.in_session_s) + " lalu/ago"}`;
+  const badges = [];
+  if (b.focused) badges.push(`<span class="badge focus">FOKUS / FOCUS</span>`);
+  if (b.state === "lost") badges.push(`<span class="badge lost">TERPUTUS / LOST</span>`);
+  if (b.hand.raised) badges.push(`<span class="badge hand">✋ ${b.hand.reason === "help" ? "BANTUAN / HELP" : "SIAP / READY"}</span>`);
+  if (b.speaking) badges.push(`<span class="badge speaking">🔊 BICARA / SPEAKING</span>`);
+  if (b.documents_waiting) badges.push(`<span class="badge docs">📄 ${b.documents_waiting}</span>`);
+  if (b.parked) badges.push(`<span class="badge">DITUNDA / PARKED</span>`);
+  el.querySelector(".badges").innerHTML = badges.join("");
+}
+
+function renderQueue() {
+  const q = state.queue || {};
+  $("queue").textContent = q.waiting === undefined || q.waiting === null
+    ? "–" : `Menunggu / Waiting: ${q.waiting} · Sesi aktif / Active sessions: ${q.pairings}`;
+  $("alerts").innerHTML = state.alerts.slice().reverse().map((a) =>
+    `<li>${escape(a.kind)}: ${escape(a.subject)} ${escape(a.detail)}</li>`).join("") || "<li class=hint>–</li>";
+}
+
+function escape(s) {
+  return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+}
+
+let caseBooth = null;
+function renderCase() {
+  const b = focusedBooth();
+  $("case").hidden = !b;
+  $("case-hint").hidden = !!b;
+  if (!b) { caseBooth = null; $("case-title").textContent = "Kasus / Case"; return; }
+  const switched = caseBooth !== b.booth;
+  caseBooth = b.booth;
+  $("case-title").textContent = `Kasus / Case: ${b.booth}`;
+  $("ticket").innerHTML = `<dt>Tiket / Ticket</dt><dd>${escape(b.number || b.ticket || b.pairing)}</dd>
+    <dt>Layanan / Service</dt><dd>${escape(b.service)}</dd><dt>Sesi / Session</dt><dd>${fmt(b.in_session_s)}</dd>`;
+  $("documents").innerHTML = b.documents.map((d) =>
+    `<li><a href="#" data-doc="${escape(d.id)}">${escape(d.kind || d.id)}</a><span>${escape(d.status)}</span></li>`).join("")
+    || "<li class=hint>Belum ada / None yet</li>";
+  const select = $("rescan-document");
+  const current = select.value;
+  select.innerHTML = b.documents.map((d) => `<option value="${escape(d.id)}">${escape(d.kind || d.id)}</option>`).join("");
+  if (current) select.value = current;
+  if (switched) renderChecklist(b);
+  const v = b.verdict;
+  $("verdict").textContent = v ? `Tercatat / Recorded: ${v.reference} (${v.outcome})` : "";
+  const events = [...(b.case.decisions || []).map((d) => ({ at: d.at, text: `${d.officer}: ${d.outcome} ${d.reference}` })),
+    ...(b.case.events || []).map((e) => ({ at: e.at, text: `${e.officer}: ${e.kind}` }))].sort((x, y) => x.at - y.at);
+  $("history").innerHTML = events.map((e) => `<li>${new Date(e.at * 1000).toLocaleTimeString()} ${escape(e.text)}</li>`).join("");
+  $("park-button").textContent = b.parked ? "Lanjutkan / Resume" : "Tunda / Park";
+}
+
+function checklistKey(b) { return `bilik-checklist-${b.pairing}`; }
+
+function renderChecklist(b) {
+  if (!lists) return;
+  const items = lists.checklists[b.service] || lists.checklists[lists.default];
+  const ticked = new Set(JSON.parse(localStorage.getItem(checklistKey(b)) || "[]"));
+  $("checklist").innerHTML = items.map((i) =>
+    `<li><label><input type="checkbox" value="${i.key}" ${ticked.has(i.key) ? "checked" : ""}> ${escape(i.id)} / ${escape(i.en)}</label></li>`).join("");
+  $("checklist").onchange = () => {
+    const keys = [...$("checklist").querySelectorAll("input:checked")].map((c) => c.value);
+    localStorage.setItem(checklistKey(b), JSON.stringify(keys));
+  };
+}
+
+// -- actions ------------------------------------------------------------------------------
+async function focus(id) {
+  try { await post("api/focus", { booth: id }); showError("action-error", null); }
+  catch (err) { showError("action-error", err); }
+}
+
+document.addEventListener("keydown", (event) => {
+  if (!state || !state.officer) return;
+  if (["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName)) return;
+  if (event.key >= "1" && event.key <= "6") {
+    const b = state.booths.find((x) => x.slot === Number(event.key));
+    if (b) focus(b.booth);
+  } else if (event.key === "0" || event.key === "Escape") {
+    focus(null);
+  }
+});
+
+$("sign-in-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await post("api/sign-in", { officer: $("officer").value.trim(), pin: $("pin").value });
+    $("pin").value = "";
+    showError("sign-in-error", null);
+  } catch (err) { showError("sign-in-error", err); }
+});
+
+$("sign-out").addEventListener("click", () => post("api/sign-out").catch((err) => showError("action-error", err)));
+
+$("decision-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const b = focusedBooth();
+  if (!b) return;
+  const checklist = [...$("checklist").querySelectorAll("input:checked")].map((c) => c.value);
+  try {
+    const r = await post(`api/booths/${encodeURIComponent(b.booth)}/decision`,
+      { outcome: $("outcome").value, note: $("note").value, checklist });
+    $("verdict").textContent = `Tercatat / Recorded: ${r.reference} (${r.outcome})`;
+    $("note").value = "";
+    localStorage.removeItem(checklistKey(b));
+    showError("action-error", null);
+  } catch (err) { showError("action-error", err); }
+});
+
+$("rescan-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const b = focusedBooth();
+  if (!b) return;
+  try {
+    await post(`api/booths/${encodeURIComponent(b.booth)}/rescan`,
+      { document: $("rescan-document").value, reason: $("rescan-reason").value });
+    $("rescan-reason").value = "";
+    showError("action-error", null);
+  } catch (err) { showError("action-error", err); }
+});
+
+$("transfer-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const b = focusedBooth();
+  if (!b) return;
+  try {
+    await post(`api/booths/${encodeURIComponent(b.booth)}/transfer`, { to_hub: $("transfer-hub").value.trim() });
+    showError("action-error", null);
+  } catch (err) { showError("action-error", err); }
+});
+
+$("park-button").addEventListener("click", async () => {
+  const b = focusedBooth();
+  if (!b) return;
+  try { await post(`api/booths/${encodeURIComponent(b.booth)}/park`, { resume: b.parked }); showError("action-error", null); }
+  catch (err) { showError("action-error", err); }
+});
+
+// -- document viewer: full resolution, zoom and rotate ----------------------------------------
+$("documents").addEventListener("click", (event) => {
+  const link = event.target.closest("a[data-doc]");
+  if (!link) return;
+  event.preventDefault();
+  view = { zoom: 1, rotate: 0 };
+  $("document-image").src = `documents/${encodeURIComponent(link.dataset.doc)}`;
+  $("viewer").hidden = false;
+  applyView();
+  $("rescan-document").value = link.dataset.doc;
+});
+document.querySelectorAll("#viewer [data-zoom]").forEach((b) => b.addEventListener("click", () => {
+  view.zoom = Math.min(8, Math.max(0.25, view.zoom * Number(b.dataset.zoom))); applyView();
+}));
+document.querySelectorAll("#viewer [data-rotate]").forEach((b) => b.addEventListener("click", () => {
+  view.rotate = (view.rotate + Number(b.dataset.rotate)) % 360; applyView();
+}));
+$("viewer-close").addEventListener("click", () => { $("viewer").hidden = true; });
+function applyView() { $("document-image").style.transform = `scale(${view.zoom}) rotate(${view.rotate}deg)`; }
+
+// -- start --------------------------------------------------------------------------------
+fetch("api/checklists").then((r) => r.json()).then((data) => {
+  lists = data;
+  $("outcome").innerHTML = data.outcomes.map((o) => `<option value="${o.code}">${escape(o.id)} / ${escape(o.en)}</option>`).join("");
+  if (state) { caseBooth = null; render(); }
+});
+connect();

@@ -1,0 +1,257 @@
+"""The officer's desk: sign-in, decisions, rescans, transfers, parking, and the case records.
+
+Everything the officer decides goes to the branch server, which records it; the hub
+keeps only a copy for the console and rebuilds it from the server (``GET
+/api/cases/hub``) whenever it (re)connects, so a restarted hub or a reloaded browser
+loses nothing. Requests wait for the reply naming them (``ref``): ``Ok``, ``Verdict``
+or ``Error``; an error becomes :class:`DeskError` with the server's words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+
+from officer import limits
+from officer.checklists import OUTCOMES
+from officer.errors import OfficerError
+from signaling import protocol as p
+from signaling.errors import ClientError
+
+if TYPE_CHECKING:
+    from officer.hub import Hub
+    from officer.peers import HubPeer
+
+log = logging.getLogger(__name__)
+
+
+class DeskError(OfficerError):
+    """The branch server refused or did not answer an officer's request."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+        self.detail = detail
+
+
+def http_base(ws_url: str) -> str:
+    """``ws://host:port/ws`` -> ``http://host:port`` (the branch server's HTTP side)."""
+    parts = urlsplit(ws_url)
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme)
+    if scheme is None:
+        raise OfficerError(f"server URL must start ws:// or wss://, not {ws_url!r}")
+    return urlunsplit((scheme, parts.netloc, "", "", ""))
+
+
+class Desk:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.officer: str | None = None
+        self.cases: dict[str, dict[str, Any]] = {}  # booth -> case view from the server
+        self.alerts: collections.deque[dict[str, Any]] = collections.deque(
+            maxlen=limits.ALERTS_KEPT
+        )
+        self.queue: dict[str, Any] = {}
+        self.verdicts: dict[str, dict[str, Any]] = {}  # booth -> last verdict
+        self._replies: dict[str, asyncio.Future[p.Message]] = {}
+        self._http: aiohttp.ClientSession | None = None
+        self.base = http_base(hub.config.server)
+
+    async def start(self) -> None:
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        self.hub.spawn(self._poll_queue(), "hub-queue-poll")
+
+    async def stop(self) -> None:
+        for future in self._replies.values():
+            future.cancel()
+        self._replies.clear()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    # -- requests to the server -----------------------------------------------------------
+
+    def reply(self, msg: p.Message) -> bool:
+        """Resolve a waiting request with ``msg`` if it answers one."""
+        future = self._replies.get(msg.ref or "")
+        if future is None or future.done():
+            return False
+        future.set_result(msg)
+        return True
+
+    async def ask(self, msg: p.Message) -> p.Message:
+        future: asyncio.Future[p.Message] = asyncio.get_running_loop().create_future()
+        self._replies[msg.id] = future
+        try:
+            await self.hub.client.send(msg)
+            reply = await asyncio.wait_for(future, limits.REQUEST_TIMEOUT_S)
+        except ClientError as exc:
+            raise DeskError("offline", f"the branch server is not reachable: {exc}") from None
+        except TimeoutError:
+            raise DeskError("timeout", f"no answer to {msg.TYPE} from the branch server") from None
+        finally:
+            self._replies.pop(msg.id, None)
+        if isinstance(reply, p.Error):
+            raise DeskError(reply.code, reply.detail)
+        return reply
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.hub.token}"}
+
+    async def _get_json(self, path: str, method: str = "GET") -> Any:
+        if self._http is None:
+            raise DeskError("offline", "the hub is not started")
+        try:
+            async with self._http.request(method, self.base + path,
+                                          headers=self._headers()) as response:
+                body = await response.json(content_type=None)
+                if response.status >= 400:
+                    detail = body.get("detail", "") if isinstance(body, dict) else ""
+                    raise DeskError(f"http_{response.status}", detail)
+                return body
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise DeskError("offline", f"{path}: {exc or type(exc).__name__}") from None
+
+    async def fetch_document(self, document: str) -> tuple[bytes, str]:
+        """A document's bytes and content type from the server's document store."""
+        if self._http is None:
+            raise DeskError("offline", "the hub is not started")
+        try:
+            async with self._http.get(f"{self.base}/api/documents/{document}",
+                                      headers=self._headers()) as response:
+                if response.status >= 400:
+                    raise DeskError(f"http_{response.status}", await response.text())
+                data = await response.content.read(limits.DOCUMENT_MAX_BYTES + 1)
+                if len(data) > limits.DOCUMENT_MAX_BYTES:
+                    raise DeskError("too_large", f"document {document} is too large")
+                return data, response.content_type
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise DeskError("offline", f"document {document}: {exc}") from None
+
+    # -- the officer ----------------------------------------------------------------------
+
+    async def sign_in(self, officer: str, pin: str) -> None:
+        try:
+            msg = p.OfficerSignIn(officer=officer, pin=pin)
+            p.parse(p.encode(msg))  # the server's own validation, with its words
+        except ValueError as exc:
+            raise DeskError("bad_request", getattr(exc, "detail", str(exc))) from None
+        await self.ask(msg)
+        self.officer = officer
+        self.hub.changed.set()
+        self.hub.spawn(self.hub._announce(), "hub-capacity")
+        log.info("officer signed in", extra={"fields": {"officer": officer}})
+
+    async def sign_out(self) -> None:
+        await self._get_json("/api/cases/sign-out", method="POST")
+        log.info("officer signed out", extra={"fields": {"officer": self.officer}})
+        self.officer = None
+        self.hub.changed.set()
+        if self.hub.focused is not None:
+            await self.hub.focus(None)
+
+    def _need_officer(self) -> str:
+        if self.officer is None:
+            raise DeskError("forbidden", "sign in first")
+        return self.officer
+
+    def _peer(self, booth: str) -> HubPeer:
+        peer = self.hub.peer_of(booth)
+        if peer is None:
+            raise DeskError("not_found", f"booth {booth} is not on this hub")
+        return peer
+
+    async def decide(self, booth: str, outcome: str, note: str, checklist: list[str]) -> p.Verdict:
+        self._need_officer()
+        peer = self._peer(booth)
+        if outcome not in OUTCOMES:
+            raise DeskError("bad_request", f"outcome must be one of {', '.join(OUTCOMES)}")
+        reply = await self.ask(p.Decision(booth=booth, ticket=peer.ticket or peer.pairing,
+                                          outcome=outcome, note=note, checklist=checklist))
+        if not isinstance(reply, p.Verdict):
+            raise DeskError("bad_reply", f"expected a verdict, got {reply.TYPE}")
+        self.verdicts[booth] = {"reference": reply.reference, "outcome": reply.outcome,
+                                "next_steps": reply.next_steps}
+        await self._refresh()
+        return reply
+
+    async def rescan(self, booth: str, document: str, reason: str) -> None:
+        self._need_officer()
+        peer = self._peer(booth)
+        if not reason.strip():
+            raise DeskError("bad_request", "say why the document must be scanned again")
+        doc = peer.documents.get(document, {})
+        kind = str(doc.get("kind", ""))
+        msg = p.DocRequest(peer=booth, pairing=peer.pairing, kinds=[kind] if kind else [],
+                           rescan=document, reason=reason)
+        try:
+            await self.hub.client.send(msg)
+        except ClientError as exc:
+            raise DeskError("offline", str(exc)) from None
+        peer.documents[document] = {**doc, "status": "rescan_requested", "reason": reason}
+        self.hub.changed.set()
+
+    async def transfer(self, booth: str, to_hub: str) -> None:
+        self._need_officer()
+        self._peer(booth)
+        await self.ask(p.Transfer(booth=booth, to_hub=to_hub))
+        await self._refresh()
+
+    async def park(self, booth: str, resume: bool) -> None:
+        self._need_officer()
+        peer = self._peer(booth)
+        await self.ask(p.Park(booth=booth, resume=resume))
+        peer.parked = not resume
+        if peer.parked and self.hub.focused == booth:
+            await self.hub.focus(None)
+        await self._refresh()
+
+    # -- what the server and booths tell us ------------------------------------------------
+
+    def booth_message(self, peer: HubPeer, msg: p.Message) -> None:
+        if isinstance(msg, p.Hand):
+            peer.hand = {"raised": msg.raised, "reason": msg.reason, "at": self.hub.clock()}
+        elif isinstance(msg, p.DocUpdate):
+            peer.documents[msg.document] = {"kind": msg.kind, "status": msg.status,
+                                            "reason": msg.reason, "at": self.hub.clock()}
+
+    def server_message(self, msg: p.Message) -> None:
+        if isinstance(msg, p.Alert):
+            self.alerts.append({"kind": msg.kind, "subject": msg.subject, "detail": msg.detail,
+                                "at": msg.at, "received": self.hub.clock()})
+
+    async def restore(self) -> None:
+        """Take the officer and every case back from the server's records."""
+        try:
+            await self._refresh()
+        except DeskError as exc:
+            log.info("cases not restored: %s", exc)
+
+    async def _refresh(self) -> None:
+        view = await self._get_json("/api/cases/hub")
+        if not isinstance(view, dict):
+            return
+        officer = view.get("officer")
+        if officer != self.officer:
+            self.officer = officer if isinstance(officer, str) else None
+            self.hub.spawn(self.hub._announce(), "hub-capacity")
+        booths = view.get("booths")
+        if isinstance(booths, dict):
+            self.cases = booths
+        self.hub.changed.set()
+
+    async def _poll_queue(self) -> None:
+        while True:
+            try:
+                health = await self._get_json("/healthz")
+                if isinstance(health, dict):
+                    self.queue = {"waiting": health.get("waiting"),
+                                  "pairings": health.get("pairings")}
+            except DeskError:
+                self.queue = {}
+            await asyncio.sleep(limits.QUEUE_POLL_S)

@@ -1,0 +1,261 @@
+"""A booth as the hub sees it, for the hub's tests and bench: real aiortc, real signaling.
+
+It asks for service, offers send-and-receive video (test pattern, live or a replayed
+VP8 loop) and audio (a tone it can switch on and off, i.e. "speak"), and classifies what
+comes back: a decoded return picture whose timecode reads is the officer's camera (its
+latency is measured), one without is the waiting card; return audio with sound is the
+officer's microphone, silent audio is silence. It also raises a hand and announces
+documents like a booth would.
+
+Run as a process for the bench: ``python -m tests.officer.simbooth --server URL
+--token-file F --stats out.json [--replay loop.ivf]``; it rewrites ``--stats`` every second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fractions
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+from aiortc import RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from bilik.webrtc.connection import close_quietly, create_peer_connection, prefer_vp8
+from bilik.webrtc.meter import FrameMeter, capture_time_ms
+from booth.replay import ReplayLoop, ReplayTrack
+from hardware.camera import SourceTrack, SyntheticSource
+from hardware.testpattern import TestPattern, TimecodeError, read_frame_timecode
+from officer.voice import level_dbfs
+from signaling import protocol as p
+from signaling.client import ClientState, SignalingClient
+
+AUDIO_RATE = 48_000
+SAMPLES = 960
+SOUND_DB = -40.0  # return audio louder than this is the officer's voice
+
+
+class ToneTrack(MediaStreamTrack):
+    """20 ms mono frames: a tone while ``speaking``, silence otherwise."""
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.speaking = False
+        self._start: float | None = None
+        self._n = 0
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.monotonic()
+        due = self._start + self._n * 0.02
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        n = np.arange(self._n * SAMPLES, (self._n + 1) * SAMPLES)
+        amplitude = 0.3 * 32767 if self.speaking else 0.0
+        samples = (np.sin(2 * np.pi * 300 * n / AUDIO_RATE) * amplitude).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = AUDIO_RATE
+        frame.pts = self._n * SAMPLES
+        frame.time_base = fractions.Fraction(1, AUDIO_RATE)
+        self._n += 1
+        return frame
+
+
+class SimBooth:
+    def __init__(self, url: str, token: str, *, replay: Path | None = None) -> None:
+        self.client = SignalingClient(url, token, on_message=self._on_message,
+                                      on_state=self._on_state, software="simbooth")
+        self.replay = ReplayLoop.load(replay) if replay is not None else None
+        self.source: SyntheticSource | None = None
+        self.pc: Any = None
+        self.pairing: str | None = None
+        self.hub: str | None = None
+        self.tone = ToneTrack()
+        self.officer_frames = 0
+        self.card_frames = 0
+        self.voice_frames = 0
+        self.silent_frames = 0
+        self.return_meter = FrameMeter()
+        self.attention: list[bool] = []
+        self.verdicts: list[p.Verdict] = []
+        self.doc_requests: list[p.DocRequest] = []
+        self.releases = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        if self.replay is None:
+            pattern = TestPattern(640, 480)
+            self.source = SyntheticSource(pattern.render_bgr, 15, name="simbooth",
+                                          clock=time.time)
+            self.source.start()
+        await self.client.start()
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._close_pc()
+        await self.client.close()
+        if self.source is not None:
+            self.source.stop()
+        self.tone.stop()
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_state(self, state: ClientState) -> None:
+        if state is ClientState.CONNECTED:
+            self._spawn(self._send(p.ServiceRequest()), "simbooth-request")
+
+    async def _send(self, msg: p.Message) -> None:
+        with contextlib.suppress(Exception):
+            await self.client.send(msg)
+
+    async def _on_message(self, msg: p.Message) -> None:
+        async with self._lock:
+            if isinstance(msg, p.Pair):
+                if msg.pairing == self.pairing and self.pc is not None and \
+                        self.pc.connectionState in ("new", "connecting", "connected"):
+                    return
+                await self._call(msg.pairing, msg.hub)
+            elif isinstance(msg, p.Answer) and self.pc is not None and msg.pairing == self.pairing:
+                if self.pc.signalingState == "have-local-offer":
+                    await self.pc.setRemoteDescription(RTCSessionDescription(msg.sdp, "answer"))
+            elif isinstance(msg, p.Attention):
+                self.attention.append(msg.focused)
+            elif isinstance(msg, p.Verdict):
+                self.verdicts.append(msg)
+            elif isinstance(msg, p.DocRequest):
+                self.doc_requests.append(msg)
+            elif isinstance(msg, p.Release) and msg.pairing == self.pairing:
+                self.releases += 1
+                await self._close_pc()
+                self.pairing = None
+                self._spawn(self._send(p.ServiceRequest()), "simbooth-rerequest")
+
+    def _video_track(self) -> MediaStreamTrack:
+        if self.replay is not None:
+            return ReplayTrack(self.replay)
+        assert self.source is not None
+        return SourceTrack(self.source)
+
+    async def _call(self, pairing: str, hub: str) -> None:
+        await self._close_pc()
+        self.pairing, self.hub = pairing, hub
+        pc = create_peer_connection()
+        self.pc = pc
+        video = pc.addTransceiver(self._video_track(), direction="sendrecv")
+        prefer_vp8(video)
+        pc.addTransceiver(self.tone, direction="sendrecv")
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            consume = self._video(track) if track.kind == "video" else self._audio(track)
+            self._spawn(consume, f"simbooth-{track.kind}")
+
+        await pc.setLocalDescription(await pc.createOffer())
+        await self._send(p.Offer(peer=hub, pairing=pairing, sdp=pc.localDescription.sdp))
+
+    async def _video(self, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            if not isinstance(frame, av.VideoFrame):
+                continue
+            now_ms = int(time.time() * 1000)
+            try:
+                capture = capture_time_ms(read_frame_timecode(frame), now_ms)
+            except TimecodeError:
+                self.card_frames += 1
+                continue
+            self.officer_frames += 1
+            self.return_meter.frame(now_ms, capture)
+
+    async def _audio(self, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            if not isinstance(frame, av.AudioFrame):
+                continue
+            if level_dbfs(frame.to_ndarray()) > SOUND_DB:
+                self.voice_frames += 1
+            else:
+                self.silent_frames += 1
+
+    async def _close_pc(self) -> None:
+        pc, self.pc = self.pc, None
+        if pc is not None:
+            await close_quietly(pc)
+
+    # -- what a participant does -------------------------------------------------------------
+
+    async def raise_hand(self, raised: bool = True, reason: str = "ready") -> None:
+        assert self.pairing and self.hub
+        await self.client.send(p.Hand(peer=self.hub, pairing=self.pairing, raised=raised,
+                                      reason=reason))
+
+    async def document(self, document: str, kind: str, status: str = "uploaded") -> None:
+        assert self.pairing and self.hub
+        await self.client.send(p.DocUpdate(peer=self.hub, pairing=self.pairing,
+                                           document=document, kind=kind, status=status))
+
+    def stats(self) -> dict[str, Any]:
+        r = self.return_meter.reading(int(time.time() * 1000))
+        return {"officer_frames": self.officer_frames, "card_frames": self.card_frames,
+                "voice_frames": self.voice_frames, "silent_frames": self.silent_frames,
+                "return_p50_ms": r.p50_ms, "return_p95_ms": r.p95_ms,
+                "return_p99_ms": r.p99_ms, "attention": self.attention[-1:]}
+
+
+async def _main(args: argparse.Namespace) -> None:
+    token = args.token_file.read_text().strip()
+    booth = SimBooth(args.server, token, replay=args.replay)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await booth.start()
+    booth.tone.speaking = args.speak
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+            tmp = args.stats.with_suffix(".tmp")
+            tmp.write_text(json.dumps(booth.stats()))
+            tmp.replace(args.stats)
+    finally:
+        await booth.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--server", required=True)
+    parser.add_argument("--token-file", type=Path, required=True)
+    parser.add_argument("--stats", type=Path, required=True)
+    parser.add_argument("--replay", type=Path)
+    parser.add_argument("--speak", action="store_true")
+    asyncio.run(_main(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
