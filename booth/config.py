@@ -28,3 +28,32 @@ class BoothConfig:
     fps: int = setting(media.VIDEO_FPS, "Frames a second sent", min=1, max=30)
     width: int = setting(media.VIDEO_WIDTH, "Picture width in pixels", min=640, max=1920)
     height: int = setting(media.VIDEO_HEIGHT, "Picture height in pixels", min=240, max=1080)
+    flow: str = setting(
+        "direct",
+        "ticket: wait for a ticket QR and claim it through the queue (production); direct: "
+        "ask for any officer at once (demo, call benchmark)",
+        choices=("direct", "ticket"),
+    )
+    camera: str = setting(
+        "testpattern", "Booth camera: testpattern, or an OpenCV device (index or /dev/videoN)"
+    )
+    microphone: str = setting("silence", "Microphone: silence, or alsa:<device>")
+    document_camera: str = setting(
+        "none",
+        "Document camera: none, an OpenCV device (index or /dev/videoN), or a directory "
+        "of images to replay (emulator)",
+    )
+    printer: str = setting(
+        "", "Receipt printer address (serial:/dev/ttyUSB0, tcp:HOST, socket://...); empty: none"
+    )
+    reader: str = setting("", "Ticket QR reader: serial port path or pyserial URL; empty: none")
+    data_dir: Path = setting(
+        Path("booth-data"), "Where the booth keeps its state file and the document spool"
+    )
+    screen: str = setting(
+        "off", "Booth screen: off (headless), window (full screen), or a directory for PNGs"
+    )
+    presence_model: Path | None = setting(
+        None, "YuNet face model (ONNX) when OpenCV has no Haar cascade; none: no presence"
+    )
+    goodbye_s: float = setting(20.0, "Seconds the goodbye screen stays", min=1.0, max=600.0)

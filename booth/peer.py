@@ -1,6 +1,8 @@
-"""The booth's side of one call: a send-only video peer connection towards the paired hub.
+"""The booth's side of one call: camera and microphone to the paired hub, the officer back.
 
-The booth is the offerer. aiortc gathers every ICE candidate before
+The booth is the offerer; video and audio are offered send-receive, so the hub can answer
+with the officer's picture and voice (or receive only). Incoming tracks go to
+``on_track``. aiortc gathers every ICE candidate before
 ``setLocalDescription`` returns, so the offer carries them; candidates the hub
 trickles anyway are added with ``addIceCandidate``.
 """
@@ -39,14 +41,19 @@ class BoothPeer:
         track: MediaStreamTrack,
         *,
         on_state: Callable[[BoothPeer], None] | None = None,
+        audio: MediaStreamTrack | None = None,
+        on_track: Callable[[MediaStreamTrack], None] | None = None,
     ) -> None:
         self.pairing = pairing
         self.hub = hub
         self.track = track
+        self.audio = audio
         self.on_state = on_state
         self.state = PeerState.NEW
         self.pc = create_peer_connection()
         self.pc.on("connectionstatechange", self._connection_state)
+        if on_track is not None:
+            self.pc.on("track", on_track)
 
     @property
     def alive(self) -> bool:
@@ -70,9 +77,11 @@ class BoothPeer:
             self._set(PeerState.FAILED if pc_state == "failed" else PeerState.CLOSED)
 
     async def offer(self) -> str:
-        """Create the offer (VP8 only, send-only) and return its SDP."""
-        transceiver = self.pc.addTransceiver(self.track, direction="sendonly")
+        """Create the offer (VP8 video, Opus audio, both send-receive) and return its SDP."""
+        transceiver = self.pc.addTransceiver(self.track, direction="sendrecv")
         prefer_vp8(transceiver)
+        if self.audio is not None:
+            self.pc.addTransceiver(self.audio, direction="sendrecv")
         await self.pc.setLocalDescription(await self.pc.createOffer())
         self._set(PeerState.OFFERED)
         return self.pc.localDescription.sdp

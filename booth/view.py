@@ -96,6 +96,14 @@ def kind_name(kind: str) -> Message:
         return Message(other.key, f"{other.id} ({kind})", f"{other.en} ({kind})")
 
 
+def outcome_name(outcome: str) -> Message:
+    """The decision in words (``approved`` -> Disetujui / Approved), else the code itself."""
+    try:
+        return text(f"booth.outcome_{outcome}")
+    except KeyError:
+        return Message("", outcome, outcome)
+
+
 def _doc_line(doc: Document) -> Message:
     return bilingual(f"booth.doc_{doc.status.value}", document=kind_name(doc.kind))
 
@@ -162,7 +170,7 @@ def compose(booth: Booth, guidance: Message | None = None) -> View:
         else:
             first = text("booth.receipt_taken")
         lines = [first, text("booth.reference", reference=verdict.reference),
-                 text("booth.verdict", outcome=verdict.outcome)]
+                 bilingual("booth.verdict", outcome=outcome_name(verdict.outcome))]
         if verdict.next_steps:
             lines.append(text("booth.next_steps", steps=verdict.next_steps))
         if screen is ScreenName.GOODBYE:

@@ -97,4 +97,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "kind_termination": ("surat keterangan berhenti kerja", "termination letter"),
     "kind_bank_book": ("buku tabungan", "bank book"),
     "kind_other": ("dokumen", "document"),
+    # decisions, as the screen and the receipt name them (codes from signaling.cases)
+    "outcome_approved": ("Disetujui", "Approved"),
+    "outcome_rejected_documents": ("Dokumen ditolak", "Documents rejected"),
+    "outcome_incomplete": ("Belum lengkap", "Incomplete"),
+    "outcome_referred": ("Dirujuk ke petugas lain", "Referred to another officer"),
 }

@@ -106,7 +106,7 @@ def test_a_failed_receipt_shows_reference_and_decision() -> None:
                   verdict=Outcome("JHT-2026-0001", "approved"))
     _, drawn = render(compose(booth))
     joined = " ".join(drawn)
-    assert "JHT-2026-0001" in joined and "approved" in joined
+    assert "JHT-2026-0001" in joined and "Disetujui" in joined and "Approved" in joined
     assert text("booth.receipt_failed").id.split(".")[0] in joined
 
 
