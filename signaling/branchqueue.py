@@ -17,6 +17,7 @@ import logging
 import re
 import secrets
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 
 RULES_KEY: web.AppKey[QueueRules] = web.AppKey("bilik_queue_rules")
 QUEUE_KEY: web.AppKey[BranchQueue] = web.AppKey("bilik_queue")
+
+# (device to answer, builds the answer from the event's decisions)
+Reply = tuple[str, Callable[[list[de.Decision]], p.Message | None]]
 
 HUB_FAILOVER_S = 5.0  # a hub gone this long has its booths re-paired with other hubs
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024  # appointment imports
@@ -176,10 +180,13 @@ class BranchQueue:
 
     # -- the one way in ---------------------------------------------------------------------
 
-    async def handle(self, event: ev.Event, *, actor: str) -> list[de.Decision]:
+    async def handle(self, event: ev.Event, *, actor: str, reply: Reply | None = None
+                     ) -> list[de.Decision]:
         """Feed one event; persist state and journal; carry out the decisions.
 
         A refused event raises its QueueError and changes nothing, in memory or on disk.
+        ``reply`` (device, build) answers the device that asked, once the event is stored
+        and before its consequences are announced, so a booth sees ``ok`` before ``pair``.
         """
         async with self._lock:
             now = max(self.server.clock(), self.scheduler.now)
@@ -198,6 +205,10 @@ class BranchQueue:
                 # Not stored means not done: go back to the state on disk.
                 self.scheduler = Scheduler.from_dict(before, self.rules)
                 raise
+            if reply is not None:
+                answer = reply[1](decisions)
+                if answer is not None:
+                    await self.server.send_to(reply[0], answer)
             for decision in decisions:
                 self.metrics.decisions.labels(decision.KIND.value).inc()
                 try:
@@ -352,11 +363,27 @@ class BranchQueue:
         elif not broken and booth.faulty and booth.fault != "offline":
             await self.safe(ev.BoothHealthy(booth=conn.device_id), conn.device_id)
 
+    async def on_service_request(self, conn: Connection, msg: p.Message) -> None:
+        """A booth leaves the queue's calling while it is served outside the queue."""
+        assert isinstance(msg, p.ServiceRequest)
+        booth = self.scheduler.booths.get(conn.device_id)
+        if booth is not None and booth.can_call():
+            await self.safe(ev.BoothBusy(booth=conn.device_id), conn.device_id)
+        await self.server.service_request(conn, msg)
+
+    async def on_pair(self, pairing: Pairing) -> None:
+        if not pairing.ticket:
+            await self._sync_capacity(pairing.hub)
+
     async def on_release(self, pairing: Pairing, reason: ReleaseReason, actor: str) -> None:
         """A queue pairing ended without the queue asking: tell the scheduler what happened."""
-        if not pairing.ticket or pairing.id in self._releasing:
-            if not pairing.ticket:
-                await self._sync_capacity(pairing.hub)
+        if not pairing.ticket:
+            await self._sync_capacity(pairing.hub)
+            booth = self.scheduler.booths.get(pairing.booth)
+            if booth is not None and booth.state.value == "busy" and booth.ticket is None:
+                await self.safe(ev.BoothFree(booth=pairing.booth), "server")
+            return
+        if pairing.id in self._releasing:
             return
         booth = self.scheduler.booths.get(pairing.booth)
         if booth is None or booth.hub != pairing.hub:
@@ -395,25 +422,32 @@ class BranchQueue:
                 ErrorCode.BAD_MESSAGE,
                 "priority must be one of " + ", ".join(x.value for x in Priority),
             ) from None
-        decisions = await self._request(conn, msg, ev.TicketIssued(
-            service=msg.service, priority=priority, token=secrets.token_urlsafe(12)))
-        for d in decisions:
-            if isinstance(d, de.TicketIssuedDecision):
-                await self.server.send_to(conn.device_id, p.TicketInfo(
-                    ref=msg.id, ticket=d.ticket, number=d.number, service=d.service, qr=d.qr,
-                    ahead=d.ahead, expected_wait_s=d.expected_wait_s))
+        def answer(decisions: list[de.Decision]) -> p.Message | None:
+            for d in decisions:
+                if isinstance(d, de.TicketIssuedDecision):
+                    return p.TicketInfo(
+                        ref=msg.id, ticket=d.ticket, number=d.number, service=d.service,
+                        qr=d.qr, ahead=d.ahead, expected_wait_s=d.expected_wait_s)
+            return None
+
+        await self._request(conn, msg, ev.TicketIssued(
+            service=msg.service, priority=priority, token=secrets.token_urlsafe(12)),
+            answer=answer)
 
     async def on_check_in(self, conn: Connection, msg: p.Message) -> None:
         assert isinstance(msg, p.CheckIn)
         booth = conn.device_id if conn.role is Role.BOOTH else None
-        decisions = await self._request(conn, msg, ev.AppointmentCheckedIn(
-            code=msg.code, token=secrets.token_urlsafe(12), booth=booth))
-        for d in decisions:
-            if isinstance(d, de.CheckedIn):
-                ahead = sum(1 for t in self.scheduler.waiting() if t.id != d.ticket)
-                await self.server.send_to(conn.device_id, p.TicketInfo(
-                    ref=msg.id, ticket=d.ticket, number=d.number, service=d.service, qr=d.qr,
-                    ahead=ahead, expected_wait_s=d.expected_wait_s, slot=d.slot))
+        def answer(decisions: list[de.Decision]) -> p.Message | None:
+            for d in decisions:
+                if isinstance(d, de.CheckedIn):
+                    ahead = sum(1 for t in self.scheduler.waiting() if t.id != d.ticket)
+                    return p.TicketInfo(
+                        ref=msg.id, ticket=d.ticket, number=d.number, service=d.service,
+                        qr=d.qr, ahead=ahead, expected_wait_s=d.expected_wait_s, slot=d.slot)
+            return None
+
+        await self._request(conn, msg, ev.AppointmentCheckedIn(
+            code=msg.code, token=secrets.token_urlsafe(12), booth=booth), answer=answer)
 
     async def on_claim(self, conn: Connection, msg: p.Message) -> None:
         assert isinstance(msg, p.Claim)
@@ -475,17 +509,18 @@ class BranchQueue:
             event = ev.Park(booth=msg.booth)
         await self._request(conn, msg, event, reply_ok=True)
 
-    async def _request(self, conn: Connection, msg: p.Message, event: ev.Event, *,
-                       reply_ok: bool = False) -> list[de.Decision]:
+    async def _request(
+        self, conn: Connection, msg: p.Message, event: ev.Event, *, reply_ok: bool = False,
+        answer: Callable[[list[de.Decision]], p.Message | None] | None = None,
+    ) -> None:
+        """Handle a device's request: Ok (or ``answer``) once stored, Error if refused."""
+        if answer is None:
+            answer = (lambda _d: p.Ok(ref=msg.id)) if reply_ok else (lambda _d: None)
         try:
-            decisions = await self.handle(event, actor=conn.device_id)
+            await self.handle(event, actor=conn.device_id, reply=(conn.device_id, answer))
         except QueueError as exc:
             await self.server.send_to(conn.device_id, p.Error(
                 ref=msg.id, code=exc.code, detail=exc.detail, text_key=exc.key or ""))
-            return []
-        if reply_ok:
-            await self.server.send_to(conn.device_id, p.Ok(ref=msg.id))
-        return decisions
 
     # -- views ------------------------------------------------------------------------------
 
@@ -612,7 +647,9 @@ def setup(app: web.Application, server: BranchServer) -> None:
     server.on_offline.append(queue.on_offline)
     server.on_status.append(queue.on_status)
     server.on_release.append(queue.on_release)
+    server.on_pair.append(queue.on_pair)
     server.handlers.update({
+        p.ServiceRequest.TYPE: queue.on_service_request,
         p.TicketRequest.TYPE: queue.on_ticket_request,
         p.CheckIn.TYPE: queue.on_check_in,
         p.Claim.TYPE: queue.on_claim,

@@ -98,6 +98,7 @@ class BranchServer:
         self.on_offline: list[Callable[[str, Role], Awaitable[None]]] = []
         self.on_disconnect: list[Callable[[str, Role], Awaitable[None]]] = []
         self.on_status: list[Callable[[Connection, p.Status], Awaitable[None]]] = []
+        self.on_pair: list[Callable[[Pairing], Awaitable[None]]] = []
         # (pairing, reason, actor) after a pairing ended, whoever ended it.
         self.on_release: list[Callable[[Pairing, ReleaseReason, str], Awaitable[None]]] = []
         self.on_start: list[Callable[[], Awaitable[None]]] = []
@@ -149,10 +150,11 @@ class BranchServer:
                 await store.call(store.sync.audit, self.clock(), "server", "stop")
             store.close()
 
-    def _spawn(self, coro: Any, name: str) -> None:
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     @property
     def db(self) -> AsyncStore:
@@ -175,7 +177,9 @@ class BranchServer:
         try:
             await self._serve(conn)
         finally:
-            await self._disconnected(conn)
+            # aiohttp cancels this handler once the peer's TCP connection is gone; the
+            # bookkeeping of a departure must still run to its end, so it gets its own task.
+            await asyncio.shield(self._spawn(self._disconnected(conn), f"gone-{conn.device_id}"))
         return ws
 
     async def _authenticate(self, ws: web.WebSocketResponse) -> Connection | None:
@@ -256,6 +260,14 @@ class BranchServer:
         await ws.close(code=limits.CLOSE_UNAUTHORIZED, message=detail[:120].encode())
 
     async def _serve(self, conn: Connection) -> None:
+        try:
+            await self._serve_messages(conn)
+        except ConnectionError as exc:
+            # aiohttp's receive() answers pings itself and raises if the peer is gone.
+            log.info("device connection lost", extra={"fields": {
+                "device": conn.device_id, "error": repr(exc)}})
+
+    async def _serve_messages(self, conn: Connection) -> None:
         async for msg in conn.ws:
             if msg.type == WSMsgType.TEXT:
                 if not await self._admit(conn):
@@ -385,7 +397,7 @@ class BranchServer:
             await self._send(conn, p.Ok(ref=msg.id))
             await self.pair_waiting()
         elif isinstance(msg, p.ServiceRequest):
-            await self._service_request(conn, msg)
+            await self.service_request(conn, msg)
         elif isinstance(msg, p.Release):
             if self.book.counterpart(msg.pairing, conn.device_id) is None:
                 raise ProtocolError(ErrorCode.NOT_PAIRED,
@@ -411,7 +423,8 @@ class BranchServer:
         self.metrics.relayed.inc()
         await self._send(target, forwarded)
 
-    async def _service_request(self, conn: Connection, msg: p.ServiceRequest) -> None:
+    async def service_request(self, conn: Connection, msg: p.ServiceRequest) -> None:
+        """A booth asks for any hub, outside the queue (diagnostics, benchmarks)."""
         existing = self.book.of_booth(conn.device_id)
         await self._send(conn, p.Ok(ref=msg.id))
         if existing is not None:
@@ -454,6 +467,8 @@ class BranchServer:
             target = self.connections.get(device)
             if target is not None:
                 await self._send(target, self._pair_message(pairing))
+        for hook in self.on_pair:
+            await hook(pairing)
         return pairing
 
     @staticmethod
