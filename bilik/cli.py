@@ -21,6 +21,8 @@ ROLE_MODULES = (
     ("server", "signaling.cli"),
     ("hub", "officer.cli"),
     ("booth", "booth.cli"),
+    ("kiosk", "booth.kiosk"),
+    ("display", "booth.display"),
     ("hw", "hardware.cli"),
     ("demo", "bilik.demo"),
 )
