@@ -294,7 +294,8 @@ class BoothAgent:
                 _safe_factory(self._camera_factory), started_here=True)
         if self.config.printer and self.printer is None:
             try:
-                self.printer = await AsyncPrinter.open(self.config.printer)
+                self.printer = await AsyncPrinter.open(
+                    self.config.printer, status_timeout=limits.PRINTER_STATUS_TIMEOUT_S)
                 self._owns_printer = True
             except (HardwareError, ValueError) as exc:
                 self.health["printer"] = selftest.error(str(exc))

@@ -37,3 +37,6 @@ SCAN_FPS = 10.0  # document-camera frames judged a second
 
 # Media
 RECEIVED_QUEUE_FRAMES = 2  # officer frames waiting for the screen; older ones are dropped
+# A real printer answers DLE EOT at once; the booth still waits longer than the driver's
+# default, because a false "not printed" takes the booth out of service.
+PRINTER_STATUS_TIMEOUT_S = 2.0
