@@ -46,6 +46,7 @@ QUEUE_KEY: web.AppKey[BranchQueue] = web.AppKey("bilik_queue")
 Reply = tuple[str, Callable[[list[de.Decision]], p.Message | None]]
 
 HUB_FAILOVER_S = 5.0  # a hub gone this long has its booths re-paired with other hubs
+STATS_REFRESH_S = 30.0  # how often today's figures are recomputed for /metrics
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024  # appointment imports
 
 STEPS = [
@@ -125,6 +126,27 @@ class QueueMetrics:
                                "Appointment late alerts raised", registry=registry)
         self.refused = Counter("bilik_queue_refused", "Queue events refused, by code", ["code"],
                                registry=registry)
+        # Today's figures (local day), refreshed every STATS_REFRESH_S from the journal.
+        self.today = Gauge("bilik_queue_today", "Today's queue figures, by figure", ["figure"],
+                           registry=registry)
+
+    def publish(self, day: dict[str, Any]) -> None:
+        figures = {
+            "issued": day.get("issued"),
+            "claims": day.get("claims"),
+            "no_shows": day.get("no_shows"),
+            "bookings_missed": day.get("bookings_missed"),
+            "late_alerts": day.get("late_alerts"),
+            "wait_p50_seconds": day.get("wait", {}).get("p50_s"),
+            "wait_p95_seconds": day.get("wait", {}).get("p95_s"),
+            "handle_p50_seconds": day.get("handle", {}).get("p50_s"),
+            "claims_per_officer_hour": day.get("claims_per_officer_hour"),
+            "officer_utilisation": day.get("officer_utilisation"),
+            "appointments_within_sla": day.get("appointments_within_sla"),
+            "appointment_lateness_p95_seconds": day.get("appointment_lateness_p95_s"),
+        }
+        for name, value in figures.items():
+            self.today.labels(name).set(float("nan") if value is None else float(value))
 
 
 class BranchQueue:
@@ -160,6 +182,22 @@ class BranchQueue:
             if hub.online:
                 self._arm_failover(hub.id)
         self._arm()
+        self._spawn(self._refresh_stats(), "queue-stats")
+
+    async def _refresh_stats(self) -> None:
+        while True:
+            try:
+                day = (await self.stats(self.day_start()))["day"]
+                self.metrics.publish(day)
+            except Exception:
+                log.exception("could not compute today's queue figures")
+            await asyncio.sleep(STATS_REFRESH_S)
+
+    def day_start(self) -> float:
+        """Local midnight of today, as epoch seconds."""
+        offset = self.rules.utc_offset_min * 60
+        now = self.server.clock()
+        return (now + offset) // 86400 * 86400 - offset
 
     async def stop(self) -> None:
         if self._timer is not None:
@@ -240,7 +278,7 @@ class BranchQueue:
 
     def _update_gauges(self) -> None:
         waits = self.scheduler.expected_waits()
-        self.metrics.waiting.set(len(waits))
+        self.metrics.waiting.set(len(self.scheduler.waiting()))
         self.metrics.max_wait.set(max(waits.values(), default=0.0))
 
     # -- decisions -> messages ---------------------------------------------------------------

@@ -401,9 +401,10 @@ class Cases:
     ) -> None:
         assert isinstance(msg, p.Park)
         officer = await self._officer(conn)
-        pairing = self._own_pairing(conn, msg.booth)
+        # A parked case has no pairing any more: resuming it is what makes a new one.
+        pairing_id = "" if msg.resume else self._own_pairing(conn, msg.booth).id
         server = self.server
-        await server.db.call(record_event, server.db.sync, pairing.id, msg.booth,
+        await server.db.call(record_event, server.db.sync, pairing_id, msg.booth,
                              conn.device_id, officer, "resume" if msg.resume else "park", {},
                              server.clock())
         if queue is not None:

@@ -245,3 +245,55 @@ def ev_reason() -> Any:
     from signaling.protocol import ReleaseReason
 
     return ReleaseReason.DONE
+
+
+async def _sign_in(branch: Branch, hub: Device, officer: str) -> None:
+    admin = branch.token("admin", "ops-1")
+    async with branch.http.post(
+        branch.url("/api/cases/officers"), json={"id": officer, "pin": "2468", "name": officer},
+        headers={"Authorization": f"Bearer {admin}"},
+    ) as reply:
+        assert reply.status in (200, 201), await reply.text()
+    signed = await hub.request({"type": "officer_sign_in", "officer": officer, "pin": "2468"})
+    assert signed["type"] == "ok", signed
+
+
+async def test_transfer_and_park_keep_the_ticket_and_its_history(branch: Branch) -> None:
+    hub1 = await _hub(branch, "hub-01", slots=1)
+    await _sign_in(branch, hub1, "officer-1")
+    kiosk = await branch.connect("kiosk-01", "kiosk")
+    booth = await branch.connect("booth-01", "booth")
+    seated = await _seat(branch, kiosk, booth)
+    assert seated["hub"] == "hub-01"
+    hub2 = await _hub(branch, "hub-02", slots=1)
+    await _sign_in(branch, hub2, "officer-2")
+    moved = await hub1.request({"type": "transfer", "booth": "booth-01", "to_hub": "hub-02"})
+    assert moved["type"] == "ok", moved
+    await booth.expect("release", pairing=seated["pairing"], reason="transfer")
+    again = await booth.expect("pair", hub="hub-02")
+    assert again["ticket"] == seated["ticket"]
+    await hub2.expect("pair", booth="booth-01", ticket=seated["ticket"])
+    # Park frees the officer's slot; resume brings the case back with the same ticket.
+    assert (await hub2.request({"type": "park", "booth": "booth-01"}))["type"] == "ok"
+    await booth.expect("release", pairing=again["pairing"], reason="park")
+    queue = branch.app[QUEUE_KEY]
+    assert queue.scheduler.booths["booth-01"].held
+    assert (await hub2.request({"type": "park", "booth": "booth-01", "resume": True}))[
+        "type"] == "ok"
+    back = await booth.expect("pair")
+    assert back["ticket"] == seated["ticket"]
+    history = [h for h in queue.scheduler.tickets[seated["ticket"]].history]
+    assert len(history) >= 4  # issued, called, claimed, paired, transferred, parked...
+
+
+async def test_todays_figures_reach_prometheus(branch: Branch) -> None:
+    await _hub(branch)
+    kiosk = await branch.connect("kiosk-01", "kiosk")
+    await _ticket(kiosk)
+    queue = branch.app[QUEUE_KEY]
+    queue.metrics.publish((await queue.stats(queue.day_start()))["day"])
+    metrics = await (await branch.http.get(branch.url("/metrics"))).text()
+    assert 'bilik_queue_today{figure="issued"} 1.0' in metrics
+    queue._update_gauges()
+    metrics = await (await branch.http.get(branch.url("/metrics"))).text()
+    assert "bilik_queue_waiting 1.0" in metrics
