@@ -293,6 +293,10 @@ def run(n_devices: int, n_workers: int, seconds: float, rate: float, root: Path,
         results = [pipe.recv() for pipe in pipes]
     except BaseException:
         barrier.abort()
+        reports = [pipe.recv() for pipe in pipes if pipe.poll(10)]
+        errors = [r["error"] for r in reports if "error" in r]
+        if errors:
+            raise SystemExit(f"bench/signaling.py: a load generator failed: {errors}") from None
         raise
     finally:
         for proc in procs:
