@@ -85,6 +85,7 @@ class BoothAgent:
         camera: Callable[[], FrameSource] | None = None,
         presence: FaceDetector | None = None,
         scan_frames: int | None = None,
+        health_every_s: float = limits.HEALTH_REPORT_S,
     ) -> None:
         self.config = config
         self.token = token
@@ -109,6 +110,7 @@ class BoothAgent:
         self._camera_factory = camera or (lambda: make_camera(config, clock=clock))
         self._doc_camera_factory = document_camera or _document_camera(config)
         self._scan_frames = scan_frames
+        self.health_every_s = health_every_s
         self.scan: DocumentScan | None = None
         self._tee: CameraTee | None = None
         self._doc_camera: FrameSource | None = None
@@ -319,7 +321,7 @@ class BoothAgent:
 
     async def _health_loop(self) -> None:
         while True:
-            await asyncio.sleep(limits.HEALTH_REPORT_S)
+            await asyncio.sleep(self.health_every_s)
             if self.printer is not None and self.booth.state is not st.BoothState.VERDICT:
                 self._device_health("printer", await selftest.check_printer(self.printer))
             await self._report()
