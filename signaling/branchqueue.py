@@ -165,6 +165,8 @@ class BranchQueue:
         self._timer: asyncio.TimerHandle | None = None
         self._failover: dict[str, asyncio.TimerHandle] = {}
         self._releasing: set[str] = set()  # pairings the queue itself is ending
+        self._owner: asyncio.Task[Any] | None = None  # the task applying an event (see handle)
+        self._deferred: list[tuple[ev.Event, str]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -189,6 +191,8 @@ class BranchQueue:
             try:
                 day = (await self.stats(self.day_start()))["day"]
                 self.metrics.publish(day)
+                waits = self.scheduler.expected_waits()
+                self.metrics.max_wait.set(max(waits.values(), default=0.0))
             except Exception:
                 log.exception("could not compute today's queue figures")
             await asyncio.sleep(STATS_REFRESH_S)
@@ -226,36 +230,59 @@ class BranchQueue:
         ``reply`` (device, build) answers the device that asked, once the event is stored
         and before its consequences are announced, so a booth sees ``ok`` before ``pair``.
         """
+        if self._owner is not None and self._owner is asyncio.current_task():
+            # A consequence of the event being applied (a hook fired by a release or a
+            # pairing): it runs right after, in order, under the same lock.
+            self._deferred.append((event, actor))
+            return []
         async with self._lock:
-            now = max(self.server.clock(), self.scheduler.now)
-            before = self.scheduler.to_dict()
+            self._owner = asyncio.current_task()
             try:
-                decisions = self.scheduler.handle(event, now)
-            except QueueError as exc:
-                self.metrics.refused.labels(exc.code).inc()
-                raise
-            try:
-                await self.server.db.call(
-                    _save, self.server.db.sync, json.dumps(self.scheduler.to_dict()), now, actor,
-                    json.dumps(event.to_dict()), json.dumps([d.to_dict() for d in decisions]),
-                )
-            except Exception:
-                # Not stored means not done: go back to the state on disk.
-                self.scheduler = Scheduler.from_dict(before, self.rules)
-                raise
-            if reply is not None:
-                answer = reply[1](decisions)
-                if answer is not None:
-                    await self.server.send_to(reply[0], answer)
-            for decision in decisions:
-                self.metrics.decisions.labels(decision.KIND.value).inc()
-                try:
-                    await self._apply(decision)
-                except Exception:
-                    log.exception("applying a queue decision failed", extra={"fields": {
-                        "decision": decision.to_dict()}})
-            self._update_gauges()
+                decisions = await self._handle_locked(event, actor, reply)
+                while self._deferred:
+                    later, who = self._deferred.pop(0)
+                    try:
+                        await self._handle_locked(later, who, None)
+                    except QueueError as exc:
+                        log.info("queue event not applicable", extra={"fields": {
+                            "event": later.to_dict(), "why": exc.detail}})
+            finally:
+                self._owner = None
+                self._deferred.clear()
             self._arm()
+        return decisions
+
+    async def _handle_locked(self, event: ev.Event, actor: str, reply: Reply | None
+                             ) -> list[de.Decision]:
+        now = max(self.server.clock(), self.scheduler.now)
+        try:
+            decisions = self.scheduler.handle(event, now)
+        except QueueError as exc:
+            self.metrics.refused.labels(exc.code).inc()
+            raise
+        try:
+            await self.server.db.call(
+                _save, self.server.db.sync, json.dumps(self.scheduler.to_dict()), now, actor,
+                json.dumps(event.to_dict()), json.dumps([d.to_dict() for d in decisions]),
+            )
+        except Exception:
+            # Not stored means not done: go back to the state on disk.
+            saved = await self.server.db.call(_load_state, self.server.db.sync)
+            self.scheduler = (Scheduler.from_dict(json.loads(saved), self.rules) if saved
+                              else Scheduler(self.rules, branch=self.branch, now=now))
+            raise
+        if reply is not None:
+            answer = reply[1](decisions)
+            if answer is not None:
+                await self.server.send_to(reply[0], answer)
+        for decision in decisions:
+            self.metrics.decisions.labels(decision.KIND.value).inc()
+            try:
+                await self._apply(decision)
+            except Exception:
+                log.exception("applying a queue decision failed", extra={"fields": {
+                    "decision": decision.to_dict()}})
+        self._update_gauges()
         return decisions
 
     def _arm(self) -> None:
@@ -277,9 +304,7 @@ class BranchQueue:
             log.exception("queue tick refused")
 
     def _update_gauges(self) -> None:
-        waits = self.scheduler.expected_waits()
         self.metrics.waiting.set(len(self.scheduler.waiting()))
-        self.metrics.max_wait.set(max(waits.values(), default=0.0))
 
     # -- decisions -> messages ---------------------------------------------------------------
 

@@ -91,6 +91,7 @@ class BranchServer:
         self.secret = b""
         self.store: AsyncStore | None = None
         self.started_at = 0.0
+        self.stopping = False
         # Features (the queue, documents, decisions) add handlers for their message types,
         # and hooks that run when a device comes or goes.
         self.handlers: dict[str, Handler] = {}
@@ -130,6 +131,7 @@ class BranchServer:
             "data_dir": str(data_dir), "pairings": len(self.book.pairings)}})
 
     async def stop(self) -> None:
+        self.stopping = True  # from now on device messages are not acted upon
         for hook in self.on_stop:
             with contextlib.suppress(Exception):
                 await hook()
@@ -304,6 +306,8 @@ class BranchServer:
         return True
 
     async def _on_text(self, conn: Connection, data: str) -> None:
+        if self.stopping:
+            return
         self.metrics.messages.labels("_raw").inc()
         try:
             msg = p.parse(data, max_bytes=self.config.max_frame_bytes)
