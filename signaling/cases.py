@@ -9,9 +9,10 @@
 * ``Decision`` from a hub with a signed-in officer on a booth paired with that hub is
   recorded with the officer's id (and an audit entry) in one transaction, answered with
   ``Verdict(ref=...)`` carrying the claim reference, and the verdict goes to the booth.
-* ``Transfer`` and ``Park`` are recorded in the case history; if the queue feature
-  serves them they are then handed to it, otherwise a transfer to a named hub moves the
-  pairing here and a park is only recorded.
+* ``Transfer`` and ``Park`` go to the queue feature and are recorded in the case history
+  once it accepted them. A pairing made outside the queue (``ServiceRequest``: tests,
+  benchmarks), which the queue refuses as not its own, is moved here to the named hub
+  (transfer) or only recorded (park).
 * ``GET /api/cases/hub`` (hub token) returns the signed-in officer and the case of every
   booth paired with the hub, so a restarted hub restores its console from here.
 """
@@ -371,6 +372,16 @@ class Cases:
         server = self.server
         if msg.to_hub == conn.device_id:
             raise ProtocolError(ErrorCode.BAD_MESSAGE, "cannot transfer a booth to its own hub")
+        if queue is not None:
+            try:
+                await queue(conn, msg)
+            except ProtocolError as exc:
+                if exc.code != ErrorCode.NOT_PAIRED:
+                    raise
+                queue = None  # a pairing made outside the queue (ServiceRequest): move it here
+            else:
+                await self._record(conn, pairing, officer, "transfer", {"to_hub": msg.to_hub})
+                return
         if queue is None:
             target = server.book.hubs.get(msg.to_hub) if msg.to_hub else None
             if target is None or not target.online or target.free <= 0:
@@ -379,12 +390,7 @@ class Cases:
                     f"hub {msg.to_hub or '(any)'} is not online with a free slot"
                     + ("" if msg.to_hub else "; name the officer's hub"),
                 )
-        await server.db.call(record_event, server.db.sync, pairing.id, msg.booth,
-                             conn.device_id, officer, "transfer", {"to_hub": msg.to_hub},
-                             server.clock())
-        if queue is not None:
-            await queue(conn, msg)
-            return
+        await self._record(conn, pairing, officer, "transfer", {"to_hub": msg.to_hub})
         await server.send_to(conn.device_id, p.Ok(ref=msg.id))
         await server.release(pairing.id, ReleaseReason.DONE, actor=officer)
         moved = Pairing(f"p-{uuid.uuid4().hex[:12]}", msg.booth, msg.to_hub)
@@ -403,14 +409,25 @@ class Cases:
         officer = await self._officer(conn)
         # A parked case has no pairing any more: resuming it is what makes a new one.
         pairing_id = "" if msg.resume else self._own_pairing(conn, msg.booth).id
-        server = self.server
-        await server.db.call(record_event, server.db.sync, pairing_id, msg.booth,
-                             conn.device_id, officer, "resume" if msg.resume else "park", {},
-                             server.clock())
         if queue is not None:
-            await queue(conn, msg)
-        else:
-            await server.send_to(conn.device_id, p.Ok(ref=msg.id))
+            try:
+                await queue(conn, msg)
+            except ProtocolError as exc:
+                if exc.code != ErrorCode.NOT_PAIRED or msg.resume:
+                    raise
+                queue = None  # outside the queue there is nothing to hold: only recorded
+        db = self.server.db
+        await db.call(record_event, db.sync, pairing_id, msg.booth, conn.device_id, officer,
+                      "resume" if msg.resume else "park", {}, self.server.clock())
+        if queue is None:
+            await self.server.send_to(conn.device_id, p.Ok(ref=msg.id))
+
+    async def _record(
+        self, conn: Connection, pairing: Pairing, officer: str, kind: str, detail: dict[str, Any]
+    ) -> None:
+        db = self.server.db
+        await db.call(record_event, db.sync, pairing.id, pairing.booth, conn.device_id, officer,
+                      kind, detail, self.server.clock())
 
     # -- HTTP -------------------------------------------------------------------------------
 

@@ -58,8 +58,9 @@ class Branch:
         await hub.wait_connected(WAIT_S)
         return hub
 
-    async def booth(self, device: str) -> SimBooth:
-        booth = SimBooth(self.url, self.token(device, "booth"), replay=self.loop_file)
+    async def booth(self, device: str, *, receive: bool = True) -> SimBooth:
+        booth = SimBooth(self.url, self.token(device, "booth"), replay=self.loop_file,
+                         receive=receive)
         self.booths.append(booth)
         await booth.start()
         return booth

@@ -74,7 +74,10 @@ class ToneTrack(MediaStreamTrack):
 
 
 class SimBooth:
-    def __init__(self, url: str, token: str, *, replay: Path | None = None) -> None:
+    def __init__(
+        self, url: str, token: str, *, replay: Path | None = None, receive: bool = True
+    ) -> None:
+        self.receive = receive  # False: send-only video, no return media (a lighter booth)
         self.client = SignalingClient(url, token, on_message=self._on_message,
                                       on_state=self._on_state, software="simbooth")
         self.replay = ReplayLoop.load(replay) if replay is not None else None
@@ -160,9 +163,11 @@ class SimBooth:
         self.pairing, self.hub = pairing, hub
         pc = create_peer_connection()
         self.pc = pc
-        video = pc.addTransceiver(self._video_track(), direction="sendrecv")
+        video = pc.addTransceiver(self._video_track(),
+                                  direction="sendrecv" if self.receive else "sendonly")
         prefer_vp8(video)
-        pc.addTransceiver(self.tone, direction="sendrecv")
+        if self.receive:
+            pc.addTransceiver(self.tone, direction="sendrecv")
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
