@@ -1,11 +1,690 @@
-"""The kiosk agent (being built)."""
+"""The ticket kiosk agent (``bilik kiosk``): takes tickets and check-ins, prints queue tickets.
+
+A participant picks a service (and a priority) or scans a booking code; the kiosk asks
+the branch server (``TicketRequest`` / ``CheckIn``, as role ``kiosk``), gets a
+``TicketInfo`` and prints the ticket (number, service, expected wait, time, the QR the
+server issued) on its ticket printer. A refusal (unknown service, booking too early,
+too late or used) is shown with its catalogue text and nothing is printed. A print
+failure is reported to the server (``Status`` health ``printer=error``) and the number
+is still shown and returned, never silently lost.
+
+Ways in, all ending in :meth:`Kiosk.take_ticket` / :meth:`Kiosk.check_in`:
+
+- the in-process API (tests, the demo in one process);
+- a console line protocol on stdin (``jht``, ``jht elderly``, ``code BK-1001``);
+- codes from a serial QR/barcode scanner (optional);
+- a small HTTP endpoint on this machine's loopback (``POST /ticket``, ``POST /check-in``,
+  ``GET /status``), for a demo script or a touch-screen front end (docs/frontdesk.md).
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import dataclasses
+import enum
+import json
+import logging
+import os
+import signal
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import Any
+
+from aiohttp import web
+
+from bilik import __version__
+from bilik import config as cfg
+from bilik.catalogue import Message, text
+from booth import frontdesk
+from booth.kiosk_commands import (
+    CheckInCode,
+    CommandError,
+    Help,
+    Reprint,
+    TakeTicket,
+    booking_code,
+    parse_command,
+    priority_of,
+    usage,
+)
+from booth.ticket_slip import TicketSlip, render_slip, wait_message
+from hardware.config import SCANNER_SUFFIXES
+from hardware.errors import DeviceDisconnected, HardwareError, PrinterError, PrintJobFailed
+from hardware.printing import AsyncPrinter, FailureReason, JobKind, PrintJob
+from hardware.scanner import SerialScanner, Suffix
+from signaling import protocol as p
+from signaling.client import ClientState, SignalingClient
+from signaling.errors import ClientError, NotConnected
+from signaling.queue.rules import DEFAULT_SERVICES
+
+log = logging.getLogger(__name__)
+
+SECTION = "kiosk"
+
+# Server refusals without a catalogue key of their own, and what to show for them.
+_CODE_TEXT = {
+    "unknown_service": "frontdesk.unknown_service",
+    "daily_limit": "queue.daily_limit",
+    "unknown_appointment": "queue.booking_unknown",
+}
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    server: str = cfg.setting("ws://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
+    token: str | None = cfg.setting(
+        None, "Device token (prefer token_file: tokens in files stay out of ps)"
+    )
+    token_file: Path | None = cfg.setting(None, "File holding the device token")
+    id: str | None = cfg.setting(
+        None, "Expected device id; the kiosk refuses to run if its token names another"
+    )
+    printer: str = cfg.setting(
+        "", "Ticket printer address (serial:/dev/ttyUSB0, tcp:HOST, socket://...); empty: none"
+    )
+    scanner: str = cfg.setting(
+        "", "Serial QR/barcode scanner for booking codes (path or pyserial URL); empty: none"
+    )
+    scanner_baud: int = cfg.setting(9600, "Scanner line speed", min=1200, max=921600)
+    scanner_suffix: str = cfg.setting(
+        "any", "Line ending the scanner appends to each code", choices=SCANNER_SUFFIXES
+    )
+    services: list[str] = cfg.setting(
+        list(DEFAULT_SERVICES), "Services offered on the kiosk's menu (server service keys)"
+    )
+    control_host: str = cfg.setting(
+        "127.0.0.1", "Address of the local control endpoint (loopback only)"
+    )
+    control_port: int | None = cfg.setting(
+        8791, "Port of the local control endpoint (POST /ticket); 0: any free port; unset: off",
+        min=0, max=65535,
+    )
+    printer_recheck_s: float = cfg.setting(
+        frontdesk.PRINTER_RECHECK_S,
+        "While the printer is not ok, ask it this often whether it recovered",
+        min=0.1, max=600.0,
+    )
+
+
+class Outcome(enum.StrEnum):
+    PRINTED = "printed"  # issued and printed
+    PRINT_FAILED = "print_failed"  # issued; the printer failed (the number is still given)
+    NOT_PRINTED = "not_printed"  # issued; this kiosk has no printer configured
+    REFUSED = "refused"  # the server said no (text says why); nothing printed
+    OFFLINE = "offline"  # the server could not be asked; nothing issued
+
+
+@dataclass(frozen=True)
+class KioskResult:
+    """What became of one request: shown to the participant, returned to the caller."""
+
+    outcome: Outcome
+    message: Message  # what the kiosk shows (catalogue text)
+    number: str = ""
+    ticket: str = ""
+    service: str = ""
+    qr: str = ""
+    ahead: int = 0
+    expected_wait_s: float = 0.0
+    wait: Message | None = None  # the expected wait as stated on the ticket
+    slot: float | None = None
+    code: str = ""  # the server's refusal code
+    detail: str = ""  # for logs and staff: the server's or the printer's words
+    job: str = ""  # print job id
+
+    @property
+    def issued(self) -> bool:
+        return self.outcome in (Outcome.PRINTED, Outcome.PRINT_FAILED, Outcome.NOT_PRINTED)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome.value, "issued": self.issued,
+            "text": {"id": self.message.id, "en": self.message.en, "key": self.message.key},
+            "wait": None if self.wait is None else {"id": self.wait.id, "en": self.wait.en},
+            "number": self.number, "ticket": self.ticket, "service": self.service,
+            "qr": self.qr, "ahead": self.ahead, "expected_wait_s": self.expected_wait_s,
+            "slot": self.slot, "code": self.code, "detail": self.detail, "job": self.job,
+        }
+
+
+def _local_now() -> datetime:
+    return datetime.now().astimezone()
+
+
+def refusal_text(code: str, text_key: str) -> Message:
+    """The catalogue text for a server refusal: its own key, else by code, else generic."""
+    for key in (text_key, _CODE_TEXT.get(code, ""), "frontdesk.refused"):
+        if key:
+            try:
+                return text(key)
+            except KeyError:
+                log.warning("server named unknown catalogue text %r", key)
+    return text("frontdesk.refused")  # pragma: no cover - the last key always exists
+
+
+@dataclass
+class _Health:
+    parts: dict[str, str] = field(default_factory=dict)
+    detail: str = ""
+
+
+class Kiosk:
+    """The kiosk agent: one signaling client, an optional printer and scanner, the control API."""
+
+    def __init__(
+        self,
+        config: KioskConfig,
+        token: str,
+        *,
+        clock: Callable[[], datetime] = _local_now,
+        on_show: Callable[[KioskResult], None] | None = None,
+        new_job_id: Callable[[], str] = lambda: uuid.uuid4().hex[:12],
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.on_show = on_show
+        self._new_job_id = new_job_id
+        self.client = SignalingClient(
+            config.server, token, on_message=self._on_message, on_state=self._on_state,
+            software=f"bilik-kiosk {__version__}",
+        )
+        self.printer: AsyncPrinter | None = None
+        self.health = _Health({"printer": "ok" if config.printer else "absent"})
+        if config.scanner:
+            self.health.parts["scanner"] = "ok"
+        self.last: KioskResult | None = None
+        self.failed_job: PrintJob | None = None  # the last ticket that did not print
+        self.control_url: str | None = None
+        self._pending: dict[str, asyncio.Future[p.Message]] = {}
+        self._lock = asyncio.Lock()  # one participant at a time: tickets print in order
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._runner: web.AppRunner | None = None
+        self._scanner: SerialScanner | None = None
+        self._reported: tuple[str, dict[str, str]] | None = None
+
+    # -- lifetime ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.config.printer:
+            await self._open_printer()
+        await self.client.start()
+        if self.config.scanner:
+            self._spawn(self._scan_loop(), "kiosk-scanner")
+        if self.config.printer:
+            self._spawn(self._printer_watch(), "kiosk-printer-watch")
+        if self.config.control_port is not None:
+            await self._start_control()
+
+    async def wait_connected(self, timeout: float) -> p.Welcome:
+        welcome = await self.client.wait_connected(timeout)
+        if welcome.role != p.Role.KIOSK:
+            raise ClientError(f"the token is for a {welcome.role}, not a kiosk")
+        if self.config.id and welcome.device_id != self.config.id:
+            raise ClientError(f"the token names {welcome.device_id}, not {self.config.id}")
+        return welcome
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._scanner is not None:
+            with contextlib.suppress(HardwareError):
+                await self._scanner.close()
+            self._scanner = None
+        await self.client.close()
+        if self.printer is not None:
+            await self.printer.close()
+            self.printer = None
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- the requests -----------------------------------------------------------------------
+
+    async def take_ticket(self, service: str, priority: str = "none") -> KioskResult:
+        """Ask for a walk-in ticket and print it; see :class:`Outcome` for what can happen.
+
+        Raises :class:`CommandError` for a priority the queue does not know (a caller bug,
+        not something to show a participant).
+        """
+        prio = priority_of(priority)
+        service = service.strip().lower()
+        return await self._issue(p.TicketRequest(service=service, priority=prio), prio)
+
+    async def check_in(self, code: str) -> KioskResult:
+        """Check a booking in by its code and print its ticket; CommandError for a non-code."""
+        return await self._issue(p.CheckIn(code=booking_code(code)), "none")
+
+    async def reprint(self) -> KioskResult | None:
+        """Print the last ticket that failed to print again; None when there is none."""
+        async with self._lock:
+            job, last = self.failed_job, self.last
+            if job is None or last is None:
+                return None
+            outcome, detail, job_id = await self._print_job(job)
+            result = _with_print(last, outcome, detail, job_id)
+            self._show(result)
+            return result
+
+    async def _issue(self, msg: p.TicketRequest | p.CheckIn, priority: str) -> KioskResult:
+        async with self._lock:
+            try:
+                reply = await self._ask(msg)
+            except ClientError as exc:
+                result = KioskResult(Outcome.OFFLINE, text("frontdesk.offline"), detail=str(exc))
+                self._show(result)
+                return result
+            if isinstance(reply, p.Error):
+                result = KioskResult(Outcome.REFUSED, refusal_text(reply.code, reply.text_key),
+                                     code=reply.code, detail=reply.detail)
+                self._show(result)
+                return result
+            assert isinstance(reply, p.TicketInfo)
+            result = await self._print_ticket(reply, priority)
+            self._show(result)
+            return result
+
+    async def _ask(self, msg: p.Message) -> p.Message:
+        """Send ``msg`` and wait for the TicketInfo or Error naming it."""
+        future: asyncio.Future[p.Message] = asyncio.get_running_loop().create_future()
+        self._pending[msg.id] = future
+        try:
+            await self.client.send(msg)
+            return await asyncio.wait_for(future, frontdesk.REQUEST_TIMEOUT_S)
+        except TimeoutError:
+            raise NotConnected(
+                f"no answer to {msg.TYPE} within {frontdesk.REQUEST_TIMEOUT_S:g} s"
+            ) from None
+        finally:
+            self._pending.pop(msg.id, None)
+
+    async def _on_message(self, msg: p.Message) -> None:
+        future = self._pending.get(msg.ref) if msg.ref else None
+        if future is not None and not future.done() and isinstance(msg, p.TicketInfo | p.Error):
+            future.set_result(msg)
+
+    def _on_state(self, state: ClientState) -> None:
+        if state is ClientState.CONNECTED:
+            self._reported = None  # a new session: tell the server our health again
+            self._spawn(self._report(), "kiosk-report")
+        else:
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(NotConnected(f"connection to the server {state}"))
+
+    # -- printing ---------------------------------------------------------------------------
+
+    async def _print_ticket(self, info: p.TicketInfo, priority: str) -> KioskResult:
+        slot = None if info.slot is None else datetime.fromtimestamp(info.slot).astimezone()
+        base = KioskResult(
+            Outcome.NOT_PRINTED, text("frontdesk.your_number", number=info.number),
+            number=info.number, ticket=info.ticket, service=info.service, qr=info.qr,
+            ahead=info.ahead, expected_wait_s=info.expected_wait_s,
+            wait=wait_message(info.expected_wait_s, info.ahead), slot=info.slot,
+        )
+        try:
+            slip = TicketSlip(info.number, info.service, self.clock(), info.qr,
+                              info.expected_wait_s, info.ahead, priority, slot)
+        except ValueError as exc:  # the server sent something no ticket can carry
+            log.error("cannot compose ticket %s: %s", info.number, exc)
+            await self._set_health("printer", self.health.parts["printer"], str(exc))
+            return _with_print(base, Outcome.PRINT_FAILED, str(exc), "")
+        if not self.config.printer:
+            return base
+        job = PrintJob(self._new_job_id(), JobKind.TICKET, info.number, render_slip(slip))
+        outcome, detail, job_id = await self._print_job(job)
+        return _with_print(base, outcome, detail, job_id)
+
+    async def _print_job(self, job: PrintJob) -> tuple[Outcome, str, str]:
+        printer = self.printer or await self._open_printer()
+        if printer is None:
+            self.failed_job = job
+            return Outcome.PRINT_FAILED, self.health.detail, job.job_id
+        try:
+            done = await printer.print_job(job)
+        except PrintJobFailed as exc:
+            self.failed_job = exc.job
+            if exc.job.reason is FailureReason.DISCONNECTED:
+                await self._drop_printer()
+            await self._set_health("printer", "error", exc.job.describe())
+            return Outcome.PRINT_FAILED, exc.job.describe(), job.job_id
+        self.failed_job = None
+        await self._set_health("printer", "ok", "")
+        return Outcome.PRINTED, done.describe(), job.job_id
+
+    async def _open_printer(self) -> AsyncPrinter | None:
+        try:
+            self.printer = await AsyncPrinter.open(self.config.printer)
+        except HardwareError as exc:
+            log.warning("ticket printer not available: %s", exc)
+            await self._set_health("printer", "error", f"cannot open printer: {exc}")
+            return None
+        return self.printer
+
+    async def _drop_printer(self) -> None:
+        if self.printer is not None:
+            with contextlib.suppress(PrinterError):
+                await self.printer.close()
+            self.printer = None
+
+    async def _printer_watch(self) -> None:
+        """While the printer is not ok, ask it whether it recovered (paper refilled...)."""
+        while True:
+            await asyncio.sleep(self.config.printer_recheck_s)
+            if self.health.parts.get("printer") == "ok" or self._lock.locked():
+                continue
+            printer = self.printer or await self._open_printer()
+            if printer is None:
+                continue
+            try:
+                status = await printer.status()
+            except PrinterError as exc:
+                await self._drop_printer()
+                await self._set_health("printer", "error", str(exc))
+                continue
+            if status.ok:
+                log.info("ticket printer ready again")
+                await self._set_health("printer", "ok", "")
+
+    # -- health -----------------------------------------------------------------------------
+
+    async def _set_health(self, part: str, value: str, detail: str) -> None:
+        if self.health.parts.get(part) != value:
+            log.info("kiosk health", extra={"fields": {"part": part, "health": value,
+                                                       "detail": detail}})
+        self.health.parts[part] = value
+        self.health.detail = detail
+        await self._report()
+
+    async def _report(self) -> None:
+        parts = dict(self.health.parts)
+        state = "ready" if all(v in ("ok", "absent") for v in parts.values()) else "fault"
+        if self._reported == (state, parts) or not self.client.connected:
+            return
+        status = p.Status(state=state, health=parts, detail=self.health.detail[:500])
+        try:
+            await self.client.request(status, timeout=frontdesk.REPORT_TIMEOUT_S)
+        except ClientError as exc:
+            log.info("health report not delivered: %s", exc)  # sent again on reconnect
+            return
+        self._reported = (state, parts)
+
+    def _show(self, result: KioskResult) -> None:
+        self.last = result
+        fields = {"outcome": result.outcome.value, "number": result.number,
+                  "code": result.code, "detail": result.detail}
+        level = logging.INFO if result.outcome is Outcome.PRINTED else logging.WARNING
+        log.log(level, "kiosk: %s", result.message.both(), extra={"fields": fields})
+        if self.on_show is not None:
+            try:
+                self.on_show(result)
+            except Exception:
+                log.exception("kiosk display callback failed")
+
+    # -- the scanner ------------------------------------------------------------------------
+
+    async def _scan_loop(self) -> None:
+        delay = frontdesk.DEVICE_RETRY_MIN_S
+        while True:
+            scanner = SerialScanner(self.config.scanner, baudrate=self.config.scanner_baud,
+                                    suffix=Suffix(self.config.scanner_suffix),
+                                    on_error=self._scanner_garbage)
+            try:
+                self._scanner = await scanner.open()
+                await self._set_health("scanner", "ok", "")
+                delay = frontdesk.DEVICE_RETRY_MIN_S
+                async for code in scanner:
+                    await self.scanned(code)
+            except (DeviceDisconnected, HardwareError) as exc:
+                await self._set_health("scanner", "error", str(exc))
+            finally:
+                self._scanner = None
+                with contextlib.suppress(HardwareError):
+                    await scanner.close()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, frontdesk.DEVICE_RETRY_MAX_S)
+
+    def _scanner_garbage(self, exc: HardwareError) -> None:
+        log.warning("scanner: %s", exc)
+        self._show(KioskResult(Outcome.REFUSED, text("frontdesk.code_unreadable"),
+                               code="unreadable", detail=str(exc)))
+
+    async def scanned(self, raw: str) -> KioskResult:
+        """A code read by the scanner: a booking check-in, or a clear word why not."""
+        try:
+            code = booking_code(raw)
+        except CommandError as exc:
+            key = "frontdesk.ticket_not_here" if "queue ticket" in str(exc) \
+                else "frontdesk.code_unreadable"
+            result = KioskResult(Outcome.REFUSED, text(key), code="not_a_booking",
+                                 detail=str(exc))
+            self._show(result)
+            return result
+        return await self.check_in(code)
+
+    # -- the local control endpoint -----------------------------------------------------------
+
+    async def _start_control(self) -> None:
+        host = frontdesk.require_loopback("kiosk.control_host", self.config.control_host)
+        app = web.Application(client_max_size=frontdesk.CONTROL_MAX_BODY)
+        app.router.add_post("/ticket", self._http_ticket)
+        app.router.add_post("/check-in", self._http_check_in)
+        app.router.add_post("/reprint", self._http_reprint)
+        app.router.add_get("/status", self._http_status)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, self.config.control_port)
+        await site.start()
+        bound = self._runner.addresses[0]
+        self.control_url = f"http://{host}:{bound[1]}"
+        log.info("kiosk control endpoint on %s", self.control_url)
+
+    @staticmethod
+    def _local_only(request: web.Request) -> None:
+        if not frontdesk.is_loopback(request.remote or ""):
+            raise web.HTTPForbidden(text="the kiosk control endpoint is for this machine only")
+
+    @staticmethod
+    async def _body(request: web.Request) -> dict[str, Any]:
+        try:
+            body = await request.json()
+        except (ValueError, UnicodeDecodeError):
+            raise _bad("body must be a JSON object") from None
+        if not isinstance(body, dict):
+            raise _bad("body must be a JSON object")
+        return body
+
+    @staticmethod
+    def _reply(result: KioskResult) -> web.Response:
+        status = 200 if result.issued else 503 if result.outcome is Outcome.OFFLINE else 409
+        return web.json_response(result.as_json(), status=status)
+
+    async def _http_ticket(self, request: web.Request) -> web.Response:
+        self._local_only(request)
+        body = await self._body(request)
+        service, priority = body.get("service"), body.get("priority", "none")
+        if not isinstance(service, str) or not service.strip() or not isinstance(priority, str):
+            raise _bad('expected {"service": "jht", "priority": "none|elderly|disabled|pregnant"}')
+        try:
+            return self._reply(await self.take_ticket(service, priority))
+        except CommandError as exc:
+            raise _bad(str(exc)) from None
+
+    async def _http_check_in(self, request: web.Request) -> web.Response:
+        self._local_only(request)
+        body = await self._body(request)
+        code = body.get("code")
+        if not isinstance(code, str):
+            raise _bad('expected {"code": "BK-1001"}')
+        try:
+            return self._reply(await self.check_in(code))
+        except CommandError as exc:
+            raise _bad(str(exc)) from None
+
+    async def _http_reprint(self, request: web.Request) -> web.Response:
+        self._local_only(request)
+        result = await self.reprint()
+        if result is None:
+            return web.json_response({"error": "nothing_to_reprint"}, status=404)
+        return self._reply(result)
+
+    async def _http_status(self, request: web.Request) -> web.Response:
+        self._local_only(request)
+        welcome = self.client.welcome
+        return web.json_response({
+            "connected": self.client.connected,
+            "device": welcome.device_id if welcome else None,
+            "health": dict(self.health.parts), "detail": self.health.detail,
+            "services": list(self.config.services),
+            "last": None if self.last is None else self.last.as_json(),
+        })
+
+
+def _bad(detail: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": "bad_request", "detail": detail}),
+                              content_type="application/json")
+
+
+def _with_print(base: KioskResult, outcome: Outcome, detail: str, job: str) -> KioskResult:
+    message = base.message
+    if outcome is Outcome.PRINT_FAILED:
+        message = text("frontdesk.print_failed", number=base.number)
+    return KioskResult(
+        outcome, message, number=base.number, ticket=base.ticket, service=base.service,
+        qr=base.qr, ahead=base.ahead, expected_wait_s=base.expected_wait_s, wait=base.wait,
+        slot=base.slot, detail=detail, job=job,
+    )
+
+
+# -- the command line ---------------------------------------------------------------------------
 
 
 def register(sub: Any, name: str) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser(name, help="(being built)")
-    parser.set_defaults(func=lambda args: 2)
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help="run the ticket kiosk (take tickets, check in bookings, print queue tickets)",
+        description=(
+            "Run the ticket kiosk agent: connect to the branch server as a kiosk, take "
+            "tickets and booking check-ins, print queue tickets. Input: lines on stdin "
+            "('jht', 'jht elderly', 'code BK-1001', 'reprint', 'help'), codes from a serial "
+            "scanner (--scanner), and a local HTTP endpoint (POST /ticket {\"service\": "
+            "\"jht\"}, POST /check-in {\"code\": \"BK-1001\"}, GET /status) on "
+            "127.0.0.1:--control-port. Runs until Ctrl-C or SIGTERM. Settings come from "
+            "--config (section [kiosk]), BILIK_KIOSK_* variables and flags."
+        ),
+    )
+    parser.add_argument("--config", type=Path, help="kiosk.toml (section [kiosk])")
+    parser.add_argument("--server", help="branch server WebSocket URL, e.g. ws://10.0.0.2:8765/ws")
+    parser.add_argument("--token", help="device token (prefer --token-file)")
+    parser.add_argument("--token-file", type=Path, help="file holding the device token")
+    parser.add_argument("--id", help="expected device id (checked against the token)")
+    parser.add_argument("--printer", help="ticket printer address, e.g. serial:/dev/ttyUSB0")
+    parser.add_argument("--scanner", help="serial scanner for booking codes, e.g. /dev/ttyACM0")
+    parser.add_argument("--control-port", type=int,
+                        help="local control endpoint port (0: any free port; default 8791)")
+    parser.add_argument("--no-control", action="store_true", help="no local control endpoint")
+    parser.add_argument("--no-stdin", action="store_true", help="do not read commands on stdin")
+    parser.set_defaults(func=run)
+    inner = parser.add_subparsers(dest="kiosk_command", metavar="SUBCOMMAND")
+    conf = inner.add_parser("config", help="print the default kiosk.toml with every setting")
+    conf.set_defaults(func=lambda args: print(cfg.describe(KioskConfig, SECTION)) or 0)
+
+
+def load_config(args: argparse.Namespace) -> KioskConfig:
+    config = cfg.load(KioskConfig, SECTION, path=args.config, overrides={
+        "server": args.server, "token": args.token, "token_file": args.token_file,
+        "id": args.id, "printer": args.printer, "scanner": args.scanner,
+        "control_port": args.control_port,
+    })
+    if args.no_control:
+        config = dataclasses.replace(config, control_port=None)
+    frontdesk.require_loopback("kiosk.control_host", config.control_host)
+    return config
+
+
+def _print_result(result: KioskResult) -> None:
+    lines = [f"[{result.outcome.value}] {result.message.both()}"]
+    if result.wait is not None and result.issued:
+        lines.append(f"  {result.wait.both()}")
+    print("\n".join(lines), flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    token = frontdesk.read_token(config.token, config.token_file, SECTION)
+    return asyncio.run(_serve(config, token, stdin=not args.no_stdin))
+
+
+async def _serve(config: KioskConfig, token: str, *, stdin: bool) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    kiosk = Kiosk(config, token, on_show=_print_result)
+    await kiosk.start()
+    reader: asyncio.Task[None] | None = None
+    try:
+        try:
+            welcome = await kiosk.wait_connected(frontdesk.CONNECT_TIMEOUT_S)
+            log.info("kiosk running", extra={"fields": {"device": welcome.device_id,
+                                                        "control": kiosk.control_url}})
+        except NotConnected as exc:
+            log.warning("%s; still trying", exc)  # the client keeps reconnecting
+        if kiosk.control_url:
+            print(f"control endpoint: {kiosk.control_url}", flush=True)
+        if stdin:
+            reader = loop.create_task(_read_stdin(kiosk), name="kiosk-stdin")
+        await stop.wait()
+    finally:
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+        await kiosk.stop()
+    return 0
+
+
+async def _read_stdin(kiosk: Kiosk) -> None:
+    """Console commands, one a line, until end of input (then the kiosk keeps running)."""
+    services = kiosk.config.services
+    stream = asyncio.StreamReader()
+    fd = sys.stdin.fileno()
+    try:
+        transport, _ = await asyncio.get_running_loop().connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(stream), sys.stdin)
+    except (ValueError, OSError) as exc:
+        log.info("not reading commands on stdin: %s", exc)
+        return
+    try:
+        print(usage(services), flush=True)
+        while line := await stream.readline():
+            try:
+                command = parse_command(line.decode("utf-8", "replace"), services)
+            except CommandError as exc:
+                print(f"? {exc}", flush=True)
+                continue
+            if isinstance(command, TakeTicket):
+                await kiosk.take_ticket(command.service, command.priority)
+            elif isinstance(command, CheckInCode):
+                await kiosk.check_in(command.code)
+            elif isinstance(command, Reprint):
+                if await kiosk.reprint() is None:
+                    print("nothing to reprint", flush=True)
+            elif isinstance(command, Help):
+                print(usage(services), flush=True)
+    finally:
+        transport.close()
+        with contextlib.suppress(OSError):
+            os.set_blocking(fd, True)  # leave the terminal as we found it

@@ -1,0 +1,45 @@
+"""Text of the front-of-house devices: the ticket kiosk and the queue display."""
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # Services offered at the kiosk (the server's service keys).
+    "service_jht": ("Klaim Jaminan Hari Tua (JHT)", "Old-age savings claim (JHT)"),
+    "service_jkk": ("Jaminan Kecelakaan Kerja (JKK)", "Work-accident benefit (JKK)"),
+    "service_jkm": ("Jaminan Kematian (JKM)", "Death benefit (JKM)"),
+    "service_jp": ("Jaminan Pensiun (JP)", "Pension (JP)"),
+    "priority_elderly": ("Prioritas: lansia", "Priority: elderly"),
+    "priority_disabled": ("Prioritas: disabilitas", "Priority: disability"),
+    "priority_pregnant": ("Prioritas: ibu hamil", "Priority: pregnant"),
+    # The ticket: what the kiosk shows and prints.
+    "your_number": ("Nomor antrean Anda: {number}", "Your queue number: {number}"),
+    "wait_next": ("Anda berikutnya", "You are next"),
+    "wait_estimate": (
+        "Perkiraan, dapat berubah",
+        "An estimate; it may change",
+    ),
+    "slot": ("Jadwal Anda: {time}", "Your appointment: {time}"),
+    "print_failed": (
+        "Tiket tidak dapat dicetak. Catat nomor Anda: {number}. Petugas akan membantu",
+        "The ticket could not be printed. Note your number: {number}. Staff will help you",
+    ),
+    # Refusals and trouble.
+    "unknown_service": (
+        "Layanan ini tidak tersedia di cabang ini",
+        "This service is not offered at this branch",
+    ),
+    "refused": (
+        "Permintaan tidak dapat diproses. Silakan hubungi petugas",
+        "The request cannot be processed. Please ask a member of staff",
+    ),
+    "offline": (
+        "Sistem antrean sedang tidak tersambung. Mohon tunggu sebentar lalu coba lagi",
+        "The queue system is not reachable. Please wait a moment and try again",
+    ),
+    "ticket_not_here": (
+        "Ini tiket antrean. Pindai tiket ini di bilik saat nomor Anda dipanggil",
+        "This is a queue ticket. Scan it at the booth when your number is called",
+    ),
+    "code_unreadable": (
+        "Kode tidak terbaca, silakan pindai lagi",
+        "The code could not be read, please scan again",
+    ),
+}

@@ -1,0 +1,59 @@
+"""What the two front-of-house agents (ticket kiosk, queue display) share.
+
+Their named limits, reading the device token, and a check that an HTTP endpoint meant
+for this machine only is bound to a loopback address. The agents themselves are
+:mod:`booth.kiosk` and :mod:`booth.display`; see docs/frontdesk.md.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from bilik.errors import ConfigError
+from booth.errors import CredentialError
+
+CONNECT_TIMEOUT_S = 30.0  # the first connection at start; after that the client keeps trying
+REQUEST_TIMEOUT_S = 10.0  # a ticket request not answered by then is reported as offline
+REPORT_TIMEOUT_S = 5.0  # a Status report not acknowledged by then is dropped (sent again later)
+PRINTER_RECHECK_S = 10.0  # while the printer is not ok, ask it this often whether it recovered
+DEVICE_RETRY_MIN_S = 1.0  # a lost serial device is reopened after this, doubling...
+DEVICE_RETRY_MAX_S = 30.0  # ...up to this
+EXPIRE_CHECK_S = 5.0  # how often the display drops calls older than their maximum age
+CONTROL_MAX_BODY = 4096  # the kiosk's control endpoint takes small JSON bodies only
+
+
+def read_token(token: str | None, token_file: Path | None, section: str) -> str:
+    """The device token from the setting or its file; a clear error when there is none."""
+    if token_file is not None:
+        try:
+            token = token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise CredentialError(
+                f"cannot read token file {token_file}: {exc.strerror or exc}"
+            ) from None
+        if not token:
+            raise CredentialError(f"token file {token_file} is empty")
+    if not token:
+        raise CredentialError(
+            f"no device token: give --token-file (or --token, BILIK_{section.upper()}_TOKEN)"
+        )
+    return token
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def require_loopback(key: str, host: str) -> str:
+    if not is_loopback(host):
+        raise ConfigError(
+            key, f"{host!r} is not a loopback address; this endpoint is for this machine only "
+            "(127.0.0.1, ::1 or localhost)"
+        )
+    return host
