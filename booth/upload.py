@@ -68,7 +68,8 @@ class Uploader:
         self.spool_dir = spool_dir
         self.chunk_bytes = chunk_bytes
         self.rand = rand
-        self.retries = 0
+        self.retries = 0  # attempts started again after a network failure
+        self.resumes = 0  # times the server had a different offset (a chunk was cut)
         self._http: aiohttp.ClientSession | None = None
 
     async def _session(self) -> aiohttp.ClientSession:
@@ -176,6 +177,8 @@ class Uploader:
         if body.get("document"):
             return str(body["document"])
         offset = int(body["offset"])
+        if offset:
+            self.resumes += 1
         data = await asyncio.to_thread(item.path.read_bytes)
         while True:
             chunk = data[offset:offset + self.chunk_bytes]
@@ -184,6 +187,7 @@ class Uploader:
                 if r.status == 201:
                     return str(body["document"])
                 if r.status == 409:
+                    self.resumes += 1
                     offset = int(body["offset"])
                     continue
                 if r.status != 200:

@@ -444,7 +444,7 @@ class DocumentStore:
             f.seek(current)
             f.truncate()
             try:
-                async for piece in request.content.iter_chunked(64 * 1024):
+                async for piece in request.content.iter_any():
                     received += len(piece)
                     if received > room:
                         f.truncate(current)
