@@ -24,9 +24,10 @@ def register(sub: Any, name: str) -> None:
         name,
         help="run the booth agent (camera, call to the officer)",
         description=(
-            "Run the booth agent: connect to the branch server, ask for an officer, and "
-            "stream the booth camera (for now the moving test pattern, or a pre-encoded "
-            "VP8 loop) to the hub it is paired with. Runs until Ctrl-C or SIGTERM. "
+            "Run the booth agent: the participant's side from ticket to receipt (flow = "
+            "ticket), or a booth that asks for any officer at once (flow = direct: demo, "
+            "benchmarks). Camera and microphone go to the paired hub, the officer comes "
+            "back on the booth screen (--screen off|window|DIR). Runs until Ctrl-C or SIGTERM. "
             "Settings come from --config (section [booth]), BILIK_BOOTH_* variables and flags."
         ),
     )
@@ -38,6 +39,16 @@ def register(sub: Any, name: str) -> None:
     parser.add_argument("--source", choices=("testpattern", "replay"), help="video source")
     parser.add_argument("--replay-file", type=Path, help="VP8 loop (IVF) for --source replay")
     parser.add_argument("--fps", type=int, help="frames a second (default 15)")
+    parser.add_argument("--flow", choices=("direct", "ticket"),
+                        help="ticket: claim ticket QRs through the queue; direct: any officer")
+    parser.add_argument("--camera", help="booth camera: testpattern or an OpenCV device")
+    parser.add_argument("--microphone", help="silence or alsa:<device>")
+    parser.add_argument("--document-camera",
+                        help="none, an OpenCV device, or a directory of images (emulator)")
+    parser.add_argument("--printer", help="receipt printer address (serial:..., tcp:...)")
+    parser.add_argument("--reader", help="ticket QR reader serial port or pyserial URL")
+    parser.add_argument("--data-dir", type=Path, help="state file and document spool")
+    parser.add_argument("--screen", help="off, window, or a directory for PNG snapshots")
     parser.set_defaults(func=run)
     inner = parser.add_subparsers(dest="booth_command", metavar="SUBCOMMAND")
     make = inner.add_parser(
@@ -64,6 +75,14 @@ def load_config(args: argparse.Namespace) -> BoothConfig:
             "source": args.source,
             "replay_file": args.replay_file,
             "fps": args.fps,
+            "flow": args.flow,
+            "camera": args.camera,
+            "microphone": args.microphone,
+            "document_camera": args.document_camera,
+            "printer": args.printer,
+            "reader": args.reader,
+            "data_dir": args.data_dir,
+            "screen": args.screen,
         },
     )
 

@@ -61,3 +61,22 @@ def test_bad_settings_name_the_key(
 def test_replay_without_a_file_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["booth", "--token", "x", "--source", "replay"]) == 1
     assert "replay_file" in capsys.readouterr().err
+
+
+def test_the_booth_devices_and_flow_come_from_flags(tmp_path: Path) -> None:
+    import argparse
+
+    from booth.cli import load_config, register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(), "booth")
+    args = parser.parse_args([
+        "booth", "--flow", "ticket", "--printer", "tcp:10.0.0.9", "--reader", "/dev/ttyACM0",
+        "--document-camera", "2", "--screen", str(tmp_path), "--data-dir", str(tmp_path / "d"),
+    ])
+    config = load_config(args)
+    assert (config.flow, config.printer, config.reader, config.document_camera) == (
+        "ticket", "tcp:10.0.0.9", "/dev/ttyACM0", "2")
+    assert config.screen == str(tmp_path) and config.data_dir == tmp_path / "d"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["booth", "--flow", "walk-in"])
