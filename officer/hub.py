@@ -384,6 +384,9 @@ class Hub:
                         log.warning("booth %s dropped: %s", peer.booth, reason.value)
                         await self._free(pairing, reason, tell_server=True)
             self._refresh_gauges()
+            for peer in list(self.peers.values()):
+                with contextlib.suppress(Exception):  # a closing connection has no stats
+                    await peer.refresh_stats()
 
     def _refresh_gauges(self) -> None:
         now = self.monotonic()

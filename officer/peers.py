@@ -103,6 +103,7 @@ class HubPeer:
         self.hand: dict[str, object] = {"raised": False, "reason": "", "at": None}
         self.documents: dict[str, dict[str, object]] = {}
         self.parked = False
+        self.rx_bytes = 0  # from aiortc's inbound-rtp stats, refreshed by the hub
         self.return_tracks: list[ReturnTrack] = []
         self.latest_frame: av.VideoFrame | None = None  # newest decoded picture, for tiles
         self.voice = VoiceActivity()
@@ -262,7 +263,22 @@ class HubPeer:
             "p95_ms": r.p95_ms,
             "p99_ms": r.p99_ms,
             "negotiations": self.negotiations,
+            "rx_bytes": self.rx_bytes,
+            "state_detail": {"focused": self.focused, "speaking": self.speaking,
+                             "audio_frames": self.audio_frames},
         }
+
+    async def refresh_stats(self) -> None:
+        """Bytes received from the booth so far (aiortc's transport statistics: all media)."""
+        if self.pc is None:
+            return
+        for transceiver in self.pc.getTransceivers():
+            if transceiver.kind != "video":
+                continue
+            report = await transceiver.receiver.getStats()
+            for stat in report.values():
+                if getattr(stat, "type", "") == "transport":
+                    self.rx_bytes = int(getattr(stat, "bytesReceived", 0) or 0)
 
     # -- teardown -------------------------------------------------------------------------
 
