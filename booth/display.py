@@ -1,11 +1,421 @@
-"""The display agent (being built)."""
+"""The queue display agent (``bilik display``): shows who is called to which booth.
+
+It connects to the branch server as role ``display``, keeps the current calls from
+``Called`` / ``Cleared`` in a :class:`~booth.calls_board.CallsBoard` (newest first, a
+recall goes back to the top, a clear removes it) and drives any of:
+
+- a 2x20 pole display (CD5220 or Epson command set) on a serial port;
+- an addressed RS-485 LED counter display (framing from the ``[hardware]`` section);
+- the TV page (:func:`hardware.displays.tv.make_tv_app`) served on a local HTTP port.
+
+While the server is unreachable the outputs say so: the pole shows the offline line,
+the LED dashes, and the TV page its offline band (its feed socket is dropped and
+refused, so the page shows "Reconnecting..." and retries by itself).
+One renderer task writes every change, in order, coalescing bursts; a serial output
+that fails is reported (``Status`` health) and reopened with backoff.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import serial
+from aiohttp import web
+
+from bilik import __version__
+from bilik import config as cfg
+from booth import frontdesk
+from booth.calls_board import CallsBoard, led_line, pole_lines, tv_calls
+from hardware.config import HardwareConfig
+from hardware.config import load_config as load_hardware
+from hardware.displays.led import LedDisplay, LedEncoder, LedFraming
+from hardware.displays.pole import PoleCommandSet, PoleDisplay, PoleEncoder
+from hardware.displays.tv import TvFeed, make_tv_app
+from hardware.errors import HardwareError
+from hardware.serialport import open_port
+from signaling import protocol as p
+from signaling.client import ClientState, SignalingClient
+from signaling.errors import ClientError, NotConnected
+
+log = logging.getLogger(__name__)
+
+SECTION = "display"
+POLE_KINDS = tuple(k.value for k in PoleCommandSet)
+
+
+@dataclass(frozen=True)
+class DisplayConfig:
+    server: str = cfg.setting("ws://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
+    token: str | None = cfg.setting(
+        None, "Device token (prefer token_file: tokens in files stay out of ps)"
+    )
+    token_file: Path | None = cfg.setting(None, "File holding the device token")
+    id: str | None = cfg.setting(
+        None, "Expected device id; the display refuses to run if its token names another"
+    )
+    pole: str = cfg.setting("", "Pole display serial port (path or pyserial URL); empty: none")
+    pole_kind: str = cfg.setting("pole-cd5220", "Pole display command set", choices=POLE_KINDS)
+    pole_baud: int = cfg.setting(9600, "Pole display line speed", min=1200, max=115200)
+    led: str = cfg.setting(
+        "", "RS-485 LED display port (path or pyserial URL); framing in [hardware]; empty: none"
+    )
+    led_baud: int = cfg.setting(9600, "LED display line speed", min=1200, max=115200)
+    tv: bool = cfg.setting(True, "Serve the TV page (open http://HOST:PORT/ on the TV)")
+    tv_host: str = cfg.setting("127.0.0.1", "Address the TV page is served on")
+    tv_port: int = cfg.setting(8790, "Port the TV page is served on; 0: any free port",
+                               min=0, max=65535)
+    call_max_age_s: float = cfg.setting(
+        300.0, "A call leaves the display after this long, even if no clear came",
+        min=10.0, max=7200.0,
+    )
+
+
+@dataclass(frozen=True)
+class View:
+    """What every output shows: the calls (newest first) and whether the server is reachable."""
+
+    online: bool
+    calls: tuple[Any, ...]
+
+
+class SerialOutput:
+    """A pole or LED display on a serial port: opened lazily, reopened with backoff on failure."""
+
+    def __init__(self, name: str, device: str, baud: int,
+                 make: Callable[[serial.SerialBase], Any],
+                 show: Callable[[Any, View], None], clock: Callable[[], float]) -> None:
+        self.name = name
+        self.device = device
+        self.baud = baud
+        self._make = make
+        self._show = show
+        self._clock = clock
+        self._port: serial.SerialBase | None = None
+        self._driver: Any = None
+        self._retry_at = 0.0
+        self._delay = frontdesk.DEVICE_RETRY_MIN_S
+        self.health = "ok"
+        self.detail = ""
+        self.shown: View | None = None
+
+    def render(self, view: View) -> None:
+        """Runs in a worker thread (blocking serial writes)."""
+        if self._driver is None:
+            if self._clock() < self._retry_at:
+                return
+            try:
+                self._port = open_port(self.device, baudrate=self.baud)
+                self._driver = self._make(self._port)
+            except HardwareError as exc:
+                self._failed(exc)
+                return
+        try:
+            self._show(self._driver, view)
+        except (HardwareError, serial.SerialException, OSError) as exc:
+            self._failed(exc)
+            return
+        self.shown = view
+        self.health, self.detail = "ok", ""
+        self._delay = frontdesk.DEVICE_RETRY_MIN_S
+
+    def _failed(self, exc: BaseException) -> None:
+        if self.health == "ok":
+            log.warning("%s display failed: %s", self.name, exc)
+        self.health, self.detail = "error", f"{self.name}: {exc}"
+        self.shown = None
+        self.close()
+        self._retry_at = self._clock() + self._delay
+        self._delay = min(self._delay * 2, frontdesk.DEVICE_RETRY_MAX_S)
+
+    def close(self) -> None:
+        if self._port is not None:
+            with contextlib.suppress(serial.SerialException, OSError):
+                self._port.close()
+        self._port = self._driver = None
+
+
+def _pole_show(driver: PoleDisplay, view: View) -> None:
+    driver.show_lines(*pole_lines(view.calls, view.online, driver.encoder.columns))
+
+
+def _led_show(driver: LedDisplay, view: View) -> None:
+    line = led_line(view.calls, view.online, driver.encoder.framing.width)
+    if line is None:
+        driver.clear()
+    else:
+        driver.show_text(line)
+
+
+class DisplayAgent:
+    """The display agent: one signaling client, a calls board, and its outputs."""
+
+    def __init__(
+        self,
+        config: DisplayConfig,
+        token: str,
+        *,
+        hardware: HardwareConfig | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.hardware = hardware or HardwareConfig()
+        self.clock = clock
+        self.board = CallsBoard(max_age_s=config.call_max_age_s)
+        self.online = False
+        self.client = SignalingClient(
+            config.server, token, on_message=self._on_message, on_state=self._on_state,
+            software=f"bilik-display {__version__}",
+        )
+        self.outputs: list[SerialOutput] = []
+        if config.pole:
+            encoder = PoleEncoder(PoleCommandSet(config.pole_kind),
+                                  codepage=self.hardware.display_codepage)
+
+            def make_pole(port: serial.SerialBase) -> PoleDisplay:
+                pole = PoleDisplay(port, encoder, config.pole)
+                pole.reset()
+                return pole
+
+            self.outputs.append(SerialOutput("pole", config.pole, config.pole_baud, make_pole,
+                                             _pole_show, clock))
+        if config.led:
+            led = LedEncoder(LedFraming.from_config(self.hardware), self.hardware.led_address,
+                             codepage=self.hardware.display_codepage)
+            self.outputs.append(SerialOutput(
+                "led", config.led, config.led_baud,
+                lambda port: LedDisplay(port, led, config.led), _led_show, clock))
+        self.feed: TvFeed | None = TvFeed() if config.tv else None
+        self.tv_url: str | None = None
+        self._tv_sockets: set[web.Request] = set()
+        self._runner: web.AppRunner | None = None
+        self._dirty = asyncio.Event()
+        self._rendered = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._reported: dict[str, str] | None = None
+
+    # -- lifetime ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.feed is not None:
+            await self._start_tv(self.feed)
+        self._spawn(self._render_loop(), "display-render")
+        self._spawn(self._expire_loop(), "display-expire")
+        self._dirty.set()
+        await self.client.start()
+
+    async def wait_connected(self, timeout: float) -> p.Welcome:
+        welcome = await self.client.wait_connected(timeout)
+        if welcome.role != p.Role.DISPLAY:
+            raise ClientError(f"the token is for a {welcome.role}, not a display")
+        if self.config.id and welcome.device_id != self.config.id:
+            raise ClientError(f"the token names {welcome.device_id}, not {self.config.id}")
+        return welcome
+
+    async def stop(self) -> None:
+        await self.client.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for output in self.outputs:
+            await asyncio.to_thread(output.close)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- server events ----------------------------------------------------------------------
+
+    async def _on_message(self, msg: p.Message) -> None:
+        try:
+            changed = self.board.apply(msg, self.clock())
+        except ValueError as exc:
+            log.warning("ignoring a call the display cannot show: %s", exc)
+            return
+        if changed:
+            log.info("display: %s", msg.TYPE, extra={"fields": {
+                "number": getattr(msg, "number", ""), "booth": getattr(msg, "booth", "")}})
+            self._dirty.set()
+
+    def _on_state(self, state: ClientState) -> None:
+        online = state is ClientState.CONNECTED
+        if online:
+            self._reported = None
+            self._spawn(self._report(), "display-report")
+        if online != self.online:
+            self.online = online
+            log.info("display %s", "online" if online else "offline: server unreachable")
+            if not online:
+                self._drop_tv_sockets()
+            self._dirty.set()
+
+    # -- rendering --------------------------------------------------------------------------
+
+    def view(self) -> View:
+        return View(self.online, self.board.calls)
+
+    async def _render_loop(self) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            view = self.view()
+            if self.feed is not None:
+                self.feed.publish(tv_calls(view.calls))
+            for output in self.outputs:
+                await asyncio.to_thread(output.render, view)
+            await self._report()
+            self._rendered.set()
+
+    async def _expire_loop(self) -> None:
+        while True:
+            await asyncio.sleep(frontdesk.EXPIRE_CHECK_S)
+            if self.board.expire(self.clock()):
+                self._dirty.set()
+            elif any(o.health != "ok" for o in self.outputs):
+                self._dirty.set()  # a failed output gets its retry
+
+    async def rendered(self, timeout: float) -> View:
+        """Wait until the current state is on every output (for tests and the demo)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._dirty.is_set() or not self._rendered.is_set():
+            self._rendered.clear()
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError("display not rendered in time")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._rendered.wait(), remaining)
+        return self.view()
+
+    async def _report(self) -> None:
+        health = {o.name: o.health for o in self.outputs}
+        if self.feed is not None:
+            health["tv"] = "ok"
+        if self._reported == health or not self.client.connected:
+            return
+        detail = "; ".join(o.detail for o in self.outputs if o.detail)
+        state = "ready" if all(v == "ok" for v in health.values()) else "fault"
+        try:
+            await self.client.request(p.Status(state=state, health=health, detail=detail[:500]),
+                                      timeout=frontdesk.REPORT_TIMEOUT_S)
+        except ClientError as exc:
+            log.info("health report not delivered: %s", exc)
+            return
+        self._reported = health
+
+    # -- the TV page ------------------------------------------------------------------------
+
+    async def _start_tv(self, feed: TvFeed) -> None:
+        app = make_tv_app(feed)
+        app.middlewares.append(self._tv_gate)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.tv_host, self.config.tv_port)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.tv_url = f"http://{self.config.tv_host}:{port}/"
+        log.info("TV page on %s", self.tv_url)
+
+    @web.middleware
+    async def _tv_gate(self, request: web.Request,
+                       handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                       ) -> web.StreamResponse:
+        """The feed socket exists only while the server is reachable (see the module doc)."""
+        if request.path != "/ws":
+            return await handler(request)
+        if not self.online:
+            raise web.HTTPServiceUnavailable(text="queue server unreachable")
+        self._tv_sockets.add(request)
+        try:
+            return await handler(request)
+        finally:
+            self._tv_sockets.discard(request)
+
+    def _drop_tv_sockets(self) -> None:
+        for request in list(self._tv_sockets):
+            if request.transport is not None:
+                request.transport.close()
+
+
+# -- the command line ---------------------------------------------------------------------------
 
 
 def register(sub: Any, name: str) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser(name, help="(being built)")
-    parser.set_defaults(func=lambda args: 2)
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help="run the queue display (pole, LED and/or TV page showing the calls)",
+        description=(
+            "Run the queue display agent: connect to the branch server as a display and "
+            "show each call ('A001 ke Bilik 1 / A001 to Booth 1') on a 2x20 pole display "
+            "(--pole), an RS-485 LED display (--led; framing from [hardware] in --config) "
+            "and/or the TV page served on --tv-host:--tv-port (default 127.0.0.1:8790). "
+            "Runs until Ctrl-C or SIGTERM. Settings come from --config (section [display]), "
+            "BILIK_DISPLAY_* variables and flags."
+        ),
+    )
+    parser.add_argument("--config", type=Path,
+                        help="display.toml (section [display]; LED framing in [hardware])")
+    parser.add_argument("--server", help="branch server WebSocket URL, e.g. ws://10.0.0.2:8765/ws")
+    parser.add_argument("--token", help="device token (prefer --token-file)")
+    parser.add_argument("--token-file", type=Path, help="file holding the device token")
+    parser.add_argument("--id", help="expected device id (checked against the token)")
+    parser.add_argument("--pole", help="pole display serial port, e.g. /dev/ttyUSB0")
+    parser.add_argument("--pole-kind", choices=POLE_KINDS, help="pole display command set")
+    parser.add_argument("--led", help="RS-485 LED display serial port")
+    parser.add_argument("--tv-host", help="address to serve the TV page on")
+    parser.add_argument("--tv-port", type=int, help="port to serve the TV page on (0: any)")
+    parser.add_argument("--no-tv", action="store_true", help="do not serve the TV page")
+    parser.set_defaults(func=run)
+    inner = parser.add_subparsers(dest="display_command", metavar="SUBCOMMAND")
+    conf = inner.add_parser("config", help="print the default display.toml with every setting")
+    conf.set_defaults(func=lambda args: print(cfg.describe(DisplayConfig, SECTION)) or 0)
+
+
+def load_config(args: argparse.Namespace) -> DisplayConfig:
+    return cfg.load(DisplayConfig, SECTION, path=args.config, overrides={
+        "server": args.server, "token": args.token, "token_file": args.token_file,
+        "id": args.id, "pole": args.pole, "pole_kind": args.pole_kind, "led": args.led,
+        "tv_host": args.tv_host, "tv_port": args.tv_port,
+        "tv": False if args.no_tv else None,
+    })
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    hardware = load_hardware(args.config)
+    token = frontdesk.read_token(config.token, config.token_file, SECTION)
+    return asyncio.run(_serve(config, token, hardware))
+
+
+async def _serve(config: DisplayConfig, token: str, hardware: HardwareConfig) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    agent = DisplayAgent(config, token, hardware=hardware)
+    await agent.start()
+    try:
+        if agent.tv_url:
+            print(f"TV page: {agent.tv_url}", flush=True)
+        try:
+            welcome = await agent.wait_connected(frontdesk.CONNECT_TIMEOUT_S)
+            log.info("display running", extra={"fields": {"device": welcome.device_id}})
+        except NotConnected as exc:
+            log.warning("%s; still trying", exc)  # the client keeps reconnecting
+        await stop.wait()
+    finally:
+        await agent.stop()
+    return 0
+

@@ -57,6 +57,7 @@ from booth.ticket_slip import TicketSlip, render_slip, wait_message
 from hardware.config import SCANNER_SUFFIXES
 from hardware.errors import DeviceDisconnected, HardwareError, PrinterError, PrintJobFailed
 from hardware.printing import AsyncPrinter, FailureReason, JobKind, PrintJob
+from hardware.printing.limits import STATUS_TIMEOUT_S
 from hardware.scanner import SerialScanner, Suffix
 from signaling import protocol as p
 from signaling.client import ClientState, SignalingClient
@@ -104,6 +105,10 @@ class KioskConfig:
     control_port: int | None = cfg.setting(
         8791, "Port of the local control endpoint (POST /ticket); 0: any free port; unset: off",
         min=0, max=65535,
+    )
+    printer_status_timeout_s: float = cfg.setting(
+        STATUS_TIMEOUT_S, "How long the printer may take to answer a status query",
+        min=0.05, max=30.0,
     )
     printer_recheck_s: float = cfg.setting(
         frontdesk.PRINTER_RECHECK_S,
@@ -366,7 +371,8 @@ class Kiosk:
 
     async def _open_printer(self) -> AsyncPrinter | None:
         try:
-            self.printer = await AsyncPrinter.open(self.config.printer)
+            self.printer = await AsyncPrinter.open(
+                self.config.printer, status_timeout=self.config.printer_status_timeout_s)
         except HardwareError as exc:
             log.warning("ticket printer not available: %s", exc)
             await self._set_health("printer", "error", f"cannot open printer: {exc}")
