@@ -28,9 +28,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.call import Branch, get_json, machine  # noqa: E402
-from booth.agent import BoothAgent, CallState  # noqa: E402
-from booth.config import BoothConfig  # noqa: E402
+from bench.call import Branch, get_json, machine
+from booth.agent import BoothAgent, CallState
+from booth.config import BoothConfig
 
 WARMUP_MAX_S = 60.0
 TARGET_GROWTH_MB = 20.0
