@@ -195,7 +195,7 @@ class DisplayAgent:
                 lambda port: LedDisplay(port, led, config.led), _led_show, clock))
         self.feed: TvFeed | None = TvFeed() if config.tv else None
         self.tv_url: str | None = None
-        self._tv_sockets: set[web.Request] = set()
+        self._tv_sockets: set[asyncio.BaseTransport] = set()
         self._runner: web.AppRunner | None = None
         self._dirty = asyncio.Event()
         self._rendered = asyncio.Event()
@@ -337,16 +337,20 @@ class DisplayAgent:
             return await handler(request)
         if not self.online:
             raise web.HTTPServiceUnavailable(text="queue server unreachable")
-        self._tv_sockets.add(request)
+        transport = request.transport
+        if transport is not None:
+            self._tv_sockets.add(transport)
         try:
             return await handler(request)
         finally:
-            self._tv_sockets.discard(request)
+            if transport is not None:
+                self._tv_sockets.discard(transport)
 
     def _drop_tv_sockets(self) -> None:
-        for request in list(self._tv_sockets):
-            if request.transport is not None:
-                request.transport.close()
+        # Dropping the connection is what makes the page show its offline band; the page
+        # then retries with backoff and is refused (503) until the server is back.
+        for transport in list(self._tv_sockets):
+            transport.close()
 
 
 # -- the command line ---------------------------------------------------------------------------
