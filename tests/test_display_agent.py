@@ -8,7 +8,10 @@ agent's TV page (a real WebSocket client) and pole emulator show the call, then 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -317,3 +320,39 @@ def test_what_each_output_shows() -> None:
     assert led_line(board.calls, True, 8) == "A012  12"
     assert (booth_short("Bilik 3"), booth_short("bilik  07 "), booth_short("Loket A")) == (
         "3", "07", "Loket A")
+
+
+async def test_bilik_display_process_reads_its_config_and_drives_the_led(
+    start_branch: BranchFactory, http: aiohttp.ClientSession, tmp_path: Path,
+) -> None:
+    branch = await start_branch()
+    framing = LedFraming(checksum="sum8", width=10)
+    led = LedEmulator(framing, 7)
+    token = tmp_path / "display.token"
+    token.write_text(branch.token("display", "display-01"))
+    conf = tmp_path / "branch.toml"
+    conf.write_text(
+        f'[display]\nserver = "{branch.ws_url}"\ntoken_file = "{token}"\nled = "{led.path}"\n'
+        'tv_port = 0\n\n[hardware]\nled_checksum = "sum8"\nled_width = 10\nled_address = 7\n'
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bilik.cli", "display", "--config", str(conf),
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    try:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+        assert line.startswith("TV page: http://127.0.0.1:"), line
+        url = line.split(": ", 1)[1].strip()
+        async with http.get(url) as page:
+            assert page.status == 200
+        await hub_online(branch)
+        kiosk = await branch.connect("kiosk-01", "kiosk")
+        await walk_in(kiosk, "jht")
+        await branch.connect("booth-03", "booth")
+        assert await asyncio.to_thread(led.wait_for, lambda s: s.text == "A001     3", 30)
+    finally:
+        proc.terminate()
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+        led.close()
