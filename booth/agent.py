@@ -446,10 +446,8 @@ class BoothAgent:
         elif isinstance(msg, p.Called):
             self._called[msg.ticket] = msg.number
         elif isinstance(msg, p.Waiting):
-            self.dispatch(st.Waiting(now, msg.ticket, msg.expected_wait_s, msg.position))
-            if not self.booth.number and msg.ticket in self._called:
-                self.booth = st.Booth(**{**self.booth.__dict__,
-                                         "number": self._called[msg.ticket]})
+            self.dispatch(st.Waiting(now, msg.ticket, msg.expected_wait_s, msg.position,
+                                     self._called.get(msg.ticket, "")))
         elif isinstance(msg, p.Attention):
             self.dispatch(st.Attention(now, msg.focused))
         elif isinstance(msg, p.DocRequest):

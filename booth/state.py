@@ -180,6 +180,7 @@ class Waiting(Event):
     ticket: str = ""
     expected_wait_s: float = 0.0
     position: int = 0
+    number: str = ""  # the ticket's number, when the booth knows it (from Called)
 
 
 @dataclass(frozen=True)
@@ -350,14 +351,26 @@ def transition(booth: Booth, event: Event) -> tuple[Booth, Effects]:
         # Nothing changes but the message shown.
         return dataclasses.replace(booth, notice=event.text_key,
                                    notice_values=event.values), ()
+    if isinstance(event, Waiting) and s is BoothState.IDLE and event.ticket:
+        # The queue may tell before it answers the claim: the server is the truth.
+        return _enter(booth, BoothState.WAITING, at, ticket=event.ticket, number=event.number,
+                      expected_wait_s=event.expected_wait_s, position=event.position), (
+            Effect.CAMERA_ON, Effect.REPORT)
     if isinstance(event, Waiting) and s in (BoothState.CLAIMED, BoothState.WAITING):
         if event.ticket and booth.ticket and event.ticket != booth.ticket:
             return booth, ()
         return _enter(booth, BoothState.WAITING, at if s is BoothState.CLAIMED else booth.since,
                       ticket=booth.ticket or event.ticket,
+                      number=booth.number or event.number,
                       expected_wait_s=event.expected_wait_s,
                       position=event.position), (Effect.REPORT,)
     if isinstance(event, Paired):
+        if s is BoothState.IDLE:
+            # Paired before the claim's answer, or a session the server kept while this
+            # booth lost its state: the server is the truth.
+            return _enter(booth, BoothState.IN_SESSION, at, pairing=event.pairing,
+                          hub=event.hub, ticket=event.ticket, number=event.number), (
+                Effect.CAMERA_ON, Effect.REPORT)
         if s in (BoothState.CLAIMED, BoothState.WAITING):
             return _enter(booth, BoothState.IN_SESSION, at, pairing=event.pairing, hub=event.hub,
                           ticket=booth.ticket or event.ticket,

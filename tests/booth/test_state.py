@@ -192,3 +192,16 @@ def test_state_file_round_trip_is_atomic_and_survives_damage(tmp_path: Path) -> 
 def test_malformed_state_is_a_clear_value_error(data: object) -> None:
     with pytest.raises(ValueError, match="booth state"):
         Booth.from_json(data)  # type: ignore[arg-type]
+
+
+def test_the_server_telling_first_is_believed() -> None:
+    booth, effects = run(ONLINE, Waiting(1.0, "T-5", 120.0, 1, "A-005"))
+    assert (booth.state, booth.ticket, booth.number) == (BoothState.WAITING, "T-5", "A-005")
+    assert Effect.CAMERA_ON in effects
+    booth, _ = run(booth, Claimed(1.5))  # the claim's answer comes after: nothing changes
+    assert booth.state is BoothState.WAITING
+    booth, effects = run(ONLINE, Paired(2.0, "p-9", "hub-02", "T-9", "B-009"))
+    assert (booth.state, booth.hub, booth.number) == (BoothState.IN_SESSION, "hub-02", "B-009")
+    assert Effect.CAMERA_ON in effects
+    nothing, effects = run(ONLINE, Waiting(3.0, "", 60.0))
+    assert nothing == ONLINE and effects == []
