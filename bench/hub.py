@@ -21,6 +21,7 @@ and the machine.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import subprocess
 import sys
@@ -30,8 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-
-import importlib.util
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -159,7 +158,9 @@ def measure(branch: Any, hub: subprocess.Popen[bytes], names: list[str],
         a, b = first["booths"].get(name, {}), last["booths"].get(name, {})
         per_booth[name] = {
             "fps": round((b.get("frames", 0) - a.get("frames", 0)) / span_s, 2),
-            "rx_kbit_s": round((b.get("rx_bytes", 0) - a.get("rx_bytes", 0)) * 8 / span_s / 1000, 1),
+            "rx_kbit_s": round(
+                (b.get("rx_bytes", 0) - a.get("rx_bytes", 0)) * 8 / span_s / 1000, 1
+            ),
             "p50_ms": b.get("p50_ms"),
             "p95_ms": b.get("p95_ms"),
             "p99_ms": b.get("p99_ms"),
