@@ -392,6 +392,14 @@ class BranchQueue:
             handle = self._failover.pop(conn.device_id, None)
             if handle is not None:
                 handle.cancel()
+        elif conn.role is Role.DISPLAY:
+            # A display that (re)connects shows what is being called now.
+            for booth in self.scheduler.booths.values():
+                ticket = self.scheduler.tickets.get(booth.ticket or "")
+                if booth.state.value == "calling" and ticket is not None:
+                    await self.server.send_to(conn.device_id, p.Called(
+                        ticket=ticket.id, number=ticket.number, booth=booth.id,
+                        label=booth.label, attempt=ticket.recalls))
 
     async def on_disconnect(self, device: str, role: Role) -> None:
         if role is Role.HUB and device in self.scheduler.hubs:

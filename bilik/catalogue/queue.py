@@ -40,4 +40,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Jadwal {number} berisiko terlambat",
         "Appointment {number} is at risk of starting late",
     ),
+    "unknown_service": (
+        "Layanan ini tidak tersedia di cabang ini",
+        "This service is not available at this branch",
+    ),
 }

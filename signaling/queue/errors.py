@@ -55,6 +55,7 @@ class UnknownAppointment(QueueError, KeyError):
 
 class UnknownService(QueueError, ValueError):
     code = "unknown_service"
+    key = "queue.unknown_service"
 
 
 class InvalidTransition(QueueError):

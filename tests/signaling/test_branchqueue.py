@@ -297,3 +297,13 @@ async def test_todays_figures_reach_prometheus(branch: Branch) -> None:
     queue._update_gauges()
     metrics = await (await branch.http.get(branch.url("/metrics"))).text()
     assert "bilik_queue_waiting 1.0" in metrics
+
+
+async def test_a_display_that_connects_is_shown_the_current_calls(branch: Branch) -> None:
+    await _hub(branch)
+    kiosk = await branch.connect("kiosk-01", "kiosk")
+    await branch.connect("booth-02", "booth")
+    info = await _ticket(kiosk)
+    late = await branch.connect("display-01", "display")
+    called = await late.expect("called", number=info["number"])
+    assert called["label"] == "Bilik 2"
