@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
-.PHONY: setup demo test lint bench-call bench-signaling clean
+.PHONY: setup demo test lint docs clean
 
 setup:
 	@scripts/setup.sh
@@ -15,6 +15,9 @@ test: setup
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/mypy
+
+docs: setup
+	.venv/bin/python scripts/config_reference.py
 
 clean:
 	rm -rf .venv build *.egg-info .pytest_cache .mypy_cache .ruff_cache

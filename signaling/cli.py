@@ -40,7 +40,7 @@ def register(sub: Any, name: str) -> None:
     tok.add_argument("--ttl-days", type=float, default=limits.DEFAULT_TOKEN_TTL_S / 86400,
                      help="lifetime in days (default: %(default)g)")
     tok.add_argument("--json", action="store_true", help="print a JSON object instead")
-    _add_config_flags(tok)
+    _add_config_flags(tok, inner=True)
     tok.set_defaults(func=issue_token)
 
     officer = inner.add_parser(
@@ -54,7 +54,7 @@ def register(sub: Any, name: str) -> None:
     add.add_argument("--name", default="", help="the officer's name, for the audit log")
     add.add_argument("--pin-file", type=Path,
                      help="file holding the PIN (default: read one line from stdin)")
-    _add_config_flags(add)
+    _add_config_flags(add, inner=True)
     add.set_defaults(func=add_officer)
 
     conf = inner.add_parser("config", help="print the default server.toml with every setting")
@@ -62,23 +62,28 @@ def register(sub: Any, name: str) -> None:
         cfg.describe(ServerConfig, "server") + "\n" + cfg.describe(QueueRules, "queue")) or 0)
 
 
-def _add_config_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="server.toml (section [server])")
-    parser.add_argument("--host", help="listen address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="listen port (default 8765)")
-    parser.add_argument("--data-dir", type=Path, help="database and secret (default var/server)")
+def _add_config_flags(parser: argparse.ArgumentParser, *, inner: bool = False) -> None:
+    # On a subcommand the flags default to "not given", so that `bilik server --config F
+    # token` keeps the F given before the subcommand.
+    extra: dict[str, Any] = {"default": argparse.SUPPRESS} if inner else {}
+    parser.add_argument("--config", type=Path, help="server.toml (section [server])", **extra)
+    parser.add_argument("--host", help="listen address (default 127.0.0.1)", **extra)
+    parser.add_argument("--port", type=int, help="listen port (default 8765)", **extra)
+    parser.add_argument("--data-dir", type=Path, help="database and secret (default var/server)",
+                        **extra)
 
 
 def load_config(args: argparse.Namespace) -> ServerConfig:
     return cfg.load(
-        ServerConfig, "server", path=args.config,
-        overrides={"host": args.host, "port": args.port, "data_dir": args.data_dir},
+        ServerConfig, "server", path=getattr(args, "config", None),
+        overrides={"host": getattr(args, "host", None), "port": getattr(args, "port", None),
+                   "data_dir": getattr(args, "data_dir", None)},
     )
 
 
 def load_rules(args: argparse.Namespace) -> QueueRules:
     """The ``[queue]`` section of the same file (and ``BILIK_QUEUE_*``)."""
-    return cfg.load(QueueRules, "queue", path=args.config)
+    return cfg.load(QueueRules, "queue", path=getattr(args, "config", None))
 
 
 def _check_data_dir(data_dir: Path) -> None:
