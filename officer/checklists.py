@@ -16,22 +16,24 @@ class Item:
     key: str  # recorded with the decision
     label_id: str
     label_en: str
+    document: str = ""  # the booth's document kind scanned for this item; "" = none
 
 
 CHECKLISTS: dict[str, tuple[Item, ...]] = {
     # Old-age savings withdrawal: about 95 % of the claims at a branch.
     "old_age_savings": (
-        Item("id_card", "KTP (kartu tanda penduduk)", "National ID card"),
-        Item("family_card", "Kartu keluarga", "Family card"),
-        Item("membership_card", "Kartu peserta", "Membership card"),
-        Item("termination_letter", "Surat keterangan berhenti bekerja", "Termination letter"),
-        Item("bank_book", "Buku tabungan", "Bank book"),
+        Item("id_card", "KTP (kartu tanda penduduk)", "National ID card", "ktp"),
+        Item("family_card", "Kartu keluarga", "Family card", "kk"),
+        Item("membership_card", "Kartu peserta", "Membership card", "membership"),
+        Item("termination_letter", "Surat keterangan berhenti bekerja", "Termination letter",
+             "termination"),
+        Item("bank_book", "Buku tabungan", "Bank book", "bank_book"),
     ),
     "pension": (
-        Item("id_card", "KTP (kartu tanda penduduk)", "National ID card"),
-        Item("family_card", "Kartu keluarga", "Family card"),
-        Item("membership_card", "Kartu peserta", "Membership card"),
-        Item("bank_book", "Buku tabungan", "Bank book"),
+        Item("id_card", "KTP (kartu tanda penduduk)", "National ID card", "ktp"),
+        Item("family_card", "Kartu keluarga", "Family card", "kk"),
+        Item("membership_card", "Kartu peserta", "Membership card", "membership"),
+        Item("bank_book", "Buku tabungan", "Bank book", "bank_book"),
     ),
 }
 DEFAULT_CLAIM = "old_age_savings"
@@ -48,6 +50,11 @@ OUTCOMES: tuple[str, ...] = tuple(SERVER_OUTCOMES)
 def checklist_for(service: str) -> tuple[Item, ...]:
     """The checklist of a claim type; the old-age savings one when the type is unknown."""
     return CHECKLISTS.get(service, CHECKLISTS[DEFAULT_CLAIM])
+
+
+def documents_for(service: str) -> list[str]:
+    """The document kinds the booth is asked to scan for a claim type (booth.kind_* names)."""
+    return [i.document for i in checklist_for(service) if i.document]
 
 
 def as_json() -> dict[str, object]:

@@ -36,7 +36,7 @@ from aiohttp import web
 
 from bilik import __version__
 from bilik.webrtc.looplag import LoopLagMonitor
-from officer import limits
+from officer import checklists, limits
 from officer.card import render_wait_card
 from officer.config import HubConfig
 from officer.desk import Desk
@@ -199,7 +199,10 @@ class Hub:
             if isinstance(msg, p.Pair):
                 peer = await self._paired(msg.pairing, msg.booth, msg.hub)
                 if peer is not None and msg.ticket:
+                    new_case = peer.ticket != msg.ticket
                     peer.ticket, peer.number, peer.service = msg.ticket, msg.number, msg.service
+                    if new_case:
+                        await self._ask_documents(peer)
             elif isinstance(msg, p.Offer):
                 await self._offer(msg)
             elif isinstance(msg, p.Ice):
@@ -221,6 +224,19 @@ class Hub:
                 self.desk.server_message(msg)
             elif isinstance(msg, p.Error):
                 log.info("server error", extra={"fields": {"code": msg.code, "detail": msg.detail}})
+
+    async def _ask_documents(self, peer: HubPeer) -> None:
+        # The participant scans the claim's documents at once, while the officer serves
+        # others: scanning needs no officer. A booth that has them already (a case that
+        # came from another hub) keeps what it has and scans nothing again.
+        kinds = checklists.documents_for(peer.service or checklists.DEFAULT_CLAIM)
+        if not kinds:
+            return
+        try:
+            await self.client.send(p.DocRequest(peer=peer.booth, pairing=peer.pairing,
+                                                kinds=kinds))
+        except ClientError as exc:
+            log.info("documents not asked of %s: %s", peer.booth, exc)
 
     async def _paired(self, pairing: str, booth: str, hub: str) -> HubPeer | None:
         if self.device_id is not None and hub != self.device_id:
