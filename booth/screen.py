@@ -9,7 +9,7 @@ white, English under it in a lighter grey.
 
 Outputs (``--screen``): ``off`` keeps the last picture in memory (tests, headless runs),
 ``window`` shows it full-screen with OpenCV, and a directory path writes one PNG per
-change of screen (snapshots).
+change of screen (snapshots), each with a ``.txt`` beside it holding the lines drawn.
 """
 
 from __future__ import annotations
@@ -181,6 +181,9 @@ class BoothScreen:
             self._png_count += 1
             path = self.png_dir / f"booth-{self._png_count:04d}-{view.screen.value}.png"
             cv2.imwrite(str(path), image)
+            # What was drawn, beside the picture: a test or a technician reads the
+            # screen of a booth running as a process without OCR.
+            path.with_suffix(".txt").write_text("\n".join(drawn) + "\n", encoding="utf-8")
         elif self.mode is ScreenMode.WINDOW:
             if not self._window_open:
                 cv2.namedWindow(self.title, cv2.WINDOW_NORMAL)
