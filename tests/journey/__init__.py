@@ -1,0 +1,1 @@
+"""A whole branch as real processes, for the participant's journey end to end."""
