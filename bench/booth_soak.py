@@ -6,7 +6,7 @@ The branch server and the officer hub run as processes (``bilik server``, ``bili
 the booth agent runs in this process (direct flow, test pattern camera, silent microphone,
 screen rendered off-screen at its normal rate) so that its own memory is what is measured.
 Every ``--sample-s`` the booth's RSS is sampled. The JSON printed at the end holds RSS at
-start (after a one-minute warm-up, or a fifth of a short run), at the end, the growth
+start (after a two-minute warm-up, or a fifth of a short run), at the end, the growth
 (target: under 20 MB over 30 minutes), the largest sample, frames received from the
 officer and how many of them the screen never showed because a newer one replaced them
 (the bounded hand-over: dropped, not queued), frames captured and dropped by the camera,
@@ -32,7 +32,7 @@ from bench.call import Branch, get_json, machine
 from booth.agent import BoothAgent, CallState
 from booth.config import BoothConfig
 
-WARMUP_MAX_S = 60.0
+WARMUP_MAX_S = 120.0  # aiortc buffers and the allocator settle within about 90 s
 TARGET_GROWTH_MB = 20.0
 
 
