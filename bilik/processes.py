@@ -32,15 +32,25 @@ class ProcessGroup:
 
     def bilik(self, name: str, *args: str, json_logs: bool = True) -> subprocess.Popen[bytes]:
         """Start ``bilik ARGS...`` as child ``name``, logging to ``<log_dir>/<name>.log``."""
+        cmd = [sys.executable, "-m", "bilik.cli", *(["--log-json"] if json_logs else []), *args]
+        return self.start(name, cmd)
+
+    def start(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
+        """Start any command as child ``name``, logging to ``<log_dir>/<name>.log``.
+
+        Its stdin is /dev/null: a child reading the terminal would steal the user's keys.
+        """
         self.log_dir.mkdir(parents=True, exist_ok=True)
         out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
         self._logs.append(out)
-        cmd = [sys.executable, "-m", "bilik.cli", *(["--log-json"] if json_logs else []), *args]
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=self.env,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
         self.procs[name] = proc
         log.info("started", extra={"fields": {"name": name, "pid": proc.pid}})
         return proc
+
+    def log_path(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
 
     def dead(self) -> dict[str, int]:
         """Children that exited, with their exit codes."""

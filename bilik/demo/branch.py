@@ -1,0 +1,309 @@
+"""The simulated branch: every process of it, their credentials and their emulated devices.
+
+One :class:`~bilik.processes.ProcessGroup` holds the server, the officer hubs, the booths,
+the ticket kiosk and the queue display (each ``bilik ...`` as its own process, logging to
+``<data_dir>/logs/<name>.log``). The devices they talk to are emulators owned by this
+process: a receipt printer and a ticket scanner on pseudo-terminals per booth, a document
+camera per booth (a directory of corpus pictures the booth replays), and the kiosk's
+ticket printer. :meth:`Branch.check` turns a child that stopped on its own into
+:class:`~bilik.demo.errors.ProcessDied` naming its log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import shutil
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bilik.demo import limits
+from bilik.demo.errors import DemoError, ProcessDied
+from bilik.processes import ProcessGroup
+from hardware.emulators.printer import PtyPrinterEmulator
+from hardware.emulators.scanner import ScannerEmulator
+from signaling import tokens
+
+log = logging.getLogger(__name__)
+
+# The quality corpus: sharp and blurred document pictures (see docs/quality.md).
+CORPUS = Path(__file__).resolve().parents[2] / "tests" / "data" / "quality"
+BROWSER = Path("/usr/bin/chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Options:
+    data_dir: Path = Path("var/demo")
+    fresh: bool = False
+    booths: int = limits.BOOTHS
+    hubs: int = limits.HUBS
+    port: int = 0
+    overview_port: int = 0
+    rate_per_min: float = limits.RATE_PER_MIN
+    participants: int = 0  # 0: arrivals go on until Ctrl-C
+    headless: bool = False
+    seed: int | None = None
+    json: bool = False
+    corpus: Path = CORPUS
+
+
+@dataclass
+class BoothKit:
+    """One booth's emulated devices, and where its pictures go."""
+
+    id: str
+    root: Path
+    printer: PtyPrinterEmulator
+    scanner: ScannerEmulator
+    documents: Path  # the document camera: the booth replays the pictures in here
+    screens: Path  # the booth writes a PNG (and a .txt of its lines) per screen change
+
+    @property
+    def label(self) -> str:
+        return f"Bilik {int(self.id.rsplit('-', 1)[1])}"
+
+
+@dataclass(frozen=True)
+class Officer:
+    id: str
+    pin: str
+    hub: str
+    console: str  # http://127.0.0.1:PORT/console/
+
+
+@dataclass
+class Branch:
+    options: Options
+    group: ProcessGroup = field(init=False)
+    booths: dict[str, BoothKit] = field(default_factory=dict)
+    officers: list[Officer] = field(default_factory=list)
+    kiosk_printer: PtyPrinterEmulator | None = None
+
+    def __post_init__(self) -> None:
+        root = self.options.data_dir
+        self.root = root
+        self.group = ProcessGroup(
+            root / "logs", env={"BILIK_BOOTH_GOODBYE_S": str(limits.BOOTH_GOODBYE_S)})
+        self.port = self.options.port or free_port()
+        self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
+        self.http = f"http://127.0.0.1:{self.port}"
+        self.kiosk_url = f"http://127.0.0.1:{free_port()}"
+        self.tv_url = f"http://127.0.0.1:{free_port()}/"
+        self.replay = root / f"replay-{limits.VIDEO_FPS}fps.ivf"
+        self.admin_token = ""
+        self.watch_token = ""  # the demo's own display connection, to see the calls
+        self.unwatched: set[str] = set()  # children whose exit is not a failure (the browser)
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Directories, credentials and emulators; nothing is started yet."""
+        if not (self.options.corpus / "manifest.json").is_file():
+            raise DemoError(f"the document picture corpus is missing: {self.options.corpus}")
+        if self.options.fresh and self.root.exists():
+            shutil.rmtree(self.root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        secret = tokens.load_or_create_secret(self.root / "server")
+        self.admin_token = tokens.issue(secret, "demo-admin", "admin", now=time.time(),
+                                        ttl_s=7 * 86400)
+        self.watch_token = tokens.issue(secret, "display-demo", "display", now=time.time(),
+                                        ttl_s=7 * 86400)
+        for n in range(1, self.options.hubs + 1):
+            hub = f"hub-{n:02d}"
+            console = f"http://127.0.0.1:{free_port()}/console/"
+            self.officers.append(Officer(f"officer-{n:02d}", f"{secrets.randbelow(10**6):06d}",
+                                         hub, console))
+        for n in range(1, self.options.booths + 1):
+            booth = f"booth-{n:02d}"
+            root = self.root / "booths" / booth
+            screens = root / "screens"
+            if screens.exists():
+                shutil.rmtree(screens)  # last run's pictures would pass for this run's
+            documents = root / "document-camera"
+            documents.mkdir(parents=True, exist_ok=True)
+            kit = BoothKit(booth, root, PtyPrinterEmulator(root / "printer"), ScannerEmulator(),
+                           documents, screens)
+            self.booths[booth] = kit
+            show_documents(kit, self.options.corpus, blurry=False)
+        self.kiosk_printer = PtyPrinterEmulator(self.root / "kiosk" / "printer")
+
+    def _token_file(self, role: str, device: str) -> Path:
+        secret = tokens.load_or_create_secret(self.root / "server")
+        path = self.root / "tokens" / f"{device}.token"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(tokens.issue(secret, device, role, now=time.time(), ttl_s=7 * 86400))
+        path.chmod(0o600)
+        return path
+
+    async def start(self, stop: asyncio.Event) -> None:
+        """Start every process and wait until the branch is ready to take participants."""
+        server_dir = str(self.root / "server")
+        steps = []
+        for officer in self.officers:
+            pin = self.root / "officers" / f"{officer.id}.pin"
+            pin.parent.mkdir(parents=True, exist_ok=True)
+            pin.write_text(officer.pin + "\n")
+            pin.chmod(0o600)
+            steps.append(self._step(f"add-{officer.id}", stop, "server", "officer", "add",
+                                    officer.id, "--pin-file", str(pin), "--data-dir", server_dir))
+        if not self.replay.is_file():
+            steps.append(self._step("make-replay", stop, "booth", "make-replay",
+                                    str(self.replay), "--fps", str(limits.VIDEO_FPS)))
+        await asyncio.gather(*steps)
+        self.group.bilik("server", "server", "--data-dir", server_dir, "--port", str(self.port))
+        async with aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=limits.HTTP_TIMEOUT_S)) as http:
+            await self._until(stop, "the branch server", http, self._server_up)
+            self._start_devices()
+            await self._until(stop, "the officer hubs, booths, kiosk and display", http,
+                              self._devices_up)
+
+    def _start_devices(self) -> None:
+        for officer in self.officers:
+            port = officer.console.split(":")[2].split("/")[0]
+            self.group.bilik(officer.hub, "hub", "--server", self.ws_url, "--token-file",
+                             str(self._token_file("hub", officer.hub)), "--id", officer.hub,
+                             "--metrics-port", port)
+        assert self.kiosk_printer is not None
+        self.group.bilik("kiosk", "kiosk", "--server", self.ws_url, "--token-file",
+                         str(self._token_file("kiosk", "kiosk-01")), "--id", "kiosk-01",
+                         "--printer", self.kiosk_printer.address, "--control-port",
+                         self.kiosk_url.rsplit(":", 1)[1], "--no-stdin")
+        self.group.bilik("display", "display", "--server", self.ws_url, "--token-file",
+                         str(self._token_file("display", "display-01")), "--id", "display-01",
+                         "--tv-port", self.tv_url.rsplit(":", 1)[1].rstrip("/"))
+        for kit in self.booths.values():
+            self.group.bilik(
+                kit.id, "booth", "--server", self.ws_url, "--token-file",
+                str(self._token_file("booth", kit.id)), "--id", kit.id, "--flow", "ticket",
+                "--source", "replay", "--replay-file", str(self.replay),
+                "--fps", str(limits.VIDEO_FPS), "--document-camera", str(kit.documents),
+                "--printer", kit.printer.address, "--reader", kit.scanner.path,
+                "--data-dir", str(kit.root / "state"), "--screen", str(kit.screens))
+
+    async def _step(self, name: str, stop: asyncio.Event, *args: str) -> None:
+        """Run one set-up command to its end; its failure names its log."""
+        proc = self.group.bilik(name, *args)
+        deadline = time.monotonic() + limits.SETUP_STEP_TIMEOUT_S
+        while proc.poll() is None:
+            if stop.is_set():
+                return
+            if time.monotonic() > deadline:
+                raise DemoError(f"{name} did not finish in {limits.SETUP_STEP_TIMEOUT_S:g} s; "
+                                f"its log: {self.group.log_path(name)}")
+            await asyncio.sleep(0.1)
+        if proc.returncode != 0:
+            raise ProcessDied(name, proc.returncode, self.group.log_path(name))
+        self.group.stop(name)  # forget it: it is done, not dead
+
+    async def _until(self, stop: asyncio.Event, what: str, http: aiohttp.ClientSession,
+                     ready: Any) -> None:
+        deadline = time.monotonic() + limits.START_TIMEOUT_S
+        while not stop.is_set():
+            self.check()
+            if await ready(http):
+                return
+            if time.monotonic() > deadline:
+                raise DemoError(f"{what} did not start within {limits.START_TIMEOUT_S:g} s; "
+                                f"logs in {self.group.log_dir}")
+            await asyncio.sleep(limits.POLL_S)
+
+    async def _server_up(self, http: aiohttp.ClientSession) -> bool:
+        return await get_json(http, self.http + "/healthz") is not None
+
+    async def _devices_up(self, http: aiohttp.ClientSession) -> bool:
+        devices = await get_json(http, self.http + "/api/devices", token=self.admin_token)
+        connected = {d["id"] for d in (devices or {}).get("devices", []) if d.get("connected")}
+        wanted = {o.hub for o in self.officers} | set(self.booths) | {"kiosk-01", "display-01"}
+        if not wanted <= connected:
+            return False
+        for officer in self.officers:
+            if await get_json(http, officer.console + "api/state") is None:
+                return False
+        kiosk = await get_json(http, self.kiosk_url + "/status")
+        return bool(kiosk and kiosk.get("connected")) and await get_ok(http, self.tv_url)
+
+    # -- running ----------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Raise :class:`ProcessDied` for the first child that stopped on its own."""
+        for name, code in self.group.dead().items():
+            if name not in self.unwatched:
+                raise ProcessDied(name, code, self.group.log_path(name))
+
+    def open_browser(self, url: str) -> bool:
+        if not BROWSER.exists():
+            return False
+        import os
+
+        if not os.environ.get("DISPLAY"):
+            return False
+        self.unwatched.add("browser")
+        self.group.start("browser", [str(BROWSER), "--new-window", url])
+        return True
+
+    def pids(self) -> dict[str, int]:
+        return {name: proc.pid for name, proc in self.group.procs.items()}
+
+    def close(self) -> None:
+        """Stop every process (SIGTERM, then SIGKILL after the grace), then the emulators."""
+        self.group.close()
+        for kit in self.booths.values():
+            kit.printer.close()
+            kit.scanner.close()
+        if self.kiosk_printer is not None:
+            self.kiosk_printer.close()
+
+
+def show_documents(kit: BoothKit, corpus: Path, *, blurry: bool) -> None:
+    """Put the pictures the participant will hold under the booth's document camera.
+
+    The booth reads the directory each time it starts scanning and replays its pictures
+    in name order, one a frame, looping. A blurry participant first holds the card out of
+    focus (the quality gate refuses those frames and says so on the screen), then steady.
+    """
+    for old in kit.documents.iterdir():
+        old.unlink()
+    blurred = sorted(corpus.glob("blurred_*.jpg"))
+    sharp = sorted(corpus.glob("sharp_*.jpg"))
+    if not sharp or (blurry and not blurred):
+        raise DemoError(f"{corpus} lacks sharp_*.jpg / blurred_*.jpg pictures")
+    frames: list[tuple[str, Path]] = []
+    if blurry:
+        frames += [(f"a-blurred-{i:02d}", blurred[i % len(blurred)])
+                   for i in range(limits.BLURRY_FRAMES)]
+    frames += [(f"b-sharp-{i:02d}", sharp[i // limits.SHARP_REPEAT])
+               for i in range(len(sharp) * limits.SHARP_REPEAT)]
+    for name, source in frames:
+        (kit.documents / f"{name}.jpg").symlink_to(source.resolve())
+
+
+async def get_json(http: aiohttp.ClientSession, url: str, *, token: str = "") -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        async with http.get(url, headers=headers) as reply:
+            if reply.status != 200:
+                return None
+            return await reply.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return None
+
+
+async def get_ok(http: aiohttp.ClientSession, url: str) -> bool:
+    try:
+        async with http.get(url) as reply:
+            return reply.status == 200
+    except (aiohttp.ClientError, TimeoutError):
+        return False
