@@ -258,7 +258,8 @@ class Branch:
         for png in sorted(self.screen_dir.glob(f"booth-*-{screen}.png")):
             txt = png.with_suffix(".txt")
             if txt.exists():
-                out.append((png, txt.read_text(encoding="utf-8")))
+                # Lines are wrapped to the screen: compare text with single spaces.
+                out.append((png, " ".join(txt.read_text(encoding="utf-8").split())))
         return out
 
     def kill(self, name: str) -> None:
