@@ -13,7 +13,7 @@ import asyncio
 import collections
 import logging
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiohttp
 
@@ -116,6 +116,24 @@ class Desk:
                 return body
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise DeskError("offline", f"{path}: {exc or type(exc).__name__}") from None
+
+    async def load_documents(self, peer: HubPeer) -> None:
+        """The documents the server holds for the booth's ticket (a case taken over from
+        another hub, or this hub restarted): shown with those the booth announces."""
+        if not peer.ticket:
+            return
+        try:
+            body = await self._get_json(f"/api/documents?ticket={quote(peer.ticket)}")
+        except DeskError as exc:
+            log.info("documents of %s not listed: %s", peer.ticket, exc)
+            return
+        listed = body.get("documents") if isinstance(body, dict) else None
+        for doc in listed if isinstance(listed, list) else []:
+            if isinstance(doc, dict) and isinstance(doc.get("id"), str):
+                peer.documents.setdefault(doc["id"], {
+                    "kind": str(doc.get("kind", "")), "status": str(doc.get("status", "")),
+                    "reason": str(doc.get("reason", "")), "at": doc.get("at")})
+        self.hub.changed.set()
 
     async def fetch_document(self, document: str) -> tuple[bytes, str]:
         """A document's bytes and content type from the server's document store."""

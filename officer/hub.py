@@ -229,6 +229,7 @@ class Hub:
         # The participant scans the claim's documents at once, while the officer serves
         # others: scanning needs no officer. A booth that has them already (a case that
         # came from another hub) keeps what it has and scans nothing again.
+        self.spawn(self.desk.load_documents(peer), "hub-case-documents")
         kinds = checklists.documents_for(peer.service or checklists.DEFAULT_CLAIM)
         if not kinds:
             return
