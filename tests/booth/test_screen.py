@@ -127,7 +127,10 @@ def test_png_dir_writes_one_snapshot_per_change(tmp_path: Path) -> None:
     for _ in range(3):
         screen.show(compose(Booth(online=True)), None, None)
     screen.show(compose(SESSION), officer_picture(), None)
-    names = sorted(p.name for p in tmp_path.iterdir())
+    names = sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".png")
     assert names == ["booth-0001-welcome.png", "booth-0002-officer_busy.png"]
+    # Beside each picture, the lines it shows, for reading a booth that runs as a process.
+    lines = (tmp_path / "booth-0002-officer_busy.txt").read_text()
+    assert "Petugas sedang melayani peserta lain" in lines and "The officer is serving" in lines
     saved = cv2.imread(str(tmp_path / names[1]))
     assert saved is not None and saved.shape == (720, 1280, 3)
