@@ -150,14 +150,19 @@ class Branch:
     async def start(self, stop: asyncio.Event) -> None:
         """Start every process and wait until the branch is ready to take participants."""
         server_dir = str(self.root / "server")
-        steps = []
-        for officer in self.officers:
-            pin = self.root / "officers" / f"{officer.id}.pin"
-            pin.parent.mkdir(parents=True, exist_ok=True)
-            pin.write_text(officer.pin + "\n")
-            pin.chmod(0o600)
-            steps.append(self._step(f"add-{officer.id}", stop, "server", "officer", "add",
-                                    officer.id, "--pin-file", str(pin), "--data-dir", server_dir))
+
+        async def add_officers() -> None:
+            # One after the other: each opens the database, and two creating its tables at
+            # once collide.
+            for officer in self.officers:
+                pin = self.root / "officers" / f"{officer.id}.pin"
+                pin.parent.mkdir(parents=True, exist_ok=True)
+                pin.write_text(officer.pin + "\n")
+                pin.chmod(0o600)
+                await self._step(f"add-{officer.id}", stop, "server", "officer", "add",
+                                 officer.id, "--pin-file", str(pin), "--data-dir", server_dir)
+
+        steps = [add_officers()]
         if not self.replay.is_file():
             steps.append(self._step("make-replay", stop, "booth", "make-replay",
                                     str(self.replay), "--fps", str(limits.VIDEO_FPS)))
