@@ -108,7 +108,10 @@ class SignalingClient:
 
     async def request(self, msg: p.Message, timeout: float = limits.REQUEST_TIMEOUT_S
                       ) -> p.Message:
-        """Send ``msg`` and wait for the reply naming it; an Error reply raises RequestFailed."""
+        """Send ``msg`` and wait for the reply naming it (its ``ref``): Ok or a typed reply.
+
+        An Error reply raises RequestFailed, carrying the catalogue key of the text to show.
+        """
         future: asyncio.Future[p.Message] = asyncio.get_running_loop().create_future()
         self._pending[msg.id] = future
         try:
@@ -119,7 +122,7 @@ class SignalingClient:
         finally:
             self._pending.pop(msg.id, None)
         if isinstance(reply, p.Error):
-            raise RequestFailed(reply.code, reply.detail)
+            raise RequestFailed(reply.code, reply.detail, reply.text_key)
         return reply
 
     async def close(self) -> None:
@@ -217,7 +220,9 @@ class SignalingClient:
                     "detail": exc.detail}})
                 continue
             future = self._pending.get(msg.ref) if msg.ref else None
-            if future is not None and not future.done() and isinstance(msg, p.Ok | p.Error):
+            if future is not None and not future.done():
+                # Any message naming the request answers it: Ok, Error, or a typed reply
+                # such as TicketInfo or Verdict.
                 future.set_result(msg)
                 continue
             if self.on_message is not None:

@@ -50,7 +50,8 @@ class NotConnected(ClientError):
 class RequestFailed(ClientError):
     """The server answered a request with an error reply."""
 
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: str, detail: str, text_key: str = "") -> None:
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail
+        self.text_key = text_key  # catalogue text for a participant, when there is one

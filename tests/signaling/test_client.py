@@ -175,3 +175,23 @@ def test_backoff_is_capped_exponential_with_jitter() -> None:
     assert b.next_delay() == 0.25
     with pytest.raises(ValueError):
         Backoff(0, 1)
+
+
+async def test_a_typed_reply_answers_a_request_and_an_error_keeps_its_text_key(
+    start_branch: BranchFactory,
+) -> None:
+    branch = await start_branch()
+    hub = await branch.connect("hub-01", "hub")
+    assert (await hub.request({"type": "capacity", "slots": 6}))["type"] == "ok"
+    kiosk = SignalingClient(branch.ws_url, branch.token("kiosk", "kiosk-01"))
+    await kiosk.start()
+    try:
+        await kiosk.wait_connected(10)
+        info = await kiosk.request(p.TicketRequest(service="jht"))
+        assert isinstance(info, p.TicketInfo) and info.number == "A001"
+        with pytest.raises(RequestFailed) as refused:
+            await kiosk.request(p.TicketRequest(service="nope"))
+        assert refused.value.code == "unknown_service"
+        assert refused.value.text_key == "queue.unknown_service"
+    finally:
+        await kiosk.close()
