@@ -152,14 +152,14 @@ def audit_holds_every_step(branch: Branch, ticket: dict[str, Any], hubs: list[st
         found("the ticket called", lambda e: "call" in e["action"] and about(e, tid)),
         found("the ticket claimed", lambda e: "claim" in e["action"] and about(e, tid)),
     ]
-    for hub in hubs:
-        steps.append(found(f"the pairing with {hub}", lambda e, hub=hub: e["action"] == "pair"
-                           and e["subject"] == booth and about(e, hub, tid)))
+    pairs = [found(f"the pairing with {hub}", lambda e, hub=hub: e["action"] == "pair"
+                   and e["subject"] == booth and about(e, hub, tid)) for hub in hubs]
     uploads = [e for e in entries if e["action"] == "document_uploaded" and e["subject"] == tid]
     assert len(uploads) == len(KINDS), uploads
     decision = found("the decision", lambda e: e["action"] == "decision" and about(e, reference))
     assert decision["actor"] == officer_id and decision["subject"] == booth
-    steps += [uploads[0], decision]
+    # In the order they happened: a later hub took the case over after the documents.
+    steps += [pairs[0], uploads[0], uploads[-1], *pairs[1:], decision]
     seqs = [e["seq"] for e in steps]
     assert seqs == sorted(seqs), "the audit log has the steps out of order"
     return entries
