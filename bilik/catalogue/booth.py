@@ -5,7 +5,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "banner_welcome": ("Selamat datang", "Welcome"),
     "banner_waiting": ("Menunggu petugas", "Waiting for an officer"),
     "banner_in_session": ("Terhubung dengan petugas", "Connected to an officer"),
-    "banner_other": ("Petugas sedang melayani peserta lain", "The officer is serving another"),
+    "banner_other": ("Petugas sedang melayani peserta lain", "The officer is with someone else"),
     "banner_scanning": ("Pindai dokumen", "Scan your documents"),
     "banner_verdict": ("Keputusan", "Decision"),
     "banner_goodbye": ("Terima kasih", "Thank you"),
