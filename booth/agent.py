@@ -267,7 +267,9 @@ class BoothAgent:
                         extra={"fields": {"ticket": self.booth.ticket}})
             self._spawn(self._report(detail="participant_away"), "booth-report-away")
         elif effect is E.REQUEST_SERVICE:
-            self._spawn(self._drop_peer_locked(), "booth-drop-call")
+            # Only the call of the lost pairing: a Pair that follows the Release at once
+            # (hub failover) may have started the next call before this task runs.
+            self._spawn(self._drop_peer_locked(self.peer), "booth-drop-call")
             if self.config.flow == "direct":
                 self._spawn(self._request_service(limits.REREQUEST_DELAY_S), "booth-rerequest")
 
@@ -575,9 +577,10 @@ class BoothAgent:
         if self.config.flow == "direct":
             await self._request_service(limits.REREQUEST_DELAY_S)
 
-    async def _drop_peer_locked(self) -> None:
+    async def _drop_peer_locked(self, peer: BoothPeer | None) -> None:
         async with self._lock:
-            await self._drop_peer()
+            if peer is not None and peer is self.peer:
+                await self._drop_peer()
 
     async def _drop_peer(self) -> None:
         watchdog, self._watchdog = self._watchdog, None
