@@ -77,6 +77,8 @@ async def paired(branch: Branch, ticket: dict[str, Any]) -> dict[str, Any]:
         lambda: branch.active_pairing(branch.BOOTH), "the booth paired with a hub")
     assert pairing["ticket"] == ticket["ticket"] and pairing["number"] == ticket["number"]
     assert pairing["hub"] in branch.HUBS
+    await until(lambda: branch.video_frames(pairing["hub"], branch.BOOTH) >= 10,
+                f"the booth's camera at {pairing['hub']} over WebRTC")
     return pairing
 
 
@@ -180,9 +182,12 @@ async def test_a_participants_whole_journey(tmp_path: Path) -> None:
         reference = await officer_approves(branch, hub, "o-01", docs,
                                            DOCS_IMG / "console-journey.png")
         await receipt_printed(branch, reference)
-        for png, _ in branch.screens("scanning")[:1] + branch.screens("goodbye")[-1:]:
-            name = "booth-journey-" + png.stem.rsplit("-", 1)[-1] + ".png"
-            (DOCS_IMG / name).write_bytes(png.read_bytes())
+        # For the README: the booth refusing the blurry card, and the goodbye with the receipt.
+        blurry = text("quality.blurry").en
+        refused = [png for png, shown in branch.screens("scanning") if blurry in shown]
+        (DOCS_IMG / "booth-journey-blurry.png").write_bytes(refused[0].read_bytes())
+        goodbye = branch.screens("goodbye")[-1][0]
+        (DOCS_IMG / "booth-journey-goodbye.png").write_bytes(goodbye.read_bytes())
         audit_holds_every_step(branch, ticket, [hub], "o-01", reference)
 
 
@@ -202,6 +207,8 @@ async def test_the_journey_goes_on_when_the_hub_dies(tmp_path: Path) -> None:
             lambda: (p := branch.active_pairing(branch.BOOTH)) and p["hub"] == other and p,
             f"the booth re-paired with {other}")
         assert second["ticket"] == ticket["ticket"] and second["id"] != first["id"]
+        await until(lambda: branch.video_frames(other, branch.BOOTH) >= 10,
+                    f"the call with the participant going on at {other}")
         again = await until(lambda: branch.documents(ticket["ticket"], other),
                             f"the case's documents visible to {other}")
         assert {d["id"] for d in again} == {d["id"] for d in docs}

@@ -200,6 +200,11 @@ class Branch:
         status, body = http_json(f"http://127.0.0.1:{self.hub_ports[hub]}/healthz")
         return body if status == 200 and isinstance(body, dict) else {}
 
+    def video_frames(self, hub: str, booth: str) -> int:
+        """Frames of the booth's camera the hub has decoded over WebRTC."""
+        reading = self.hub_health(hub).get("booths", {}).get(booth, {})
+        return int(reading.get("frames", 0) or 0)
+
     def hub_free(self, hub: str) -> int:
         status, body = http_json(f"http://127.0.0.1:{self.hub_ports[hub]}/console/api/state")
         return int(body.get("slots_free", 0)) if status == 200 else 0
