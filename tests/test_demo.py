@@ -257,9 +257,9 @@ def test_a_process_that_dies_is_named_with_its_log_and_everything_stops(
 # -- pure parts -----------------------------------------------------------------------------
 
 
-def _booth(pairing: str, state: str, docs: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"booth": "booth-01", "pairing": pairing, "state": state, "service": "jht",
-            "ticket": "t1", "documents": docs}
+def _booth(ticket: str, state: str, docs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"booth": "booth-01", "pairing": f"pairing-{ticket}", "state": state,
+            "service": "jht", "ticket": ticket, "documents": docs}
 
 
 def test_documents_ready_needs_every_kind_and_the_newest_of_a_rescanned_one() -> None:

@@ -108,12 +108,16 @@ class Branch:
 
     # -- set-up ---------------------------------------------------------------------------
 
+    def make_room(self) -> None:
+        """Wipe the data directory if asked (``--fresh``), and make sure it exists."""
+        if self.options.fresh and self.root.exists():
+            shutil.rmtree(self.root)
+        self.group.log_dir.mkdir(parents=True, exist_ok=True)
+
     def prepare(self) -> None:
         """Directories, credentials and emulators; nothing is started yet."""
         if not (self.options.corpus / "manifest.json").is_file():
             raise DemoError(f"the document picture corpus is missing: {self.options.corpus}")
-        if self.options.fresh and self.root.exists():
-            shutil.rmtree(self.root)
         self.root.mkdir(parents=True, exist_ok=True)
         secret = tokens.load_or_create_secret(self.root / "server")
         self.admin_token = tokens.issue(secret, "demo-admin", "admin", now=time.time(),

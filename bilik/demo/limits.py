@@ -14,6 +14,7 @@ HTTP_TIMEOUT_S = 5.0
 # Progress and the overview page
 REPORT_EVERY_S = 3.0
 POLL_S = 0.5  # how often the watchers look (console state, printers, the queue)
+HELD_AFTER_RECEIPT_S = 30.0  # a booth still held by the queue this long after a receipt
 SCREENS_KEPT = 8  # booth screen snapshots kept per booth; older ones are deleted
 
 # Participants

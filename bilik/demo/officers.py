@@ -46,7 +46,7 @@ class Stage(enum.StrEnum):
 
 @dataclass
 class Case:
-    pairing: str
+    ticket: str  # a case is a ticket at a booth (a pairing may be renamed or redone)
     booth: str
     seen_at: float
     stage: Stage = Stage.NEW
@@ -79,17 +79,17 @@ def documents_ready(booth: dict[str, Any], expected: list[str]) -> bool:
 
 def plan(cases: dict[str, Case], state: dict[str, Any], now: float) -> Action | None:
     """What the officer does next: finish a case whose documents are in, else greet."""
-    booths = {b["pairing"]: b for b in state.get("booths", [])}
-    for pairing, case in cases.items():
-        booth = booths.get(pairing)
+    booths = {b.get("ticket"): b for b in state.get("booths", [])}
+    for ticket, case in cases.items():
+        booth = booths.get(ticket)
         if booth is None or case.stage is not Stage.SCANNING:
             continue
         if documents_ready(booth, documents_for(str(booth.get("service", "")))):
             return Action(Act.REVIEW, case)
         if now - case.greeted_at > limits.DOCUMENTS_TIMEOUT_S:
             return Action(Act.GIVE_UP, case)
-    for pairing, case in cases.items():
-        booth = booths.get(pairing)
+    for ticket, case in cases.items():
+        booth = booths.get(ticket)
         if booth is None or case.stage is not Stage.NEW:
             continue
         if booth.get("state") == "receiving" or now - case.seen_at > GREET_WITHOUT_VIDEO_S:
@@ -123,7 +123,7 @@ class SimulatedOfficer:
             if action is None:
                 await asyncio.sleep(limits.POLL_S)
                 continue
-            booth = next(b for b in state["booths"] if b["pairing"] == action.case.pairing)
+            booth = next(b for b in state["booths"] if b.get("ticket") == action.case.ticket)
             await self._do(http, action, booth)
 
     async def sign_in(self, http: aiohttp.ClientSession) -> None:
@@ -145,13 +145,13 @@ class SimulatedOfficer:
         now = self.clock()
         live = set()
         for booth in state.get("booths", []):
-            pairing = str(booth.get("pairing", ""))
-            live.add(pairing)
-            if pairing and pairing not in self.cases and booth.get("ticket"):
-                self.cases[pairing] = Case(pairing, str(booth["booth"]), now)
-        for pairing in list(self.cases):
-            if pairing not in live:
-                del self.cases[pairing]
+            ticket = str(booth.get("ticket") or "")
+            live.add(ticket)
+            if ticket and ticket not in self.cases:
+                self.cases[ticket] = Case(ticket, str(booth["booth"]), now)
+        for ticket in list(self.cases):
+            if ticket not in live:
+                del self.cases[ticket]
 
     async def _do(self, http: aiohttp.ClientSession, action: Action,
                   booth: dict[str, Any]) -> None:

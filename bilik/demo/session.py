@@ -15,12 +15,14 @@ import random
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from bilik import logs
 from bilik.demo import limits, overview
 from bilik.demo.branch import Branch, Options, get_json
 from bilik.demo.errors import DemoError
@@ -41,6 +43,7 @@ class Session:
         self.started = time.monotonic()
         self.overview_url = ""
         self.stop = asyncio.Event()
+        self._held_warned: set[str] = set()
 
     def say(self, obj: dict[str, Any], text: str) -> None:
         print(json.dumps(obj) if self.options.json else text, flush=True)
@@ -52,6 +55,8 @@ class Session:
         runner: web.AppRunner | None = None
         participants: Participants | None = None
         code = 0
+        self.branch.make_room()
+        quiet = _log_to_file(self.branch.group.log_dir / "demo.log")
         try:
             self.branch.prepare()
             self.say({"event": "starting", "logs": str(self.branch.group.log_dir)},
@@ -82,6 +87,7 @@ class Session:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
             self.say({"event": "stopped"}, "Stopped; no process of the demo is left.")
+            quiet()
             print(summary_line(self.progress.summary(time.monotonic() - self.started)),
                   flush=True)
         return code
@@ -130,11 +136,27 @@ class Session:
                                             token=self.branch.admin_token)
                 report = self.progress.report(time.monotonic() - self.started)
                 self.say(report, progress_text(report))
+                self._warn_held_booths()
                 next_report = time.monotonic() + limits.REPORT_EVERY_S
             wanted = self.options.participants
             if wanted and self.progress.served >= wanted:
                 return
             await asyncio.sleep(limits.POLL_S)
+
+    def _warn_held_booths(self) -> None:
+        """Say so when the queue still holds a booth whose participant left long ago: that
+        booth calls nobody again, and the demo would otherwise just seem to stall."""
+        booths = (self.queue or {}).get("booths", {})
+        now = time.time()
+        for visit in self.progress.served_visits():
+            held = booths.get(visit.booth, {})
+            if (held.get("ticket") == visit.ticket and visit.booth not in self._held_warned
+                    and now - (visit.served_at or now) > limits.HELD_AFTER_RECEIPT_S):
+                self._held_warned.add(visit.booth)
+                print(f"bilik demo: warning: {visit.booth} printed the receipt of "
+                      f"{visit.number} {now - (visit.served_at or now):.0f} s ago, but the "
+                      f"queue still holds it as {held.get('state')}: the session was not "
+                      "ended, so this booth calls nobody else", file=sys.stderr, flush=True)
 
     async def _serve_overview(self) -> web.AppRunner:
         app = overview.make_app({b: k.screens for b, k in self.branch.booths.items()},
@@ -180,3 +202,24 @@ class Session:
         self.say({"event": "ready", **links}, "\n".join(lines))
         if not self.options.headless and self.branch.open_browser(self.overview_url):
             self.say({"event": "browser"}, "Opened the overview in Chromium.")
+
+
+def _log_to_file(path: Path) -> Callable[[], None]:
+    """This process's own log goes to ``path``; the terminal keeps warnings and errors,
+    so that progress lines are not buried. Returns the undo."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logs.TextFormatter())
+    before = {h: h.level for h in root.handlers}
+    for h in root.handlers:
+        h.setLevel(max(h.level, logging.WARNING))
+    root.addHandler(handler)
+
+    def undo() -> None:
+        root.removeHandler(handler)
+        handler.close()
+        for h, level in before.items():
+            h.setLevel(level)
+
+    return undo
