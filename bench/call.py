@@ -172,6 +172,8 @@ def run(booths: int, replay: bool, seconds: float, root: Path) -> dict[str, Any]
                 str(token),
                 "--id",
                 name,
+                "--flow",
+                "direct",
                 "--fps",
                 str(FPS),
                 *source,

@@ -29,7 +29,7 @@ class BoothConfig:
     width: int = setting(media.VIDEO_WIDTH, "Picture width in pixels", min=640, max=1920)
     height: int = setting(media.VIDEO_HEIGHT, "Picture height in pixels", min=240, max=1080)
     flow: str = setting(
-        "direct",
+        "ticket",
         "ticket: wait for a ticket QR and claim it through the queue (production); direct: "
         "ask for any officer at once (demo, call benchmark)",
         choices=("direct", "ticket"),

@@ -58,6 +58,7 @@ class Branch:
         return hub
 
     async def booth(self, device: str, **settings: object) -> BoothAgent:
+        settings.setdefault("flow", "direct")  # these booths ask for any officer at once
         config = BoothConfig(server=self.url, id=device, **settings)  # type: ignore[arg-type]
         booth = BoothAgent(config, self.token(device, "booth"))
         self.parts.append(booth)

@@ -121,7 +121,8 @@ class Branch:
     def start_booth(self, device: str) -> None:
         token = self.token_file("booth", device)
         self.spawn(
-            device, "booth", "--server", self.url, "--token-file", str(token), "--id", device
+            device, "booth", "--server", self.url, "--token-file", str(token), "--id", device,
+            "--flow", "direct",
         )
 
     def health(self) -> dict[str, Any] | None:
