@@ -12,9 +12,9 @@ from typing import Any
 from bilik import config as cfg
 from booth import limits
 from booth.config import BoothConfig
-from booth.errors import CredentialError
 from booth.replay import encode_loop
 from signaling.errors import NotConnected
+from signaling.tokens import read_token
 
 log = logging.getLogger(__name__)
 
@@ -87,20 +87,6 @@ def load_config(args: argparse.Namespace) -> BoothConfig:
     )
 
 
-def read_token(token: str | None, token_file: Path | None) -> str:
-    """The device token from the setting or its file; a clear error when there is none."""
-    if token_file is not None:
-        try:
-            token = token_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise CredentialError(
-                f"cannot read token file {token_file}: {exc.strerror or exc}"
-            ) from None
-        if not token:
-            raise CredentialError(f"token file {token_file} is empty")
-    if not token:
-        raise CredentialError("no device token: give --token-file (or --token, BILIK_BOOTH_TOKEN)")
-    return token
 
 
 def make_replay(args: argparse.Namespace) -> int:
@@ -111,7 +97,7 @@ def make_replay(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
-    token = read_token(config.token, config.token_file)
+    token = read_token(config.token, config.token_file, "booth")
     asyncio.run(_serve(config, token))
     return 0
 

@@ -45,6 +45,7 @@ from hardware.serialport import open_port
 from signaling import protocol as p
 from signaling.client import ClientState, SignalingClient
 from signaling.errors import ClientError, NotConnected
+from signaling.tokens import read_token
 
 log = logging.getLogger(__name__)
 
@@ -399,7 +400,7 @@ def load_config(args: argparse.Namespace) -> DisplayConfig:
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
     hardware = load_hardware(args.config)
-    token = frontdesk.read_token(config.token, config.token_file, SECTION)
+    token = read_token(config.token, config.token_file, SECTION)
     return asyncio.run(_serve(config, token, hardware))
 
 

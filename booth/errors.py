@@ -12,6 +12,3 @@ class BoothError(BilikError):
 class ReplayError(BoothError, ValueError):
     """A pre-encoded replay loop is missing, unreadable or not shaped as expected."""
 
-
-class CredentialError(BoothError):
-    """No usable device token (missing, empty, unreadable file)."""

@@ -8,10 +8,8 @@ for this machine only is bound to a loopback address. The agents themselves are
 from __future__ import annotations
 
 import ipaddress
-from pathlib import Path
 
 from bilik.errors import ConfigError
-from booth.errors import CredentialError
 
 CONNECT_TIMEOUT_S = 30.0  # the first connection at start; after that the client keeps trying
 REQUEST_TIMEOUT_S = 10.0  # a ticket request not answered by then is reported as offline
@@ -23,22 +21,6 @@ EXPIRE_CHECK_S = 5.0  # how often the display drops calls older than their maxim
 CONTROL_MAX_BODY = 4096  # the kiosk's control endpoint takes small JSON bodies only
 
 
-def read_token(token: str | None, token_file: Path | None, section: str) -> str:
-    """The device token from the setting or its file; a clear error when there is none."""
-    if token_file is not None:
-        try:
-            token = token_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise CredentialError(
-                f"cannot read token file {token_file}: {exc.strerror or exc}"
-            ) from None
-        if not token:
-            raise CredentialError(f"token file {token_file} is empty")
-    if not token:
-        raise CredentialError(
-            f"no device token: give --token-file (or --token, BILIK_{section.upper()}_TOKEN)"
-        )
-    return token
 
 
 def is_loopback(host: str) -> bool:

@@ -63,6 +63,7 @@ from signaling import protocol as p
 from signaling.client import ClientState, SignalingClient
 from signaling.errors import ClientError, NotConnected
 from signaling.queue.rules import DEFAULT_SERVICES
+from signaling.tokens import read_token
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,6 @@ SECTION = "kiosk"
 
 # Server refusals without a catalogue key of their own, and what to show for them.
 _CODE_TEXT = {
-    "unknown_service": "frontdesk.unknown_service",
     "daily_limit": "queue.daily_limit",
     "unknown_appointment": "queue.booking_unknown",
 }
@@ -629,7 +629,7 @@ def _print_result(result: KioskResult) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
-    token = frontdesk.read_token(config.token, config.token_file, SECTION)
+    token = read_token(config.token, config.token_file, SECTION)
     return asyncio.run(_serve(config, token, stdin=not args.no_stdin))
 
 

@@ -12,8 +12,8 @@ from typing import Any
 from bilik import config as cfg
 from officer import limits
 from officer.config import HubConfig
-from officer.errors import CredentialError
 from signaling.errors import NotConnected
+from signaling.tokens import read_token
 
 log = logging.getLogger(__name__)
 
@@ -65,25 +65,11 @@ def load_config(args: argparse.Namespace) -> HubConfig:
     )
 
 
-def read_token(token: str | None, token_file: Path | None) -> str:
-    """The device token from the setting or its file; a clear error when there is none."""
-    if token_file is not None:
-        try:
-            token = token_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise CredentialError(
-                f"cannot read token file {token_file}: {exc.strerror or exc}"
-            ) from None
-        if not token:
-            raise CredentialError(f"token file {token_file} is empty")
-    if not token:
-        raise CredentialError("no device token: give --token-file (or --token, BILIK_HUB_TOKEN)")
-    return token
 
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
-    token = read_token(config.token, config.token_file)
+    token = read_token(config.token, config.token_file, "hub")
     asyncio.run(_serve(config, token))
     return 0
 

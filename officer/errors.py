@@ -8,6 +8,3 @@ from bilik.errors import BilikError
 class OfficerError(BilikError):
     """The officer hub could not do what was asked; the message says what and why."""
 
-
-class CredentialError(OfficerError):
-    """No usable device token (missing, empty, unreadable file)."""

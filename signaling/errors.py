@@ -35,6 +35,10 @@ class TokenExpired(TokenError):
     pass
 
 
+class CredentialMissing(SignalingError):
+    """An agent has no readable device token (setting or file)."""
+
+
 class StoreError(SignalingError):
     """The branch server's data directory or database cannot be used."""
 

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from signaling import limits
-from signaling.errors import StoreError, TokenExpired, TokenMalformed, TokenSignatureInvalid
+from signaling.errors import (
+    CredentialMissing,
+    StoreError,
+    TokenExpired,
+    TokenMalformed,
+    TokenSignatureInvalid,
+)
 from signaling.protocol import DEVICE_ID_RE, Role
 
 PREFIX = "bk1"
@@ -130,3 +136,24 @@ def load_or_create_secret(data_dir: Path) -> bytes:
     if len(secret) < SECRET_BYTES:
         raise StoreError(f"{path} is damaged: expected {SECRET_BYTES} bytes, found {len(secret)}")
     return secret
+
+
+def read_token(token: str | None, token_file: Path | None, section: str) -> str:
+    """A device's own token, from its setting or its file (agents: booth, hub, kiosk, display).
+
+    Raises :class:`CredentialMissing` with one clear line when there is none to be had.
+    """
+    if token_file is not None:
+        try:
+            token = token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise CredentialMissing(
+                f"cannot read token file {token_file}: {exc.strerror or exc}"
+            ) from None
+        if not token:
+            raise CredentialMissing(f"token file {token_file} is empty")
+    if not token:
+        raise CredentialMissing(
+            f"no device token: give --token-file (or --token, BILIK_{section.upper()}_TOKEN)"
+        )
+    return token

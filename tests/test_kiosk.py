@@ -206,7 +206,7 @@ async def test_refusals_print_nothing_and_show_the_catalogue_reason(
         assert unknown.message == text("queue.booking_unknown")
         service = await kiosk.take_ticket("nope")
         assert (service.outcome, service.message) == (
-            Outcome.REFUSED, text("frontdesk.unknown_service"))
+            Outcome.REFUSED, text("queue.unknown_service"))
         # Not one byte went to the printer for any refusal.
         assert printer.core.status_queries == queries and len(printer.jobs) == 1
         assert kiosk.last == service
@@ -304,7 +304,7 @@ async def test_the_control_endpoint_issues_tickets_for_a_demo_script(
         assert decode_qr(job) == [body["qr"]]
         async with http.post(f"{kiosk.control_url}/ticket", json={"service": "nope"}) as reply:
             assert reply.status == 409
-            assert (await reply.json())["text"]["key"] == "frontdesk.unknown_service"
+            assert (await reply.json())["text"]["key"] == "queue.unknown_service"
         for bad in ({"service": 3}, [1], {"service": "jht", "priority": "vip"}):
             async with http.post(f"{kiosk.control_url}/ticket", json=bad) as reply:
                 assert reply.status == 400, bad

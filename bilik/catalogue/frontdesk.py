@@ -22,10 +22,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The ticket could not be printed. Note your number: {number}. Staff will help you",
     ),
     # Refusals and trouble.
-    "unknown_service": (
-        "Layanan ini tidak tersedia di cabang ini",
-        "This service is not offered at this branch",
-    ),
     "refused": (
         "Permintaan tidak dapat diproses. Silakan hubungi petugas",
         "The request cannot be processed. Please ask a member of staff",

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bilik.cli import main
-from booth.cli import read_token
-from booth.errors import CredentialError
+from signaling.errors import CredentialMissing
+from signaling.tokens import read_token
 
 
 def test_help_names_the_essential_flags(capsys: pytest.CaptureFixture[str]) -> None:
@@ -27,10 +27,10 @@ def test_config_prints_every_setting(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_tokens_come_from_the_flag_or_the_file(tmp_path: Path) -> None:
-    assert read_token("bk1.a.b", None) == "bk1.a.b"
+    assert read_token("bk1.a.b", None, "booth") == "bk1.a.b"
     f = tmp_path / "t"
     f.write_text("  bk1.x.y\n")
-    assert read_token(None, f) == "bk1.x.y"
+    assert read_token(None, f, "booth") == "bk1.x.y"
 
 
 @pytest.mark.parametrize("content", [None, "", "   \n"])
@@ -40,8 +40,8 @@ def test_missing_or_empty_token_is_one_clear_line(
     f = tmp_path / "token"
     if content is not None:
         f.write_text(content)
-    with pytest.raises(CredentialError):
-        read_token(None, f)
+    with pytest.raises(CredentialMissing):
+        read_token(None, f, "booth")
     assert main(["booth", "--token-file", str(f)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("bilik booth: error:") and str(f) in err
