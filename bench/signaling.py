@@ -294,9 +294,9 @@ def run(n_devices: int, n_workers: int, seconds: float, rate: float, root: Path,
     except BaseException:
         barrier.abort()
         reports = [pipe.recv() for pipe in pipes if pipe.poll(10)]
-        errors = [r["error"] for r in reports if "error" in r]
-        if errors:
-            raise SystemExit(f"bench/signaling.py: a load generator failed: {errors}") from None
+        crashed = [r["error"] for r in reports if "error" in r]
+        if crashed:
+            raise SystemExit(f"bench/signaling.py: a load generator failed: {crashed}") from None
         raise
     finally:
         for proc in procs:

@@ -42,7 +42,9 @@ async def _no_task_leaks() -> AsyncIterator[None]:
     ours = {me, asyncio.current_task()}
     deadline = time.monotonic() + LEAK_GRACE_S
     while True:
-        leaked = [t for t in asyncio.all_tasks() if t not in ours and t not in before and not t.done()]
+        leaked = [
+            t for t in asyncio.all_tasks() if t not in ours and t not in before and not t.done()
+        ]
         if not leaked or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.05)
