@@ -195,6 +195,14 @@ class Desk:
             raise DeskError("bad_reply", f"expected a verdict, got {reply.TYPE}")
         self.verdicts[booth] = {"reference": reply.reference, "outcome": reply.outcome,
                                 "next_steps": reply.next_steps}
+        if peer.ticket:
+            # The decision closes the case: the queue frees the officer's slot, and the booth,
+            # once its receipt is printed and the participant has left, calls the next ticket.
+            try:
+                await self.ask(p.SessionEnd(booth=booth, outcome=outcome))
+            except DeskError as exc:
+                log.warning("session end not accepted", extra={"fields": {
+                    "booth": booth, "code": exc.code, "detail": str(exc)}})
         await self._refresh()
         return reply
 
