@@ -451,6 +451,12 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         with _interruptible():
             serve_forever(args.out, on_ready=ready)
         return EXIT_OK
+    if kind == "camera":
+        from hardware.emulators.netcamera import NetCameraEmulator
+
+        with NetCameraEmulator(args.images, fps=args.fps) as camera:
+            _run_until_stopped(out, {"kind": kind, "port": camera.url}, None)
+        return EXIT_OK
     return _fail(out, ValueError(f"unknown emulator kind {args.kind!r}"), "emulate")
 
 
@@ -542,8 +548,14 @@ def register(sub: Any, name: str) -> None:
 
     p = add("emulate", cmd_emulate, "run a device emulator and print its port", config=True)
     p.add_argument(
-        "kind", choices=("pole", "pole-cd5220", "pole-epson", "led", "scanner", "printer")
+        "kind",
+        choices=("pole", "pole-cd5220", "pole-epson", "led", "scanner", "printer", "camera"),
     )
+    p.add_argument(
+        "--images", nargs="*", default=[], metavar="IMAGE",
+        help="camera: images or directories to replay (default: the moving test pattern)",
+    )
+    p.add_argument("--fps", type=float, default=15.0, help="camera: frames a second")
     p.add_argument(
         "--out",
         type=Path,

@@ -86,6 +86,10 @@ def booth_label(booth_id: str) -> str:
 # -- store functions (run on the store thread) ------------------------------------------------
 
 
+AUDITED = {"ticket_issued", "checked_in", "call", "recall", "no_show", "claimed", "move",
+           "repair"}
+
+
 def _load_state(store: Store) -> str | None:
     row = store.execute("SELECT state FROM queue_state WHERE id = 1").fetchone()
     return None if row is None else str(row[0])
@@ -102,6 +106,9 @@ def _save(store: Store, state: str, at: float, actor: str, event: str, decisions
             "INSERT INTO queue_journal (at, actor, event, decisions) VALUES (?, ?, ?, ?)",
             (at, actor, event, decisions),
         )
+        for d in json.loads(decisions):
+            if d.get("kind") in AUDITED and d.get("ticket"):
+                store._audit(db, at, actor, "queue_" + d["kind"], d["ticket"], d)
 
     store.transaction(work)
 

@@ -495,9 +495,11 @@ class DocumentStore:
 
     # -- the hub's side ---------------------------------------------------------------------
 
-    def _hub_may_see(self, hub: str, booth: str, pairing_id: str) -> bool:
+    def _hub_may_see(self, hub: str, booth: str, pairing_id: str, ticket: str = "") -> bool:
         pairing = self.server.book.of_booth(booth)
-        return pairing is not None and pairing.hub == hub and pairing.id == pairing_id
+        if pairing is None or pairing.hub != hub:
+            return False
+        return pairing.id == pairing_id or (bool(ticket) and pairing.ticket == ticket)
 
     async def download(self, request: web.Request) -> web.StreamResponse:
         grant = self._grant(request, Role.HUB)
@@ -506,7 +508,7 @@ class DocumentStore:
         record = await db.call(get_document, db.sync, doc_id) if ID_RE.match(doc_id) else None
         if record is None:
             raise _problem(404, "unknown_document", f"no document {doc_id[:40]!r}")
-        if not self._hub_may_see(grant.device_id, record.booth, record.pairing):
+        if not self._hub_may_see(grant.device_id, record.booth, record.pairing, record.ticket):
             raise _problem(403, "forbidden",
                            "only the hub serving this document's session may download it")
         if record.status == "deleted":
@@ -524,7 +526,8 @@ class DocumentStore:
             raise _problem(400, "bad_request", "query parameter ticket= is required")
         db = self.server.db
         records = await db.call(list_documents, db.sync, ticket)
-        visible = [r for r in records if self._hub_may_see(grant.device_id, r.booth, r.pairing)]
+        visible = [r for r in records
+                   if self._hub_may_see(grant.device_id, r.booth, r.pairing, r.ticket)]
         if records and not visible:
             raise _problem(403, "forbidden", "only the hub serving this ticket may list it")
         return web.json_response({"ticket": ticket, "documents": [r.to_json() for r in visible]})
@@ -540,7 +543,11 @@ class DocumentStore:
         db = self.server.db
         if conn.role is Role.HUB and msg.status in HUB_STATUSES:
             record = await db.call(get_document, db.sync, msg.document)
-            if record is None or record.booth != other or record.pairing != msg.pairing:
+            pairing = self.server.book.pairings.get(msg.pairing)
+            same_case = pairing is not None and record is not None and (
+                record.pairing == msg.pairing or (bool(record.ticket)
+                                                  and record.ticket == pairing.ticket))
+            if record is None or record.booth != other or not same_case:
                 raise ProtocolError(ErrorCode.BAD_MESSAGE,
                                     f"document {msg.document} is not of this session")
             await db.call(set_status, db.sync, record.id, msg.status, msg.reason,
