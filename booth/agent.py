@@ -84,6 +84,7 @@ class BoothAgent:
         screen: BoothScreen | None = None,
         camera: Callable[[], FrameSource] | None = None,
         presence: FaceDetector | None = None,
+        presence_tracker: PresenceTracker | None = None,
         scan_frames: int | None = None,
         health_every_s: float = limits.HEALTH_REPORT_S,
     ) -> None:
@@ -117,7 +118,7 @@ class BoothAgent:
         self._replay: ReplayLoop | None = None
         self._scanner: SerialScanner | None = None
         self._detector = presence
-        self._presence = PresenceTracker()
+        self._presence = presence_tracker or PresenceTracker()
         self._peer_connection_no = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._scan_task: asyncio.Task[None] | None = None
@@ -142,9 +143,13 @@ class BoothAgent:
             # Resume where the participant was; the server corrects what changed meanwhile.
             self.booth = st.Booth(**{**saved.__dict__, "online": False, "present": True})
             log.info("resuming booth state", extra={"fields": {"state": saved.state.value}})
-        if self._detector is None:
+        if self._detector is None and self.config.camera == "testpattern":
+            # Nobody sits in front of a test pattern: looking for a face there would only
+            # report every simulated participant as away.
+            log.info("presence detection off: the booth camera is the test pattern")
+        elif self._detector is None:
             try:
-                self._detector = FaceDetector(yunet_model=self.config.presence_model)
+                self._detector = await asyncio.to_thread(FaceDetector)
             except PresenceUnavailable as exc:
                 self.presence_note = f"presence detection unavailable: {exc}"
                 log.warning("%s", self.presence_note)
@@ -344,7 +349,7 @@ class BoothAgent:
             self._device_health("camera", selftest.error(str(exc)))
             return
         self._tee = tee
-        self._presence.reset(self.clock())
+        self._presence.reset()
         if self._detector is not None:
             self._camera_task = self._spawn(self._presence_loop(tee), "booth-presence")
 
@@ -367,8 +372,9 @@ class BoothAgent:
             frame = tee.latest
             if frame is None:
                 continue
-            faces = await asyncio.to_thread(detector.faces, frame.image)
-            changed = self._presence.feed(self.clock(), faces)
+            # The cascades block for tens of milliseconds: off the event loop.
+            seen = await asyncio.to_thread(detector.sees_face, frame.image)
+            changed = self._presence.feed(seen)
             if changed is not None:
                 self.dispatch(st.PresenceChanged(self._event_time(), changed))
 

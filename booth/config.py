@@ -53,7 +53,4 @@ class BoothConfig:
     screen: str = setting(
         "off", "Booth screen: off (headless), window (full screen), or a directory for PNGs"
     )
-    presence_model: Path | None = setting(
-        None, "YuNet face model (ONNX) when OpenCV has no Haar cascade; none: no presence"
-    )
     goodbye_s: float = setting(20.0, "Seconds the goodbye screen stays", min=1.0, max=600.0)

@@ -23,9 +23,16 @@ SELFTEST_TIMEOUT_S = 5.0  # each device's check at start
 
 # Presence (face detection on the booth camera)
 PRESENCE_CHECK_S = 0.5  # look for a face this often (2 Hz is plenty, and cheap)
+PRESENCE_DETECT_WIDTH = 320  # the frame is shrunk to this width (grey) before the cascades
+# Smallest face that counts, as a fraction of the frame's height. A participant seated
+# 0.5-1 m from the booth camera fills about 20-30 % of it; someone passing 2 m behind
+# about 10 %. Generous on purpose: a false "away" nags a participant who is there.
+FACE_MIN_FRACTION = 0.12
 AWAY_AFTER_S = 20.0  # no face for this long: the participant stepped away
 BACK_AFTER_S = 1.0  # a face for this long: the participant is back
-FACE_MIN_PX = 60  # smallest face searched for (in the 640-wide detection picture)
+# The same, as consecutive checked frames (what the pure tracker counts).
+AWAY_AFTER_FRAMES = round(AWAY_AFTER_S / PRESENCE_CHECK_S)
+BACK_AFTER_FRAMES = round(BACK_AFTER_S / PRESENCE_CHECK_S)
 
 # Documents
 DOC_CHUNK_BYTES = 256 * 1024  # upload chunk; a lost connection costs at most one chunk
