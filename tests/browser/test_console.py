@@ -111,7 +111,7 @@ async def test_sign_in_six_live_tiles_focus_rescan_approve_transfer(
     await until(lambda: booths[1].officer_frames > 5, "the officer's camera at booth-02")
     await page.keyboard.press("1")
     await expect(page.locator("#case-title")).to_contain_text("booth-01", timeout=UI_WAIT_MS)
-    await expect(page.locator('.tile[data-slot="1"] .badge.hand')).to_be_visible()
+    await expect(page.locator('.tile[data-slot="1"] .badge.hand')).to_be_visible(timeout=UI_WAIT_MS)
 
     # Request a rescan of the ID card with a reason.
     await expect(page.locator("#documents")).to_contain_text("id_card", timeout=UI_WAIT_MS)
@@ -133,7 +133,7 @@ async def test_sign_in_six_live_tiles_focus_rescan_approve_transfer(
     await until(lambda: len(one.verdicts) == 1, "the verdict at booth-01")
     assert one.verdicts[0].outcome == "approved"
     reference = one.verdicts[0].reference
-    await expect(page.locator("#verdict")).to_contain_text(reference)
+    await expect(page.locator("#verdict")).to_contain_text(reference, timeout=UI_WAIT_MS)
 
     # A reload loses nothing: signed in, the case history has the decision.
     await page.reload()
