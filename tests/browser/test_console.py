@@ -107,7 +107,7 @@ async def test_sign_in_six_live_tiles_focus_rescan_approve_transfer(
     await page.keyboard.press("2")
     await expect(page.locator('.tile[data-slot="2"]')).to_have_class("tile focused",
                                                                      timeout=UI_WAIT_MS)
-    await expect(page.locator(".tile.focused")).to_have_count(1)
+    await expect(page.locator(".tile.focused")).to_have_count(1, timeout=UI_WAIT_MS)
     await until(lambda: booths[1].officer_frames > 5, "the officer's camera at booth-02")
     await page.keyboard.press("1")
     await expect(page.locator("#case-title")).to_contain_text("booth-01", timeout=UI_WAIT_MS)
@@ -149,7 +149,7 @@ async def test_sign_in_six_live_tiles_focus_rescan_approve_transfer(
                 "booth-01's video at hub-02")
     await expect(page.locator('.tile[data-booth="booth-01"]')).to_have_count(0,
                                                                            timeout=UI_WAIT_MS)
-    await expect(page.locator(".tile[data-booth]")).to_have_count(5)
+    await expect(page.locator(".tile[data-booth]")).to_have_count(5, timeout=UI_WAIT_MS)
     assert hub.focused is None
 
 
