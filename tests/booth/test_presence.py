@@ -29,9 +29,11 @@ from hardware.testpattern import TestPattern
 
 FACES = Path(__file__).parent.parent / "data" / "faces"
 WIDTH, HEIGHT = 640, 480
-# The centre (x, y) of the face in each picture, in its own pixels (checked by eye).
+# The centre (x, y) and side of the face in each picture, in its own pixels (checked by eye).
 ASTRONAUT_FACE = (160, 115)
+ASTRONAUT_FACE_PX = 95
 CAMERAMAN_FACE = (126, 132)
+CAMERAMAN_FACE_PX = 82
 
 
 def load(name: str) -> np.ndarray:
@@ -92,32 +94,54 @@ def detector() -> FaceDetector:
 # -- the detector on real faces ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("background", BACKGROUNDS)
-@pytest.mark.parametrize("scale", [1.0, 1.3, 1.6])
-@pytest.mark.parametrize("centre_x", [200, 320, 440])
+# Where a participant sits: three backgrounds, three places along the seat, and sizes from
+# leaning back (the face about 16 % of the frame's height) to leaning in (about 37 %).
+PLACES = [(background, scale, centre_x) for background in BACKGROUNDS
+          for scale in (0.8, 1.0, 1.3, 1.6, 1.9) for centre_x in (200, 320, 440)]
+# A cascade misses the odd composition (a face between two pyramid levels, a bright edge
+# next to it); the tracker needs AWAY_AFTER_FRAMES misses in a row before it calls anybody
+# away, so what matters is the rate. Measured: 43 of 45 from the front, 39 of 45 in profile
+# (the weaker cascade, and the camera hides part of that face).
+MIN_FOUND_FRONTAL = 0.9
+MIN_FOUND_PROFILE = 0.8
+
+
+def found_where_seated(detector: FaceDetector, person: np.ndarray, face: tuple[int, int],
+                       view: FaceView, scale_by: float = 1.0) -> list[tuple[str, float, int]]:
+    """The places (of PLACES) where ``person``'s face was not found where it is."""
+    missed = []
+    for background, scale, centre_x in PLACES:
+        frame, face_at = seated(person, BACKGROUNDS[background](), scale=scale * scale_by,
+                                centre_x=centre_x, face=face)
+        faces = detector.find(frame)
+        if not any(f.view is view and covers(f, face_at) for f in faces):
+            missed.append((background, scale * scale_by, centre_x))
+    return missed
+
+
 def test_a_participant_facing_the_camera_is_found_where_they_sit(
-    detector: FaceDetector, background: str, scale: float, centre_x: int,
+    detector: FaceDetector,
 ) -> None:
-    frame, face_at = seated(ASTRONAUT, BACKGROUNDS[background](), scale=scale,
-                            centre_x=centre_x)
-    faces = detector.find(frame)
-    assert any(f.view is FaceView.FRONTAL and covers(f, face_at) for f in faces), faces
+    missed = found_where_seated(detector, ASTRONAUT, ASTRONAUT_FACE, FaceView.FRONTAL)
+    assert len(missed) <= (1 - MIN_FOUND_FRONTAL) * len(PLACES), missed
+
+
+def test_the_face_is_given_in_the_frame_s_own_pixels(detector: FaceDetector) -> None:
+    frame, face_at = seated(ASTRONAUT, plain_wall(), scale=1.3)
+    near = [f for f in detector.find(frame) if covers(f, face_at)]
+    # about the face's size, not the shrunk copy's
+    assert near and all(0.7 < f.width / (ASTRONAUT_FACE_PX * 1.3) < 1.4 for f in near), near
     assert detector.sees_face(frame)
-    # The box is about the face's size, in the frame's pixels (not the shrunk copy's).
-    near = [f for f in faces if covers(f, face_at)]
-    assert any(0.6 < f.width / (95 * scale) < 1.6 for f in near), near
 
 
-@pytest.mark.parametrize("background", BACKGROUNDS)
-@pytest.mark.parametrize("centre_x", [200, 320, 440])
-def test_a_participant_turned_sideways_is_still_there(
-    detector: FaceDetector, background: str, centre_x: int,
-) -> None:
-    frame, face_at = seated(CAMERAMAN, BACKGROUNDS[background](), scale=1.8,
-                            centre_x=centre_x, face=CAMERAMAN_FACE)
-    faces = detector.find(frame)
-    assert any(f.view is FaceView.PROFILE and covers(f, face_at) for f in faces), faces
+def test_a_participant_turned_sideways_is_still_there(detector: FaceDetector) -> None:
+    # Scaled so that the faces have the same sizes as the astronaut's.
+    missed = found_where_seated(detector, CAMERAMAN, CAMERAMAN_FACE, FaceView.PROFILE,
+                                scale_by=ASTRONAUT_FACE_PX / CAMERAMAN_FACE_PX)
+    assert len(missed) <= (1 - MIN_FOUND_PROFILE) * len(PLACES), missed
     # It is the profile cascade that finds them: the frontal one alone does not.
+    frame = seated(CAMERAMAN, brick_wall(), scale=1.8, face=CAMERAMAN_FACE)[0]
+    assert detector.sees_face(frame)
     assert FaceDetector(profile=False).find(frame) == []
 
 
@@ -157,10 +181,20 @@ def test_someone_far_behind_the_seat_does_not_count(detector: FaceDetector) -> N
     # Half size: a face 10 % of the frame's height, someone passing a couple of metres back.
     frame, face_at = seated(ASTRONAUT, plain_wall(), scale=0.5)
     assert detector.find(frame) == []
-    # It is the size threshold that ignores them: a detector told to take small faces
-    # (and given the whole frame) finds this one where it is.
+    # It is the size that ignores them: a detector told to take small faces (and given the
+    # whole frame; at the default width the cascade's window is as coarse) finds this one.
     small = FaceDetector(min_face=0.05, detect_width=WIDTH)
     assert any(covers(f, face_at) for f in small.find(frame))
+
+
+def test_the_smallest_face_that_counts_is_a_share_of_the_frame(
+    detector: FaceDetector,
+) -> None:
+    # The cascade's box around this face is about 30 % of the frame's height.
+    frame, face_at = seated(ASTRONAUT, plain_wall(), scale=1.3)
+    assert any(covers(f, face_at) for f in detector.find(frame))
+    assert any(covers(f, face_at) for f in FaceDetector(min_face=0.25).find(frame))
+    assert FaceDetector(min_face=0.4).find(frame) == []
 
 
 def test_a_larger_camera_picture_gives_the_face_in_its_own_pixels(
