@@ -100,7 +100,7 @@ PLACES = [(background, scale, centre_x) for background in BACKGROUNDS
           for scale in (0.8, 1.0, 1.3, 1.6, 1.9) for centre_x in (200, 320, 440)]
 # A cascade misses the odd composition (a face between two pyramid levels, a bright edge
 # next to it); the tracker needs AWAY_AFTER_FRAMES misses in a row before it calls anybody
-# away, so what matters is the rate. Measured: 43 of 45 from the front, 39 of 45 in profile
+# away, so what matters is the rate. Measured: 43 of 45 from the front, 41 of 45 in profile
 # (the weaker cascade, and the camera hides part of that face).
 MIN_FOUND_FRONTAL = 0.9
 MIN_FOUND_PROFILE = 0.8
