@@ -47,6 +47,9 @@ Reply = tuple[str, Callable[[list[de.Decision]], p.Message | None]]
 
 HUB_FAILOVER_S = 5.0  # a hub gone this long has its booths re-paired with other hubs
 STATS_REFRESH_S = 30.0  # how often today's figures are recomputed for /metrics
+# The journal is the record; the state is snapshotted every this many events, and a
+# restart replays the journal after the snapshot through the (deterministic) core.
+SNAPSHOT_EVERY = 100
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024  # appointment imports
 
 STEPS = [
@@ -64,6 +67,11 @@ STEPS = [
         decisions TEXT NOT NULL
     );
     CREATE INDEX queue_journal_at ON queue_journal(at);
+    """,
+    # 2: the snapshot names the last journal entry it includes; later entries are replayed
+    """
+    ALTER TABLE queue_state ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+    UPDATE queue_state SET seq = (SELECT COALESCE(MAX(seq), 0) FROM queue_journal);
     """,
 ]
 
@@ -90,22 +98,31 @@ AUDITED = {"ticket_issued", "checked_in", "call", "recall", "no_show", "claimed"
            "repair"}
 
 
-def _load_state(store: Store) -> str | None:
-    row = store.execute("SELECT state FROM queue_state WHERE id = 1").fetchone()
-    return None if row is None else str(row[0])
+def _load_state(store: Store) -> tuple[str | None, int, list[tuple[float, str]]]:
+    """The last snapshot, the journal entry it ends at, and the events recorded after it."""
+    row = store.execute("SELECT state, seq FROM queue_state WHERE id = 1").fetchone()
+    state, seq = (None, 0) if row is None else (str(row[0]), int(row[1]))
+    later = store.execute(
+        "SELECT at, event FROM queue_journal WHERE seq > ? ORDER BY seq", (seq,)
+    ).fetchall()
+    return state, seq, [(float(r[0]), str(r[1])) for r in later]
 
 
-def _save(store: Store, state: str, at: float, actor: str, event: str, decisions: str) -> None:
+def _save(store: Store, snapshot: str | None, at: float, actor: str, event: str,
+          decisions: str) -> None:
+    """One transaction: the journal entry, its audit rows and, now and then, a snapshot."""
     def work(db: sqlite3.Connection) -> None:
-        db.execute(
-            "INSERT INTO queue_state (id, state, updated) VALUES (1, ?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET state = excluded.state, updated = excluded.updated",
-            (state, at),
-        )
-        db.execute(
+        cursor = db.execute(
             "INSERT INTO queue_journal (at, actor, event, decisions) VALUES (?, ?, ?, ?)",
             (at, actor, event, decisions),
         )
+        if snapshot is not None:
+            db.execute(
+                "INSERT INTO queue_state (id, state, updated, seq) VALUES (1, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET state = excluded.state, "
+                "updated = excluded.updated, seq = excluded.seq",
+                (snapshot, at, cursor.lastrowid),
+            )
         for d in json.loads(decisions):
             if d.get("kind") in AUDITED and d.get("ticket"):
                 store._audit(db, at, actor, "queue_" + d["kind"], d["ticket"], d)
@@ -173,6 +190,8 @@ class BranchQueue:
         self._failover: dict[str, asyncio.TimerHandle] = {}
         self._releasing: set[str] = set()  # pairings the queue itself is ending
         self._owner: asyncio.Task[Any] | None = None  # the task applying an event (see handle)
+        self.snapshot_every = SNAPSHOT_EVERY
+        self._since_snapshot = 0
         self._deferred: list[tuple[ev.Event, str]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -181,9 +200,8 @@ class BranchQueue:
     async def start(self) -> None:
         db = self.server.db
         await db.call(db.sync.migrate_feature, "queue", STEPS)
-        saved = await db.call(_load_state, db.sync)
-        if saved is not None:
-            self.scheduler = Scheduler.from_dict(json.loads(saved), self.rules)
+        self.scheduler = await self._restore(self.server.clock())
+        if self.scheduler.tickets or self.scheduler.booths:
             log.info("queue resumed", extra={"fields": {
                 "tickets": len(self.scheduler.tickets), "booths": len(self.scheduler.booths)}})
         # Nobody is connected yet: hubs come back online when they announce capacity.
@@ -267,17 +285,21 @@ class BranchQueue:
         except QueueError as exc:
             self.metrics.refused.labels(exc.code).inc()
             raise
+        self._since_snapshot += 1
+        snapshot = None
+        if self._since_snapshot >= self.snapshot_every:
+            snapshot = json.dumps(self.scheduler.to_dict())
         try:
             await self.server.db.call(
-                _save, self.server.db.sync, json.dumps(self.scheduler.to_dict()), now, actor,
+                _save, self.server.db.sync, snapshot, now, actor,
                 json.dumps(event.to_dict()), json.dumps([d.to_dict() for d in decisions]),
             )
         except Exception:
             # Not stored means not done: go back to the state on disk.
-            saved = await self.server.db.call(_load_state, self.server.db.sync)
-            self.scheduler = (Scheduler.from_dict(json.loads(saved), self.rules) if saved
-                              else Scheduler(self.rules, branch=self.branch, now=now))
+            self.scheduler = await self._restore(now)
             raise
+        if snapshot is not None:
+            self._since_snapshot = 0
         if reply is not None:
             answer = reply[1](decisions)
             if answer is not None:
@@ -291,6 +313,19 @@ class BranchQueue:
                     "decision": decision.to_dict()}})
         self._update_gauges()
         return decisions
+
+    async def _restore(self, now: float) -> Scheduler:
+        """The state on disk: the last snapshot, then every event journaled after it."""
+        db = self.server.db
+        state, _seq, later = await db.call(_load_state, db.sync)
+        scheduler = (Scheduler.from_dict(json.loads(state), self.rules) if state is not None
+                     else Scheduler(self.rules, branch=self.branch, now=later[0][0] if later
+                                    else now))
+        for at, event in later:
+            # The core is a pure function of its events and their times: the same decisions.
+            scheduler.handle(ev.Event.from_dict(json.loads(event)), at)
+        self._since_snapshot = len(later)
+        return scheduler
 
     def _arm(self) -> None:
         if self._timer is not None:

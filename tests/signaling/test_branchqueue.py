@@ -307,3 +307,22 @@ async def test_a_display_that_connects_is_shown_the_current_calls(branch: Branch
     late = await branch.connect("display-01", "display")
     called = await late.expect("called", number=info["number"])
     assert called["label"] == "Bilik 2"
+
+
+async def test_a_restart_rebuilds_the_queue_from_snapshot_and_journal(
+    start_branch: BranchFactory,
+) -> None:
+    branch = await start_branch()
+    queue = branch.app[QUEUE_KEY]
+    queue.snapshot_every = 3  # snapshots and replayed events both take part below
+    await _hub(branch)
+    kiosk = await branch.connect("kiosk-01", "kiosk")
+    booth = await branch.connect("booth-01", "booth")
+    for _ in range(4):
+        await _ticket(kiosk)
+    await booth.expect("called")
+    before = queue.scheduler.to_dict()
+    await branch.stop()
+
+    again = await start_branch()
+    assert again.app[QUEUE_KEY].scheduler.to_dict() == before
