@@ -662,14 +662,22 @@ class BranchQueue:
         }
 
     async def stats(self, since: float) -> dict[str, Any]:
+        """The figures since ``since``, computed off the event loop (a day is thousands of
+        journal rows; devices' messages must not wait behind them)."""
         rows = await self.server.db.call(_journal, self.server.db.sync, since)
-        journal = (
-            (at, ev.Event.from_dict(json.loads(e)), [de.Decision.from_dict(x)
-                                                      for x in json.loads(ds)])
-            for at, e, ds in rows
-        )
-        return qstats.summarise(journal, utc_offset_min=self.rules.utc_offset_min,
-                                sla_late_s=self.rules.sla_late_s, until=self.server.clock())
+        until = self.server.clock()
+        rules = self.rules
+
+        def summarise() -> dict[str, Any]:
+            journal = (
+                (at, ev.Event.from_dict(json.loads(e)),
+                 [de.Decision.from_dict(x) for x in json.loads(ds)])
+                for at, e, ds in rows
+            )
+            return qstats.summarise(journal, utc_offset_min=rules.utc_offset_min,
+                                    sla_late_s=rules.sla_late_s, until=until)
+
+        return await asyncio.to_thread(summarise)
 
 
 # -- HTTP ---------------------------------------------------------------------------------------
