@@ -325,6 +325,10 @@ class ReturnTrack(MediaStreamTrack):
             return
         if self._need_keyframe:
             if not keyframe:
+                # The keyframe asked for may never come (an encoder that emitted nothing for
+                # that frame, or a request made while the stream was between frames): ask
+                # again, rate-limited, rather than wait for ever on a black picture.
+                self.picture_lost()
                 return
             self._need_keyframe = False
         if self._queue.full():

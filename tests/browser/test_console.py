@@ -99,19 +99,22 @@ async def test_sign_in_six_live_tiles_focus_rescan_approve_transfer(
     )
     assert await live_tiles(page) == 6
 
-    # Keyboard focus: 1 then 2 moves the mark and the officer's camera.
-    await page.keyboard.press("1")
-    await expect(page.locator('.tile[data-slot="1"]')).to_have_class("tile focused",
-                                                                     timeout=UI_WAIT_MS)
+    # Keyboard focus: booth-01's key then booth-02's moves the mark and the officer's camera.
+    # Slots follow the order in which booths were paired: find where booth-01 and -02 sit.
+    slot_one, slot_two = (str(_slot(hub, f"booth-0{i}")) for i in (1, 2))
+    await page.keyboard.press(slot_one)
+    await expect(page.locator(f'.tile[data-slot="{slot_one}"]')).to_have_class(
+        "tile focused", timeout=UI_WAIT_MS)
     await until(lambda: one.officer_frames > 5, "the officer's camera at booth-01")
-    await page.keyboard.press("2")
-    await expect(page.locator('.tile[data-slot="2"]')).to_have_class("tile focused",
-                                                                     timeout=UI_WAIT_MS)
+    await page.keyboard.press(slot_two)
+    await expect(page.locator(f'.tile[data-slot="{slot_two}"]')).to_have_class(
+        "tile focused", timeout=UI_WAIT_MS)
     await expect(page.locator(".tile.focused")).to_have_count(1, timeout=UI_WAIT_MS)
     await until(lambda: booths[1].officer_frames > 5, "the officer's camera at booth-02")
-    await page.keyboard.press("1")
+    await page.keyboard.press(slot_one)
     await expect(page.locator("#case-title")).to_contain_text("booth-01", timeout=UI_WAIT_MS)
-    await expect(page.locator('.tile[data-slot="1"] .badge.hand')).to_be_visible(timeout=UI_WAIT_MS)
+    hand = page.locator(f'.tile[data-slot="{slot_one}"] .badge.hand')
+    await expect(hand).to_be_visible(timeout=UI_WAIT_MS)
 
     # Request a rescan of the ID card with a reason.
     await expect(page.locator("#documents")).to_contain_text("id_card", timeout=UI_WAIT_MS)
@@ -156,3 +159,9 @@ async def test_sign_in_six_live_tiles_focus_rescan_approve_transfer(
 async def take_screenshot(page: Page) -> None:
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+def _slot(hub: Any, booth: str) -> int:
+    peer = hub.peer_of(booth)
+    assert peer is not None, f"{booth} is not at the hub"
+    return int(peer.slot)
