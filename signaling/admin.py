@@ -25,7 +25,9 @@ def _error(status: int, code: str, detail: str) -> web.Response:
     return web.json_response({"error": code, "detail": detail}, status=status)
 
 
-def _admin_only(handler: Handler) -> Handler:
+def admin_only(handler: Handler) -> Handler:
+    """Wrap an HTTP handler so that only a verified admin token reaches it (GRANT_KEY)."""
+
     async def wrapped(request: web.Request) -> web.StreamResponse:
         from signaling.server import SERVER_KEY
 
@@ -65,7 +67,7 @@ def _int_param(request: web.Request, name: str, default: int, lo: int, hi: int) 
     return value
 
 
-@_admin_only
+@admin_only
 async def list_devices(request: web.Request) -> web.Response:
     from signaling.server import SERVER_KEY
 
@@ -76,7 +78,7 @@ async def list_devices(request: web.Request) -> web.Response:
     return web.json_response({"devices": devices})
 
 
-@_admin_only
+@admin_only
 async def list_pairings(request: web.Request) -> web.Response:
     from signaling.server import SERVER_KEY
 
@@ -90,7 +92,7 @@ async def list_pairings(request: web.Request) -> web.Response:
     })
 
 
-@_admin_only
+@admin_only
 async def release_pairing(request: web.Request) -> web.Response:
     from signaling.server import SERVER_KEY
 
@@ -102,7 +104,7 @@ async def release_pairing(request: web.Request) -> web.Response:
     return web.json_response({"released": pairing_id})
 
 
-@_admin_only
+@admin_only
 async def audit_log(request: web.Request) -> web.Response:
     from signaling.server import SERVER_KEY
 
@@ -113,7 +115,7 @@ async def audit_log(request: web.Request) -> web.Response:
     return web.json_response({"entries": [dataclasses.asdict(e) for e in entries]})
 
 
-@_admin_only
+@admin_only
 async def issue_token(request: web.Request) -> web.Response:
     from signaling.server import SERVER_KEY
 

@@ -24,7 +24,8 @@ from aiohttp import web
 from prometheus_client import Counter, Gauge
 
 from signaling import protocol as p
-from signaling.errors import ProtocolError, TokenError
+from signaling.admin import GRANT_KEY, admin_only
+from signaling.errors import ProtocolError
 from signaling.pairing import Pairing
 from signaling.protocol import ErrorCode, ReleaseReason, Role
 from signaling.queue import Priority, Scheduler
@@ -687,27 +688,11 @@ def _json_error(status: int, code: str, detail: str, **extra: Any) -> web.Respon
     return web.json_response({"error": code, "detail": detail, **extra}, status=status)
 
 
-def _admin(request: web.Request) -> str | web.Response:
-    from signaling import tokens
-    from signaling.server import SERVER_KEY
-
-    server = request.app[SERVER_KEY]
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        return _json_error(401, "unauthorized", "send Authorization: Bearer <admin token>")
-    try:
-        grant = tokens.verify(server.secret, header[7:].strip(), now=server.clock())
-    except TokenError as exc:
-        return _json_error(401, "unauthorized", str(exc))
-    if grant.role is not Role.ADMIN:
-        return _json_error(403, "forbidden", f"a {grant.role} token cannot use the admin API")
-    return grant.device_id
 
 
+@admin_only
 async def import_appointments(request: web.Request) -> web.Response:
-    who = _admin(request)
-    if isinstance(who, web.Response):
-        return who
+    who = request[GRANT_KEY].device_id
     queue = request.app[QUEUE_KEY]
     if request.content_length is not None and request.content_length > MAX_UPLOAD_BYTES:
         return _json_error(413, "too_large", f"imports are limited to {MAX_UPLOAD_BYTES} bytes")
@@ -734,17 +719,13 @@ async def import_appointments(request: web.Request) -> web.Response:
                               "other_branches": result.other_branches})
 
 
+@admin_only
 async def queue_view(request: web.Request) -> web.Response:
-    who = _admin(request)
-    if isinstance(who, web.Response):
-        return who
     return web.json_response(request.app[QUEUE_KEY].view())
 
 
+@admin_only
 async def queue_stats(request: web.Request) -> web.Response:
-    who = _admin(request)
-    if isinstance(who, web.Response):
-        return who
     queue = request.app[QUEUE_KEY]
     raw = request.query.get("since")
     since = 0.0
