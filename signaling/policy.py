@@ -9,7 +9,7 @@ from signaling.protocol import Role
 MAY_SEND: dict[Role, frozenset[str]] = {
     Role.BOOTH: frozenset(
         {p.Status.TYPE, p.ServiceRequest.TYPE, p.Release.TYPE, p.Offer.TYPE, p.Answer.TYPE,
-         p.Ice.TYPE, p.Hand.TYPE, p.DocUpdate.TYPE, p.Claim.TYPE, p.CheckIn.TYPE,
+         p.Ice.TYPE, p.Hand.TYPE, p.Seat.TYPE, p.DocUpdate.TYPE, p.Claim.TYPE, p.CheckIn.TYPE,
          p.BoothReady.TYPE}
     ),
     Role.HUB: frozenset(

@@ -265,6 +265,20 @@ class DocUpdate(Message):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Seat(Message):
+    """Booth -> its hub: the participant's seat is occupied, or they stepped away.
+
+    Sent when presence detection changes its mind (after its own debounce), so the officer
+    sees "participant away" on the booth's tile instead of talking to an empty chair.
+    """
+
+    TYPE: ClassVar[str] = "seat"
+    peer: str = _text(limits.MAX_ID_CHARS, DEVICE_ID_RE)
+    pairing: str = _text(limits.MAX_ID_CHARS, ID_RE)
+    occupied: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
 class Attention(Message):
     """Hub -> its booth: the officer is (or is no longer) attending this booth."""
 
@@ -275,7 +289,7 @@ class Attention(Message):
 
 
 RELAYED: tuple[type[Message], ...] = (
-    Offer, Answer, Ice, Hand, DocRequest, DocUpdate, Attention
+    Offer, Answer, Ice, Hand, Seat, DocRequest, DocUpdate, Attention
 )
 
 

@@ -93,6 +93,18 @@ async def test_offer_answer_and_ice_pass_between_paired_devices(branch: Branch) 
     assert ice["peer"] == "booth-01"  # the receiver sees who really sent it
 
 
+async def test_seat_changes_reach_the_paired_hub_only_from_the_booth(branch: Branch) -> None:
+    booth, hub, pairing = await branch.pair()
+    await booth.send({"type": "seat", "peer": "hub-01", "pairing": pairing, "occupied": False})
+    seat = await hub.expect("seat")
+    assert (seat["peer"], seat["occupied"]) == ("booth-01", False)
+    # A hub cannot claim a booth's seat state.
+    reply = await hub.request({"type": "seat", "peer": "booth-01", "pairing": pairing,
+                               "occupied": True})
+    assert reply["type"] == "error" and reply["code"] == "forbidden"
+    await _no_more(booth, hub, pairing)
+
+
 @pytest.mark.parametrize(
     "case", ["unpaired-peer", "someone-elses-pairing", "booth-to-booth", "unknown-pairing"]
 )
