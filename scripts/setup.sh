@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 # libzbar0: pyzbar's decoder. libgl1/libglib2.0-0: OpenCV's HighGUI build.
 # chromium: the officer console's browser tests (Playwright drives /usr/bin/chromium).
 # fonts-dejavu-core: the booth screen and the printer emulator render text with it.
-SYSTEM_PACKAGES=(libzbar0 libgl1 libglib2.0-0 chromium fonts-dejavu-core)
+# libportaudio2: the booth's loudspeaker (sounddevice). xvfb/xauth: the booth screen's real
+# full-screen window is tested on a virtual X display.
+SYSTEM_PACKAGES=(libzbar0 libgl1 libglib2.0-0 chromium fonts-dejavu-core libportaudio2 xvfb xauth)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
