@@ -242,6 +242,8 @@ class Desk:
     def booth_message(self, peer: HubPeer, msg: p.Message) -> None:
         if isinstance(msg, p.Hand):
             peer.hand = {"raised": msg.raised, "reason": msg.reason, "at": self.hub.clock()}
+        elif isinstance(msg, p.Seat):
+            peer.seat(msg.occupied)
         elif isinstance(msg, p.DocUpdate):
             peer.documents[msg.document] = {"kind": msg.kind, "status": msg.status,
                                             "reason": msg.reason, "at": self.hub.clock()}

@@ -202,6 +202,7 @@ class Hub:
                     new_case = peer.ticket != msg.ticket
                     peer.ticket, peer.number, peer.service = msg.ticket, msg.number, msg.service
                     if new_case:
+                        peer.seat(True)  # a new participant: the last one's absence is over
                         await self._ask_documents(peer)
             elif isinstance(msg, p.Offer):
                 await self._offer(msg)
@@ -216,7 +217,7 @@ class Hub:
                         extra={"fields": {"pairing": msg.pairing, "reason": msg.reason}},
                     )
                     await self._free(msg.pairing, DropReason.RELEASED, tell_server=False)
-            elif isinstance(msg, p.Hand | p.DocUpdate):
+            elif isinstance(msg, p.Hand | p.Seat | p.DocUpdate):
                 peer = self.peers.get(msg.pairing)
                 if peer is not None and peer.booth == msg.peer:
                     self.desk.booth_message(peer, msg)

@@ -103,12 +103,32 @@ class HubPeer:
         self.hand: dict[str, object] = {"raised": False, "reason": "", "at": None}
         self.documents: dict[str, dict[str, object]] = {}
         self.parked = False
+        self.away_since: float | None = None  # monotonic; None while the seat is occupied
         self.rx_bytes = 0  # from aiortc's inbound-rtp stats, refreshed by the hub
         self.return_tracks: list[ReturnTrack] = []
         self.latest_frame: av.VideoFrame | None = None  # newest decoded picture, for tiles
         self.voice = VoiceActivity()
         self.audio_frames = 0
         self.heard_samples = 0  # samples passed to the headset
+
+    # -- the participant ------------------------------------------------------------------
+
+    def seat(self, occupied: bool) -> None:
+        """The booth says its participant sat down (``True``) or stepped away (``False``).
+
+        Away is stamped once: a repeated "away" keeps the first time, so the tile counts
+        from when the chair emptied, not from the booth's latest word.
+        """
+        if occupied:
+            self.away_since = None
+        elif self.away_since is None:
+            self.away_since = self.monotonic()
+
+    def away_s(self) -> float | None:
+        """Seconds the participant has been away, or ``None`` while seated."""
+        if self.away_since is None:
+            return None
+        return max(0.0, self.monotonic() - self.away_since)
 
     # -- negotiation ----------------------------------------------------------------------
 

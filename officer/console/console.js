@@ -102,6 +102,7 @@ function updateTile(el, b) {
   el.classList.toggle("focused", b.focused);
   el.classList.toggle("lost", b.state === "lost");
   el.classList.toggle("parked", b.parked);
+  el.classList.toggle("away", b.away_s !== null && b.away_s !== undefined);
   el.dataset.state = b.state;
   el.querySelector(".name").textContent = `${b.booth}${b.number ? " · " + b.number : ""}`;
   el.querySelector(".timers").textContent =
@@ -109,6 +110,9 @@ function updateTile(el, b) {
   const badges = [];
   if (b.focused) badges.push(`<span class="badge focus">FOKUS / FOCUS</span>`);
   if (b.state === "lost") badges.push(`<span class="badge lost">TERPUTUS / LOST</span>`);
+  if (b.away_s !== null && b.away_s !== undefined) {
+    badges.push(`<span class="badge away" title="Kursi peserta kosong / The participant's seat is empty">🚶 PERGI / AWAY ${fmt(b.away_s)}</span>`);
+  }
   if (b.hand.raised) badges.push(`<span class="badge hand">✋ ${b.hand.reason === "help" ? "BANTUAN / HELP" : "SIAP / READY"}</span>`);
   if (b.speaking) badges.push(`<span class="badge speaking">🔊 BICARA / SPEAKING</span>`);
   if (b.documents_waiting) badges.push(`<span class="badge docs">📄 ${b.documents_waiting}</span>`);

@@ -6,6 +6,7 @@ approves a claim and transfers a booth to another officer; a reload loses nothin
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,32 @@ async def test_sign_in_six_live_tiles_focus_rescan_approve_transfer(
                                                                            timeout=UI_WAIT_MS)
     await expect(page.locator(".tile[data-booth]")).to_have_count(5, timeout=UI_WAIT_MS)
     assert hub.focused is None
+
+
+async def test_away_mark_appears_counts_and_goes(branch: Branch, page: Page) -> None:
+    await branch.add_officer()
+    hub = await branch.hub()
+    one = await branch.booth("booth-01", receive=False)
+    await branch.booth("booth-02", receive=False)
+    await until(lambda: frames(hub, "booth-01") > 5 and frames(hub, "booth-02") > 5,
+                "video from two booths")
+    await sign_in(page, hub)
+    tile_one = page.locator('.tile[data-booth="booth-01"]')
+    await expect(tile_one).to_be_visible(timeout=UI_WAIT_MS)
+    await expect(page.locator(".badge.away")).to_have_count(0)
+
+    # The participant at booth-01 stands up and leaves: the mark, then the time counting.
+    await one.seat(False)
+    mark = tile_one.locator(".badge.away")
+    await expect(mark).to_contain_text("PERGI / AWAY", timeout=UI_WAIT_MS)
+    await expect(tile_one).to_have_class(re.compile(r"\baway\b"), timeout=UI_WAIT_MS)
+    await expect(mark).to_contain_text(re.compile(r"AWAY 0:0[1-9]"), timeout=UI_WAIT_MS)
+    await expect(page.locator('.tile[data-booth="booth-02"] .badge.away')).to_have_count(0)
+
+    # Back in the chair: the mark goes.
+    await one.seat(True)
+    await expect(mark).to_have_count(0, timeout=UI_WAIT_MS)
+    await expect(tile_one).not_to_have_class(re.compile(r"\baway\b"), timeout=UI_WAIT_MS)
 
 
 async def take_screenshot(page: Page) -> None:

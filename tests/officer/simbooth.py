@@ -4,8 +4,8 @@ It asks for service, offers send-and-receive video (test pattern, live or a repl
 VP8 loop) and audio (a tone it can switch on and off, i.e. "speak"), and classifies what
 comes back: a decoded return picture whose timecode reads is the officer's camera (its
 latency is measured), one without is the waiting card; return audio with sound is the
-officer's microphone, silent audio is silence. It also raises a hand and announces
-documents like a booth would.
+officer's microphone, silent audio is silence. It also raises a hand, says whether
+its participant is seated, and announces documents like a booth would.
 
 Run as a process for the bench: ``python -m tests.officer.simbooth --server URL
 --token-file F --stats out.json [--replay loop.ivf]``; it rewrites ``--stats`` every second.
@@ -218,6 +218,17 @@ class SimBooth:
         assert self.pairing and self.hub
         await self.client.send(p.Hand(peer=self.hub, pairing=self.pairing, raised=raised,
                                       reason=reason))
+
+    async def seat(self, occupied: bool) -> None:
+        """What the booth's presence detection says: the participant sat down or left."""
+        assert self.pairing and self.hub
+        await self.client.send(p.Seat(peer=self.hub, pairing=self.pairing, occupied=occupied))
+
+    async def end_pairing(self) -> None:
+        """End the pairing from the booth's side; the booth then asks for service again."""
+        assert self.pairing
+        await self.client.send(p.Release(pairing=self.pairing,
+                                         reason=p.ReleaseReason.DONE.value))
 
     async def document(self, document: str, kind: str, status: str = "uploaded") -> None:
         assert self.pairing and self.hub
