@@ -57,6 +57,22 @@ def documents_for(service: str) -> list[str]:
     return [i.document for i in checklist_for(service) if i.document]
 
 
+def document_name(kind: str) -> tuple[str, str] | None:
+    """The human name (Indonesian, English) of a booth's document kind, e.g. ``"ktp"``;
+    ``None`` for a kind no checklist knows (the console then shows the raw kind)."""
+    for items in CHECKLISTS.values():
+        for item in items:
+            if item.document and item.document == kind:
+                return item.label_id, item.label_en
+    return None
+
+
+def document_label(kind: str) -> str:
+    """``"KTP (kartu tanda penduduk) / National ID card"``, or the raw kind if unknown."""
+    name = document_name(kind)
+    return kind if name is None else f"{name[0]} / {name[1]}"
+
+
 def as_json() -> dict[str, object]:
     return {
         "default": DEFAULT_CLAIM,

@@ -56,7 +56,11 @@ def state(hub: Hub) -> dict[str, Any]:
             since_attended = round(mono - peer.last_attended, 1)
         else:
             since_attended = None  # never attended: the console counts from pairing
-        documents = [{"id": doc, **info} for doc, info in peer.documents.items()]
+        documents = [
+            {"id": doc, **info,
+             "name": checklists.document_label(str(info.get("kind") or "")) or doc}
+            for doc, info in peer.documents.items()
+        ]
         booths.append({
             "booth": peer.booth,
             "slot": peer.slot,

@@ -144,11 +144,11 @@ function renderCase() {
   $("ticket").innerHTML = `<dt>Tiket / Ticket</dt><dd>${escape(b.number || b.ticket || b.pairing)}</dd>
     <dt>Layanan / Service</dt><dd>${escape(b.service)}</dd><dt>Sesi / Session</dt><dd>${fmt(b.in_session_s)}</dd>`;
   $("documents").innerHTML = b.documents.map((d) =>
-    `<li><a href="#" data-doc="${escape(d.id)}">${escape(d.kind || d.id)}</a><span>${escape(d.status)}</span></li>`).join("")
+    `<li><a href="#" data-doc="${escape(d.id)}" title="${escape(d.kind)}">${escape(d.name || d.kind || d.id)}</a><span>${escape(d.status)}</span></li>`).join("")
     || "<li class=hint>Belum ada / None yet</li>";
   const select = $("rescan-document");
   const current = select.value;
-  select.innerHTML = b.documents.map((d) => `<option value="${escape(d.id)}">${escape(d.kind || d.id)}</option>`).join("");
+  select.innerHTML = b.documents.map((d) => `<option value="${escape(d.id)}">${escape(d.name || d.kind || d.id)}</option>`).join("");
   if (current) select.value = current;
   if (switched) renderChecklist(b);
   const v = b.verdict;

@@ -87,7 +87,8 @@ async def test_sign_in_six_live_tiles_focus_rescan_approve_transfer(
 ) -> None:
     hub, booths = await six_booths(branch)
     one = booths[0]
-    await one.document("doc-ktp-1", "id_card")
+    await one.document("doc-ktp-1", "ktp")
+    await one.document("doc-kuasa-1", "surat_kuasa")  # a kind no checklist knows
     await one.raise_hand(True, "ready")
     await sign_in(page, hub)
 
@@ -118,7 +119,14 @@ async def test_sign_in_six_live_tiles_focus_rescan_approve_transfer(
     await expect(hand).to_be_visible(timeout=UI_WAIT_MS)
 
     # Request a rescan of the ID card with a reason.
-    await expect(page.locator("#documents")).to_contain_text("id_card", timeout=UI_WAIT_MS)
+    # Documents by their human names; a kind no checklist knows, raw.
+    ktp = page.locator('#documents a[data-doc="doc-ktp-1"]')
+    await expect(ktp).to_have_text("KTP (kartu tanda penduduk) / National ID card",
+                                   timeout=UI_WAIT_MS)
+    await expect(page.locator('#documents a[data-doc="doc-kuasa-1"]')).to_have_text(
+        "surat_kuasa", timeout=UI_WAIT_MS)
+    await expect(page.locator('#rescan-document option[value="doc-ktp-1"]')).to_have_text(
+        "KTP (kartu tanda penduduk) / National ID card", timeout=UI_WAIT_MS)
     await page.select_option("#rescan-document", "doc-ktp-1")
     await page.fill("#rescan-reason", "Foto buram / blurred photo")
     await page.click("#rescan-button")
