@@ -44,6 +44,7 @@ from booth.receipt import print_receipt
 from booth.replay import ReplayLoop, ReplayTrack
 from booth.scan import DocumentScan
 from booth.screen import BoothScreen, ScreenMode
+from booth.speaker import Speaker, SpeakerError, SpeakerKind, make_speaker
 from booth.upload import Uploader, UploadRefused, http_base
 from booth.view import View, compose
 from hardware.camera import FrameSource, ImageReplaySource, OpenCVCamera, SourceTrack
@@ -104,7 +105,11 @@ class BoothAgent:
         self.transitions: list[tuple[str, str, str]] = []  # (event, from, to), for tests
         self.health: dict[str, str] = {}
         self.peer: BoothPeer | None = None
-        self.incoming = IncomingMedia()
+        try:
+            self.speaker = make_speaker(config.speaker)
+        except ValueError as exc:
+            raise BoothError(str(exc)) from None
+        self.incoming = IncomingMedia(self.speaker)
         self.screen = screen or _screen(config.screen)
         self.printer = printer
         self.uploader = Uploader(http_base(config.server), token, config.data_dir / "spool")
@@ -130,6 +135,7 @@ class BoothAgent:
         self._last_code: tuple[str, float] = ("", 0.0)
         self.calls_started = 0
         self.presence_note = ""
+        self.speaker_note = ""
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -187,6 +193,7 @@ class BoothAgent:
         await self.client.close()
         await self._camera_off()
         await self.uploader.close()
+        await asyncio.to_thread(self.speaker.close)
         if self._scanner is not None:
             with contextlib.suppress(HardwareError):
                 await self._scanner.close()
@@ -288,7 +295,7 @@ class BoothAgent:
         self._spawn(send(), f"booth-send-{msg.TYPE}")
 
     async def _report(self, detail: str = "") -> None:
-        notes = [d for d in (detail, self.presence_note) if d]
+        notes = [d for d in (detail, self.presence_note, self.speaker_note) if d]
         status = p.Status(state=self.booth.state.value, health=dict(self.health),
                           detail="; ".join(notes)[:500])
         with contextlib.suppress(ClientError):
@@ -319,6 +326,7 @@ class BoothAgent:
         if self.config.document_camera != "none" or self._doc_camera_factory is not None:
             self.health["document_camera"] = await selftest.check_camera(
                 _safe_factory(self._doc_camera_factory), started_here=True)
+        await self._open_speaker()
         now = self._event_time()
         for device, health in self.health.items():
             if health != selftest.OK:
@@ -326,11 +334,39 @@ class BoothAgent:
                 self.dispatch(st.DeviceFailed(now, device))
         log.info("self-test", extra={"fields": dict(self.health)})
 
+    async def _open_speaker(self) -> None:
+        """Open the loudspeaker. Only a required one counts in the booth's health: a booth
+        without sound can still serve (the officer can type), so by default a failed
+        speaker is reported in ``Status.detail`` and the officer's audio is dropped."""
+        if self.speaker.kind is SpeakerKind.NULL:
+            return
+        try:
+            await asyncio.to_thread(self.speaker.open)
+        except SpeakerError as exc:
+            self._speaker_failed(str(exc))
+            return
+        if self.config.speaker_required:
+            self.health["speaker"] = selftest.OK
+
+    def _speaker_failed(self, why: str) -> None:
+        log.error("%s", why)
+        if self.config.speaker_required:
+            self.health["speaker"] = selftest.error(why)
+            self.dispatch(st.DeviceFailed(self._event_time(), "speaker"))
+        else:
+            self.speaker_note = f"speaker unavailable: {why}"[:200]
+            failed, self.speaker = self.speaker, Speaker()
+            self.incoming.speaker = self.speaker
+            failed.close()
+
     async def _health_loop(self) -> None:
         while True:
             await asyncio.sleep(self.health_every_s)
             if self.printer is not None and self.booth.state is not st.BoothState.VERDICT:
                 self._device_health("printer", await selftest.check_printer(self.printer))
+            problem = self.speaker.check()
+            if problem is not None and "speaker" not in self.booth.faults:
+                self._speaker_failed(f"speaker {self.speaker.name}: {problem}")
             await self._report()
 
     def _device_health(self, device: str, health: str) -> None:

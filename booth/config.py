@@ -38,6 +38,17 @@ class BoothConfig:
         "testpattern", "Booth camera: testpattern, or an OpenCV device (index or /dev/videoN)"
     )
     microphone: str = setting("silence", "Microphone: silence, or alsa:<device>")
+    speaker: str = setting(
+        "null",
+        "Loudspeaker for the officer's voice: null (taken, not played: tests, the demo), "
+        "default (the system's sound output, through PortAudio), device:<PortAudio device "
+        "name or index>, or wav:<file> (a recording of what would be played)",
+    )
+    speaker_required: bool = setting(
+        False,
+        "A speaker that fails its self-test takes the booth out of service; otherwise the "
+        "fault is only reported (Status detail) and the booth serves without sound",
+    )
     document_camera: str = setting(
         "none",
         "Document camera: none, an OpenCV device (index or /dev/videoN), or a directory "

@@ -51,3 +51,11 @@ RECEIVED_QUEUE_FRAMES = 2  # officer frames waiting for the screen; older ones a
 # A real printer answers DLE EOT at once; the booth still waits longer than the driver's
 # default, because a false "not printed" takes the booth out of service.
 PRINTER_STATUS_TIMEOUT_S = 2.0
+
+# The loudspeaker (the officer's voice)
+SPEAKER_RATE = 48_000  # what aiortc's Opus decoder gives; played as mono s16
+# Received blocks (20 ms each from Opus) waiting for the output; a slow device loses the
+# oldest, never grows memory. 200 ms: a few scheduling hiccups of the PortAudio thread.
+SPEAKER_BUFFER_BLOCKS = 10
+SPEAKER_PRIME_BLOCKS = 2  # after running dry, wait for this many blocks before playing again
+SPEAKER_CLOSE_TIMEOUT_S = 5.0  # the output's thread is joined this long on close

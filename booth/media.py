@@ -6,7 +6,8 @@ two; the microphone is an ALSA device through PyAV, or silence (tests, the demo,
 without one). Receiving: :class:`IncomingMedia` consumes *every* frame of the officer's
 tracks as it is decoded (an unread track would make aiortc queue frames without bound)
 and keeps only the newest video frame for the screen, counting the ones it replaced, so
-memory stays flat however long the session and however slow the screen.
+memory stays flat however long the session and however slow the screen. The officer's
+audio goes to the booth's :class:`~booth.speaker.Speaker` (its own bounded queue).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamT
 
 from booth.config import BoothConfig
 from booth.errors import BoothError
+from booth.speaker import Speaker
 from hardware.camera import Frame, FrameSource, OpenCVCamera, SyntheticSource
 from hardware.errors import SourceEnded
 from hardware.framequeue import DropOldestQueue
@@ -60,7 +62,8 @@ def make_microphone(config: BoothConfig) -> MediaStreamTrack:
 class IncomingMedia:
     """Consumes the officer's tracks; the newest video frame waits for the screen."""
 
-    def __init__(self) -> None:
+    def __init__(self, speaker: Speaker | None = None) -> None:
+        self.speaker = speaker or Speaker()
         self.video_frames = 0  # decoded frames received
         self.audio_frames = 0
         self.dropped = 0  # video frames replaced before the screen took them
@@ -69,6 +72,8 @@ class IncomingMedia:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def attach(self, track: MediaStreamTrack) -> None:
+        if track.kind == "audio":
+            self.speaker.new_stream()
         consume = self._video(track) if track.kind == "video" else self._audio(track)
         task = asyncio.get_running_loop().create_task(consume, name=f"booth-in-{track.kind}")
         self._tasks.add(task)
@@ -88,13 +93,16 @@ class IncomingMedia:
             self._latest = frame
 
     async def _audio(self, track: MediaStreamTrack) -> None:
-        # The null audio device: frames are taken (so nothing piles up) and not played.
+        # Every frame is taken (so nothing piles up in aiortc) and handed to the speaker,
+        # whose queue is bounded: a slow output loses the oldest audio, not memory.
         while True:
             try:
-                await track.recv()
+                frame = await track.recv()
             except MediaStreamError:
                 return
             self.audio_frames += 1
+            if isinstance(frame, av.AudioFrame):
+                self.speaker.play(frame)
 
     def picture(self) -> np.ndarray | None:
         """The newest officer picture (BGR) for the screen; the last one if nothing new."""

@@ -4,7 +4,8 @@ It is not :class:`officer.hub.Hub` on purpose: the booth's tests must drive the 
 side step by step (ask for documents, accept or reject, decide) and look at what the booth
 sent, without the console. Everything it does goes over the real server and a real
 WebRTC connection: it answers the booth's offer with the officer's picture (plain green,
-easy to find on the booth's screen) and silence, and counts the booth's frames.
+easy to find on the booth's screen) and silence (or the microphone track given), and
+counts the booth's frames.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ def officer_picture(_t: float) -> np.ndarray:
 
 
 class HubPeer:
-    def __init__(self, url: str, token: str, http_base: str) -> None:
+    def __init__(self, url: str, token: str, http_base: str, *,
+                 microphone: Callable[[], MediaStreamTrack] = AudioStreamTrack) -> None:
+        self.microphone = microphone
         self.client = SignalingClient(url, token, on_message=self._on_message)
         self.token = token
         self.http_base = http_base
@@ -99,7 +102,7 @@ class HubPeer:
         video = SourceTrack(SyntheticSource(officer_picture, 10.0, name="officer-camera"),
                             owns_source=True)
         video.source.start()
-        audio = AudioStreamTrack()
+        audio = self.microphone()
         self._tracks = [video, audio]
         pc.addTrack(video)
         pc.addTrack(audio)
