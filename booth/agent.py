@@ -261,6 +261,10 @@ class BoothAgent:
             if booth.hub and booth.pairing:
                 self._send(p.Hand(peer=booth.hub, pairing=booth.pairing,
                                   raised=booth.hand_raised, reason="ready"))
+        elif effect is E.SEND_SEAT:
+            booth = self.booth
+            if booth.hub and booth.pairing:
+                self._send(p.Seat(peer=booth.hub, pairing=booth.pairing, occupied=booth.present))
         elif effect is E.PRINT_RECEIPT:
             self._spawn(self._print(), "booth-print")
         elif effect is E.START_GOODBYE:

@@ -270,6 +270,7 @@ class Effect(enum.StrEnum):
     START_SCAN = "start_scan"  # start the document camera and the quality gate
     STOP_SCAN = "stop_scan"
     SEND_HAND = "send_hand"  # relay Hand(raised, reason) to the hub
+    SEND_SEAT = "send_seat"  # tell the paired hub whether the seat is occupied (Seat)
     PRINT_RECEIPT = "print_receipt"
     START_GOODBYE = "start_goodbye"  # timer: GoodbyeOver after GOODBYE_S
     BOOTH_READY = "booth_ready"  # tell the server the booth is empty again
@@ -289,6 +290,10 @@ def _enter(booth: Booth, state: BoothState, at: float, **changes: Any) -> Booth:
 def _idle(booth: Booth, at: float) -> Booth:
     """Back to an empty booth; only the conditions (online, faults) carry over."""
     return Booth(state=BoothState.IDLE, online=booth.online, faults=booth.faults, since=at)
+
+
+def _paired(booth: Booth) -> bool:
+    return booth.state in SESSION_STATES and bool(booth.hub and booth.pairing)
 
 
 def _with_doc(booth: Booth, doc: Document) -> tuple[Document, ...]:
@@ -321,9 +326,11 @@ def transition(booth: Booth, event: Event) -> tuple[Booth, Effects]:
         if event.present == booth.present:
             return booth, ()
         changed = dataclasses.replace(booth, present=event.present)
+        # The officer's tile says "away" rather than letting them talk to an empty chair.
+        seat: Effects = (Effect.SEND_SEAT,) if _paired(booth) else ()
         if not event.present and s in SEATED_STATES:
-            return changed, (Effect.REPORT_AWAY, Effect.REPORT)
-        return changed, (Effect.REPORT,)
+            return changed, (Effect.REPORT_AWAY, Effect.REPORT, *seat)
+        return changed, (Effect.REPORT, *seat)
     if isinstance(event, DeviceFailed):
         if event.device in booth.faults:
             return booth, ()
@@ -371,17 +378,19 @@ def transition(booth: Booth, event: Event) -> tuple[Booth, Effects]:
             return _enter(booth, BoothState.IN_SESSION, at, pairing=event.pairing,
                           hub=event.hub, ticket=event.ticket, number=event.number), (
                 Effect.CAMERA_ON, Effect.REPORT)
+        # A hub that takes a participant who is away hears so at once.
+        away: Effects = () if booth.present else (Effect.SEND_SEAT,)
         if s in (BoothState.CLAIMED, BoothState.WAITING):
             return _enter(booth, BoothState.IN_SESSION, at, pairing=event.pairing, hub=event.hub,
                           ticket=booth.ticket or event.ticket,
-                          number=booth.number or event.number), (Effect.REPORT,)
+                          number=booth.number or event.number), (Effect.REPORT, *away)
         if s in SESSION_STATES and event.hub == booth.hub:
             # The same session after a reconnect (the server re-sends Pair): keep everything.
             return dataclasses.replace(booth, pairing=event.pairing), ()
         if s in SESSION_STATES:
             # Transferred to another officer: the documents and progress stay.
             return dataclasses.replace(booth, pairing=event.pairing, hub=event.hub,
-                                       focused=False), (Effect.REPORT,)
+                                       focused=False), (Effect.REPORT, *away)
         return booth, ()
     if isinstance(event, Released) and s in SESSION_STATES and event.pairing == booth.pairing:
         # The officer is gone (hub lost): wait for one again; scans already made stay.

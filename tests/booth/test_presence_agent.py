@@ -115,6 +115,8 @@ async def test_a_participant_who_leaves_is_reported_and_asked_back(
         await until(lambda: any(AWAY in s.detail for s in branch.statuses),
                     "participant_away reported to the server")
         assert not agent.booth.present
+        seat = await hub.expect(p.Seat, lambda m: m.peer == "booth-01")
+        assert not seat.occupied and seat.pairing == agent.booth.pairing  # the officer's tile
         await until(lambda: come_back.id in shown(agent) and come_back.en in shown(agent),
                     "the screen asking the participant back, in both languages")
         assert agent.view().lines[0] == come_back  # the first thing the screen says
@@ -126,6 +128,8 @@ async def test_a_participant_who_leaves_is_reported_and_asked_back(
         reported = len(branch.statuses)
         scene["frame"] = participant
         await until(lambda: agent.booth.present, "the participant back")
+        seat = await hub.expect(p.Seat, lambda m: m.peer == "booth-01")
+        assert seat.occupied and seat.pairing == agent.booth.pairing
         await until(lambda: len(branch.statuses) > reported
                     and AWAY not in branch.statuses[-1].detail,
                     "a Status without participant_away")

@@ -135,6 +135,23 @@ def test_a_participant_who_steps_away_is_reported_once() -> None:
     assert booth.present and Effect.REPORT_AWAY not in effects
 
 
+def test_the_paired_hub_hears_when_the_seat_empties_and_fills_again() -> None:
+    booth, effects = run(in_session(), PresenceChanged(4.0, present=False))
+    assert Effect.SEND_SEAT in effects and not booth.present
+    booth, effects = run(booth, PresenceChanged(5.0, present=True))
+    assert Effect.SEND_SEAT in effects and booth.present
+
+
+def test_no_seat_news_without_a_hub_and_a_new_hub_hears_of_an_empty_seat() -> None:
+    waiting, _ = run(ONLINE, Claimed(1.0, "T-1", "A-001"), Waiting(2.0, "T-1", 300.0, 2))
+    away, effects = run(waiting, PresenceChanged(3.0, present=False))
+    assert Effect.SEND_SEAT not in effects  # nobody to tell yet (the server hears it)
+    paired, effects = run(away, Paired(4.0, "p-1", "hub-01", "T-1", "A-001"))
+    assert Effect.SEND_SEAT in effects and not paired.present
+    _, effects = run(in_session(), Paired(5.0, "p-2", "hub-02", "T-1", "A-001"))
+    assert Effect.SEND_SEAT not in effects  # seated: a new hub assumes an occupied seat
+
+
 def test_an_empty_booth_is_not_reported_as_a_participant_away() -> None:
     _, effects = run(ONLINE, PresenceChanged(1.0, present=False))
     assert Effect.REPORT_AWAY not in effects
