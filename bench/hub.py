@@ -1,21 +1,33 @@
 """Benchmark of the officer hub at full load: six booths, focus switching, console open.
 
-    .venv/bin/python bench/hub.py [--replay] [--booths 6] [--seconds 30] [--switch-s 3]
+    .venv/bin/python bench/hub.py [--replay | --both] [--booths 6] [--seconds 30] [--switch-s 3]
 
 Starts a branch server and one hub (``bilik`` processes) and N simulated booths, each
 its own process (``tests/officer/simbooth.py``: real aiortc, send-and-receive video and
 audio), 640x480 at 15 fps; with ``--replay`` the booths send a pre-encoded VP8 loop
 instead of encoding live, so the hub is measured rather than N encoders sharing its
-cores. A headless Chromium signs in to the hub's console and keeps it open (six tiles
+cores; ``--both`` runs live, then replayed, and prints ``{"live": ..., "replay": ...}``.
+A headless Chromium signs in to the hub's console and keeps it open (six tiles
 refreshing); the officer's focus moves to the next booth every ``--switch-s`` seconds by
 keyboard, as an officer would.
 
-Prints one JSON object: hub CPU in cores (kernel accounting) and RSS; per booth the
-frame rate at the hub, the received bitrate, capture-to-decode latency p50/p95/p99 (the
-hub's own timecode reading); the return video's latency at the focused booth (officer
-camera capture to booth decode); focus-switch times (command to the first packet of the
-new stream sent, from the hub); the hub's event-loop lag; the browser's and booths' CPU;
-and the machine.
+Prints one JSON object; every figure is measured over the measurement window, none is
+estimated:
+
+* hub CPU in cores (the kernel's accounting of the hub process) and RSS (now and max);
+* per booth: frame rate decoded at the hub, received bitrate (all media, from aiortc's
+  transport counters), the same split into the time the booth was in focus and the time
+  it waited (``rx_focused_kbit_s``, ``rx_waiting_kbit_s``: booths out of focus may send
+  smaller video), and capture-to-decode latency p50/p95/p99 (the hub reads each
+  frame's timecode; the percentiles cover the latest 2048 frames of each booth, i.e.
+  windows up to about two minutes);
+* the return video's latency at the focused booths (officer camera capture to booth
+  decode, the booths' own timecode readings within the window);
+* focus switching: at the hub, focus command to the first packet of the new stream
+  handed to each sender; end to end, key press in the browser to the officer's first
+  picture decoded at the booth (``key_to_booth_*``);
+* the hub's event-loop lag over the window (probes every 0.25 s: p50, p99, max);
+* the browser's and the booths' CPU, and the machine.
 """
 
 from __future__ import annotations
@@ -31,6 +43,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+
+from bilik.webrtc.meter import percentile as _percentile
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -50,10 +64,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile, or ``None`` of no values."""
     if not values:
         return None
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
+    return _percentile(sorted(values), q)
 
 
 def run(booths: int, replay: bool, seconds: float, switch_s: float, root: Path) -> dict[str, Any]:
@@ -133,6 +147,8 @@ def measure(branch: Any, hub: subprocess.Popen[bytes], names: list[str],
             chrome: list[psutil.Process], replay: bool, booths: int) -> dict[str, Any]:
     hub_ps = psutil.Process(hub.pid)
     booth_ps = [psutil.Process(branch.procs[n].pid) for n in names]
+    console = get_json(f"http://127.0.0.1:{branch.hub_port}/console/api/state") or {}
+    by_slot = {b["slot"]: b["booth"] for b in console.get("booths", [])}
     first = branch.health()
     assert first is not None
     switches_before = len(first.get("switch_ms", []))
@@ -141,10 +157,12 @@ def measure(branch: Any, hub: subprocess.Popen[bytes], names: list[str],
     rss_max = 0
     next_switch = wall0 + switch_s
     slot = 1
+    presses: list[tuple[int, str]] = []  # (epoch ms of the key press, booth it focuses)
     while time.monotonic() - wall0 < seconds:
         rss_max = max(rss_max, hub_ps.memory_info().rss)
-        if time.monotonic() >= next_switch:
+        if time.monotonic() >= next_switch and len(names) > 1:
             slot = slot % len(names) + 1
+            presses.append((int(time.time() * 1000), by_slot.get(slot, "")))
             page.keyboard.press(str(slot))
             next_switch += switch_s
         time.sleep(0.2)
@@ -154,18 +172,25 @@ def measure(branch: Any, hub: subprocess.Popen[bytes], names: list[str],
     assert last is not None
     span_s = (last["now_ms"] - first["now_ms"]) / 1000
     per_booth = {}
+    rx_totals = {"rx_focused": [0, 0.0], "rx_waiting": [0, 0.0]}
     for name in names:
         a, b = first["booths"].get(name, {}), last["booths"].get(name, {})
-        per_booth[name] = {
+        entry: dict[str, Any] = {
             "fps": round((b.get("frames", 0) - a.get("frames", 0)) / span_s, 2),
-            "rx_kbit_s": round(
-                (b.get("rx_bytes", 0) - a.get("rx_bytes", 0)) * 8 / span_s / 1000, 1
-            ),
+            "rx_kbit_s": kbit_s(b.get("rx_bytes", 0) - a.get("rx_bytes", 0), span_s),
             "p50_ms": b.get("p50_ms"),
             "p95_ms": b.get("p95_ms"),
             "p99_ms": b.get("p99_ms"),
             "unreadable_timecodes": b.get("unreadable", 0) - a.get("unreadable", 0),
         }
+        for account in rx_totals:
+            got = b.get(account, {}).get("bytes", 0) - a.get(account, {}).get("bytes", 0)
+            over = b.get(account, {}).get("seconds", 0.0) - a.get(account, {}).get("seconds", 0.0)
+            rx_totals[account][0] += got
+            rx_totals[account][1] += over
+            entry[f"{account}_kbit_s"] = kbit_s(got, over)
+            entry[f"{account}_s"] = round(over, 1)
+        per_booth[name] = entry
     returns = {}
     for name, path in stats_files.items():
         try:
@@ -175,8 +200,18 @@ def measure(branch: Any, hub: subprocess.Popen[bytes], names: list[str],
     switch = [s["ms"] for s in last.get("switch_ms", [])[switches_before:]]
     video_switch = [s["ms"] for s in last.get("switch_ms", [])[switches_before:]
                     if s["kind"] == "video"]
-    return_p95 = [r["return_p95_ms"] for r in returns.values() if r.get("return_p95_ms")]
-    return_p50 = [r["return_p50_ms"] for r in returns.values() if r.get("return_p50_ms")]
+    since = first["now_ms"]
+    return_all: list[float] = []
+    return_per_booth = {}
+    for name, r in returns.items():
+        window = [ms for at, ms in r.get("return_samples", []) if at >= since]
+        return_all += window
+        return_per_booth[name] = {"officer_frames": r.get("officer_frames"),
+                                  "card_frames": r.get("card_frames"),
+                                  "samples": len(window),
+                                  "p50_ms": percentile(window, 50),
+                                  "p95_ms": percentile(window, 95)}
+    seen = booth_switch_ms(presses, {n: r.get("officer_arrivals", []) for n, r in returns.items()})
     return {
         "bench": "hub",
         "booths": booths,
@@ -189,7 +224,9 @@ def measure(branch: Any, hub: subprocess.Popen[bytes], names: list[str],
             "cpu_cores": round((cpu1 - cpu0) / wall, 3),
             "rss_mb": round(hub_ps.memory_info().rss / 2**20, 1),
             "rss_max_mb": round(rss_max / 2**20, 1),
-            "loop_lag_ms": last.get("loop_lag_ms"),
+            "loop_lag_ms": last.get("loop_lag_ms", {}).get("window"),
+            "loop_lag_since_start_ms": {k: v for k, v in last.get("loop_lag_ms", {}).items()
+                                        if k != "window"},
             "return_streams": last.get("return_streams"),
         },
         "per_booth": per_booth,
@@ -199,18 +236,26 @@ def measure(branch: Any, hub: subprocess.Popen[bytes], names: list[str],
             "p95_ms": max(v["p95_ms"] or 0 for v in per_booth.values()),
             "p99_ms": max(v["p99_ms"] or 0 for v in per_booth.values()),
         },
+        "received_kbit_s": {
+            "focused": kbit_s(*rx_totals["rx_focused"]),
+            "waiting": kbit_s(*rx_totals["rx_waiting"]),
+        },
         "return_video": {
-            "per_booth": {n: {k: r.get(k) for k in ("officer_frames", "card_frames",
-                                                     "return_p50_ms", "return_p95_ms")}
-                          for n, r in returns.items()},
-            "worst_p50_ms": max(return_p50) if return_p50 else None,
-            "worst_p95_ms": max(return_p95) if return_p95 else None,
+            "per_booth": return_per_booth,
+            "samples": len(return_all),
+            "p50_ms": percentile(return_all, 50),
+            "p95_ms": percentile(return_all, 95),
+            "p99_ms": percentile(return_all, 99),
         },
         "focus_switch_ms": {
-            "switches": len(video_switch),
-            "video_p50": percentile(video_switch, 50),
-            "video_max": max(video_switch) if video_switch else None,
-            "all_max": max(switch) if switch else None,
+            "switches": len(presses),
+            "hub_video_p50": percentile(video_switch, 50),
+            "hub_video_max": max(video_switch) if video_switch else None,
+            "hub_all_max": max(switch) if switch else None,
+            "key_to_booth_p50": percentile(seen["ms"], 50),
+            "key_to_booth_p95": percentile(seen["ms"], 95),
+            "key_to_booth_max": max(seen["ms"]) if seen["ms"] else None,
+            "key_to_booth_missed": seen["missed"],
         },
         "browser_cpu_cores": round((chrome1 - chrome0) / wall, 3),
         "booth_processes_cpu_cores": round((booth1 - booth0) / wall, 3),
@@ -218,23 +263,56 @@ def measure(branch: Any, hub: subprocess.Popen[bytes], names: list[str],
     }
 
 
+def kbit_s(count: float, seconds: float) -> float | None:
+    return round(count * 8 / seconds / 1000, 1) if seconds > 0 else None
+
+
+def booth_switch_ms(presses: list[tuple[int, str]],
+                    arrivals: dict[str, list[int]]) -> dict[str, Any]:
+    """Key press to the officer's first picture decoded at the booth it focuses.
+
+    A press is matched with the first arrival of the officer's picture at that booth
+    after the press and before the next press; a press with none is counted as missed.
+    """
+    found: list[float] = []
+    missed = 0
+    for i, (at, booth) in enumerate(presses):
+        until = presses[i + 1][0] if i + 1 < len(presses) else None
+        hits = [t for t in arrivals.get(booth, []) if t >= at and (until is None or t < until)]
+        if hits:
+            found.append(float(min(hits) - at))
+        else:
+            missed += 1
+    return {"ms": found, "missed": missed}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--booths", type=int, default=6, choices=range(1, 7), metavar="N")
-    parser.add_argument("--replay", action="store_true",
-                        help="booths send a pre-encoded VP8 loop instead of encoding live")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--replay", action="store_true",
+                      help="booths send a pre-encoded VP8 loop instead of encoding live")
+    mode.add_argument("--both", action="store_true",
+                      help="run live, then replayed; print both results")
     parser.add_argument("--seconds", type=float, default=30.0, help="measurement (default 30)")
     parser.add_argument("--switch-s", type=float, default=3.0,
                         help="seconds between focus switches (default 3)")
     parser.add_argument("--keep-logs", type=Path, help="write the processes' logs here")
     args = parser.parse_args()
-    if args.keep_logs:
-        args.keep_logs.mkdir(parents=True, exist_ok=True)
-        result = run(args.booths, args.replay, args.seconds, args.switch_s, args.keep_logs)
-    else:
-        with tempfile.TemporaryDirectory(prefix="bilik-bench-hub-") as tmp:
-            result = run(args.booths, args.replay, args.seconds, args.switch_s, Path(tmp))
-    print(json.dumps(result, indent=2))
+    if args.seconds <= 0 or args.switch_s <= 0:
+        parser.error("--seconds and --switch-s must be positive")
+    modes = [False, True] if args.both else [args.replay]
+    results = {}
+    for replay in modes:
+        name = "replay" if replay else "live"
+        if args.keep_logs:
+            logs = args.keep_logs / name
+            logs.mkdir(parents=True, exist_ok=True)
+            results[name] = run(args.booths, replay, args.seconds, args.switch_s, logs)
+        else:
+            with tempfile.TemporaryDirectory(prefix="bilik-bench-hub-") as tmp:
+                results[name] = run(args.booths, replay, args.seconds, args.switch_s, Path(tmp))
+    print(json.dumps(results if args.both else next(iter(results.values())), indent=2))
     return 0
 
 

@@ -26,6 +26,7 @@ The officer's console (:mod:`officer.console`) is served beside ``/metrics``.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -36,6 +37,7 @@ from aiohttp import web
 
 from bilik import __version__
 from bilik.webrtc.looplag import LoopLagMonitor
+from bilik.webrtc.meter import percentile
 from officer import checklists, limits
 from officer.card import render_wait_card
 from officer.config import HubConfig
@@ -93,6 +95,9 @@ class Hub:
         self.device_id: str | None = None
         self.peers: dict[str, HubPeer] = {}  # by pairing id
         self.lag = LoopLagMonitor(on_lag=self._on_lag, name="hub-loop-lag")
+        # (epoch ms, lag s) of the latest probes: lag over a window for /healthz?since_ms.
+        self.lag_samples: collections.deque[tuple[int, float]] = collections.deque(
+            maxlen=limits.LOOP_LAG_SAMPLES)
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._runner: web.AppRunner | None = None
@@ -433,6 +438,7 @@ class Hub:
                 )
 
     def _on_lag(self, lag_s: float) -> None:
+        self.lag_samples.append((int(self.clock() * 1000), lag_s))
         self.metrics.loop_lag.observe(lag_s)
         if lag_s > self.lag.warn_s:
             self.metrics.loop_lag_over.inc()
@@ -470,6 +476,8 @@ class Hub:
                 "max": round(self.lag.max_lag_s * 1000, 2),
                 "over_threshold": self.lag.over_threshold,
                 "threshold": self.lag.warn_s * 1000,
+                "window": lag_window([lag for at, lag in list(self.lag_samples)
+                                      if since_ms is None or at >= since_ms]),
             },
         }
 
@@ -514,6 +522,21 @@ async def _healthz(request: web.Request) -> web.Response:
 async def _metrics(request: web.Request) -> web.Response:
     body = request.app[HUB_KEY].metrics.render()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
+def lag_window(lags_s: list[float]) -> dict[str, float | int | None]:
+    """Event-loop lag probes of a window: how many, and p50/p99/max in ms."""
+    ordered = sorted(lags_s)
+
+    def ms(value: float | None) -> float | None:
+        return None if value is None else round(value * 1000, 2)
+
+    return {
+        "probes": len(ordered),
+        "p50": ms(percentile(ordered, 50)) if ordered else None,
+        "p99": ms(percentile(ordered, 99)) if ordered else None,
+        "max": ms(ordered[-1]) if ordered else None,
+    }
 
 
 def default_streams(config: HubConfig) -> ReturnStreams:

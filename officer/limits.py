@@ -11,6 +11,7 @@ WATCH_INTERVAL_S = 0.5  # how often peers are checked against the timeouts above
 CONNECT_TIMEOUT_S = 30.0  # first connection to the branch server at start
 METRICS_PORT = 8780
 LATENCY_BUCKETS_S = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0)
+LOOP_LAG_SAMPLES = 4800  # latest event-loop lag probes kept (20 minutes at 4 a second)
 LOOP_LAG_BUCKETS_S = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 # Return media (officer -> booths), encoded once per stream and shared (returnmedia.py).

@@ -21,6 +21,7 @@ import enum
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import av
 import numpy as np
@@ -56,6 +57,21 @@ class DropReason(enum.StrEnum):
     RELEASED = "released"
     REPLACED = "replaced"
     SHUTDOWN = "shutdown"
+
+
+@dataclass
+class RxAccount:
+    """Bytes received from a booth, and over how many seconds."""
+
+    bytes: int = 0
+    seconds: float = 0.0
+
+    def add(self, count: int, seconds: float) -> None:
+        self.bytes += count
+        self.seconds += seconds
+
+    def as_json(self) -> dict[str, float]:
+        return {"bytes": self.bytes, "seconds": round(self.seconds, 3)}
 
 
 class HubPeer:
@@ -104,7 +120,12 @@ class HubPeer:
         self.documents: dict[str, dict[str, object]] = {}
         self.parked = False
         self.away_since: float | None = None  # monotonic; None while the seat is occupied
-        self.rx_bytes = 0  # from aiortc's inbound-rtp stats, refreshed by the hub
+        self.rx_bytes = 0  # from aiortc's transport stats, refreshed by the hub
+        # The same bytes split by whether this booth was in focus while they came (booths
+        # out of focus may send smaller video): bytes and seconds, per state.
+        self.rx_focused = RxAccount()
+        self.rx_waiting = RxAccount()
+        self._rx_at: float | None = None
         self.return_tracks: list[ReturnTrack] = []
         self.latest_frame: av.VideoFrame | None = None  # newest decoded picture, for tiles
         self.voice = VoiceActivity()
@@ -284,6 +305,8 @@ class HubPeer:
             "p99_ms": r.p99_ms,
             "negotiations": self.negotiations,
             "rx_bytes": self.rx_bytes,
+            "rx_focused": self.rx_focused.as_json(),
+            "rx_waiting": self.rx_waiting.as_json(),
             "state_detail": {"focused": self.focused, "speaking": self.speaking,
                              "audio_frames": self.audio_frames},
         }
@@ -298,7 +321,18 @@ class HubPeer:
             report = await transceiver.receiver.getStats()
             for stat in report.values():
                 if getattr(stat, "type", "") == "transport":
-                    self.rx_bytes = int(getattr(stat, "bytesReceived", 0) or 0)
+                    self.count_rx(int(getattr(stat, "bytesReceived", 0) or 0))
+
+    def count_rx(self, total_bytes: int) -> None:
+        """Take the transport's byte count; the bytes and time since the last count go to
+        the focused or the waiting account, by the focus now (refreshed every half second,
+        so a switch blurs at most one interval)."""
+        now = self.monotonic()
+        if self._rx_at is not None and total_bytes >= self.rx_bytes:
+            account = self.rx_focused if self.focused else self.rx_waiting
+            account.add(total_bytes - self.rx_bytes, now - self._rx_at)
+        self.rx_bytes = total_bytes
+        self._rx_at = now
 
     # -- teardown -------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import fractions
 import json
@@ -40,6 +41,7 @@ from signaling.client import ClientState, SignalingClient
 AUDIO_RATE = 48_000
 SAMPLES = 960
 SOUND_DB = -40.0  # return audio louder than this is the officer's voice
+RETURN_SAMPLES = 20_000  # return-video latencies kept for the bench (22 min at 15 fps)
 
 
 class ToneTrack(MediaStreamTrack):
@@ -91,6 +93,12 @@ class SimBooth:
         self.voice_frames = 0
         self.silent_frames = 0
         self.return_meter = FrameMeter()
+        # For the bench: (decoded epoch ms, latency ms) of the officer's frames, and the
+        # epoch ms at which the officer's picture came back after the card (focus gained).
+        self.return_samples: collections.deque[tuple[int, float]] = collections.deque(
+            maxlen=RETURN_SAMPLES)
+        self.officer_arrivals: collections.deque[int] = collections.deque(maxlen=RETURN_SAMPLES)
+        self._showing_officer = False
         self.attention: list[bool] = []
         self.verdicts: list[p.Verdict] = []
         self.doc_requests: list[p.DocRequest] = []
@@ -190,9 +198,15 @@ class SimBooth:
                 capture = capture_time_ms(read_frame_timecode(frame), now_ms)
             except TimecodeError:
                 self.card_frames += 1
+                self._showing_officer = False
                 continue
             self.officer_frames += 1
-            self.return_meter.frame(now_ms, capture)
+            if not self._showing_officer:
+                self._showing_officer = True
+                self.officer_arrivals.append(now_ms)
+            latency = self.return_meter.frame(now_ms, capture)
+            if latency is not None:
+                self.return_samples.append((now_ms, latency))
 
     async def _audio(self, track: MediaStreamTrack) -> None:
         while True:
@@ -240,7 +254,9 @@ class SimBooth:
         return {"officer_frames": self.officer_frames, "card_frames": self.card_frames,
                 "voice_frames": self.voice_frames, "silent_frames": self.silent_frames,
                 "return_p50_ms": r.p50_ms, "return_p95_ms": r.p95_ms,
-                "return_p99_ms": r.p99_ms, "attention": self.attention[-1:]}
+                "return_p99_ms": r.p99_ms, "attention": self.attention[-1:],
+                "return_samples": list(self.return_samples),
+                "officer_arrivals": list(self.officer_arrivals)}
 
 
 async def _main(args: argparse.Namespace) -> None:

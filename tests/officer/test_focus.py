@@ -61,6 +61,14 @@ async def test_focus_sends_the_officer_to_one_booth_and_switches(branch: Branch)
     assert one.officer_frames - one_officer <= 2  # at most what was in flight
     kinds = {kind for kind, _ in hub.switch_times_s}
     assert kinds == {"video", "audio"}
+    # What each booth sent is counted against the focus it came in: booth-01 has been
+    # both, and booth-02 was waiting until it got the focus.
+    peer_one, peer_two = hub.peer_of("booth-01"), hub.peer_of("booth-02")
+    assert peer_one is not None and peer_two is not None
+    await until(lambda: peer_one.rx_focused.bytes > 0 and peer_one.rx_waiting.bytes > 0
+                and peer_two.rx_waiting.bytes > 0 and peer_two.rx_focused.bytes > 0,
+                "received bytes counted by focus")
+    assert peer_one.rx_focused.seconds > 0 and peer_two.rx_waiting.seconds > 0
     assert hub.health()["focused"] == "booth-02"
 
 
