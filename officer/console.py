@@ -75,6 +75,7 @@ def state(hub: Hub) -> dict[str, Any]:
             "hand": peer.hand,
             "speaking": peer.speaking,
             "parked": peer.parked,
+            "sla": peer.sla_alert,
             "away_s": None if (away := peer.away_s()) is None else round(away, 1),
             "documents": documents,
             "documents_waiting": sum(1 for d in documents if d.get("status") == "uploaded"),

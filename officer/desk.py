@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiohttp
 
-from officer import limits
+from officer import alerts, limits
 from officer.checklists import OUTCOMES
 from officer.errors import OfficerError
 from signaling import protocol as p
@@ -250,8 +250,18 @@ class Desk:
 
     def server_message(self, msg: p.Message) -> None:
         if isinstance(msg, p.Alert):
-            self.alerts.append({"kind": msg.kind, "subject": msg.subject, "detail": msg.detail,
-                                "at": msg.at, "received": self.hub.clock()})
+            alert = {"kind": msg.kind, "subject": msg.subject, "detail": msg.detail,
+                     "at": msg.at, "received": self.hub.clock(),
+                     "reason": alerts.alert_reason(msg.detail)}
+            self.alerts.append(alert)
+            ticket = alerts.alert_ticket(msg.detail)
+            for peer in list(self.hub.peers.values()):
+                if ticket and peer.ticket == ticket and not peer.focused:
+                    peer.sla_alert = alert
+
+    def ticket_paired(self, peer: HubPeer) -> None:
+        """A new ticket at a booth: an alert that came before it was paired marks its tile."""
+        peer.sla_alert = alerts.for_ticket(list(self.alerts), peer.ticket)
 
     async def restore(self) -> None:
         """Take the officer and every case back from the server's records."""

@@ -208,6 +208,7 @@ class Hub:
                     peer.ticket, peer.number, peer.service = msg.ticket, msg.number, msg.service
                     if new_case:
                         peer.seat(True)  # a new participant: the last one's absence is over
+                        self.desk.ticket_paired(peer)
                         await self._ask_documents(peer)
             elif isinstance(msg, p.Offer):
                 await self._offer(msg)
@@ -369,6 +370,8 @@ class Hub:
             peer.set_focus(peer.booth == booth)
             if was and not peer.focused:
                 peer.last_attended = now
+            if peer.focused:
+                peer.sla_alert = None  # attended: the risk the queue saw is being dealt with
         self.changed.set()
         log.info("focus", extra={"fields": {"booth": booth, "previous": old}})
         for target, focused in ((old, False), (booth, True)):

@@ -120,6 +120,9 @@ class HubPeer:
         self.documents: dict[str, dict[str, object]] = {}
         self.parked = False
         self.away_since: float | None = None  # monotonic; None while the seat is occupied
+        # The queue's alert about this booth's ticket (an appointment at risk), shown on the
+        # tile until the officer attends the booth.
+        self.sla_alert: dict[str, object] | None = None
         self.rx_bytes = 0  # from aiortc's transport stats, refreshed by the hub
         # The same bytes split by whether this booth was in focus while they came (booths
         # out of focus may send smaller video): bytes and seconds, per state.

@@ -6,6 +6,12 @@
 
 const HEADERS = { "Content-Type": "application/json", "X-Bilik-Console": "1" };
 const TILE_MS = 200; // tile snapshot refresh: 5 per second
+const SLA_REASONS = {
+  not_attended: "BELUM DILAYANI / NOT ATTENDED",
+  predicted_late: "AKAN TERLAMBAT / RUNNING LATE",
+  no_officer: "TANPA PETUGAS / NO OFFICER",
+  not_checked_in: "BELUM HADIR / NOT CHECKED IN",
+};
 let state = null;
 let lists = null;
 let view = { zoom: 1, rotate: 0 };
@@ -102,6 +108,7 @@ function updateTile(el, b) {
   el.classList.toggle("focused", b.focused);
   el.classList.toggle("lost", b.state === "lost");
   el.classList.toggle("parked", b.parked);
+  el.classList.toggle("sla", !!b.sla);
   el.classList.toggle("away", b.away_s !== null && b.away_s !== undefined);
   el.dataset.state = b.state;
   el.querySelector(".name").textContent = `${b.booth}${b.number ? " · " + b.number : ""}`;
@@ -112,6 +119,9 @@ function updateTile(el, b) {
   if (b.state === "lost") badges.push(`<span class="badge lost">TERPUTUS / LOST</span>`);
   if (b.away_s !== null && b.away_s !== undefined) {
     badges.push(`<span class="badge away" title="Kursi peserta kosong / The participant's seat is empty">🚶 PERGI / AWAY ${fmt(b.away_s)}</span>`);
+  }
+  if (b.sla) {
+    badges.push(`<span class="badge sla" title="${escape(b.sla.kind)}: ${escape(b.sla.detail)}">⚠ SLA ${escape(SLA_REASONS[b.sla.reason] || b.sla.reason || b.sla.kind)}</span>`);
   }
   if (b.hand.raised) badges.push(`<span class="badge hand">✋ ${b.hand.reason === "help" ? "BANTUAN / HELP" : "SIAP / READY"}</span>`);
   if (b.speaking) badges.push(`<span class="badge speaking">🔊 BICARA / SPEAKING</span>`);

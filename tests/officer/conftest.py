@@ -58,9 +58,9 @@ class Branch:
         await hub.wait_connected(WAIT_S)
         return hub
 
-    async def booth(self, device: str, *, receive: bool = True) -> SimBooth:
+    async def booth(self, device: str, *, receive: bool = True, queue: bool = False) -> SimBooth:
         booth = SimBooth(self.url, self.token(device, "booth"), replay=self.loop_file,
-                         receive=receive)
+                         receive=receive, queue=queue)
         self.booths.append(booth)
         await booth.start()
         return booth

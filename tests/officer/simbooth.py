@@ -77,9 +77,14 @@ class ToneTrack(MediaStreamTrack):
 
 class SimBooth:
     def __init__(
-        self, url: str, token: str, *, replay: Path | None = None, receive: bool = True
+        self, url: str, token: str, *, replay: Path | None = None, receive: bool = True,
+        queue: bool = False,
     ) -> None:
         self.receive = receive  # False: send-only video, no return media (a lighter booth)
+        # True: served through the branch queue (called, then claims the participant's
+        # ticket) instead of asking for service directly.
+        self.queue = queue
+        self.called: list[p.Called] = []
         self.client = SignalingClient(url, token, on_message=self._on_message,
                                       on_state=self._on_state, software="simbooth")
         self.replay = ReplayLoop.load(replay) if replay is not None else None
@@ -131,7 +136,7 @@ class SimBooth:
         task.add_done_callback(self._tasks.discard)
 
     def _on_state(self, state: ClientState) -> None:
-        if state is ClientState.CONNECTED:
+        if state is ClientState.CONNECTED and not self.queue:
             self._spawn(self._send(p.ServiceRequest()), "simbooth-request")
 
     async def _send(self, msg: p.Message) -> None:
@@ -150,6 +155,8 @@ class SimBooth:
                     await self.pc.setRemoteDescription(RTCSessionDescription(msg.sdp, "answer"))
             elif isinstance(msg, p.Attention):
                 self.attention.append(msg.focused)
+            elif isinstance(msg, p.Called):
+                self.called.append(msg)
             elif isinstance(msg, p.Verdict):
                 self.verdicts.append(msg)
             elif isinstance(msg, p.DocRequest):
@@ -158,7 +165,8 @@ class SimBooth:
                 self.releases += 1
                 await self._close_pc()
                 self.pairing = None
-                self._spawn(self._send(p.ServiceRequest()), "simbooth-rerequest")
+                if not self.queue:
+                    self._spawn(self._send(p.ServiceRequest()), "simbooth-rerequest")
 
     def _video_track(self) -> MediaStreamTrack:
         if self.replay is not None:
@@ -232,6 +240,10 @@ class SimBooth:
         assert self.pairing and self.hub
         await self.client.send(p.Hand(peer=self.hub, pairing=self.pairing, raised=raised,
                                       reason=reason))
+
+    async def claim(self, qr: str) -> None:
+        """The participant shows their ticket's QR code at the booth."""
+        await self.client.request(p.Claim(qr=qr))
 
     async def seat(self, occupied: bool) -> None:
         """What the booth's presence detection says: the participant sat down or left."""
