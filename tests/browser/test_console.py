@@ -191,6 +191,35 @@ async def test_away_mark_appears_counts_and_goes(branch: Branch, page: Page) -> 
     await expect(tile_one).not_to_have_class(re.compile(r"\baway\b"), timeout=UI_WAIT_MS)
 
 
+async def test_sla_mark_and_time_since_attended_on_the_tiles(branch: Branch, page: Page) -> None:
+    await branch.add_officer()
+    hub = await branch.hub()
+    queued = await branch.booth("booth-01", receive=False, queue=True)
+    await branch.booth("booth-02", receive=False)
+    await until(lambda: hub.peer_of("booth-02") is not None, "booth-02 paired")
+    await sign_in(page, hub)
+
+    # A booking at booth-01 that nobody attends until its SLA is near: the queue's alert.
+    await branch.at_risk_not_attended("BK-7001", queued, hub)
+    tile_one = page.locator('.tile[data-booth="booth-01"]')
+    tile_two = page.locator('.tile[data-booth="booth-02"]')
+    sla = tile_one.locator(".badge.sla")
+    await expect(sla).to_contain_text("SLA BELUM DILAYANI / NOT ATTENDED", timeout=UI_WAIT_MS)
+    await expect(page.locator("#alerts")).to_contain_text("BK-7001", timeout=UI_WAIT_MS)
+    await expect(tile_two.locator(".badge.sla")).to_have_count(0)
+
+    # The officer attends booth-01: the mark goes, its timer says "now".
+    await page.keyboard.press(str(_slot(hub, "booth-01")))
+    await expect(sla).to_have_count(0, timeout=UI_WAIT_MS)
+    await expect(tile_one.locator(".timers")).to_contain_text("sekarang/now", timeout=UI_WAIT_MS)
+    # Then booth-02: booth-01 counts the time since the officer left it.
+    await page.keyboard.press(str(_slot(hub, "booth-02")))
+    await expect(tile_two.locator(".timers")).to_contain_text("sekarang/now", timeout=UI_WAIT_MS)
+    await expect(tile_one.locator(".timers")).to_contain_text(
+        re.compile(r"dilayani 0:0[1-9] lalu/ago"), timeout=UI_WAIT_MS)
+    await expect(page.locator(".badge.sla")).to_have_count(0)
+
+
 async def take_screenshot(page: Page) -> None:
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOT), full_page=True)

@@ -7,15 +7,20 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
 from booth.replay import encode_loop
 from officer.config import HubConfig
 from officer.hub import Hub
+from signaling import protocol as p
 from signaling import tokens
+from signaling.branchqueue import QUEUE_KEY
 from signaling.cases import add_officer
+from signaling.client import SignalingClient
 from signaling.config import ServerConfig
+from signaling.queue import events as ev
 from signaling.server import SERVER_KEY, make_app
 from tests.officer.simbooth import SimBooth
 
@@ -64,6 +69,46 @@ class Branch:
         self.booths.append(booth)
         await booth.start()
         return booth
+
+    async def book(self, code: str, slot_epoch: float, service: str = "jht") -> None:
+        """Import one appointment through the server's admin API."""
+        slot = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(slot_epoch))
+        csv = f"code,service,slot,branch,name\n{code},{service},{slot},kc-01,Siti\n"
+        admin = self.token("ops-1", "admin")
+        async with aiohttp.ClientSession() as http, http.post(
+            f"http://127.0.0.1:{self.server.port}/api/queue/appointments", data=csv.encode(),
+            headers={"Authorization": f"Bearer {admin}", "Content-Type": "text/csv"},
+        ) as reply:
+            assert reply.status == 200, await reply.text()
+
+    async def check_in(self, code: str) -> p.TicketInfo:
+        """The participant checks in at a kiosk with their booking code."""
+        kiosk = SignalingClient(self.url, self.token("kiosk-01", "kiosk"), software="test")
+        await kiosk.start()
+        try:
+            await kiosk.wait_connected(WAIT_S)
+            info = await kiosk.request(p.CheckIn(code=code))
+        finally:
+            await kiosk.close()
+        assert isinstance(info, p.TicketInfo), info
+        return info
+
+    async def at_risk_not_attended(self, code: str, booth: SimBooth, hub: Hub) -> str:
+        """A booking checked in, called to ``booth`` (a queue booth), claimed and paired
+        with ``hub``; then nobody attends it until its SLA is near, and the queue says so
+        (the server's clock is moved on rather than waiting five minutes). Its ticket."""
+        await self.book(code, time.time() + 30)
+        info = await self.check_in(code)
+        await until(lambda: any(c.ticket == info.ticket for c in booth.called),
+                    f"{code} called to the booth")
+        await booth.claim(info.qr)
+        await until(lambda: any(peer.ticket == info.ticket for peer in hub.peers.values()),
+                    f"{code}'s ticket paired with the hub")
+        queue = self.server.app[QUEUE_KEY]
+        real_clock = self.branch.clock
+        self.branch.clock = lambda: real_clock() + queue.rules.sla_late_s
+        await queue.handle(ev.Tick(), actor="test")
+        return info.ticket
 
     async def close(self) -> None:
         for booth in self.booths:

@@ -8,19 +8,13 @@ risk and tells the hubs. The tile of that booth shows it until the officer atten
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-import aiohttp
 import pytest
 
 from officer import console
 from officer.hub import Hub
-from signaling import protocol as p
-from signaling.branchqueue import QUEUE_KEY
-from signaling.client import SignalingClient
-from signaling.queue import events as ev
-from tests.officer.conftest import OFFICER, PIN, WAIT_S, Branch, until
+from tests.officer.conftest import OFFICER, PIN, Branch, until
 
 pytestmark = pytest.mark.slow
 
@@ -57,17 +51,6 @@ async def test_time_since_attended_counts_from_when_the_officer_left(branch: Bra
     assert tile(hub, "booth-01")["since_attended_s"] > tile(hub, "booth-02")["since_attended_s"]
 
 
-async def book(branch: Branch, code: str, slot_epoch: float) -> None:
-    slot = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(slot_epoch))
-    csv = f"code,service,slot,branch,name\n{code},jht,{slot},kc-01,Siti\n"
-    admin = branch.token("ops-1", "admin")
-    async with aiohttp.ClientSession() as http, http.post(
-        f"http://127.0.0.1:{branch.server.port}/api/queue/appointments", data=csv.encode(),
-        headers={"Authorization": f"Bearer {admin}", "Content-Type": "text/csv"},
-    ) as reply:
-        assert reply.status == 200, await reply.text()
-
-
 async def test_an_appointment_at_risk_marks_its_booths_tile_until_attended(
     branch: Branch,
 ) -> None:
@@ -78,30 +61,9 @@ async def test_an_appointment_at_risk_marks_its_booths_tile_until_attended(
     other = await branch.booth("booth-02", receive=False)  # a walk-in outside the queue
     await until(lambda: hub.peer_of("booth-02") is not None, "booth-02 paired")
 
-    # A booking due in half a minute checks in and is called to booth-01 at once.
-    await book(branch, "BK-7001", time.time() + 30)
-    kiosk = SignalingClient(branch.url, branch.token("kiosk-01", "kiosk"), software="test")
-    await kiosk.start()
-    try:
-        await kiosk.wait_connected(WAIT_S)
-        info = await kiosk.request(p.CheckIn(code="BK-7001"))
-    finally:
-        await kiosk.close()
-    assert isinstance(info, p.TicketInfo)
-    await until(lambda: any(c.ticket == info.ticket for c in booth.called),
-                "the booking called to booth-01")
-    await booth.claim(info.qr)
-    await until(lambda: (peer := hub.peer_of("booth-01")) is not None
-                and peer.ticket == info.ticket, "booth-01 paired with the booking's ticket")
-
-    # Nobody attends booth-01 until the SLA is near: the queue, looking at its sessions,
-    # tells the hubs. (The server's clock is moved on rather than waiting five minutes.)
-    server = branch.branch
-    real_clock = server.clock
-    queue = branch.server.app[QUEUE_KEY]
-    server.clock = lambda: real_clock() + queue.rules.sla_late_s
-    await queue.handle(ev.Tick(), actor="test")
+    ticket = await branch.at_risk_not_attended("BK-7001", booth, hub)
     await until(lambda: tile(hub, "booth-01")["sla"] is not None, "the SLA mark on booth-01")
+    assert tile(hub, "booth-01")["ticket"] == ticket
     sla = tile(hub, "booth-01")["sla"]
     assert sla["kind"] == "appointment_at_risk" and sla["subject"] == "BK-7001"
     assert sla["reason"] == "not_attended"
