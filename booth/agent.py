@@ -576,7 +576,8 @@ class BoothAgent:
             self._device_health("microphone", selftest.error(str(exc)))
             audio = None
         peer = BoothPeer(pairing, hub, await self._new_track(), on_state=self._peer_state,
-                         audio=audio, on_track=self.incoming.attach)
+                         audio=audio, on_track=self.incoming.attach,
+                         video_cap=self._video_cap)
         self.peer = peer
         self._peer_connection_no = self.client.connects
         self.calls_started += 1
@@ -588,6 +589,11 @@ class BoothAgent:
         self._watchdog = asyncio.get_running_loop().create_task(
             self._negotiation_watchdog(peer), name="booth-negotiation-watchdog"
         )
+
+    def _video_cap(self) -> int | None:
+        """Full quality for the officer's focus, less for a booth that only shows a tile.
+        Read by the encoder on every frame, so a change of focus shows on the next one."""
+        return None if self.booth.focused else limits.UNFOCUSED_VIDEO_BITRATE
 
     async def _negotiation_watchdog(self, peer: BoothPeer) -> None:
         await asyncio.sleep(limits.NEGOTIATION_TIMEOUT_S)

@@ -45,8 +45,16 @@ DOC_UPLOAD_RETRY_MIN_S = 0.5
 DOC_UPLOAD_RETRY_MAX_S = 15.0  # capped backoff (with jitter) while the server is unreachable
 DOC_HTTP_TIMEOUT_S = 30.0
 SCAN_FPS = 10.0  # document-camera frames judged a second
+# Ticket QR codes read by the document camera on the welcome screen: a frame decoded this
+# often (zbar takes tens of ms on 720p: 2 Hz is quick enough for a hand, cheap for the CPU)
+TICKET_CAMERA_CHECK_S = 0.5
+TICKET_CODE_GONE_S = 2.0  # a code out of view this long counts as new when shown again
 
 # Media
+# The camera's bitrate while the officer attends another booth (or nobody yet): a third of
+# aiortc's usual 500 kbps, still a legible tile; the capture-time code of the test pattern
+# reads on every frame down to 60 kbps (tests/booth/test_focus.py checks it at the hub).
+UNFOCUSED_VIDEO_BITRATE = 150_000
 RECEIVED_QUEUE_FRAMES = 2  # officer frames waiting for the screen; older ones are dropped
 # A real printer answers DLE EOT at once; the booth still waits longer than the driver's
 # default, because a false "not printed" takes the booth out of service.

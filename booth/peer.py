@@ -18,6 +18,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
 from bilik.webrtc.connection import close_quietly, create_peer_connection, prefer_vp8
+from booth.bitrate import Cap, CappedVp8Encoder, cap_sender
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,15 @@ class BoothPeer:
         on_state: Callable[[BoothPeer], None] | None = None,
         audio: MediaStreamTrack | None = None,
         on_track: Callable[[MediaStreamTrack], None] | None = None,
+        video_cap: Cap | None = None,
     ) -> None:
         self.pairing = pairing
         self.hub = hub
         self.track = track
         self.audio = audio
         self.on_state = on_state
+        self.video_cap = video_cap
+        self.encoder: CappedVp8Encoder | None = None
         self.state = PeerState.NEW
         self.pc = create_peer_connection()
         self.pc.on("connectionstatechange", self._connection_state)
@@ -80,6 +84,8 @@ class BoothPeer:
         """Create the offer (VP8 video, Opus audio, both send-receive) and return its SDP."""
         transceiver = self.pc.addTransceiver(self.track, direction="sendrecv")
         prefer_vp8(transceiver)
+        if self.video_cap is not None:
+            self.encoder = cap_sender(transceiver.sender, self.video_cap)
         if self.audio is not None:
             self.pc.addTransceiver(self.audio, direction="sendrecv")
         await self.pc.setLocalDescription(await self.pc.createOffer())

@@ -23,6 +23,7 @@ from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamT
 
 from bilik.webrtc.connection import close_quietly, create_peer_connection
 from hardware.camera import SourceTrack, SyntheticSource
+from hardware.testpattern import TimecodeError, read_frame_timecode
 from signaling import protocol as p
 from signaling.client import SignalingClient
 
@@ -48,6 +49,8 @@ class HubPeer:
         self.pc: RTCPeerConnection | None = None
         self.booth_video_frames = 0
         self.booth_audio_frames = 0
+        self.timecodes = 0  # booth frames whose capture-time code was read
+        self.unreadable = 0  # booth frames (of the test pattern) whose code was not
         self._tracks: list[MediaStreamTrack] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -118,6 +121,11 @@ class HubPeer:
                 return
             if isinstance(frame, av.VideoFrame):
                 self.booth_video_frames += 1
+                try:
+                    read_frame_timecode(frame)
+                    self.timecodes += 1
+                except TimecodeError:
+                    self.unreadable += 1
             else:
                 self.booth_audio_frames += 1
 

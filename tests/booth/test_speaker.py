@@ -15,25 +15,20 @@ import select
 import threading
 import time
 import wave
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-from aiohttp.test_utils import TestServer
 
 from booth import limits
 from booth.agent import BoothAgent
-from booth.config import BoothConfig
 from booth.speaker import DeviceSpeaker, Speaker, SpeakerKind, WavSpeaker, parse_speaker
 from booth.state import BoothState
 from signaling import protocol as p
-from signaling import tokens
-from signaling.cases import add_officer_offline
-from signaling.config import ServerConfig
-from signaling.server import SERVER_KEY, Connection, make_app
-from tests.booth.hubpeer import HubPeer, until
+from tests.booth.branch import Branch
+from tests.booth.hubpeer import until
 from tests.booth.tone import RATE, TONE_HZ, ToneTrack, dominant_hz, rms
 
 SILENT_RMS = 0.002  # of full scale: far below the tone's ~0.2, above rounding noise
@@ -103,48 +98,6 @@ def test_the_null_speaker_takes_frames_and_keeps_nothing() -> None:
 
 
 # -- a real call --------------------------------------------------------------------------
-
-
-class Branch:
-    def __init__(self, tmp_path: Path) -> None:
-        self.data_dir = tmp_path / "server"
-        app = make_app(ServerConfig(data_dir=self.data_dir, heartbeat_s=1.0))
-        app[SERVER_KEY].on_status.append(self._status)
-        self.server = TestServer(app, host="127.0.0.1", port=0)
-        self.statuses: list[p.Status] = []
-
-    async def _status(self, conn: Connection, msg: p.Status) -> None:
-        if conn.device_id == "booth-01":
-            self.statuses.append(msg)
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.server.port}/ws"
-
-    def token(self, device: str, role: str) -> str:
-        secret = tokens.load_or_create_secret(self.data_dir)
-        return tokens.issue(secret, device, role, now=time.time(), ttl_s=3600)
-
-    def hub(self, **kwargs: object) -> HubPeer:
-        return HubPeer(self.url, self.token("hub-01", "hub"),
-                       f"http://127.0.0.1:{self.server.port}", **kwargs)  # type: ignore[arg-type]
-
-    def booth(self, tmp_path: Path, **settings: object) -> BoothAgent:
-        values: dict[str, object] = {"flow": "direct", **settings}
-        config = BoothConfig(server=self.url, id="booth-01", data_dir=tmp_path / "booth",
-                             **values)  # type: ignore[arg-type]
-        return BoothAgent(config, self.token("booth-01", "booth"))
-
-
-@pytest.fixture
-async def branch(tmp_path: Path) -> AsyncIterator[Branch]:
-    b = Branch(tmp_path)
-    await b.server.start_server()
-    add_officer_offline(b.data_dir, "o-01", "2468")
-    try:
-        yield b
-    finally:
-        await b.server.close()
 
 
 class DeviceClock:
