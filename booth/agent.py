@@ -45,6 +45,7 @@ from booth.replay import ReplayLoop, ReplayTrack
 from booth.scan import DocumentScan
 from booth.screen import BoothScreen, ScreenMode
 from booth.speaker import Speaker, SpeakerError, SpeakerKind, make_speaker
+from booth.ticket_camera import TicketCamera
 from booth.upload import Uploader, UploadRefused, http_base
 from booth.view import View, compose
 from hardware.camera import FrameSource, ImageReplaySource, OpenCVCamera, SourceTrack
@@ -120,6 +121,8 @@ class BoothAgent:
         self.scan: DocumentScan | None = None
         self._tee: CameraTee | None = None
         self._doc_camera: FrameSource | None = None
+        self._doc_camera_lock = asyncio.Lock()  # one user at a time: ticket QR or scan
+        self.ticket_camera: TicketCamera | None = None
         self._replay: ReplayLoop | None = None
         self._scanner: SerialScanner | None = None
         self._detector = presence
@@ -168,6 +171,13 @@ class BoothAgent:
             self._spawn(self._send_document(item.kind, None, item), f"booth-upload-{item.kind}")
         if self.config.reader:
             self._spawn(self._read_codes(), "booth-reader")
+        factory = self._doc_camera_factory
+        if self.config.flow == "ticket" and self.config.ticket_camera and factory is not None:
+            self.ticket_camera = TicketCamera(
+                factory, wanted=self._welcome_up, on_code=self.scan_code,
+                on_error=lambda why: self._device_health("document_camera", selftest.error(why)),
+                lock=self._doc_camera_lock, monotonic=time.monotonic)
+            self._spawn(self.ticket_camera.run(), "booth-ticket-camera")
         self._spawn(self._screen_loop(), "booth-screen")
         self._spawn(self._health_loop(), "booth-health")
         await self.client.start()
@@ -430,6 +440,10 @@ class BoothAgent:
         except HardwareError as exc:
             self._device_health("reader", selftest.error(str(exc)))
 
+    def _welcome_up(self) -> bool:
+        """The booth waits for a participant's ticket (and can send the claim)."""
+        return self.booth.state is st.BoothState.IDLE and self.booth.online
+
     def scan_code(self, code: str) -> None:
         """A ticket QR (or booking code) was read: claim it if the booth is free."""
         now = self.clock()
@@ -673,6 +687,10 @@ class BoothAgent:
         if factory is None:
             self._device_health("document_camera", selftest.error("not configured"))
             return
+        async with self._doc_camera_lock:  # the ticket camera lets go of it first
+            await self._scan_with(factory)
+
+    async def _scan_with(self, factory: Callable[[], FrameSource]) -> None:
         try:
             camera = factory()
             if not getattr(camera, "running", False):

@@ -54,6 +54,11 @@ class BoothConfig:
         "Document camera: none, an OpenCV device (index or /dev/videoN), or a directory "
         "of images to replay (emulator)",
     )
+    ticket_camera: bool = setting(
+        True,
+        "Ticket flow: also read the ticket's QR with the document camera while the welcome "
+        "screen is up (the face camera stays off while the booth is idle)",
+    )
     printer: str = setting(
         "", "Receipt printer address (serial:/dev/ttyUSB0, tcp:HOST, socket://...); empty: none"
     )
