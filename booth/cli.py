@@ -9,6 +9,11 @@ import signal
 from pathlib import Path
 from typing import Any
 
+# OpenCV before PyAV: PyAV's wheel bundles its own libxcb, and if it is loaded first,
+# OpenCV's Qt window (--screen window) hangs for ever in its first call (PyAV #978,
+# #1050). booth.replay, just below, imports av.
+import cv2  # noqa: F401 - must precede every import of av
+
 from bilik import config as cfg
 from booth import limits
 from booth.config import BoothConfig

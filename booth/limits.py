@@ -13,6 +13,8 @@ REPLAY_MAX_BYTES = 64 * 1024 * 1024  # a replay loop larger than this is refused
 SCREEN_WIDTH = 1280
 SCREEN_HEIGHT = 720
 SCREEN_FPS = 10.0  # redraws a second: text and two small videos, no need for more
+WINDOW_EVENTS_MS = 20  # the window's thread runs the GUI's events and reads keys this often
+WINDOW_CLOSE_TIMEOUT_S = 5.0
 
 # The participant's flow
 GOODBYE_S = 20.0  # the goodbye screen (reference, decision) stays this long, then idle

@@ -8,14 +8,17 @@ the bottom right corner, and the instruction first in large type: Bahasa Indones
 white, English under it in a lighter grey.
 
 Outputs (``--screen``): ``off`` keeps the last picture in memory (tests, headless runs),
-``window`` shows it full-screen with OpenCV, and a directory path writes one PNG per
-change of screen (snapshots), each with a ``.txt`` beside it holding the lines drawn.
+``window`` shows it full-screen with OpenCV (:class:`Window`), and a directory path writes
+one PNG per change of screen (snapshots), each with a ``.txt`` beside it holding the lines
+drawn.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+import os
+import sys
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageGrab
 
 from booth import limits
 from booth.view import BANNER_BGR, View
@@ -132,6 +135,106 @@ def render(
     return np.ascontiguousarray(np.asarray(image)[:, :, ::-1]), drawn
 
 
+class Window:
+    """A full-screen OpenCV (HighGUI) window, owned by a thread of its own.
+
+    OpenCV's HighGUI in the pip wheel is Qt, and Qt wants every call from the thread that
+    made its application: the agent draws in worker threads that change, so one thread
+    (``booth-screen-window``) opens the window, shows the newest picture, polls the keys
+    and destroys it. Full screen is asked for twice: the window manager's full-screen
+    state (``WND_PROP_FULLSCREEN``), and the screen's own size and origin for the window,
+    because a booth PC may run X without a window manager (a kiosk session), where nobody
+    would honour the first and the window would stay 400x300 in a corner.
+    """
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.keys: list[int] = []
+        self.error: str | None = None
+        self.shown = 0  # pictures put on the screen
+        self._picture: np.ndarray | None = None
+        self._cond = threading.Condition()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="booth-screen-window",
+                                        daemon=True)
+        self._thread.start()
+
+    def show(self, picture: np.ndarray) -> None:
+        with self._cond:
+            self._picture = picture
+            self._cond.notify()
+
+    def take_keys(self) -> list[int]:
+        with self._cond:
+            keys, self.keys = self.keys, []
+        return keys
+
+    def close(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify()
+        self._thread.join(limits.WINDOW_CLOSE_TIMEOUT_S)
+
+    def _run(self) -> None:
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            # Qt would abort the whole process rather than raise: say why instead.
+            self.error = "cannot open the booth window: no display (DISPLAY is not set)"
+            log.error("%s", self.error)
+            return
+        if _pyav_loaded_first():
+            self.error = ("cannot open the booth window: PyAV was imported before OpenCV, "
+                          "and OpenCV's Qt window would hang (import cv2 first)")
+            log.error("%s", self.error)
+            return
+        try:
+            cv2.namedWindow(self.title, cv2.WINDOW_NORMAL)
+            cv2.setWindowProperty(self.title, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)
+            size = screen_size()
+            if size is not None:
+                cv2.resizeWindow(self.title, *size)
+                cv2.moveWindow(self.title, 0, 0)
+        except cv2.error as exc:
+            self.error = f"cannot open the booth window: {exc}"
+            log.error("%s", self.error)
+            return
+        try:
+            while True:
+                with self._cond:
+                    if self._stop:
+                        return
+                    picture, self._picture = self._picture, None
+                if picture is not None:
+                    cv2.imshow(self.title, picture)
+                    self.shown += 1
+                # waitKey also runs the GUI's events (drawing, resizing) while it waits.
+                key = cv2.waitKey(limits.WINDOW_EVENTS_MS)
+                if key >= 0:
+                    with self._cond:
+                        self.keys.append(key & 0xFF)
+        finally:
+            cv2.destroyWindow(self.title)
+            cv2.waitKey(1)  # let the GUI process the destruction
+
+
+def _pyav_loaded_first() -> bool:
+    """PyAV's bundled libxcb, loaded before OpenCV's, makes OpenCV's Qt GUI hang in its
+    first call (PyAV #978, #1050); ``sys.modules`` keeps the order modules were imported."""
+    order = list(sys.modules)
+    return "av" in order and "cv2" in order and order.index("av") < order.index("cv2")
+
+
+def screen_size() -> tuple[int, int] | None:
+    """The X screen's size in pixels (from its root window), or None if there is no X."""
+    display = os.environ.get("DISPLAY")
+    if not display:
+        return None
+    try:
+        return ImageGrab.grab(xdisplay=display).size
+    except OSError as exc:
+        log.warning("cannot read the screen's size from %s: %s", display, exc)
+        return None
+
+
 class ScreenMode(enum.StrEnum):
     OFF = "off"
     WINDOW = "window"
@@ -162,7 +265,7 @@ class BoothScreen:
         self.keys: list[int] = []  # keys pressed in the window since last read
         self.frames_drawn = 0
         self._lock = threading.Lock()
-        self._window_open = False
+        self.window: Window | None = None
         self._png_count = 0
         if self.mode is ScreenMode.PNG_DIR:
             if png_dir is None:
@@ -185,20 +288,17 @@ class BoothScreen:
             # screen of a booth running as a process without OCR.
             path.with_suffix(".txt").write_text("\n".join(drawn) + "\n", encoding="utf-8")
         elif self.mode is ScreenMode.WINDOW:
-            if not self._window_open:
-                cv2.namedWindow(self.title, cv2.WINDOW_NORMAL)
-                cv2.setWindowProperty(self.title, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)
-                self._window_open = True
-            cv2.imshow(self.title, image)
-            key = cv2.waitKey(1)
-            if key >= 0:
-                self.keys.append(key & 0xFF)
+            if self.window is None:
+                self.window = Window(self.title)
+            self.window.show(image)
 
     def take_keys(self) -> list[int]:
+        if self.window is not None:
+            self.keys += self.window.take_keys()
         keys, self.keys = self.keys, []
         return keys
 
     def close(self) -> None:
-        if self._window_open:
-            cv2.destroyWindow(self.title)
-            self._window_open = False
+        window, self.window = self.window, None
+        if window is not None:
+            window.close()
