@@ -103,6 +103,7 @@ class Fleet:
         self.ws: dict[str, Any] = {}
         self.peer: dict[str, tuple[str, str]] = {}  # device -> (peer, pairing)
         self.latencies: list[float] = []
+        self.sent_at: list[float] = []  # monotonic send time of each received relay
         self.sent = 0
         self.errors: dict[str, int] = {}
         self.readers: list[asyncio.Task[None]] = []
@@ -131,7 +132,9 @@ class Fleet:
             msg = json.loads(raw.data)
             kind = msg["type"]
             if kind == "ice":
-                self.latencies.append(time.monotonic() - float(msg["candidate"].split()[1]))
+                sent_at = float(msg["candidate"].split()[1])
+                self.latencies.append(time.monotonic() - sent_at)
+                self.sent_at.append(sent_at)
             elif kind == "pair":
                 peer = msg["hub"] if msg["booth"] == device_id else msg["booth"]
                 self.peer[device_id] = (peer, msg["pairing"])
@@ -195,15 +198,20 @@ async def _work(url: str, devices: list[tuple[str, str, str]],
             await fleet.announce("hub", {"type": "capacity", "slots": 1})
             await sync()  # 2: hubs announced
             await fleet.announce("booth", {"type": "service_request"})
-            await asyncio.wait_for(fleet.paired.wait(), PHASE_TIMEOUT_S)
+            try:
+                await asyncio.wait_for(fleet.paired.wait(), PHASE_TIMEOUT_S)
+            except TimeoutError:
+                raise RuntimeError(
+                    f"pairing timed out: {len(fleet.peer)} of {len(fleet.devices)} devices "
+                    f"paired; errors {fleet.errors}") from None
             await sync()  # 3: all paired
             await fleet.relay(seconds, rate)
             await asyncio.sleep(DRAIN_S)
             await sync()  # 4: relay over
         finally:
             await fleet.close()
-    return {"connect_s": connect_s, "latencies": fleet.latencies, "sent": fleet.sent,
-            "errors": fleet.errors}
+    return {"connect_s": connect_s, "latencies": fleet.latencies, "sent_at": fleet.sent_at,
+            "sent": fleet.sent, "errors": fleet.errors}
 
 
 def worker(url: str, devices: list[tuple[str, str, str]],
@@ -295,6 +303,11 @@ def run(n_devices: int, n_workers: int, seconds: float, rate: float, root: Path,
         barrier.abort()
         reports = [pipe.recv() for pipe in pipes if pipe.poll(10)]
         crashed = [r["error"] for r in reports if "error" in r]
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+                crashed.append(f"server: {json.loads(r.read())}")
+        except OSError as exc:
+            crashed.append(f"server /healthz: {exc}")
         if crashed:
             raise SystemExit(f"bench/signaling.py: a load generator failed: {crashed}") from None
         raise
@@ -315,6 +328,8 @@ def run(n_devices: int, n_workers: int, seconds: float, rate: float, root: Path,
     if failed:
         raise SystemExit(f"bench/signaling.py: a load generator failed: {failed}")
     latencies = [x * 1000 for r in results for x in r["latencies"]]
+    timeline = per_second_p99(
+        [t for r in results for t in r["sent_at"]], latencies)
     sent = sum(r["sent"] for r in results)
     errors: dict[str, int] = {}
     for r in results:
@@ -346,6 +361,9 @@ def run(n_devices: int, n_workers: int, seconds: float, rate: float, root: Path,
                 "mean": round(statistics.fmean(latencies), 2) if latencies else None,
             },
             "errors": errors,
+            # p99 of the messages sent in each second of the relay phase: shows whether slow
+            # relays cluster (a backlog at the start) or are spread out.
+            "p99_ms_by_second": timeline,
         },
         "server": {
             "pid": server.pid,
@@ -358,6 +376,17 @@ def run(n_devices: int, n_workers: int, seconds: float, rate: float, root: Path,
         "targets": {"devices": 2000, "relay_p99_ms": 20.0},
         "machine": machine(),
     }
+
+
+def per_second_p99(sent_at: list[float], latencies_ms: list[float]) -> list[float]:
+    if not sent_at:
+        return []
+    start = min(sent_at)
+    buckets: dict[int, list[float]] = {}
+    for t, ms in zip(sent_at, latencies_ms, strict=True):
+        buckets.setdefault(int(t - start), []).append(ms)
+    return [round(percentile(buckets[s], 0.99), 1) if s in buckets else 0.0
+            for s in range(max(buckets) + 1)]
 
 
 def main() -> int:

@@ -195,6 +195,8 @@ class BranchQueue:
         self._since_snapshot = 0
         self._deferred: list[tuple[ev.Event, str]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._capacity_dirty: dict[str, None] = {}  # hubs whose free slots changed, in order
+        self._capacity_flush: asyncio.Task[None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -487,12 +489,12 @@ class BranchQueue:
 
     async def on_pair(self, pairing: Pairing) -> None:
         if not pairing.ticket:
-            await self._sync_capacity(pairing.hub)
+            self._sync_capacity(pairing.hub)
 
     async def on_release(self, pairing: Pairing, reason: ReleaseReason, actor: str) -> None:
         """A queue pairing ended without the queue asking: tell the scheduler what happened."""
         if not pairing.ticket:
-            await self._sync_capacity(pairing.hub)
+            self._sync_capacity(pairing.hub)
             booth = self.scheduler.booths.get(pairing.booth)
             if booth is not None and booth.state.value == "busy" and booth.ticket is None:
                 await self.safe(ev.BoothFree(booth=pairing.booth), "server")
@@ -514,16 +516,38 @@ class BranchQueue:
             else:
                 await self.safe(ev.HubOffline(hub=pairing.hub), actor)
 
-    async def _sync_capacity(self, hub: str) -> None:
-        """Pairings made outside the queue use the hub's slots too."""
-        if hub not in self.scheduler.hubs or hub not in self.hub_slots:
-            return
-        capacity = max(0, self.hub_slots[hub] - self._outside(hub))
-        if self.scheduler.hubs[hub].capacity != capacity:
-            await self.safe(ev.HubCapacity(hub=hub, capacity=capacity), hub)
+    def _sync_capacity(self, hub: str) -> None:
+        """Pairings made outside the queue use the hub's slots too: tell the queue, later.
+
+        The device whose message made the pairing does not wait for the queue: a burst of
+        pairings (every booth of a branch after a restart) would otherwise hold each device's
+        next messages, its relayed SDP and ICE included, behind the whole queue backlog.
+        Changes are coalesced per hub and applied in order by one task.
+        """
+        self._capacity_dirty[hub] = None
+        if self._capacity_flush is None or self._capacity_flush.done():
+            self._capacity_flush = asyncio.get_running_loop().create_task(
+                self._flush_capacity(), name="queue-capacity-sync")
+            self._tasks.add(self._capacity_flush)
+            self._capacity_flush.add_done_callback(self._tasks.discard)
+
+    async def _flush_capacity(self) -> None:
+        while self._capacity_dirty:
+            hub = next(iter(self._capacity_dirty))
+            del self._capacity_dirty[hub]
+            if hub not in self.scheduler.hubs or hub not in self.hub_slots:
+                continue
+            capacity = max(0, self.hub_slots[hub] - self._outside(hub))
+            if self.scheduler.hubs[hub].capacity != capacity:
+                await self.safe(ev.HubCapacity(hub=hub, capacity=capacity), hub)
 
     def _outside(self, hub: str) -> int:
-        return sum(1 for x in self.server.book.pairings.values() if x.hub == hub and not x.ticket)
+        book = self.server.book
+        state = book.hubs.get(hub)
+        if state is None:
+            return 0
+        return sum(1 for booth in state.booths
+                   if (x := book.of_booth(booth)) is not None and not x.ticket)
 
     # -- message handlers ----------------------------------------------------------------------
 

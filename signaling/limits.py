@@ -17,6 +17,10 @@ HEARTBEAT_INTERVAL_S = 5.0  # WebSocket ping period; a missed pong closes the so
 OFFLINE_TIMEOUT_S = HEARTBEAT_INTERVAL_S * 1.5  # a silent device is offline within this
 RESUME_WINDOW_S = 15.0  # a device back within this keeps its pairings
 SEND_TIMEOUT_S = 5.0  # a peer that cannot take a frame within this is dropped
+# Admitted messages waiting for their turn on one connection. The socket keeps being read
+# (pings answered) while earlier messages wait for the disk or the queue; past this many
+# the reader waits too, so a device cannot pile up memory.
+MAX_INBOX = 256
 
 # Abuse
 RATE_PER_S = 50.0  # sustained messages a second per connection
@@ -42,6 +46,7 @@ AUDIT_PAGE_MAX = 1000
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL = 1011  # the server failed on a message (logged); the device reconnects
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_REPLACED = 4002
 CLOSE_HELLO_TIMEOUT = 4003

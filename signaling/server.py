@@ -58,6 +58,9 @@ class Connection:
     rate_warned: bool = False
     closing: bool = False
     info: dict[str, Any] = field(default_factory=dict)
+    # Frames read and admitted, processed in order by the connection's worker; None ends it.
+    inbox: asyncio.Queue[str | bytes | None] = field(
+        default_factory=lambda: asyncio.Queue(limits.MAX_INBOX))
 
     @property
     def device_id(self) -> str:
@@ -176,13 +179,46 @@ class BranchServer:
         conn = await self._authenticate(ws)
         if conn is None:
             return ws
+        # Reading and processing are separate: this handler keeps reading the socket (so
+        # pings are answered and floods are cut) while the worker processes admitted
+        # messages in order, however long one waits for the disk or the queue.
+        worker = self._spawn(self._work(conn), f"work-{conn.device_id}")
         try:
             await self._serve(conn)
         finally:
             # aiohttp cancels this handler once the peer's TCP connection is gone; the
             # bookkeeping of a departure must still run to its end, so it gets its own task.
-            await asyncio.shield(self._spawn(self._disconnected(conn), f"gone-{conn.device_id}"))
+            await asyncio.shield(
+                self._spawn(self._departed(conn, worker), f"gone-{conn.device_id}"))
         return ws
+
+    async def _work(self, conn: Connection) -> None:
+        """The connection's worker: its hooks, then each admitted message, in order."""
+        try:
+            for hook in self.on_connect:
+                await hook(conn)
+            while (item := await conn.inbox.get()) is not None:
+                if isinstance(item, bytes):
+                    await self._bad(conn, ProtocolError(
+                        ErrorCode.BAD_MESSAGE, "binary frames are not part of the protocol"))
+                else:
+                    await self._on_text(conn, item)
+        except ConnectionError as exc:
+            log.info("device connection lost", extra={"fields": {
+                "device": conn.device_id, "error": repr(exc)}})
+        except Exception:
+            log.exception("device message failed", extra={"fields": {"device": conn.device_id}})
+            conn.closing = True
+            await conn.ws.close(code=limits.CLOSE_INTERNAL, message=b"internal error")
+
+    async def _departed(self, conn: Connection, worker: asyncio.Task[None]) -> None:
+        """What the device sent before it went is processed first, then its departure."""
+        with contextlib.suppress(asyncio.QueueFull):
+            conn.inbox.put_nowait(None)
+        if conn.inbox.full():
+            worker.cancel()  # a stalled worker with a full inbox: nobody will read replies
+        await asyncio.gather(worker, return_exceptions=True)
+        await self._disconnected(conn)
 
     async def _authenticate(self, ws: web.WebSocketResponse) -> Connection | None:
         try:
@@ -249,8 +285,6 @@ class BranchServer:
             await self._send(conn, self._pair_message(pairing))
         log.info("device connected", extra={"fields": {
             "device": device, "role": grant.role.value, "resumed": resumed}})
-        for hook in self.on_connect:
-            await hook(conn)
         return conn
 
     async def _reject(
@@ -271,13 +305,10 @@ class BranchServer:
 
     async def _serve_messages(self, conn: Connection) -> None:
         async for msg in conn.ws:
-            if msg.type == WSMsgType.TEXT:
+            if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                 if not await self._admit(conn):
                     break
-                await self._on_text(conn, msg.data)
-            elif msg.type == WSMsgType.BINARY:
-                await self._bad(conn, ProtocolError(ErrorCode.BAD_MESSAGE,
-                                                    "binary frames are not part of the protocol"))
+                await conn.inbox.put(msg.data)
             elif msg.type == WSMsgType.ERROR:
                 log.info("device socket error", extra={"fields": {
                     "device": conn.device_id, "error": str(conn.ws.exception())}})

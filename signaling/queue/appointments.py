@@ -15,7 +15,7 @@ import enum
 import io
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -47,7 +47,7 @@ class Appointment:
     alerted: bool = False  # a late alert was raised for it
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = dict(vars(self))  # flat fields: no deep copy needed
         d["state"] = self.state.value
         return d
 

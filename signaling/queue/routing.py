@@ -9,7 +9,7 @@ then the one whose officer is not attending anyone, then the one paired longest 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from signaling.queue import limits
@@ -34,7 +34,9 @@ class Hub:
         return self.online and service in self.skills
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = dict(vars(self))
+        d["skills"], d["booths"] = list(self.skills), list(self.booths)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Hub:

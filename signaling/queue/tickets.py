@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -112,7 +112,7 @@ class Ticket:
         return (3, self.issued_at, self.seq)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = dict(vars(self))  # flat fields but history, copied below
         d["priority"] = self.priority.value
         d["state"] = self.state.value
         d["history"] = [list(h) for h in self.history]
