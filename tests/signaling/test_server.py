@@ -229,3 +229,44 @@ async def test_text_that_utf8_cannot_carry_is_refused_not_stored_or_relayed(
         assert "lone surrogate" in reply["detail"]
     assert (await booth.request({"type": "status", "state": "idle"}))["type"] == "ok"
     assert (await hub.request({"type": "capacity", "slots": 1}))["type"] == "ok"
+
+
+# --- a slow message does not cost the connection ---------------------------------------
+
+
+async def test_a_message_stuck_behind_the_disk_or_queue_keeps_its_device_connected(
+    start_branch: BranchFactory,
+) -> None:
+    """While one message waits (a long queue backlog, a slow disk), the socket is still read:
+    the device's pings are answered and later messages are processed after it, in order."""
+    branch = await start_branch(heartbeat_s=30.0)  # only the device pings here
+    release = asyncio.Event()
+    handled: list[str] = []
+
+    async def slow_status(conn: Any, msg: Any) -> None:
+        handled.append(msg.id)
+        if len(handled) == 1:
+            await release.wait()
+        await conn.ws.send_str(json.dumps({"v": 1, "type": "ok", "id": f"s-{msg.id}",
+                                           "ref": msg.id}))
+
+    branch.server.handlers["status"] = slow_status
+    # aiohttp's client pings every 0.3 s and closes if no pong comes within half of that.
+    ws = await branch.http.ws_connect(branch.ws_url, heartbeat=0.3)
+    try:
+        await ws.send_json({"v": 1, "type": "hello", "id": "h", "token":
+                            branch.token("booth", "booth-01")})
+        assert (await ws.receive_json(timeout=10))["type"] == "welcome"
+        for n in (1, 2):
+            await ws.send_json({"v": 1, "type": "status", "id": f"st{n}", "state": "idle"})
+        await wait_until(lambda: handled == ["st1"], "the first status to be stuck")
+        # Many heartbeat periods pass with the first message stuck: nobody gives up.
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(3.0):
+                await ws.receive()
+        assert not ws.closed and "booth-01" in branch.server.connections
+        release.set()
+        replies = [(await ws.receive_json(timeout=10))["ref"] for _ in range(2)]
+        assert replies == ["st1", "st2"] and handled == ["st1", "st2"]
+    finally:
+        await ws.close()
