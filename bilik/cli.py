@@ -15,16 +15,18 @@ from collections.abc import Sequence
 from bilik import __version__, logs
 from bilik.errors import BilikError
 
-# (subcommand, module that registers it). Imported lazily so that `bilik hw`
-# does not pay for aiortc and `bilik server` does not open cameras.
+# (subcommand, module that registers it, one line for `bilik --help`). Only the chosen
+# role's module is imported: `bilik server` does not load aiortc, PyAV or OpenCV, `bilik hw`
+# does not load aiortc, and `bilik booth` controls its own import order (OpenCV's window
+# hangs if PyAV's bundled libxcb is loaded first; see booth/cli.py).
 ROLE_MODULES = (
-    ("server", "signaling.cli"),
-    ("hub", "officer.cli"),
-    ("booth", "booth.cli"),
-    ("kiosk", "booth.kiosk"),
-    ("display", "booth.display"),
-    ("hw", "hardware.cli"),
-    ("demo", "bilik.demo"),
+    ("server", "signaling.cli", "run the branch server (queue, pairing, records)"),
+    ("hub", "officer.cli", "run the officer hub (up to six booth calls)"),
+    ("booth", "booth.cli", "run the booth agent (camera, call to the officer)"),
+    ("kiosk", "booth.kiosk", "run the ticket kiosk (tickets, booking check-in)"),
+    ("display", "booth.display", "run the queue display (pole, LED, TV page)"),
+    ("hw", "hardware.cli", "hardware diagnostics and device emulators"),
+    ("demo", "bilik.demo", "run a whole simulated branch on this machine"),
 )
 
 EXIT_OK = 0
@@ -32,7 +34,13 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 
-def build_parser() -> argparse.ArgumentParser:
+def chosen_role(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line, if any (the first role name given)."""
+    names = {name for name, _module, _summary in ROLE_MODULES}
+    return next((arg for arg in argv if arg in names), None)
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bilik",
         description="Bilik: booth controller for one-to-many video service at branch offices.",
@@ -45,14 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-json", action="store_true", help="write logs as JSON lines (one object per line)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, module_name in ROLE_MODULES:
-        module = importlib.import_module(module_name)
-        module.register(sub, name)
+    chosen = chosen_role(argv)
+    for name, module_name, summary in ROLE_MODULES:
+        if name == chosen:
+            importlib.import_module(module_name).register(sub, name)
+        else:
+            sub.add_parser(name, help=summary)  # listed in --help; loaded when chosen
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logs.setup(args.log_level, json_lines=args.log_json)
     try:
