@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bilik import config as cfg
+from bilik import gcpause
 from officer import limits
 from officer.config import HubConfig
 from signaling.errors import NotConnected
@@ -83,6 +84,7 @@ async def _serve(config: HubConfig, token: str) -> None:
         loop.add_signal_handler(sig, stop.set)
     hub = Hub(config, token)
     await hub.start()
+    gcpause.settle()  # no full-collection pauses in the middle of six video streams
     try:
         try:
             device = await hub.wait_connected(limits.CONNECT_TIMEOUT_S)

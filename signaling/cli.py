@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bilik import config as cfg
+from bilik import gcpause
 from signaling import limits, tokens
 from signaling.config import ServerConfig
 from signaling.errors import StoreError
@@ -146,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
     _check_data_dir(config.data_dir)
     app = make_app(config, queue_rules=rules)
     log.info("listening", extra={"fields": {"url": f"http://{config.host}:{config.port}"}})
+    gcpause.settle()
     web.run_app(app, host=config.host, port=config.port, print=None, access_log=None,
                 shutdown_timeout=5.0)
     return 0

@@ -59,11 +59,15 @@ class PairingBook:
         self.hub(hub_id).online = online
 
     def choose_hub(self) -> str | None:
-        candidates = [h for h in self.hubs.values() if h.online and h.free > 0]
-        if not candidates:
-            return None
-        best = min(candidates, key=lambda h: (len(h.booths), -h.free, h.id))
-        return best.id
+        best: tuple[int, int, str] | None = None  # (load, -free, id): one pass, no lists
+        for h in self.hubs.values():
+            if not h.online:
+                continue
+            load = len(h.booths)
+            free = min(h.slots, limits.MAX_HUB_SLOTS) - load
+            if free > 0 and (best is None or (load, -free, h.id) < best):
+                best = (load, -free, h.id)
+        return best[2] if best is not None else None
 
     # -- pairings -------------------------------------------------------------------------
 

@@ -173,11 +173,11 @@ class Scheduler:
                 times.append(a.slot + r.check_in_late_s)
                 if not a.alerted:
                     times.append(a.slot)
-        can_call = any(b.can_call() for b in self.booths.values())
-        for tid in self._waiting:
-            t = self.tickets[tid]
-            if can_call and t.appointment is not None:
-                times.append(self._eligible_from(t))
+        if self._waiting and any(b.can_call() for b in self.booths.values()):
+            for tid in self._waiting:
+                t = self.tickets[tid]
+                if t.appointment is not None:
+                    times.append(self._eligible_from(t))
         if self._waiting or any(
             a.state is AppointmentState.BOOKED for a in self.appointments.values()
         ):
@@ -714,10 +714,12 @@ class Scheduler:
             hub = choose_hub(self.hubs.values(), t.service, prefer=t.hub)
             if hub is not None:
                 self._pair(b, t, hub, now, out)
+        if not self._waiting:
+            return  # (checked first: at a big branch, listing free booths is the cost)
         free = sorted(
             (b for b in self.booths.values() if b.can_call()), key=lambda b: (b.free_since, b.id)
         )
-        if not free or not self._waiting:
+        if not free:
             return
         for b, t in zip(free, self._callable(now), strict=False):
             self._call(b, t, now, out)
