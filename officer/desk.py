@@ -251,10 +251,10 @@ class Desk:
     def server_message(self, msg: p.Message) -> None:
         if isinstance(msg, p.Alert):
             alert = {"kind": msg.kind, "subject": msg.subject, "detail": msg.detail,
-                     "at": msg.at, "received": self.hub.clock(),
+                     "at": msg.at, "received": self.hub.clock(), "ticket": msg.ticket,
                      "reason": alerts.alert_reason(msg.detail)}
             self.alerts.append(alert)
-            ticket = alerts.alert_ticket(msg.detail)
+            ticket = msg.ticket
             for peer in list(self.hub.peers.values()):
                 if ticket and peer.ticket == ticket and not peer.focused:
                     peer.sla_alert = alert

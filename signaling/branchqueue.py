@@ -387,7 +387,8 @@ class BranchQueue:
             self.metrics.at_risk.inc()
             await server.broadcast(Role.HUB, p.Alert(
                 kind="appointment_at_risk", subject=d.code,
-                detail=f"{d.reason.value}; ticket {d.ticket or '-'}", at=d.predicted_start))
+                detail=f"{d.reason.value}; ticket {d.ticket or '-'}", at=d.predicted_start,
+                ticket=d.ticket or ""))
             await server.db.call(server.db.sync.audit, server.clock(), "queue",
                                  "appointment_at_risk", d.code, d.to_dict())
         elif isinstance(d, de.AppointmentMissed):
@@ -614,6 +615,11 @@ class BranchQueue:
 
     async def on_focus(self, conn: Connection, msg: p.Message) -> None:
         assert isinstance(msg, p.Focus)
+        outside = self.server.book.of_booth(msg.booth) if msg.booth else None
+        if outside is not None and outside.hub == conn.device_id and not outside.ticket:
+            # A booth served outside the queue (a direct service request): nothing to record.
+            await self.server.send_to(conn.device_id, p.Ok(ref=msg.id))
+            return
         await self._request(conn, msg, ev.OfficerFocus(hub=conn.device_id, booth=msg.booth or None),
                             reply_ok=True)
 

@@ -454,6 +454,7 @@ class Alert(Message):
     subject: str = _text(64)  # booking code or ticket
     detail: str = field(default="", metadata={"max": limits.MAX_TEXT_CHARS})
     at: float = 0.0  # when it is predicted to happen (epoch seconds)
+    ticket: str = field(default="", metadata={"max": limits.MAX_ID_CHARS})  # "" if none yet
 
 _BUILTIN: tuple[type[Message], ...] = (
     Hello, Welcome, Status, Ok, Error, Capacity, ServiceRequest, Pair, Release, *RELAYED,

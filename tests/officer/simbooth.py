@@ -31,6 +31,8 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from bilik.webrtc.connection import close_quietly, create_peer_connection, prefer_vp8
 from bilik.webrtc.meter import FrameMeter, capture_time_ms
+from booth import limits as booth_limits
+from booth.bitrate import cap_sender
 from booth.replay import ReplayLoop, ReplayTrack
 from hardware.camera import SourceTrack, SyntheticSource
 from hardware.testpattern import TestPattern, TimecodeError, read_frame_timecode
@@ -182,6 +184,10 @@ class SimBooth:
         video = pc.addTransceiver(self._video_track(),
                                   direction="sendrecv" if self.receive else "sendonly")
         prefer_vp8(video)
+        if self.replay is None:
+            # Like the real booth: out of focus, the camera is sent at a capped bitrate.
+            cap_sender(video.sender, lambda: None if self.attention[-1:] == [True]
+                       else booth_limits.UNFOCUSED_VIDEO_BITRATE)
         if self.receive:
             pc.addTransceiver(self.tone, direction="sendrecv")
 

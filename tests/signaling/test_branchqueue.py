@@ -326,3 +326,16 @@ async def test_a_restart_rebuilds_the_queue_from_snapshot_and_journal(
 
     again = await start_branch()
     assert again.app[QUEUE_KEY].scheduler.to_dict() == before
+
+
+async def test_focus_on_a_booth_served_outside_the_queue_is_accepted_not_journaled(
+    branch: Branch,
+) -> None:
+    """Direct service requests (diagnostics, benchmarks) pair outside the queue: the
+    officer may still focus such a booth; only booths of other hubs are refused."""
+    _booth, hub, _pairing = await branch.pair()
+    before = len(branch.snapshot()["audit"])
+    assert (await hub.request({"type": "focus", "booth": "booth-01"}))["type"] == "ok"
+    other = await hub.request({"type": "focus", "booth": "booth-09"})
+    assert other["type"] == "error", other
+    assert len(branch.snapshot()["audit"]) == before
