@@ -1,6 +1,7 @@
 """The one way booth and hub build a peer connection.
 
 Both sides get: the marker-bit jitter buffer installed (see :mod:`bilik.webrtc.jitter`),
+a bounded decoder backlog on every receiver (see :mod:`bilik.webrtc.backlog`),
 no STUN/TURN servers (the branch LAN needs host candidates only, and the machines have
 no route to public STUN servers), and VP8 as the only video codec, so that every
 booth's stream can be decoded the same way.
@@ -12,11 +13,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
-from bilik.webrtc import jitter, limits
+from bilik.webrtc import backlog, jitter, limits
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +26,16 @@ log = logging.getLogger(__name__)
 def create_peer_connection() -> RTCPeerConnection:
     """A peer connection for the branch LAN, with the marker jitter buffer in place."""
     jitter.install()
-    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    backlog.install()
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+    @pc.on("track")
+    def _bound_decoder_backlog(track: Any) -> None:
+        for transceiver in pc.getTransceivers():
+            if transceiver.receiver.track is track:
+                backlog.attach(transceiver.receiver)
+
+    return pc
 
 
 def video_codecs() -> list[RTCRtpCodecCapability]:

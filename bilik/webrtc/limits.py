@@ -25,3 +25,10 @@ LOOP_LAG_LOG_EVERY_S = 10.0  # at most one warning log line per this period
 
 # Peer connection.
 PEER_CLOSE_TIMEOUT_S = 5.0  # RTCPeerConnection.close() that takes longer is abandoned
+
+# Decoder backlog (bilik.webrtc.backlog): encoded video frames waiting for the decoder
+# thread. More than this many (half a second at 15 fps) means the machine cannot decode
+# in time; the backlog is dropped and decoding restarts at a keyframe, so a starved
+# receiver shows the present a little jerkily rather than the past smoothly.
+MAX_DECODE_BACKLOG_FRAMES = 8
+KEYFRAME_ASK_EVERY_S = 0.5  # while waiting for that keyframe, ask the sender this often
