@@ -175,7 +175,13 @@ def measure(branch: Any, hub: subprocess.Popen[bytes], names: list[str],
     rx_totals = {"rx_focused": [0, 0.0], "rx_waiting": [0, 0.0]}
     for name in names:
         a, b = first["booths"].get(name, {}), last["booths"].get(name, {})
+        # A booth re-paired in the window starts its counters again: count from zero then,
+        # and say so, rather than print a negative rate.
+        repaired = b.get("frames", 0) < a.get("frames", 0)
+        if repaired:
+            a = {}
         entry: dict[str, Any] = {
+            "repaired_in_window": repaired,
             "fps": round((b.get("frames", 0) - a.get("frames", 0)) / span_s, 2),
             "rx_kbit_s": kbit_s(b.get("rx_bytes", 0) - a.get("rx_bytes", 0), span_s),
             "p50_ms": b.get("p50_ms"),
