@@ -22,6 +22,7 @@ from PIL import Image
 from pyzbar.pyzbar import decode
 
 from bilik.catalogue import text
+from officer.checklists import document_label
 from tests.journey.branch import OFFICERS, STEP_S, Branch, wait_for
 from tests.journey.officer import Officer, browser_page
 
@@ -112,9 +113,11 @@ async def officer_approves(branch: Branch, hub: str, officer_id: str,
         await officer.sign_in(officer_id, OFFICERS[officer_id])
         await officer.focus(branch.BOOTH)
         shown = await officer.documents(len(documents))
-        assert sorted(kind for _, kind in shown) == sorted(d["kind"] for d in documents)
-        assert {doc for doc, _ in shown} == {d["id"] for d in documents}
-        for doc, _ in shown:
+        assert sorted(kind for _, kind, _ in shown) == sorted(d["kind"] for d in documents)
+        assert {doc for doc, _, _ in shown} == {d["id"] for d in documents}
+        # The officer reads each document's name in both languages, not its code.
+        assert all(name == document_label(kind) for _, kind, name in shown)
+        for doc, _, _ in shown:
             assert await officer.open_document(doc) > 0
         if shot is not None:
             await officer.screenshot(shot)

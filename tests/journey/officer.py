@@ -61,15 +61,17 @@ class Officer:
         await expect(tile).to_have_class("tile focused", timeout=UI_WAIT_MS)
         await expect(page.locator("#case-title")).to_contain_text(booth, timeout=UI_WAIT_MS)
 
-    async def documents(self, count: int) -> list[tuple[str, str]]:
-        """Wait for ``count`` uploaded documents in the case; (document id, kind) of each."""
+    async def documents(self, count: int) -> list[tuple[str, str, str]]:
+        """Wait for ``count`` uploaded documents in the case; (document id, kind, the name
+        the officer reads) of each."""
         page = self.page
         links = page.locator("#documents a[data-doc]")
         await expect(links).to_have_count(count, timeout=UI_WAIT_MS)
         out = []
         for i in range(count):
             link = links.nth(i)
-            out.append((str(await link.get_attribute("data-doc")), await link.inner_text()))
+            out.append((str(await link.get_attribute("data-doc")),
+                        str(await link.get_attribute("title")), await link.inner_text()))
         return out
 
     async def open_document(self, document: str) -> int:
