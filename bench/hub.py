@@ -28,6 +28,9 @@ estimated:
   picture decoded at the booth (``key_to_booth_*``);
 * the hub's event-loop lag over the window (probes every 0.25 s: p50, p99, max);
 * the browser's and the booths' CPU, and the machine.
+
+``--pin`` puts the hub and Chromium on core 0 and the booths and server on core 1: on a
+2-core machine, an officer PC with one core of its own, apart from the booths.
 """
 
 from __future__ import annotations
@@ -70,7 +73,18 @@ def percentile(values: list[float], q: float) -> float | None:
     return _percentile(sorted(values), q)
 
 
-def run(booths: int, replay: bool, seconds: float, switch_s: float, root: Path) -> dict[str, Any]:
+def pin_cores(branch: Any, hub: subprocess.Popen[bytes], names: list[str]) -> None:
+    """The officer's PC on core 0 (hub, Chromium), the rest of the branch on core 1."""
+    officer_pc = [psutil.Process(hub.pid), *browser_pid()]
+    branch_side = [psutil.Process(branch.procs[n].pid) for n in [*names, "server"]]
+    for procs, core in ((officer_pc, 0), (branch_side, 1)):
+        for proc in procs:
+            for p in [proc, *proc.children(recursive=True)]:
+                p.cpu_affinity([core])
+
+
+def run(booths: int, replay: bool, seconds: float, switch_s: float, root: Path,
+        pin: bool = False) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     from signaling.cases import add_officer_offline
@@ -117,6 +131,8 @@ def run(booths: int, replay: bool, seconds: float, switch_s: float, root: Path) 
                 page.click("#sign-in-button")
                 page.wait_for_selector(".tile[data-booth]", timeout=START_S * 1000)
                 page.keyboard.press("1")
+                if pin:
+                    pin_cores(branch, hub, names)
                 time.sleep(2.0)  # warm-up: tiles flowing, first focus settled
                 return measure(branch, hub, names, stats_files, seconds, switch_s, page,
                                browser_pid(), replay, booths)
@@ -304,6 +320,9 @@ def main() -> int:
     parser.add_argument("--switch-s", type=float, default=3.0,
                         help="seconds between focus switches (default 3)")
     parser.add_argument("--keep-logs", type=Path, help="write the processes' logs here")
+    parser.add_argument("--pin", action="store_true",
+                        help="hub and browser on core 0, booths and server on core 1 (an "
+                             "officer PC apart from the booths, on a 2-core machine)")
     args = parser.parse_args()
     if args.seconds <= 0 or args.switch_s <= 0:
         parser.error("--seconds and --switch-s must be positive")
@@ -314,10 +333,14 @@ def main() -> int:
         if args.keep_logs:
             logs = args.keep_logs / name
             logs.mkdir(parents=True, exist_ok=True)
-            results[name] = run(args.booths, replay, args.seconds, args.switch_s, logs)
+            results[name] = run(args.booths, replay, args.seconds, args.switch_s, logs,
+                                args.pin)
         else:
             with tempfile.TemporaryDirectory(prefix="bilik-bench-hub-") as tmp:
-                results[name] = run(args.booths, replay, args.seconds, args.switch_s, Path(tmp))
+                results[name] = run(args.booths, replay, args.seconds, args.switch_s, Path(tmp),
+                                    args.pin)
+    for result in results.values():
+        result["pinned"] = args.pin
     print(json.dumps(results if args.both else next(iter(results.values())), indent=2))
     return 0
 
