@@ -206,3 +206,53 @@ def test_a_foreign_replacement_is_not_overwritten(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(aiortc.rtcrtpreceiver, "JitterBuffer", lambda **kw: None)
     with pytest.raises(JitterHookError, match="already replaced"):
         jitter.install()
+
+
+def vp8_frame(first_seq: int, timestamp: int, count: int, *, key: bool) -> list[RtpPacket]:
+    """Packets of one frame whose data starts with a VP8 frame tag (bit 0: 0 = key frame)."""
+    tag = 0x10 if key else 0x11
+    return [packet(first_seq + i, timestamp, marker=i == count - 1,
+                   data=bytes([tag, i]) if i == 0 else bytes([timestamp % 256, i]))
+            for i in range(count)]
+
+
+def test_a_frame_whose_packet_never_comes_is_given_up_and_decoding_restarts_at_a_keyframe(
+) -> None:
+    """A lost packet that no retransmission brings back must not hold every later frame
+    until the buffer overflows (seconds): the broken frame is dropped after
+    MAX_FRAME_WAIT_TICKS of later packets, a keyframe is asked for, deltas wait for it."""
+    buffer = MarkerJitterBuffer(512, is_video=True)
+    period = 6000  # 15 fps at 90 kHz
+    released: list[int] = []
+    plis = 0
+    seq = 0
+    stream = [(0, True)] + [(n * period, False) for n in range(1, 12)] + [(12 * period, True),
+                                                                         (13 * period, False)]
+    for ts, key in stream:
+        packets = vp8_frame(seq, ts, 3, key=key)
+        seq += 3
+        if ts == period:
+            packets = packets[:1] + packets[2:]  # frame 1 loses its middle packet for good
+        for p in packets:
+            pli, frame = buffer.add(p)
+            plis += pli
+            if frame is not None:
+                released.append(frame.timestamp)
+    # Frame 0 decoded; frame 1 (broken) and the deltas after it never reach the decoder,
+    # decoding restarts at the keyframe and goes on.
+    assert released == [0, 12 * period, 13 * period]
+    assert buffer.broken_dropped == 1 and buffer.waiting_dropped >= 1
+    assert 1 <= plis <= 3  # asked, and again at most every half second of video
+
+
+def test_a_late_retransmission_inside_the_wait_still_completes_its_frame() -> None:
+    buffer = MarkerJitterBuffer(512, is_video=True)
+    first = vp8_frame(0, 0, 3, key=True)
+    second = vp8_frame(3, 6000, 3, key=False)
+    third = vp8_frame(6, 12000, 3, key=False)
+    for p in first:
+        buffer.add(p)
+    for p in [second[0], second[2], *third]:
+        assert buffer.add(p)[1] is None  # frame 2 waits for its middle packet
+    _pli, frame = buffer.add(second[1])  # the retransmission, 2 frames later
+    assert frame is not None and frame.timestamp == 6000 and buffer.broken_dropped == 0

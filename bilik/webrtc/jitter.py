@@ -44,6 +44,11 @@ SUPPORTED_AIORTC = ("1.16.",)
 _RECEIVER_CONSTRUCTS = "JitterBuffer(capacity=512, is_video=True)"
 _BASE_ATTRIBUTES = ("_capacity", "_origin", "_packets", "_prefetch", "remove", "_remove_frame")
 
+# A broken frame (a packet missing) is given up on once packets arrive this much later
+# in RTP time (90 kHz video clock): 300 ms, many round trips of NACK on a LAN.
+MAX_FRAME_WAIT_TICKS = 90_000 * 300 // 1000
+KEYFRAME_ASK_TICKS = 90_000 // 2  # while waiting for a keyframe, ask again this often
+
 _ORIGINAL: type[JitterBuffer] = JitterBuffer
 _lock = threading.Lock()
 
@@ -57,6 +62,71 @@ class MarkerJitterBuffer(JitterBuffer):
         super().__init__(capacity=capacity, prefetch=0, is_video=is_video)
         self.released_on_marker = 0  # frames released by their marker packet
         self.released_on_next = 0  # frames released the old way (marker packet missing)
+        self.broken_dropped = 0  # frames given up on: a packet never came
+        self.waiting_dropped = 0  # delta frames dropped while waiting for a keyframe
+        self._need_keyframe = False
+        self._asked_at = 0  # RTP timestamp of the last keyframe request
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        """The base class's ``add``, plus a bound on how long a broken frame is waited for.
+
+        A frame with a packet missing is waited for (NACK and retransmission fill the gap
+        within a round trip on a LAN). If packets keep arriving more than
+        ``MAX_FRAME_WAIT_TICKS`` of RTP time after that frame, the gap will not be filled
+        (a receiver that was short of CPU lost the packets in its socket buffer): the
+        broken frame is dropped, a keyframe is asked for (``pli``), and delta frames are
+        dropped until it comes. Without this, aiortc waits until the buffer overflows:
+        512 packets, several seconds of video, every later frame that late.
+        """
+        pli, frame = super().add(packet)
+        if frame is None and self._stalled(packet.timestamp):
+            self._drop_broken_frame()
+            self.broken_dropped += 1
+            self._need_keyframe = True
+            pli = True
+            frame = self._remove_frame(packet.sequence_number)
+        if frame is not None and self._need_keyframe:
+            if _is_vp8_keyframe(frame.data):
+                self._need_keyframe = False
+            else:
+                self.waiting_dropped += 1
+                frame = None
+                if _ticks(packet.timestamp - self._asked_at) >= KEYFRAME_ASK_TICKS:
+                    self._asked_at = packet.timestamp
+                    pli = True
+        elif pli:
+            self._asked_at = packet.timestamp
+        return pli, frame
+
+    def _oldest(self) -> RtpPacket | None:
+        origin = self._origin
+        if origin is None:
+            return None
+        for count in range(self._capacity):
+            packet = self._packets[(origin + count) % self._capacity]
+            if packet is not None:
+                return packet
+        return None
+
+    def _stalled(self, newest_timestamp: int) -> bool:
+        oldest = self._oldest()
+        return oldest is not None and \
+            MAX_FRAME_WAIT_TICKS < _ticks(newest_timestamp - oldest.timestamp) < 2**31
+
+    def _drop_broken_frame(self) -> None:
+        """Remove the packets of the oldest (incomplete) frame and the gaps around them."""
+        oldest = self._oldest()
+        if oldest is None:
+            return
+        count = 0
+        origin = self._origin
+        assert origin is not None
+        while count < self._capacity:
+            packet = self._packets[(origin + count) % self._capacity]
+            if packet is not None and packet.timestamp != oldest.timestamp:
+                break
+            count += 1
+        self.remove(count)
 
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
         # Walk the contiguous packets from the origin. The first frame in the buffer is
@@ -84,6 +154,16 @@ class MarkerJitterBuffer(JitterBuffer):
                 self.released_on_marker += 1
                 return _frame(packets, timestamp)
         return None
+
+
+def _ticks(delta: int) -> int:
+    """An RTP timestamp difference, modulo 2**32 (timestamps wrap)."""
+    return delta % 2**32
+
+
+def _is_vp8_keyframe(data: bytes) -> bool:
+    """RFC 6386 section 9.1: bit 0 of a VP8 frame tag is 0 on a key frame."""
+    return bool(data) and data[0] & 0x01 == 0
 
 
 def _frame(packets: list[RtpPacket], timestamp: int) -> JitterFrame:
