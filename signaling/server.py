@@ -212,12 +212,15 @@ class BranchServer:
             await conn.ws.close(code=limits.CLOSE_INTERNAL, message=b"internal error")
 
     async def _departed(self, conn: Connection, worker: asyncio.Task[None]) -> None:
-        """What the device sent before it went is processed first, then its departure."""
-        with contextlib.suppress(asyncio.QueueFull):
-            conn.inbox.put_nowait(None)
-        if conn.inbox.full():
-            worker.cancel()  # a stalled worker with a full inbox: nobody will read replies
+        """What the device sent before it went is processed first, then its departure.
+
+        The worker is never cancelled: a message half applied (the queue's state changed,
+        its journal row not yet written) must finish. With a full inbox, the end marker
+        waits for the worker to make room."""
+        end = asyncio.ensure_future(conn.inbox.put(None))
+        await asyncio.wait({end, worker}, return_when=asyncio.FIRST_COMPLETED)
         await asyncio.gather(worker, return_exceptions=True)
+        end.cancel()  # only still pending if the worker ended on an error
         await self._disconnected(conn)
 
     async def _authenticate(self, ws: web.WebSocketResponse) -> Connection | None:

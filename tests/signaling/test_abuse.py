@@ -127,7 +127,7 @@ def _mutated(draw: st.DrawFn) -> str:
     cut = draw(st.integers(0, len(raw)))
     if draw(st.booleans()):
         return raw[:cut]
-    return raw[:cut] + draw(st.characters()) + raw[cut + 1:]
+    return raw[:cut] + draw(st.characters(codec="utf-8")) + raw[cut + 1:]
 
 
 _garbage = st.one_of(

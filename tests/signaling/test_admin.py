@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.signaling.conftest import Branch, BranchFactory
+from tests.signaling.conftest import Branch, BranchFactory, wait_until
 
 
 async def _get(branch: Branch, path: str, token: str | None = None) -> tuple[int, Any]:
@@ -64,8 +64,13 @@ async def test_metrics_report_devices_messages_errors_and_pairings(branch: Branc
     assert m[("bilik_pairings_active", ())] == 1
     await booth.close()
     del hub
-    m = await _metrics(branch)
-    assert m[("bilik_connected_devices", (("role", "booth"),))] == 0
+    # The departure is processed after what the booth sent before it (asynchronously).
+
+    async def booth_gone() -> bool:
+        m = await _metrics(branch)
+        return m[("bilik_connected_devices", (("role", "booth"),))] == 0
+
+    await wait_until(booth_gone, "the booth counted as gone")
 
 
 # --- admin API --------------------------------------------------------------------------
