@@ -12,6 +12,23 @@ const SLA_REASONS = {
   no_officer: "TANPA PETUGAS / NO OFFICER",
   not_checked_in: "BELUM HADIR / NOT CHECKED IN",
 };
+// What the officer reads for a document's status and a ticket's service (raw code if unknown).
+const DOC_STATUS = {
+  uploaded: "diterima / received",
+  accepted: "diterima baik / accepted",
+  rescan: "pindai ulang / rescan",
+  rescan_requested: "pindai ulang diminta / rescan asked",
+  rejected: "ditolak / rejected",
+  deleted: "dihapus / deleted",
+};
+const SERVICES = {
+  jht: "JHT, jaminan hari tua / old-age savings",
+  old_age_savings: "JHT, jaminan hari tua / old-age savings",
+  jkk: "JKK, kecelakaan kerja / work accident",
+  jkm: "JKM, kematian / death benefit",
+  jp: "JP, pensiun / pension",
+  pension: "JP, pensiun / pension",
+};
 let state = null;
 let lists = null;
 let view = { zoom: 1, rotate: 0 };
@@ -152,9 +169,9 @@ function renderCase() {
   caseBooth = b.booth;
   $("case-title").textContent = `Kasus / Case: ${b.booth}`;
   $("ticket").innerHTML = `<dt>Tiket / Ticket</dt><dd>${escape(b.number || b.ticket || b.pairing)}</dd>
-    <dt>Layanan / Service</dt><dd>${escape(b.service)}</dd><dt>Sesi / Session</dt><dd>${fmt(b.in_session_s)}</dd>`;
+    <dt>Layanan / Service</dt><dd title="${escape(b.service)}">${escape(SERVICES[b.service] || b.service)}</dd><dt>Sesi / Session</dt><dd>${fmt(b.in_session_s)}</dd>`;
   $("documents").innerHTML = b.documents.map((d) =>
-    `<li><a href="#" data-doc="${escape(d.id)}" title="${escape(d.kind)}">${escape(d.name || d.kind || d.id)}</a><span>${escape(d.status)}</span></li>`).join("")
+    `<li><a href="#" data-doc="${escape(d.id)}" title="${escape(d.kind)}">${escape(d.name || d.kind || d.id)}</a><span data-status="${escape(d.status)}">${escape(DOC_STATUS[d.status] || d.status)}</span></li>`).join("")
     || "<li class=hint>Belum ada / None yet</li>";
   const select = $("rescan-document");
   const current = select.value;

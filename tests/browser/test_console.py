@@ -133,6 +133,9 @@ async def test_sign_in_six_live_tiles_focus_rescan_approve_transfer(
     await until(lambda: len(one.doc_requests) == 1, "the rescan request at booth-01")
     assert one.doc_requests[0].rescan == "doc-ktp-1"
     assert one.doc_requests[0].reason == "Foto buram / blurred photo"
+    # The document's status reads in words, not as a code.
+    await expect(page.locator('#documents a[data-doc="doc-ktp-1"] + span')).to_have_text(
+        "pindai ulang diminta / rescan asked", timeout=UI_WAIT_MS)
 
     # Tick the checklist and approve: the booth gets the verdict, the console the reference.
     for key in ("id_card", "family_card", "membership_card", "termination_letter", "bank_book"):
