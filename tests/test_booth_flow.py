@@ -32,24 +32,14 @@ from hardware.qr import decode
 from signaling import protocol as p
 from signaling import tokens
 from signaling.cases import add_officer_offline
-from signaling.client import SignalingClient
 from signaling.config import ServerConfig
 from signaling.server import make_app
+from tests.booth.branch import Kiosk
 from tests.booth.hubpeer import OFFICER_BGR, HubPeer, until
 
 pytestmark = pytest.mark.slow
 
 DATA = Path(__file__).parent / "data" / "quality"
-
-
-class Kiosk:
-    def __init__(self, url: str, token: str) -> None:
-        self.tickets: list[p.TicketInfo] = []
-        self.client = SignalingClient(url, token, on_message=self._on_message)
-
-    async def _on_message(self, msg: p.Message) -> None:
-        if isinstance(msg, p.TicketInfo):
-            self.tickets.append(msg)
 
 
 def load(path: Path) -> np.ndarray:

@@ -12,6 +12,7 @@ from booth.agent import BoothAgent
 from booth.config import BoothConfig
 from signaling import protocol as p
 from signaling import tokens
+from signaling.client import SignalingClient
 from signaling.config import ServerConfig
 from signaling.server import SERVER_KEY, Connection, make_app
 from tests.booth.hubpeer import HubPeer
@@ -46,3 +47,15 @@ class Branch:
         config = BoothConfig(server=self.url, id="booth-01", data_dir=tmp_path / "booth",
                              **values)  # type: ignore[arg-type]
         return BoothAgent(config, self.token("booth-01", "booth"))
+
+
+class Kiosk:
+    """A ticket kiosk's side of the protocol: keeps the tickets the server issues it."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.tickets: list[p.TicketInfo] = []
+        self.client = SignalingClient(url, token, on_message=self._on_message)
+
+    async def _on_message(self, msg: p.Message) -> None:
+        if isinstance(msg, p.TicketInfo):
+            self.tickets.append(msg)

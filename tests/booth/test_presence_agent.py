@@ -9,13 +9,10 @@ itself is tested purely in test_presence.py.
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from aiohttp.test_utils import TestServer
 
 from bilik.catalogue import text
 from booth.agent import BoothAgent
@@ -25,51 +22,13 @@ from booth.state import BoothState
 from booth.view import ScreenName
 from hardware.camera import SyntheticSource
 from signaling import protocol as p
-from signaling import tokens
-from signaling.cases import add_officer_offline
-from signaling.config import ServerConfig
-from signaling.server import SERVER_KEY, Connection, make_app
+from tests.booth.branch import Branch
 from tests.booth.hubpeer import HubPeer, until
 from tests.booth.test_presence import ASTRONAUT, brick_wall, seated
 
 pytestmark = pytest.mark.slow
 
 AWAY = "participant_away"
-
-
-class Branch:
-    """A branch server that keeps every Status the booths send."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.data_dir = tmp_path / "server"
-        config = ServerConfig(data_dir=self.data_dir, heartbeat_s=1.0)
-        app = make_app(config)
-        app[SERVER_KEY].on_status.append(self._status)
-        self.server = TestServer(app, host="127.0.0.1", port=0)
-        self.statuses: list[p.Status] = []
-
-    async def _status(self, conn: Connection, msg: p.Status) -> None:
-        if conn.device_id == "booth-01":
-            self.statuses.append(msg)
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.server.port}/ws"
-
-    def token(self, device: str, role: str) -> str:
-        secret = tokens.load_or_create_secret(self.data_dir)
-        return tokens.issue(secret, device, role, now=time.time(), ttl_s=3600)
-
-
-@pytest.fixture
-async def branch(tmp_path: Path) -> AsyncIterator[Branch]:
-    b = Branch(tmp_path)
-    await b.server.start_server()
-    add_officer_offline(b.data_dir, "o-01", "2468")
-    try:
-        yield b
-    finally:
-        await b.server.close()
 
 
 def shown(agent: BoothAgent) -> str:

@@ -23,8 +23,7 @@ from booth.ticket_camera import CodeSightings
 from booth.view import ScreenName
 from hardware.camera import SyntheticSource
 from signaling import protocol as p
-from signaling.client import SignalingClient
-from tests.booth.branch import Branch
+from tests.booth.branch import Branch, Kiosk
 from tests.booth.hubpeer import until
 
 FORGED = "BILIK1:T:kc-01:forged"
@@ -61,16 +60,6 @@ def showing(payload: str) -> np.ndarray:
     top, left = (720 - h) // 2, (1280 - w) // 2
     image[top:top + h, left:left + w] = cv2.cvtColor(turned, cv2.COLOR_GRAY2BGR)
     return image
-
-
-class Kiosk:
-    def __init__(self, url: str, token: str) -> None:
-        self.tickets: list[p.TicketInfo] = []
-        self.client = SignalingClient(url, token, on_message=self._on_message)
-
-    async def _on_message(self, msg: p.Message) -> None:
-        if isinstance(msg, p.TicketInfo):
-            self.tickets.append(msg)
 
 
 def shown(agent: BoothAgent) -> str:
