@@ -32,7 +32,9 @@ import aiortc.rtcrtpreceiver as _receiver_module
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtp import RtpPacket
 
+from bilik.webrtc.backlog import is_vp8_keyframe
 from bilik.webrtc.errors import JitterHookError
+from bilik.webrtc.limits import KEYFRAME_ASK_TICKS, MAX_FRAME_WAIT_TICKS
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +45,6 @@ SUPPORTED_AIORTC = ("1.16.",)
 # What RTCRtpReceiver.__init__ must contain for the hook to take effect.
 _RECEIVER_CONSTRUCTS = "JitterBuffer(capacity=512, is_video=True)"
 _BASE_ATTRIBUTES = ("_capacity", "_origin", "_packets", "_prefetch", "remove", "_remove_frame")
-
-# A broken frame (a packet missing) is given up on once packets arrive this much later
-# in RTP time (90 kHz video clock): 300 ms, many round trips of NACK on a LAN.
-MAX_FRAME_WAIT_TICKS = 90_000 * 300 // 1000
-KEYFRAME_ASK_TICKS = 90_000 // 2  # while waiting for a keyframe, ask again this often
 
 _ORIGINAL: type[JitterBuffer] = JitterBuffer
 _lock = threading.Lock()
@@ -86,7 +83,7 @@ class MarkerJitterBuffer(JitterBuffer):
             pli = True
             frame = self._remove_frame(packet.sequence_number)
         if frame is not None and self._need_keyframe:
-            if _is_vp8_keyframe(frame.data):
+            if is_vp8_keyframe(frame.data):
                 self._need_keyframe = False
             else:
                 self.waiting_dropped += 1
@@ -159,11 +156,6 @@ class MarkerJitterBuffer(JitterBuffer):
 def _ticks(delta: int) -> int:
     """An RTP timestamp difference, modulo 2**32 (timestamps wrap)."""
     return delta % 2**32
-
-
-def _is_vp8_keyframe(data: bytes) -> bool:
-    """RFC 6386 section 9.1: bit 0 of a VP8 frame tag is 0 on a key frame."""
-    return bool(data) and data[0] & 0x01 == 0
 
 
 def _frame(packets: list[RtpPacket], timestamp: int) -> JitterFrame:

@@ -32,3 +32,9 @@ PEER_CLOSE_TIMEOUT_S = 5.0  # RTCPeerConnection.close() that takes longer is aba
 # receiver shows the present a little jerkily rather than the past smoothly.
 MAX_DECODE_BACKLOG_FRAMES = 8
 KEYFRAME_ASK_EVERY_S = 0.5  # while waiting for that keyframe, ask the sender this often
+
+# Jitter buffer (bilik.webrtc.jitter): a broken frame (a packet missing) is given up on once
+# packets arrive this much later in RTP time (90 kHz video clock): 300 ms, many round trips
+# of NACK on a LAN; while waiting for the keyframe that follows, ask again this often.
+MAX_FRAME_WAIT_TICKS = 90_000 * 300 // 1000
+KEYFRAME_ASK_TICKS = 90_000 // 2
