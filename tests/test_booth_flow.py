@@ -111,9 +111,7 @@ async def test_a_whole_visit_from_ticket_to_receipt(server: TestServer, tmp_path
         await on_screen(agent, ScreenName.WELCOME, "booth.welcome")
 
         # The officer signs in; the ticket is called to this booth.
-        await hub.start()
-        await hub.request(p.OfficerSignIn(officer="o-01", pin="2468"))
-        await hub.request(p.Capacity(slots=6, officer="o-01"))
+        await hub.open()
         await kiosk.client.send(p.TicketRequest(service="jht"))
         await until(lambda: kiosk.tickets, "a ticket from the kiosk")
         ticket = kiosk.tickets[0]

@@ -74,9 +74,7 @@ async def branch(tmp_path: Path) -> AsyncIterator[Branch]:
 
 async def officer(branch: Branch) -> HubPeer:
     hub = HubPeer(branch.url, branch.token("hub-01", "hub"), f"http://127.0.0.1:{branch.port}")
-    await hub.start()
-    await hub.request(p.OfficerSignIn(officer="o-01", pin="2468"))
-    await hub.request(p.Capacity(slots=6, officer="o-01"))
+    await hub.open()
     return hub
 
 

@@ -132,6 +132,12 @@ class HubPeer:
     async def request(self, msg: p.Message) -> p.Message:
         return await self.client.request(msg)
 
+    async def open(self, slots: int = 6, officer: str = "o-01", pin: str = "2468") -> None:
+        """Connect, sign the officer in (the branch fixture's o-01) and take ``slots`` booths."""
+        await self.start()
+        await self.request(p.OfficerSignIn(officer=officer, pin=pin))
+        await self.request(p.Capacity(slots=slots, officer=officer))
+
     async def send(self, msg: p.Message) -> None:
         await self.client.send(msg)
 

@@ -66,9 +66,7 @@ async def test_the_booths_video_rate_follows_the_officers_attention(
     hub = branch.hub()
     agent = branch.booth(tmp_path)
     try:
-        await hub.start()
-        await hub.request(p.OfficerSignIn(officer="o-01", pin="2468"))
-        await hub.request(p.Capacity(slots=6, officer="o-01"))
+        await hub.open()
         await agent.start()
         await until(lambda: agent.state.value == "in_call", "the call")
         pairing = hub.pairings["booth-01"].pairing

@@ -60,9 +60,7 @@ async def test_a_participant_who_leaves_is_reported_and_asked_back(
     )
     come_back = text("booth.come_back")
     try:
-        await hub.start()
-        await hub.request(p.OfficerSignIn(officer="o-01", pin="2468"))
-        await hub.request(p.Capacity(slots=6, officer="o-01"))
+        await hub.open()
         await agent.start()
         await until(lambda: agent.booth.state is BoothState.IN_SESSION, "the session")
         await until(lambda: hub.booth_video_frames > 0, "the booth's video at the hub")

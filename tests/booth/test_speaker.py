@@ -26,7 +26,6 @@ from booth import limits
 from booth.agent import BoothAgent
 from booth.speaker import DeviceSpeaker, Speaker, SpeakerKind, WavSpeaker, parse_speaker
 from booth.state import BoothState
-from signaling import protocol as p
 from tests.booth.branch import Branch
 from tests.booth.hubpeer import until
 from tests.booth.tone import RATE, TONE_HZ, ToneTrack, dominant_hz, rms
@@ -199,9 +198,7 @@ async def officer_speaks_then_stops(branch: Branch, agent: BoothAgent) -> tuple[
     tone = ToneTrack()
     hub = branch.hub(microphone=lambda: tone)
     try:
-        await hub.start()
-        await hub.request(p.OfficerSignIn(officer="o-01", pin="2468"))
-        await hub.request(p.Capacity(slots=6, officer="o-01"))
+        await hub.open()
         await agent.start()
         await until(lambda: agent.state.value == "in_call", "the call")
         start = agent.speaker.frames

@@ -85,9 +85,7 @@ async def test_a_ticket_shown_to_the_document_camera_is_claimed(
         await kiosk.client.start()
         await agent.start()
         await agent.wait_connected(60)
-        await hub.start()
-        await hub.request(p.OfficerSignIn(officer="o-01", pin="2468"))
-        await hub.request(p.Capacity(slots=0, officer="o-01"))
+        await hub.open(slots=0)
         await kiosk.client.send(p.TicketRequest(service="jht"))
         await until(lambda: kiosk.tickets, "a ticket from the kiosk")
         ticket = kiosk.tickets[0]
