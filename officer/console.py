@@ -7,13 +7,18 @@ Served by the hub beside ``/metrics`` on localhost (``metrics_host``, default 12
   ``STATE_PUSH_S`` and at once on a change; ``GET /console/api/state`` the same once;
 * ``POST /console/api/...`` the officer's actions (sign-in, focus, decision, rescan,
   transfer, park), JSON in and out; errors are ``{"error": code, "detail": ...}``;
-* ``GET /console/tiles/{booth}.jpg`` the tile snapshot; ``GET /console/documents/{id}``
-  a document from the branch server's store, fetched with the hub's credential.
+* ``GET /console/tiles/ws`` a WebSocket pushing the booths' tile snapshots (binary, see
+  :func:`officer.tiles.pack_batch`) as they are made, one batch in flight: the page
+  answers ``ack`` once it has drawn a batch, and only then gets the next, so a busy
+  browser is sent fewer pictures instead of a growing backlog;
+* ``GET /console/tiles/{booth}.jpg`` one tile snapshot; ``GET /console/documents/{id}``
+  a document from the branch server's store, fetched with the hub's credential. Tiles
+  and documents are for a signed-in officer only.
 
 A web page from elsewhere must not drive the console through the officer's browser:
 every POST needs the ``X-Bilik-Console`` header (which a cross-site form cannot set and
 a cross-site script cannot send without a CORS preflight that is never granted), and the
-WebSocket refuses a foreign ``Origin``.
+WebSockets refuse a foreign ``Origin``.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from aiohttp import WSMsgType, web
 from officer import checklists, limits
 from officer.desk import DeskError
 from officer.errors import OfficerError
+from officer.tiles import pack_batch
 from signaling.protocol import DEVICE_ID_RE, ID_RE
 
 if TYPE_CHECKING:
@@ -256,6 +262,8 @@ async def park(request: web.Request) -> web.Response:
 async def tile(request: web.Request) -> web.Response:
     hub = _hub(request)
     booth = _booth(request)
+    if hub.desk.officer is None:
+        return _error(403, "forbidden", "sign in first")
     if hub.peer_of(booth) is None:
         return _error(404, "not_found", f"booth {booth} is not on this hub")
     jpeg = hub.tiles.get(booth)
@@ -281,9 +289,13 @@ async def document(request: web.Request) -> web.Response:
                         headers={"Cache-Control": "no-store"})
 
 
-async def feed(request: web.Request) -> web.StreamResponse:
+def _foreign(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
-    if origin is not None and origin.split("://", 1)[-1] != request.host:
+    return origin is not None and origin.split("://", 1)[-1] != request.host
+
+
+async def feed(request: web.Request) -> web.StreamResponse:
+    if _foreign(request):
         return _error(403, "forbidden", "the console feed is for the hub's own page")
     hub = _hub(request)
     ws = web.WebSocketResponse(heartbeat=limits.CONSOLE_WS_HEARTBEAT_S)
@@ -310,6 +322,72 @@ async def feed(request: web.Request) -> web.StreamResponse:
             await reader
         await ws.close()
     return ws
+
+
+async def tile_feed(request: web.Request) -> web.StreamResponse:
+    if _foreign(request):
+        return _error(403, "forbidden", "the tile feed is for the hub's own page")
+    hub = _hub(request)
+    if hub.desk.officer is None:
+        return _error(403, "forbidden", "sign in first")
+    ws = web.WebSocketResponse(heartbeat=limits.CONSOLE_WS_HEARTBEAT_S)
+    await ws.prepare(request)
+    loop = asyncio.get_running_loop()
+    news = asyncio.Event()
+    acked = asyncio.Event()
+    acked.set()
+
+    def listener() -> None:  # from the tile thread
+        with contextlib.suppress(RuntimeError):  # the loop is closing
+            loop.call_soon_threadsafe(news.set)
+
+    sockets = request.app[SOCKETS]
+    sockets.add(ws)
+    hub.tiles.watch(listener)
+    reader = loop.create_task(_acks(ws, acked), name="console-tiles-reader")
+    seen: dict[str, int] = {}
+    try:
+        while not ws.closed and not reader.done():
+            if hub.desk.officer is None:
+                await ws.close(code=limits.CLOSE_SIGNED_OUT, message=b"signed out")
+                break
+            news.clear()
+            batch = hub.tiles.newer(seen) if acked.is_set() else {}
+            if batch:
+                acked.clear()
+                await ws.send_bytes(pack_batch(batch))
+                seen.update((booth, tile.seq) for booth, tile in batch.items())
+            waiters = {asyncio.ensure_future(acked.wait() if batch or not acked.is_set()
+                                             else news.wait()), reader}
+            await asyncio.wait(waiters, timeout=limits.STATE_PUSH_S,
+                               return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters - {reader}:
+                waiter.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiter
+    except (ConnectionError, RuntimeError):
+        pass
+    finally:
+        hub.tiles.unwatch(listener)
+        sockets.discard(ws)
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+        await ws.close()
+    return ws
+
+
+async def _acks(ws: web.WebSocketResponse, acked: asyncio.Event) -> None:
+    """The page's answers on the tile feed: ``ack`` after each batch drawn, nothing else."""
+    async for msg in ws:
+        if msg.type == WSMsgType.TEXT and msg.data == "ack":
+            acked.set()
+        elif msg.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+            return
+        else:
+            await ws.close(code=limits.CLOSE_UNEXPECTED,
+                           message=b"the tile feed only takes 'ack' (after each batch drawn)")
+            return
 
 
 async def _drain(ws: web.WebSocketResponse) -> None:
@@ -344,6 +422,7 @@ def add_routes(app: web.Application, hub: Hub) -> None:
     r.add_post("/console/api/booths/{booth}/rescan", rescan)
     r.add_post("/console/api/booths/{booth}/transfer", transfer)
     r.add_post("/console/api/booths/{booth}/park", park)
+    r.add_get("/console/tiles/ws", tile_feed)
     r.add_get("/console/tiles/{booth}.jpg", tile)
     r.add_get("/console/documents/{document}", document)
 

@@ -73,11 +73,21 @@ async def sign_in(page: Page, hub: Hub) -> None:
 
 
 async def live_tiles(page: Page) -> int:
-    """Tiles whose snapshot has been replaced at least three times (i.e. moving)."""
+    """Tiles drawn at least three times (i.e. moving) whose picture is not blank."""
     count: int = await page.evaluate(
-        """() => [...document.querySelectorAll('.tile[data-booth]')]
-              .filter(t => Number(t.dataset.frames || 0) >= 3
-                           && t.querySelector('img').naturalWidth > 0).length"""
+        """() => [...document.querySelectorAll('.tile[data-booth]')].filter(t => {
+              const tile = t.querySelector('canvas');
+              const copy = document.createElement('canvas');
+              copy.width = tile.width; copy.height = tile.height;
+              const ctx = copy.getContext('2d');
+              ctx.drawImage(tile, 0, 0);
+              const px = ctx.getImageData(0, 0, copy.width, copy.height).data;
+              let lo = 255, hi = 0;
+              for (let i = 0; i < px.length; i += 4 * 97) {
+                lo = Math.min(lo, px[i]); hi = Math.max(hi, px[i]);
+              }
+              return Number(t.dataset.frames || 0) >= 3 && hi - lo > 64;
+            }).length"""
     )
     return count
 
