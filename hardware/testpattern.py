@@ -1,11 +1,19 @@
 """A synthetic camera picture: a moving test pattern carrying its capture time in the image.
 
 The capture time (48 bits of milliseconds) and a CRC-16 of it are drawn as 64 black or
-white blocks of 20x20 pixels in two rows along the top of the picture. Blocks that
-large survive VP8 at the bitrates a branch LAN carries (only their centres are sampled,
-so ringing at the block edges does not matter), and the checksum tells a corrupted read
-from a good one. The rest of the picture is a gradient with colour bars and a box and
-a bar that move with the capture time, so the encoder always has motion to code.
+white blocks of 20x20 pixels in two rows along the top-left 640x40 strip of the picture.
+Blocks that large survive VP8 at the bitrates a branch LAN carries (only their centres are
+sampled, so ringing at the block edges does not matter), and the checksum tells a
+corrupted read from a good one. The rest of the picture is a gradient with colour bars and
+a box and a bar that move with the capture time, so the encoder always has motion to code.
+
+The reader also takes the pattern scaled down as a whole (a booth out of the officer's
+focus sends 320x240): a picture ``w`` pixels wide with ``MIN_READ_WIDTH <= w < WIDTH`` is
+read as the 640-px pattern scaled by ``s = w / WIDTH`` (0.5 <= s < 1), sampling each
+block's centre at the scaled position (block side ``20 * s`` px, a square of about half of
+it). At 320x240 the blocks are 10 px, smaller than a VP8 macroblock, so their edges blur
+more; their centres still read at 150 kbit/s (``tests/test_call_timecode.py``). Pictures
+at least ``WIDTH`` wide are read at full scale; narrower than ``MIN_READ_WIDTH`` are refused.
 
 Everything here is a pure function of its inputs: the pattern is a function of the
 capture time, and :func:`read_timecode` of the pixels.
@@ -17,6 +25,7 @@ shape ``(height * 3 // 2, width)``, the Y plane followed by the U and V planes.
 from __future__ import annotations
 
 import binascii
+import functools
 
 import av
 import cv2
@@ -37,6 +46,8 @@ LUMA_ONE = 235  # studio-swing white and black: what a camera and the codec expe
 LUMA_ZERO = 16
 LUMA_THRESHOLD = 128
 SAMPLE_PX = BLOCK_PX // 2  # side of the square sampled at each block's centre
+MIN_READ_SCALE = 0.5  # the reader takes the pattern scaled down to half its size, no less
+MIN_READ_WIDTH = round(COLUMNS * BLOCK_PX * MIN_READ_SCALE)  # 320 px
 MAX_VALUE = (1 << VALUE_BITS) - 1
 
 Picture = npt.NDArray[np.uint8]
@@ -72,20 +83,18 @@ def write_timecode(luma: Picture, value: int) -> None:
 def read_timecode(luma: Picture) -> int:
     """Recover the value drawn by :func:`write_timecode` from a (decoded) Y plane.
 
-    Raises :class:`TimecodeError` if the picture is too small or the checksum fails.
+    The plane may be the pattern scaled down as a whole, to no less than half its size
+    (see the module docstring). Raises :class:`TimecodeError` if the picture is too small
+    or the checksum fails.
     """
-    _check_size(luma)
-    half = SAMPLE_PX // 2
-    centre = BLOCK_PX // 2
-    strip = luma[:STRIP_PX, : COLUMNS * BLOCK_PX].astype(np.uint16)
-    # Mean of a SAMPLE_PX square at every block centre, all blocks at once.
-    cells = strip.reshape(ROWS, BLOCK_PX, COLUMNS, BLOCK_PX)
-    sample = cells[:, centre - half : centre + half, :, centre - half : centre + half]
-    means = sample.mean(axis=(1, 3))
-    bits = (means > LUMA_THRESHOLD).astype(np.uint8).reshape(-1)
-    word = 0
-    for bit in bits:
-        word = (word << 1) | int(bit)
+    _check_readable(luma)
+    rows, columns, side = _sample_grid(min(luma.shape[1], COLUMNS * BLOCK_PX))
+    # Sum of a side x side square at every block centre, all blocks at once, against the
+    # threshold times the square's area: a mean without the division.
+    sample = np.take(luma[rows], columns, axis=1).reshape(ROWS, side, COLUMNS, side)
+    sums = sample.sum(axis=(1, 3), dtype=np.uint32)
+    bits = (sums > LUMA_THRESHOLD * side * side).reshape(-1)
+    word = int.from_bytes(np.packbits(bits).tobytes(), "big")
     value = word >> CHECK_BITS
     check = word & ((1 << CHECK_BITS) - 1)
     if _checksum(value) != check:
@@ -96,12 +105,50 @@ def read_timecode(luma: Picture) -> int:
     return value
 
 
+@functools.lru_cache(maxsize=8)
+def _sample_grid(
+    strip_width: int,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], int]:
+    """Rows and columns sampled for a strip ``strip_width`` px wide, and the square's side.
+
+    Block ``i`` of the scaled strip spans ``[i * b, (i + 1) * b)`` with ``b = BLOCK_PX *
+    scale``; the square is centred on ``(i + 0.5) * b``. At full scale this is the central
+    10x10 px of each 20-px block.
+    """
+    scale = strip_width / (COLUMNS * BLOCK_PX)
+    block = BLOCK_PX * scale
+    side = max(1, round(SAMPLE_PX * scale))
+
+    def starts(count: int) -> npt.NDArray[np.intp]:
+        centres = (np.arange(count) + 0.5) * block
+        return np.floor(centres - side / 2 + 0.5).astype(np.intp)
+
+    offsets = np.arange(side, dtype=np.intp)
+    rows = (starts(ROWS)[:, None] + offsets).reshape(-1)
+    columns = (starts(COLUMNS)[:, None] + offsets).reshape(-1)
+    return rows, columns, side
+
+
 def _check_size(luma: Picture) -> None:
+    """A plane :func:`write_timecode` can draw into: the full-size strip fits."""
     if luma.ndim != 2 or luma.shape[0] < STRIP_PX or luma.shape[1] < COLUMNS * BLOCK_PX:
         raise TimecodeError(
             f"picture {tuple(luma.shape)} is too small for a timecode "
             f"(needs at least {STRIP_PX}x{COLUMNS * BLOCK_PX} luma pixels)"
         )
+
+
+def _check_readable(luma: Picture) -> None:
+    """A plane :func:`read_timecode` can read: the strip scaled by 0.5 or more fits."""
+    if luma.ndim == 2 and luma.shape[1] >= MIN_READ_WIDTH:
+        scale = min(luma.shape[1], COLUMNS * BLOCK_PX) / (COLUMNS * BLOCK_PX)
+        if luma.shape[0] >= round(STRIP_PX * scale):
+            return
+    raise TimecodeError(
+        f"picture {tuple(luma.shape)} is too small for a timecode (needs a luma plane at "
+        f"least {MIN_READ_WIDTH} px wide, the {WIDTH}x{HEIGHT} pattern scaled by "
+        f"{MIN_READ_SCALE} or more, with the strip's {STRIP_PX} rows scaled alike)"
+    )
 
 
 def frame_luma(frame: av.VideoFrame) -> Picture:

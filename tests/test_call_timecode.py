@@ -1,15 +1,17 @@
-"""The test pattern's timecode: exact recovery, through real VP8, and clear errors on bad input."""
+"""The test pattern's timecode: exact recovery at full and half size, through real VP8, and
+clear errors on bad input."""
 
 from __future__ import annotations
 
 from fractions import Fraction
 
+import av
 import numpy as np
 import pytest
 from aiortc.codecs.vpx import Vp8Decoder, Vp8Encoder, vp8_depayload
 from aiortc.jitterbuffer import JitterFrame
 from av import VideoFrame
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hardware.errors import HardwareError
@@ -17,10 +19,12 @@ from hardware.testpattern import (
     BLOCK_PX,
     HEIGHT,
     MAX_VALUE,
+    MIN_READ_WIDTH,
     STRIP_PX,
     WIDTH,
     TestPattern,
     TimecodeError,
+    frame_luma,
     read_frame_timecode,
     read_timecode,
     timecode_bits,
@@ -123,3 +127,76 @@ def test_timecode_survives_a_starved_vp8_encoder() -> None:
             assert read_frame_timecode(decoded) == NOW_MS + i * 67
             ok += 1
     assert ok == 30
+
+
+# -- the pattern scaled down (a booth out of the officer's focus sends 320x240) ----------------
+
+
+def scaled(capture_ms: int, width: int, height: int) -> VideoFrame:
+    """The 640x480 pattern for ``capture_ms`` scaled to ``width`` x ``height`` by swscale."""
+    return TestPattern().frame(capture_ms).reformat(width=width, height=height)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=MIN_READ_WIDTH // 2, max_value=WIDTH // 2), st.integers(0, 10_000))
+def test_timecode_reads_from_the_pattern_scaled_down_to_half(half_width: int, step: int) -> None:
+    width = 2 * half_width
+    height = 2 * round(width * 3 / 8)  # 4:3, even
+    assert read_frame_timecode(scaled(NOW_MS + step, width, height)) == NOW_MS + step
+
+
+def libvpx_cbr(width: int, height: int, bitrate: int, fps: int) -> av.VideoCodecContext:
+    """A libvpx encoder at a constant ``bitrate``, set up the way aiortc sets up its own."""
+    codec = av.CodecContext.create("libvpx", "w")
+    assert isinstance(codec, av.VideoCodecContext)
+    codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
+    codec.bit_rate = bitrate
+    codec.time_base = Fraction(1, fps)
+    codec.options = {"deadline": "realtime", "cpu-used": "-6", "lag-in-frames": "0",
+                     "minrate": str(bitrate), "maxrate": str(bitrate),
+                     "bufsize": str(bitrate), "undershoot-pct": "100"}
+    return codec
+
+
+def test_timecode_survives_libvpx_at_150_kbps_at_320x240() -> None:
+    """Three seconds of the half-size pattern at the booth's out-of-focus bitrate: every
+    decoded frame is 320x240 and reads its own capture time."""
+    fps = 15
+    encoder = libvpx_cbr(320, 240, 150_000, fps)
+    decoder = av.CodecContext.create("libvpx", "r")
+    sent = [NOW_MS + i * 1000 // fps for i in range(3 * fps)]
+    read: list[int] = []
+    encoded = 0
+    for i, capture_ms in enumerate(sent):
+        frame = scaled(capture_ms, 320, 240)
+        frame.pts = i
+        for packet in encoder.encode(frame):
+            encoded += packet.size
+            for decoded in decoder.decode(packet):
+                assert isinstance(decoded, VideoFrame)
+                assert (decoded.width, decoded.height) == (320, 240)
+                read.append(read_frame_timecode(decoded))
+    assert read == sent
+    assert encoded / len(sent) < 1.5 * 150_000 / 8 / fps  # the rate really was 150 kbps
+
+
+def test_a_flipped_block_at_half_size_is_caught_by_the_checksum() -> None:
+    luma = frame_luma(scaled(NOW_MS, 320, 240)).copy()
+    half = BLOCK_PX // 2
+    luma[:half, 5 * half : 6 * half] = 255 - luma[half // 2, 5 * half + half // 2]
+    with pytest.raises(TimecodeError, match="checksum"):
+        read_timecode(luma)
+    noise = np.random.default_rng(2).integers(0, 256, (240, 320), dtype=np.uint8)
+    with pytest.raises(TimecodeError):
+        read_timecode(noise)
+
+
+def test_a_picture_smaller_than_half_the_pattern_is_refused_not_misread() -> None:
+    quarter = frame_luma(scaled(NOW_MS, 160, 120))
+    with pytest.raises(TimecodeError, match=r"\(120, 160\) is too small.* at least 320 px wide"):
+        read_timecode(quarter)
+    with pytest.raises(TimecodeError, match=r"\(240, 318\) is too small"):
+        read_timecode(frame_luma(scaled(NOW_MS, 318, 240)))
+    # 320 wide, but fewer rows than the strip scaled by 0.5 (20).
+    with pytest.raises(TimecodeError, match=r"\(19, 320\) is too small"):
+        read_timecode(np.zeros((19, 320), dtype=np.uint8))
