@@ -562,8 +562,8 @@ def default_streams(config: HubConfig) -> ReturnStreams:
                            bitrate=limits.CARD_BITRATE, clock=time.time),
         officer_audio=EncodedStream("officer-audio", Sound(tone(440.0, 0.2)),
                                     bitrate=limits.RETURN_AUDIO_BITRATE, clock=time.time),
-        quiet=EncodedStream("silence", Sound(silence), bitrate=limits.RETURN_AUDIO_BITRATE,
-                            clock=time.time),
+        quiet=EncodedStream("silence", Sound(silence, limits.SILENCE_PERIOD_S),
+                            bitrate=limits.RETURN_AUDIO_BITRATE, clock=time.time),
     )
 
 

@@ -431,13 +431,16 @@ class CameraPicture:
 
 
 class Sound:
-    """20 ms mono frames from ``render(at, samples) -> int16 array`` (tone, silence, mic)."""
+    """20 ms mono frames from ``render(at, samples) -> int16 array`` (tone, silence, mic),
+    one every ``period_s`` (20 ms: continuous sound)."""
 
     kind = "audio"
-    period_s = 0.02
 
-    def __init__(self, render: Callable[[float, int], np.ndarray]) -> None:
+    def __init__(self, render: Callable[[float, int], np.ndarray], period_s: float = 0.02) -> None:
+        if period_s < 0.02:
+            raise ValueError(f"a 20 ms frame every {period_s} s would overlap the next")
         self.render = render
+        self.period_s = period_s
 
     def produce(self, at: float) -> av.AudioFrame:
         samples = np.asarray(self.render(at, AUDIO_FRAME_SAMPLES), dtype=np.int16)
