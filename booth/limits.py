@@ -53,10 +53,13 @@ TICKET_CAMERA_CHECK_S = 0.5
 TICKET_CODE_GONE_S = 2.0  # a code out of view this long counts as new when shown again
 
 # Media
-# The camera's bitrate while the officer attends another booth (or nobody yet): a third of
-# aiortc's usual 500 kbps, still a legible tile; the capture-time code of the test pattern
-# reads on every frame down to 60 kbps (tests/booth/test_focus.py checks it at the hub).
+# The camera's bitrate and size while the officer attends another booth (or nobody yet):
+# a third of aiortc's usual 500 kbps, and the picture scaled to fit 320x240 (the console's
+# tile; a quarter of the pixels to encode and decode). The capture-time code of the test
+# pattern reads on every frame at that size and rate (tests/booth/test_focus.py checks it
+# at the hub; hardware/testpattern.py reads the pattern scaled by 0.5 to 1).
 UNFOCUSED_VIDEO_BITRATE = 150_000
+UNFOCUSED_VIDEO_SIZE = (320, 240)
 RECEIVED_QUEUE_FRAMES = 2  # officer frames waiting for the screen; older ones are dropped
 # A real printer answers DLE EOT at once; the booth still waits longer than the driver's
 # default, because a false "not printed" takes the booth out of service.

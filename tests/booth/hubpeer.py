@@ -11,6 +11,7 @@ counts the booth's frames.
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import Callable
 from typing import Any
@@ -51,6 +52,10 @@ class HubPeer:
         self.booth_audio_frames = 0
         self.timecodes = 0  # booth frames whose capture-time code was read
         self.unreadable = 0  # booth frames (of the test pattern) whose code was not
+        # The sizes of the booth's decoded pictures, each time it changed: (width, height),
+        # and how many frames of each size had their code read.
+        self.booth_video_sizes: list[tuple[int, int]] = []
+        self.timecodes_by_size: collections.Counter[tuple[int, int]] = collections.Counter()
         self._tracks: list[MediaStreamTrack] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -121,9 +126,13 @@ class HubPeer:
                 return
             if isinstance(frame, av.VideoFrame):
                 self.booth_video_frames += 1
+                size = (frame.width, frame.height)
+                if self.booth_video_sizes[-1:] != [size]:
+                    self.booth_video_sizes.append(size)
                 try:
                     read_frame_timecode(frame)
                     self.timecodes += 1
+                    self.timecodes_by_size[size] += 1
                 except TimecodeError:
                     self.unreadable += 1
             else:
