@@ -2,6 +2,8 @@
 
 Both sides get: the marker-bit jitter buffer installed (see :mod:`bilik.webrtc.jitter`),
 a bounded decoder backlog on every receiver (see :mod:`bilik.webrtc.backlog`),
+larger kernel receive buffers on its UDP sockets once gathered (see
+:mod:`bilik.webrtc.sockets`),
 no STUN/TURN servers (the branch LAN needs host candidates only, and the machines have
 no route to public STUN servers), and VP8 as the only video codec, so that every
 booth's stream can be decoded the same way.
@@ -18,7 +20,7 @@ from typing import Any
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
-from bilik.webrtc import backlog, jitter, limits
+from bilik.webrtc import backlog, jitter, limits, sockets
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,11 @@ def create_peer_connection() -> RTCPeerConnection:
         for transceiver in pc.getTransceivers():
             if transceiver.receiver.track is track:
                 backlog.attach(transceiver.receiver)
+
+    @pc.on("icegatheringstatechange")
+    def _widen_receive_buffers() -> None:
+        if pc.iceGatheringState == "complete":
+            sockets.widen_receive_buffers(pc)
 
     return pc
 

@@ -25,6 +25,9 @@ LOOP_LAG_LOG_EVERY_S = 10.0  # at most one warning log line per this period
 
 # Peer connection.
 PEER_CLOSE_TIMEOUT_S = 5.0  # RTCPeerConnection.close() that takes longer is abandoned
+# Kernel receive buffer asked for each ICE socket (bilik.webrtc.sockets): about two
+# seconds of a hub's six booths, against a fifth of a second by default.
+RECEIVE_BUFFER_BYTES = 2 * 1024 * 1024
 
 # Decoder backlog (bilik.webrtc.backlog): encoded video frames waiting for the decoder
 # thread. More than this many (half a second at 15 fps) means the machine cannot decode
