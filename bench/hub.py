@@ -27,6 +27,7 @@ estimated:
   handed to each sender; end to end, key press in the browser to the officer's first
   picture decoded at the booth (``key_to_booth_*``);
 * the hub's event-loop lag over the window (probes every 0.25 s: p50, p99, max);
+* the console's tiles: pictures drawn per second in the browser, per booth;
 * the browser's and the booths' CPU, and the machine.
 
 ``--pin`` puts the hub and Chromium on core 0 and the booths and server on core 1: on a
@@ -168,6 +169,7 @@ def measure(branch: Any, hub: subprocess.Popen[bytes], names: list[str],
     first = branch.health()
     assert first is not None
     switches_before = len(first.get("switch_ms", []))
+    drawn0 = tiles_drawn(page)
     cpu0, booth0, chrome0 = cpu([hub_ps]), cpu(booth_ps), cpu(chrome)
     wall0 = time.monotonic()
     rss_max = 0
@@ -184,6 +186,7 @@ def measure(branch: Any, hub: subprocess.Popen[bytes], names: list[str],
         time.sleep(0.2)
     wall = time.monotonic() - wall0
     cpu1, booth1, chrome1 = cpu([hub_ps]), cpu(booth_ps), cpu(chrome)
+    drawn1 = tiles_drawn(page)
     last = branch.health(since_ms=first["now_ms"])
     assert last is not None
     span_s = (last["now_ms"] - first["now_ms"]) / 1000
@@ -279,10 +282,20 @@ def measure(branch: Any, hub: subprocess.Popen[bytes], names: list[str],
             "key_to_booth_max": max(seen["ms"]) if seen["ms"] else None,
             "key_to_booth_missed": seen["missed"],
         },
+        "console_tiles_fps": {booth: round((n - drawn0.get(booth, 0)) / wall, 2)
+                              for booth, n in sorted(drawn1.items())},
         "browser_cpu_cores": round((chrome1 - chrome0) / wall, 3),
         "booth_processes_cpu_cores": round((booth1 - booth0) / wall, 3),
         "machine": machine(),
     }
+
+
+def tiles_drawn(page: Any) -> dict[str, int]:
+    """Pictures the console has drawn so far, per booth's tile."""
+    drawn: dict[str, int] = page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('.tile[data-booth]')]
+              .map(t => [t.dataset.booth, Number(t.dataset.frames || 0)]))""")
+    return drawn
 
 
 def kbit_s(count: float, seconds: float) -> float | None:
