@@ -575,7 +575,9 @@ class BoothAgent:
 
     async def _new_track(self) -> MediaStreamTrack:
         if self._replay is not None:
-            return ReplayTrack(self._replay, clock=self.clock)
+            # Out of focus (capped), the small loop, like the live camera's smaller picture.
+            return ReplayTrack(self._replay, clock=self.clock,
+                               small=lambda: self._video_cap() is not None)
         if self._tee is None:
             await self._camera_on()
         if self._tee is None:
@@ -605,8 +607,9 @@ class BoothAgent:
         )
 
     def _video_cap(self) -> int | None:
-        """Full quality for the officer's focus, less for a booth that only shows a tile.
-        Read by the encoder on every frame, so a change of focus shows on the next one."""
+        """Full quality for the officer's focus, a smaller picture at a lower bitrate for a
+        booth that only shows a tile. Read by the encoder on every frame, so a change of
+        focus shows on the next one (a replayed booth: at the next keyframe of its loop)."""
         return None if self.booth.focused else limits.UNFOCUSED_VIDEO_BITRATE
 
     async def _negotiation_watchdog(self, peer: BoothPeer) -> None:

@@ -17,7 +17,7 @@ import cv2  # noqa: F401 - must precede every import of av
 from bilik import config as cfg
 from booth import limits
 from booth.config import BoothConfig
-from booth.replay import encode_loop
+from booth.replay import encode_loop, small_loop_path
 from signaling.errors import NotConnected
 from signaling.tokens import read_token
 
@@ -59,6 +59,11 @@ def register(sub: Any, name: str) -> None:
     make = inner.add_parser(
         "make-replay",
         help="write the test-pattern loop as pre-encoded VP8 (IVF) for --source replay",
+        description=(
+            "Write the test-pattern loop as pre-encoded VP8 (IVF) for --source replay: the "
+            "full picture at PATH and the out-of-focus picture beside it (loop.ivf -> "
+            "loop.small.ivf). Give the booth PATH; it finds the other."
+        ),
     )
     make.add_argument("path", type=Path, help="output file, e.g. loop.ivf")
     make.add_argument("--fps", type=int, default=15, help="frames a second (default 15)")
@@ -96,7 +101,8 @@ def load_config(args: argparse.Namespace) -> BoothConfig:
 
 def make_replay(args: argparse.Namespace) -> int:
     frames = encode_loop(args.path, fps=args.fps)
-    print(f"wrote {frames} VP8 frames to {args.path}")
+    print(f"wrote {frames} VP8 frames to {args.path} and, out of focus, to "
+          f"{small_loop_path(args.path)}")
     return 0
 
 

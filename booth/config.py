@@ -24,7 +24,10 @@ class BoothConfig:
         "Video source: the moving test pattern encoded live, or a pre-encoded VP8 loop",
         choices=("testpattern", "replay"),
     )
-    replay_file: Path | None = setting(None, "IVF file of VP8 frames for source = replay")
+    replay_file: Path | None = setting(
+        None, "IVF file of VP8 frames for source = replay (its out-of-focus loop, "
+        "NAME.small.ivf, beside it; both written by `bilik booth make-replay`)"
+    )
     fps: int = setting(media.VIDEO_FPS, "Frames a second sent", min=1, max=30)
     width: int = setting(media.VIDEO_WIDTH, "Picture width in pixels", min=640, max=1920)
     height: int = setting(media.VIDEO_HEIGHT, "Picture height in pixels", min=240, max=1080)

@@ -8,6 +8,11 @@ REREQUEST_DELAY_S = 1.0  # after a release or a failed call, ask for service aga
 SIGNALING_REQUEST_TIMEOUT_S = 10.0
 REPLAY_MIN_FRAMES = 2
 REPLAY_MAX_BYTES = 64 * 1024 * 1024  # a replay loop larger than this is refused
+REPLAY_BITRATE = 500_000  # the full replay loop: aiortc's own starting VP8 bitrate
+# A keyframe this often in both replay loops: a receiver that lost a frame recovers, and a
+# change of focus moves to the other loop, at the next one (PLI cannot force a keyframe
+# into a recording). 8 frames (533 ms) at 15 fps.
+REPLAY_KEYFRAME_EVERY_S = 0.5
 
 # The booth screen
 SCREEN_WIDTH = 1280

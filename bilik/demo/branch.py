@@ -166,8 +166,10 @@ class Branch:
                 await self._step(f"add-{officer.id}", stop, "server", "officer", "add",
                                  officer.id, "--pin-file", str(pin), "--data-dir", server_dir)
 
+        from booth.replay import small_loop_path  # av and aiortc only once the demo runs
+
         steps = [add_officers()]
-        if not self.replay.is_file():
+        if not (self.replay.is_file() and small_loop_path(self.replay).is_file()):
             steps.append(self._step("make-replay", stop, "booth", "make-replay",
                                     str(self.replay), "--fps", str(limits.VIDEO_FPS)))
         await asyncio.gather(*steps)

@@ -1,10 +1,11 @@
 """A booth as the hub sees it, for the hub's tests and bench: real aiortc, real signaling.
 
 It asks for service, offers send-and-receive video (test pattern, live or a replayed
-VP8 loop) and audio (a tone it can switch on and off, i.e. "speak"), and classifies what
-comes back: a decoded return picture whose timecode reads is the officer's camera (its
-latency is measured), one without is the waiting card; return audio with sound is the
-officer's microphone, silent audio is silence. It also raises a hand, says whether
+VP8 loop; 320x240 out of the officer's focus, 640x480 in it, like a real booth) and audio
+(a tone it can switch on and off, i.e. "speak"), and classifies what comes back: a decoded
+return picture whose timecode reads is the officer's camera (its latency is measured), one
+without is the waiting card; return audio with sound is the officer's microphone, silent
+audio is silence. It also raises a hand, says whether
 its participant is seated, and announces documents like a booth would.
 
 Run as a process for the bench: ``python -m tests.officer.simbooth --server URL
@@ -170,9 +171,14 @@ class SimBooth:
                 if not self.queue:
                     self._spawn(self._send(p.ServiceRequest()), "simbooth-rerequest")
 
+    def _out_of_focus(self) -> bool:
+        """Like the real booth: a tile (smaller picture, lower bitrate) until the hub's
+        Attention(focused=True), and again after Attention(focused=False)."""
+        return self.attention[-1:] != [True]
+
     def _video_track(self) -> MediaStreamTrack:
         if self.replay is not None:
-            return ReplayTrack(self.replay)
+            return ReplayTrack(self.replay, small=self._out_of_focus)
         assert self.source is not None
         return SourceTrack(self.source)
 
@@ -185,9 +191,10 @@ class SimBooth:
                                   direction="sendrecv" if self.receive else "sendonly")
         prefer_vp8(video)
         if self.replay is None:
-            # Like the real booth: out of focus, the camera is sent at a capped bitrate.
-            cap_sender(video.sender, lambda: None if self.attention[-1:] == [True]
-                       else booth_limits.UNFOCUSED_VIDEO_BITRATE)
+            # Like the real booth: out of focus, the camera is sent at 320x240 and a capped
+            # bitrate (a replayed booth sends its small loop instead).
+            cap_sender(video.sender, lambda: booth_limits.UNFOCUSED_VIDEO_BITRATE
+                       if self._out_of_focus() else None)
         if self.receive:
             pc.addTransceiver(self.tone, direction="sendrecv")
 
