@@ -2,11 +2,12 @@
 
 It asks for service, offers send-and-receive video (test pattern, live or a replayed
 VP8 loop; 320x240 out of the officer's focus, 640x480 in it, like a real booth) and audio
-(a tone it can switch on and off, i.e. "speak"), and classifies what comes back: a decoded
-return picture whose timecode reads is the officer's camera (its latency is measured), one
-without is the waiting card; return audio with sound is the officer's microphone, silent
-audio is silence. It also raises a hand, says whether
-its participant is seated, and announces documents like a booth would.
+(a tone it can switch on and off, i.e. "speak"; in replay mode as Opus packets encoded
+once at start, so the booth encodes nothing while it runs), and classifies what comes
+back: a decoded return picture whose timecode reads is the officer's camera (its latency
+is measured), one without is the waiting card; return audio with sound is the officer's
+microphone, silent audio is silence. It also raises a hand, says whether its participant
+is seated, and announces documents like a booth would.
 
 Run as a process for the bench: ``python -m tests.officer.simbooth --server URL
 --token-file F --stats out.json [--replay loop.ivf]``; it rewrites ``--stats`` every second.
@@ -19,6 +20,7 @@ import asyncio
 import collections
 import contextlib
 import fractions
+import functools
 import json
 import signal
 import time
@@ -47,8 +49,47 @@ SOUND_DB = -40.0  # return audio louder than this is the officer's voice
 RETURN_SAMPLES = 20_000  # return-video latencies kept for the bench (22 min at 15 fps)
 
 
+TONE_HZ = 300  # 960 samples are 6 whole periods: every 20 ms frame of the tone is the same
+TONE_AMPLITUDE = 0.3 * 32767
+OPUS_BITRATE = 96_000  # what aiortc's own Opus encoder sends
+OPUS_LOOP_PACKETS = 50  # pre-encoded packets of each sound, sent in a loop (1 s)
+
+
+def tone_frame(n: int, amplitude: float) -> av.AudioFrame:
+    """The ``n``-th 20 ms mono frame of the tone at ``amplitude`` (0: silence)."""
+    t = np.arange(n * SAMPLES, (n + 1) * SAMPLES)
+    samples = (np.sin(2 * np.pi * TONE_HZ * t / AUDIO_RATE) * amplitude).astype(np.int16)
+    frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+    frame.sample_rate = AUDIO_RATE
+    frame.pts = n * SAMPLES
+    frame.time_base = fractions.Fraction(1, AUDIO_RATE)
+    return frame
+
+
+@functools.cache
+def opus_loop(amplitude: float) -> tuple[bytes, ...]:
+    """OPUS_LOOP_PACKETS 20 ms Opus packets of the tone at ``amplitude``, encoded once by
+    libopus. Twice as many frames are encoded and the second half kept: the encoder has
+    settled by then and the input is periodic, so the loop's seam is inaudible."""
+    codec = av.CodecContext.create("libopus", "w")
+    assert isinstance(codec, av.AudioCodecContext)
+    codec.bit_rate = OPUS_BITRATE
+    codec.format = "s16"
+    codec.layout = "mono"
+    codec.sample_rate = AUDIO_RATE
+    codec.time_base = fractions.Fraction(1, AUDIO_RATE)
+    codec.options = {"application": "voip"}
+    codec.open()
+    packets: list[bytes] = []
+    for n in range(2 * OPUS_LOOP_PACKETS):
+        packets += [bytes(packet) for packet in codec.encode(tone_frame(n, amplitude))]
+    packets += [bytes(packet) for packet in codec.encode(None)]
+    return tuple(packets[OPUS_LOOP_PACKETS : 2 * OPUS_LOOP_PACKETS])
+
+
 class ToneTrack(MediaStreamTrack):
-    """20 ms mono frames: a tone while ``speaking``, silence otherwise."""
+    """20 ms mono frames every 20 ms: a tone while ``speaking``, silence otherwise; encoded
+    by aiortc's sender like a booth microphone's."""
 
     kind = "audio"
 
@@ -58,7 +99,8 @@ class ToneTrack(MediaStreamTrack):
         self._start: float | None = None
         self._n = 0
 
-    async def recv(self) -> av.AudioFrame:
+    async def _next(self) -> int:
+        """Wait for the next frame's slot on the 20 ms grid; its number."""
         if self.readyState != "live":
             raise MediaStreamError
         if self._start is None:
@@ -67,15 +109,30 @@ class ToneTrack(MediaStreamTrack):
         delay = due - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        n = np.arange(self._n * SAMPLES, (self._n + 1) * SAMPLES)
-        amplitude = 0.3 * 32767 if self.speaking else 0.0
-        samples = (np.sin(2 * np.pi * 300 * n / AUDIO_RATE) * amplitude).astype(np.int16)
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = AUDIO_RATE
-        frame.pts = self._n * SAMPLES
-        frame.time_base = fractions.Fraction(1, AUDIO_RATE)
-        self._n += 1
-        return frame
+        n, self._n = self._n, self._n + 1
+        return n
+
+    async def recv(self) -> av.AudioFrame | av.Packet:
+        return tone_frame(await self._next(), TONE_AMPLITUDE if self.speaking else 0.0)
+
+
+class OpusToneTrack(ToneTrack):
+    """The same sound as :class:`ToneTrack`, as Opus packets encoded once at start: aiortc's
+    sender only packetises them (no encoder, no audio level), so six simulated booths leave
+    the CPU to the hub they are measuring. The replay mode's audio."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tone = opus_loop(TONE_AMPLITUDE)
+        self._silence = opus_loop(0.0)
+
+    async def recv(self) -> av.AudioFrame | av.Packet:
+        n = await self._next()
+        packets = self._tone if self.speaking else self._silence
+        packet = av.Packet(packets[n % len(packets)])
+        packet.pts = n * SAMPLES
+        packet.time_base = fractions.Fraction(1, AUDIO_RATE)
+        return packet
 
 
 class SimBooth:
@@ -95,7 +152,8 @@ class SimBooth:
         self.pc: Any = None
         self.pairing: str | None = None
         self.hub: str | None = None
-        self.tone = ToneTrack()
+        # Replay mode encodes nothing while it runs, audio included.
+        self.tone = OpusToneTrack() if self.replay is not None else ToneTrack()
         self.officer_frames = 0
         self.card_frames = 0
         self.voice_frames = 0
