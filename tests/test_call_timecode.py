@@ -64,6 +64,25 @@ def test_a_flipped_block_is_caught_by_the_checksum() -> None:
         read_timecode(luma)
 
 
+@pytest.mark.parametrize("width", [WIDTH, WIDTH // 2])
+def test_one_doubtful_block_is_corrected_two_are_refused(width: int) -> None:
+    """A dark block VP8 washed out towards grey (seen at 320x240, 150 kbps) still reads;
+    two such blocks are more than the checksum can vouch for."""
+    luma = frame_luma(scaled(NOW_MS, width, width * 3 // 4)).copy()
+    block = BLOCK_PX * width // WIDTH
+    dark = [i for i, bit in enumerate(timecode_bits(NOW_MS)) if bit == 0]
+
+    def wash(index: int, level: int) -> None:
+        row, column = divmod(index, 32)
+        luma[row * block : (row + 1) * block, column * block : (column + 1) * block] = level
+
+    wash(dark[3], 150)  # dark drawn, read bright, but close to the threshold
+    assert read_timecode(luma) == NOW_MS
+    wash(dark[7], 150)
+    with pytest.raises(TimecodeError, match="checksum"):
+        read_timecode(luma)
+
+
 def test_a_picture_without_timecode_is_reported_not_misread() -> None:
     flat = np.full((HEIGHT, WIDTH), 200, dtype=np.uint8)
     noise = np.random.default_rng(1).integers(0, 256, (HEIGHT, WIDTH), dtype=np.uint8)
