@@ -330,7 +330,9 @@ async def tile_feed(request: web.Request) -> web.StreamResponse:
     hub = _hub(request)
     if hub.desk.officer is None:
         return _error(403, "forbidden", "sign in first")
-    ws = web.WebSocketResponse(heartbeat=limits.CONSOLE_WS_HEARTBEAT_S)
+    # JPEGs do not deflate: compressing them (aiohttp's default when the browser offers
+    # permessage-deflate) cost the hub a thread's worth of zlib for nothing.
+    ws = web.WebSocketResponse(heartbeat=limits.CONSOLE_WS_HEARTBEAT_S, compress=False)
     await ws.prepare(request)
     loop = asyncio.get_running_loop()
     news = asyncio.Event()

@@ -33,6 +33,9 @@ THREAD_JOIN_TIMEOUT_S = 3.0
 VAD_THRESHOLD_DB = -45.0  # dBFS: quiet speech near a booth microphone is around -40..-25
 VAD_HANGOVER_S = 0.8
 VAD_MIN_VOICED_FRAMES = 3  # 60 ms of sound before the mark lights (clicks do not count)
+# A booth whose packets carried an audio level (RFC 6464) within this long is judged from
+# those levels and, out of focus, not decoded; otherwise its audio is decoded for the mark.
+AUDIO_LEVEL_FRESH_S = 1.0
 
 # Console (console.py, tiles.py).
 TILE_FPS = 5.0  # snapshots a second per tile shown in a browser

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 
 import av
 import numpy as np
-from aiortc import RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCIceCandidate, RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
-from bilik.webrtc import jitter
+from bilik.webrtc import audiolevel, backlog, jitter
 from bilik.webrtc.connection import close_quietly, create_peer_connection, prefer_vp8
 from bilik.webrtc.meter import FrameMeter, capture_time_ms
 from hardware.testpattern import TimecodeError, read_frame_timecode
@@ -132,7 +132,9 @@ class HubPeer:
         self.return_tracks: list[ReturnTrack] = []
         self.latest_frame: av.VideoFrame | None = None  # newest decoded picture, for tiles
         self.voice = VoiceActivity()
-        self.audio_frames = 0
+        self.audio_frames = 0  # decoded audio frames
+        self.audio_levels = 0  # packets whose level (RFC 6464) was read
+        self.level_at: float | None = None  # monotonic time of the latest such packet
         self.heard_samples = 0  # samples passed to the headset
 
     # -- the participant ------------------------------------------------------------------
@@ -169,6 +171,9 @@ class HubPeer:
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
             if track.kind == "audio":
+                for transceiver in pc.getTransceivers():
+                    if transceiver.receiver.track is track:
+                        self._read_levels(transceiver.receiver)
                 consume = self._consume_audio(track)
             elif track.kind == "video":
                 for transceiver in pc.getTransceivers():
@@ -250,11 +255,36 @@ class HubPeer:
             if isinstance(frame, av.AudioFrame):
                 self.on_audio(frame)
 
+    def _read_levels(self, receiver: RTCRtpReceiver) -> None:
+        """The speaking mark from each packet's audio level; decode only what is heard."""
+        audiolevel.watch(receiver, self.on_level)
+        queue = backlog.of(receiver)
+        if queue is not None:
+            queue.audio_wanted = self.wants_audio_decoded
+
+    def on_level(self, level_db: float) -> None:
+        """A packet's audio level, as the booth measured it before encoding."""
+        self.audio_levels += 1
+        self.level_at = self.monotonic()
+        self.voice.update(level_db, self.level_at)
+
+    def levels_fresh(self) -> bool:
+        return (self.level_at is not None
+                and self.monotonic() - self.level_at <= limits.AUDIO_LEVEL_FRESH_S)
+
+    def wants_audio_decoded(self) -> bool:
+        """Decode for the headset (in focus), or for the mark when packets carry no level.
+
+        Called by aiortc's receiver for every audio frame, on the event loop.
+        """
+        return self.focused or not self.levels_fresh()
+
     def on_audio(self, frame: av.AudioFrame) -> None:
-        """Every booth's audio: level for the speaking mark; the focused one to the headset."""
+        """Decoded audio: the focused booth to the headset; the mark if no levels come."""
         self.audio_frames += 1
-        samples: np.ndarray = frame.to_ndarray()
-        self.voice.update(level_dbfs(samples), self.monotonic())
+        if not self.levels_fresh():
+            samples: np.ndarray = frame.to_ndarray()
+            self.voice.update(level_dbfs(samples), self.monotonic())
         if self.focused and self.headset is not None:
             self.headset.play(self.booth, frame)
             self.heard_samples += frame.samples

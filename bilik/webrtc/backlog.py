@@ -11,7 +11,10 @@ frames are dropped and so is every later frame up to the next VP8 keyframe (a de
 without its references would decode into a smeared picture). While it waits, it asks the
 sender for a keyframe through the receiver's own picture-loss path: it sets the event
 aiortc's decoder sets on a decode error, and aiortc answers with an RTCP PLI at the next
-packet. Audio frames stand alone: beyond the bound the oldest are dropped.
+packet. Audio frames stand alone: beyond the bound the oldest are dropped, and while
+:attr:`DecodeBacklog.audio_wanted` says no they are not decoded at all (the hub reads a
+waiting booth's speech from the packets' audio level instead, see
+:mod:`bilik.webrtc.audiolevel`).
 
 :func:`install` rebinds the ``queue`` module that ``aiortc.rtcrtpreceiver`` uses for that
 one queue (its only ``queue.Queue()``), with the same version and shape checks as the
@@ -65,6 +68,9 @@ class DecodeBacklog(queue.Queue):
         self.dropped = 0  # encoded frames never decoded
         self.catch_ups = 0  # times the backlog was dropped
         self._asked_at = float("-inf")
+        # Audio is decoded only while this says so (None: always).
+        self.audio_wanted: Callable[[], bool] | None = None
+        self.not_wanted = 0  # audio frames left undecoded because not wanted
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         if item is None:  # end of the stream: always delivered
@@ -72,6 +78,9 @@ class DecodeBacklog(queue.Queue):
             return
         codec, frame = item
         video = codec.mimeType.lower().startswith("video/")
+        if not video and self.audio_wanted is not None and not self.audio_wanted():
+            self.not_wanted += 1
+            return
         with self.mutex:
             behind = sum(1 for queued in self.queue if queued is not None)
             if behind >= self.maxframes:
@@ -138,14 +147,20 @@ def uninstall() -> None:
         _receiver_module.queue = queue
 
 
+def of(receiver: aiortc.RTCRtpReceiver) -> DecodeBacklog | None:
+    """The receiver's bounded decoder queue (None if built before :func:`install`)."""
+    backlog = getattr(receiver, "_RTCRtpReceiver__decoder_queue", None)
+    return backlog if isinstance(backlog, DecodeBacklog) else None
+
+
 def attach(receiver: aiortc.RTCRtpReceiver) -> DecodeBacklog | None:
     """Connect a receiver's bounded queue to its decode-error event (keyframe requests).
 
     Returns the queue, or None if the receiver was built before :func:`install`.
     """
-    backlog = getattr(receiver, "_RTCRtpReceiver__decoder_queue", None)
+    backlog = of(receiver)
     event = getattr(receiver, "_RTCRtpReceiver__decoder_error", None)
-    if not isinstance(backlog, DecodeBacklog):
+    if backlog is None:
         return None
     if not isinstance(event, threading.Event):
         raise BacklogHookError("RTCRtpReceiver has no __decoder_error event any more")

@@ -63,9 +63,10 @@ class Branch:
         await hub.wait_connected(WAIT_S)
         return hub
 
-    async def booth(self, device: str, *, receive: bool = True, queue: bool = False) -> SimBooth:
+    async def booth(self, device: str, *, receive: bool = True, queue: bool = False,
+                    audio_levels: bool = True) -> SimBooth:
         booth = SimBooth(self.url, self.token(device, "booth"), replay=self.loop_file,
-                         receive=receive, queue=queue)
+                         receive=receive, queue=queue, audio_levels=audio_levels)
         self.booths.append(booth)
         await booth.start()
         return booth

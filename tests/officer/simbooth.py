@@ -29,8 +29,9 @@ from typing import Any
 
 import av
 import numpy as np
-from aiortc import RTCSessionDescription
+from aiortc import RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtp import compute_audio_level_dbov
 
 from bilik.webrtc.connection import close_quietly, create_peer_connection, prefer_vp8
 from bilik.webrtc.meter import FrameMeter, capture_time_ms
@@ -118,13 +119,30 @@ class ToneTrack(MediaStreamTrack):
 
 class OpusToneTrack(ToneTrack):
     """The same sound as :class:`ToneTrack`, as Opus packets encoded once at start: aiortc's
-    sender only packetises them (no encoder, no audio level), so six simulated booths leave
-    the CPU to the hub they are measuring. The replay mode's audio."""
+    sender only packetises them (no encoder), so six simulated booths leave the CPU to the
+    hub they are measuring. The replay mode's audio.
+
+    aiortc writes the audio level (RFC 6464) only for frames it encodes itself;
+    :meth:`send_levels` puts the level of the sound being sent (computed once, by aiortc's
+    own function) on this track's packets, so the hub sees what a live booth sends."""
 
     def __init__(self) -> None:
         super().__init__()
         self._tone = opus_loop(TONE_AMPLITUDE)
         self._silence = opus_loop(0.0)
+        self._levels = {True: compute_audio_level_dbov(tone_frame(0, TONE_AMPLITUDE)),
+                        False: compute_audio_level_dbov(tone_frame(0, 0.0))}
+
+    def send_levels(self, sender: RTCRtpSender) -> None:
+        packets = sender._next_encoded_frame
+
+        async def with_level(codec: Any) -> Any:
+            frame = await packets(codec)
+            if frame is not None:
+                frame.audio_level = self._levels[self.speaking]
+            return frame
+
+        sender._next_encoded_frame = with_level  # type: ignore[method-assign]
 
     async def recv(self) -> av.AudioFrame | av.Packet:
         n = await self._next()
@@ -138,8 +156,11 @@ class OpusToneTrack(ToneTrack):
 class SimBooth:
     def __init__(
         self, url: str, token: str, *, replay: Path | None = None, receive: bool = True,
-        queue: bool = False,
+        queue: bool = False, audio_levels: bool = True,
     ) -> None:
+        # False: replayed audio goes without its level (RFC 6464), as from a sender that
+        # does not write one; the hub must then decode it for the speaking mark.
+        self.audio_levels = audio_levels
         self.receive = receive  # False: send-only video, no return media (a lighter booth)
         # True: served through the branch queue (called, then claims the participant's
         # ticket) instead of asking for service directly.
@@ -254,7 +275,9 @@ class SimBooth:
             cap_sender(video.sender, lambda: booth_limits.UNFOCUSED_VIDEO_BITRATE
                        if self._out_of_focus() else None)
         if self.receive:
-            pc.addTransceiver(self.tone, direction="sendrecv")
+            audio = pc.addTransceiver(self.tone, direction="sendrecv")
+            if isinstance(self.tone, OpusToneTrack) and self.audio_levels:
+                self.tone.send_levels(audio.sender)
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:

@@ -92,9 +92,34 @@ async def test_only_the_focused_booth_is_heard_and_others_light_speaking(
     await until(lambda: peer_two.speaking, "booth-02 speaking mark")
     await until(lambda: hub.headset.samples.get("booth-01", 0) > 48_000, "booth-01 heard")  # type: ignore[attr-defined]
     assert hub.headset.samples.get("booth-02", 0) == 0  # type: ignore[attr-defined]
-    assert peer_two.audio_frames > 50  # consumed all the same
+    # booth-02's audio is consumed all the same: its packets' levels are read, and since
+    # they carry one, nothing of it is decoded while it waits.
+    decoded, levels = peer_two.audio_frames, peer_two.audio_levels
+    await until(lambda: peer_two.audio_levels > levels + 50, "booth-02's audio levels")
+    assert peer_two.audio_frames == decoded
+    assert peer_one.audio_frames > 50  # the focused booth is decoded for the headset
     two.tone.speaking = False
     await until(lambda: not peer_two.speaking, "speaking mark off after the hangover")
+    # In focus, booth-02 is decoded and heard.
+    await hub.focus("booth-02")
+    two.tone.speaking = True
+    await until(lambda: hub.headset.samples.get("booth-02", 0) > 48_000, "booth-02 heard")  # type: ignore[attr-defined]
+
+
+async def test_a_booth_sending_no_audio_level_is_decoded_for_its_speaking_mark(
+    branch: Branch,
+) -> None:
+    hub = await branch.hub()
+    booth = await branch.booth("booth-01", audio_levels=False)
+    await until(lambda: decoded(hub, "booth-01") > 10, "video from booth-01")
+    peer = hub.peer_of("booth-01")
+    assert peer is not None and not peer.focused
+    booth.tone.speaking = True
+    await until(lambda: peer.speaking, "speaking mark from decoded audio")
+    assert peer.audio_levels == 0 and peer.audio_frames > 3
+    assert hub.headset.samples.get("booth-01", 0) == 0  # type: ignore[attr-defined]
+    booth.tone.speaking = False
+    await until(lambda: not peer.speaking, "speaking mark off after the hangover")
 
 
 async def test_hand_and_documents_reach_the_booth_state(branch: Branch) -> None:
