@@ -25,9 +25,13 @@ LOOP_LAG_LOG_EVERY_S = 10.0  # at most one warning log line per this period
 
 # Peer connection.
 PEER_CLOSE_TIMEOUT_S = 5.0  # RTCPeerConnection.close() that takes longer is abandoned
-# Kernel receive buffer asked for each ICE socket (bilik.webrtc.sockets): about two
-# seconds of a hub's six booths, against a fifth of a second by default.
-RECEIVE_BUFFER_BYTES = 2 * 1024 * 1024
+# Kernel receive buffer asked for each ICE socket (bilik.webrtc.sockets). Linux books
+# double this (512 KiB): about half a second of a hub's six booths (~460 packets a second,
+# ~2.3 KiB booked each), against a fifth of a second by default. Not more: a process
+# starved for longer would otherwise read seconds-old packets (measured: a 2 MiB buffer
+# turned an overloaded hub's losses into 5-8 s of latency); past half a second, losing
+# packets and recovering at a keyframe is the better deal for a live picture.
+RECEIVE_BUFFER_BYTES = 256 * 1024
 
 # Decoder backlog (bilik.webrtc.backlog): encoded video frames waiting for the decoder
 # thread. More than this many (half a second at 15 fps) means the machine cannot decode

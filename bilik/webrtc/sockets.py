@@ -1,13 +1,15 @@
 """Larger kernel receive buffers for a peer connection's UDP sockets.
 
-A hub receives about 450 packets a second from six booths on its ICE sockets. Linux
+A hub receives about 460 packets a second from six booths on its ICE sockets. Linux
 gives a UDP socket ``net.core.rmem_default`` (208 KiB) of receive buffer, which the
 kernel charges per packet at its allocated size (about 2.3 KiB for a 1.2 KiB RTP
 packet): about 90 packets, i.e. a fifth of a second. An event loop held up longer than
 that (a burst of work, another process on the same core) loses packets: on the hub
 benchmark the kernel counted them as ``RcvbufErrors``, and each loss cost a booth's
-video the frames up to its next keyframe. With ``RECEIVE_BUFFER_BYTES`` the loop can be
-held up for seconds without a loss; it then catches up.
+video the frames up to its next keyframe. ``RECEIVE_BUFFER_BYTES`` (256 KiB, which the
+kernel books twice over) holds about half a second; a longer stall still loses packets,
+on purpose: a buffer of seconds turns a starved receiver's losses into seconds of
+latency (see ``bilik/webrtc/limits.py``).
 
 The kernel caps the request at ``net.core.rmem_max``; when that is lower, the socket gets
 the cap and one warning says so (docs/deploy.md, "Kernel settings"). aioice keeps its
