@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bilik import config as cfg
-from bilik import gcpause
+from bilik import cvthreads, gcpause
 from officer import limits
 from officer.config import HubConfig
 from signaling.errors import NotConnected
@@ -82,6 +82,7 @@ async def _serve(config: HubConfig, token: str) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    cvthreads.single_threaded()
     hub = Hub(config, token)
     await hub.start()
     gcpause.settle()  # no full-collection pauses in the middle of six video streams

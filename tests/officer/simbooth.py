@@ -33,6 +33,7 @@ from aiortc import RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import compute_audio_level_dbov
 
+from bilik import cvthreads
 from bilik.webrtc.connection import close_quietly, create_peer_connection, prefer_vp8
 from bilik.webrtc.meter import FrameMeter, capture_time_ms
 from booth import limits as booth_limits
@@ -392,6 +393,7 @@ def main() -> None:
     parser.add_argument("--stats", type=Path, required=True)
     parser.add_argument("--replay", type=Path)
     parser.add_argument("--speak", action="store_true")
+    cvthreads.single_threaded()  # as a booth agent does
     asyncio.run(_main(parser.parse_args()))
 
 
