@@ -8,6 +8,10 @@ benchmark, gdb found each booth process's OpenCV worker in ``sched_yield`` and t
 kernel counted about 1500 preemptions a second of it, slices taken from the threads
 that carry the video. Pictures of 640x480 gain nothing from two threads, and the
 document checks (12 MP at most) run off the call's path anyway.
+
+Used by the hub and the simulated booths of the benchmark, not yet by the booth agent: in
+the agent, whose screen is an OpenCV (Qt) window, ``setNumThreads(1)`` made the process
+end in ``std::terminate`` at exit in half the runs of ``tests/booth/test_window.py``.
 """
 
 from __future__ import annotations
