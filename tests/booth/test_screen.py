@@ -134,3 +134,20 @@ def test_png_dir_writes_one_snapshot_per_change(tmp_path: Path) -> None:
     assert "Petugas sedang melayani peserta lain" in lines and "The officer is serving" in lines
     saved = cv2.imread(str(tmp_path / names[1]))
     assert saved is not None and saved.shape == (720, 1280, 3)
+
+
+def test_a_redraw_changes_only_the_videos_and_leaves_no_trace_of_the_last_one() -> None:
+    """The text is drawn once per view; each redraw pastes the videos onto a copy of it."""
+    view = compose(SESSION)
+    me = np.full((480, 640, 3), 90, np.uint8)
+    other = officer_picture()
+    other[:, :, 2] = 255  # a different officer picture: red added
+    first, drawn = render(view, officer_picture(), me)
+    second, drawn_again = render(view, other, me)
+    officer_area = (slice(BANNER_H + 24, BANNER_H + 24 + OFFICER_H), slice(40, 40 + OFFICER_W))
+    assert not np.array_equal(first[officer_area], second[officer_area])
+    outside = np.ones(first.shape[:2], bool)
+    outside[officer_area] = False
+    assert np.array_equal(first[outside], second[outside])  # text, banner, self view
+    assert drawn == drawn_again
+    assert np.array_equal(render(view, officer_picture(), me)[0], first)  # nothing left over
