@@ -17,7 +17,7 @@ LOOP_LAG_BUCKETS_S = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
 # Return media (officer -> booths), encoded once per stream and shared (returnmedia.py).
 RETURN_VIDEO_FPS = 15
 RETURN_VIDEO_BITRATE = 500_000  # the officer's camera, 640x480
-CARD_FPS = 5.0  # the "please wait" card is still; keyframes on request come at once
+CARD_FPS = 2.0  # the "please wait" card is still; a switch gets its keyframe at once, not at 2 fps
 CARD_BITRATE = 150_000
 RETURN_AUDIO_BITRATE = 32_000
 # Booths out of focus get one 20 ms frame of silence this often, not fifty a second: what
