@@ -82,6 +82,11 @@ class TileService:
         self._watchers += 1
         self._listeners.append(listener)
 
+    @property
+    def watchers(self) -> int:
+        """Consoles watching every tile now."""
+        return self._watchers
+
     def unwatch(self, listener: Callable[[], None]) -> None:
         if listener in self._listeners:
             self._listeners.remove(listener)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -25,6 +26,7 @@ from signaling.server import SERVER_KEY, make_app
 from tests.officer.simbooth import SimBooth
 
 WAIT_S = 60.0
+STOP_WAIT_S = 30.0
 OFFICER = "siti"
 PIN = "246810"
 
@@ -112,10 +114,23 @@ class Branch:
         return info.ticket
 
     async def close(self) -> None:
-        for booth in self.booths:
-            await booth.stop()
+        for number, booth in enumerate(self.booths, 1):
+            await stopped(booth.stop(), f"simulated booth #{number}")
         for hub in self.hubs:
-            await hub.stop()
+            await stopped(hub.stop(), "hub")
+
+
+async def stopped(stop: Awaitable[None], what: str) -> None:
+    """Await a part's ``stop()``; one that hangs fails the test with every task's stack,
+    instead of a silent wait for the test runner's timeout."""
+    try:
+        await asyncio.wait_for(stop, STOP_WAIT_S)
+    except TimeoutError:
+        stacks = io.StringIO()
+        for task in asyncio.all_tasks():
+            task.print_stack(file=stacks)
+        raise AssertionError(f"{what} did not stop within {STOP_WAIT_S} s; tasks:\n"
+                             f"{stacks.getvalue()}") from None
 
 
 @pytest.fixture(scope="session")

@@ -76,7 +76,7 @@ async def test_a_signed_in_console_gets_the_booths_pictures_one_batch_per_ack(
             assert closing.data == limits.CLOSE_UNEXPECTED
             assert "ack" in closing.extra
         # Nobody watching: snapshots stop being made.
-        await until(lambda: not hub.tiles._listeners, "the feed's listener removed")
+        await until(lambda: hub.tiles.watchers == 0, "the feed's listener removed")
         await asyncio.sleep(3 * hub.tiles.period_s)
         made = hub.tiles.encoded
         await asyncio.sleep(3 * hub.tiles.period_s)
