@@ -60,13 +60,34 @@ def prefer_vp8(transceiver: RTCRtpTransceiver) -> None:
 
 
 async def close_quietly(pc: RTCPeerConnection) -> None:
-    """Close a peer connection, bounded in time; closing twice is harmless."""
+    """Close a peer connection, bounded in time; closing twice is harmless.
+
+    Bounded also when the caller is cancelled meanwhile (a hub or booth stopping): Python
+    3.11's ``asyncio.wait_for`` then waits, without limit, for the cancelled close to end,
+    and aiortc's close does not always end when cancelled (aioice's ``Connection.close``
+    takes a cancellation for its consent task's and carries on). Here the close gets
+    ``PEER_CLOSE_TIMEOUT_S`` to end once cancelled, then is left behind with a warning.
+    """
+    closing = asyncio.ensure_future(pc.close())
     try:
-        await asyncio.wait_for(pc.close(), limits.PEER_CLOSE_TIMEOUT_S)
-    except TimeoutError:
+        done, _ = await asyncio.wait({closing}, timeout=limits.PEER_CLOSE_TIMEOUT_S)
+    except asyncio.CancelledError:
+        await _abandon(closing)
+        raise
+    if not done:
         log.warning("peer connection did not close within %s s", limits.PEER_CLOSE_TIMEOUT_S)
-    except Exception:  # closing a half-built connection can raise inside aiortc
-        log.debug("error while closing a peer connection", exc_info=True)
+        await _abandon(closing)
+        return
+    if not closing.cancelled() and closing.exception() is not None:
+        # closing a half-built connection can raise inside aiortc
+        log.debug("error while closing a peer connection", exc_info=closing.exception())
+
+
+async def _abandon(closing: asyncio.Future[None]) -> None:
+    closing.cancel()
+    _, pending = await asyncio.wait({closing}, timeout=limits.PEER_CLOSE_TIMEOUT_S)
+    if pending:
+        log.warning("a peer connection's close ignored its cancellation; left behind")
 
 
 @contextlib.asynccontextmanager
