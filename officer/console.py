@@ -307,21 +307,31 @@ async def feed(request: web.Request) -> web.StreamResponse:
         while not ws.closed and not reader.done():
             hub.changed.clear()
             await ws.send_str(json.dumps(state(hub)))
-            waiter = asyncio.ensure_future(hub.changed.wait())
-            await asyncio.wait({waiter, reader}, timeout=limits.STATE_PUSH_S,
-                               return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await waiter
+            await _until(hub.changed, reader)
     except (ConnectionError, RuntimeError):
         pass
     finally:
-        sockets.discard(ws)
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
-        await ws.close()
+        await _end(ws, sockets, reader)
     return ws
+
+
+async def _until(event: asyncio.Event, reader: asyncio.Task[None]) -> None:
+    """Until ``event`` is set, the socket's reader ends, or ``STATE_PUSH_S`` passes."""
+    waiter = asyncio.ensure_future(event.wait())
+    await asyncio.wait({waiter, reader}, timeout=limits.STATE_PUSH_S,
+                       return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiter
+
+
+async def _end(ws: web.WebSocketResponse, sockets: set[Any],
+               reader: asyncio.Task[None]) -> None:
+    sockets.discard(ws)
+    reader.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reader
+    await ws.close()
 
 
 async def tile_feed(request: web.Request) -> web.StreamResponse:
@@ -359,23 +369,13 @@ async def tile_feed(request: web.Request) -> web.StreamResponse:
                 acked.clear()
                 await ws.send_bytes(pack_batch(batch))
                 seen.update((booth, tile.seq) for booth, tile in batch.items())
-            waiters = {asyncio.ensure_future(acked.wait() if batch or not acked.is_set()
-                                             else news.wait()), reader}
-            await asyncio.wait(waiters, timeout=limits.STATE_PUSH_S,
-                               return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters - {reader}:
-                waiter.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await waiter
+            # Sent a batch: wait for its ack; else wait for news (or the ack, if still out).
+            await _until(news if acked.is_set() else acked, reader)
     except (ConnectionError, RuntimeError):
         pass
     finally:
         hub.tiles.unwatch(listener)
-        sockets.discard(ws)
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
-        await ws.close()
+        await _end(ws, sockets, reader)
     return ws
 
 
