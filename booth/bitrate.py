@@ -22,16 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import aiortc
 from aiortc import RTCRtpSender
 from aiortc.codecs.vpx import Vp8Encoder
 from av.frame import Frame
 from av.video.frame import VideoFrame
 
+from bilik.webrtc import aiortcversion
 from booth import limits
 from booth.errors import BoothError
 
-SUPPORTED_AIORTC = ("1.16.",)
 _ENCODER_ATTR = "_RTCRtpSender__encoder"  # where RTCRtpSender keeps its encoder
 
 Cap = Callable[[], int | None]  # bits a second, or None for no cap
@@ -81,9 +80,11 @@ class CappedVp8Encoder(Vp8Encoder):
 
 def cap_sender(sender: RTCRtpSender, cap: Cap) -> CappedVp8Encoder:
     """Give ``sender`` (video, VP8 only) a capped encoder before it encodes anything."""
-    if not aiortc.__version__.startswith(SUPPORTED_AIORTC):
-        raise BoothError(f"bitrate cap: aiortc {aiortc.__version__} is not a checked version "
-                         f"({', '.join(SUPPORTED_AIORTC)}); see booth/bitrate.py")
+    problem = aiortcversion.unchecked(
+        "the bitrate cap", "read aiortc's rtcrtpsender.py and codecs/vpx.py and re-run "
+        "tests/booth/test_focus.py")
+    if problem is not None:
+        raise BoothError(problem)
     if sender.kind != "video":
         raise BoothError(f"bitrate cap: a {sender.kind} sender has no video encoder")
     if not hasattr(sender, _ENCODER_ATTR):

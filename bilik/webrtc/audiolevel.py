@@ -20,6 +20,7 @@ from typing import Any
 
 from aiortc import RTCRtpReceiver
 
+from bilik.webrtc import aiortcversion
 from bilik.webrtc.errors import WebRtcError
 
 LevelListener = Callable[[float], None]  # a packet's level in dBov: 0 loudest, -127 silence
@@ -31,6 +32,11 @@ class AudioLevelHookError(WebRtcError):
 
 def watch(receiver: RTCRtpReceiver, listener: LevelListener) -> None:
     """Call ``listener`` with the level of every packet ``receiver`` gets that carries one."""
+    problem = aiortcversion.unchecked(
+        "the audio-level reader", "read aiortc's rtcrtpreceiver.py and rtcdtlstransport.py "
+        "and re-run tests/officer/test_focus.py")
+    if problem is not None:
+        raise AudioLevelHookError(problem)
     handler = getattr(receiver, "_handle_rtp_packet", None)
     if handler is None or not inspect.iscoroutinefunction(handler):
         raise AudioLevelHookError("RTCRtpReceiver._handle_rtp_packet is gone or not a "

@@ -36,12 +36,11 @@ from typing import Any
 import aiortc
 import aiortc.rtcrtpreceiver as _receiver_module
 
-from bilik.webrtc import limits
+from bilik.webrtc import aiortcversion, limits
 from bilik.webrtc.errors import WebRtcError
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_AIORTC = ("1.16.",)
 _RECEIVER_CONSTRUCTS = "self.__decoder_queue: queue.Queue = queue.Queue()"
 _lock = threading.Lock()
 
@@ -117,12 +116,11 @@ _SHIM = _queue_module()
 
 
 def check_aiortc_shape(version: str | None = None) -> None:
-    version = aiortc.__version__ if version is None else version
-    if not version.startswith(SUPPORTED_AIORTC):
-        raise BacklogHookError(
-            f"aiortc {version} is not a version the decoder-backlog bound was checked against "
-            f"(supported: {', '.join(v + 'x' for v in SUPPORTED_AIORTC)}); read "
-            "aiortc's rtcrtpreceiver.py, re-run tests/test_call_backlog.py and add the version")
+    problem = aiortcversion.unchecked(
+        "the decoder-backlog bound", "read aiortc's rtcrtpreceiver.py and re-run "
+        "tests/test_call_backlog.py", version)
+    if problem is not None:
+        raise BacklogHookError(problem)
     source = inspect.getsource(_receiver_module)
     if source.count("queue.Queue()") != 1 or _RECEIVER_CONSTRUCTS not in source:
         raise BacklogHookError(

@@ -32,6 +32,7 @@ import aiortc.rtcrtpreceiver as _receiver_module
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtp import RtpPacket
 
+from bilik.webrtc import aiortcversion
 from bilik.webrtc.backlog import is_vp8_keyframe
 from bilik.webrtc.errors import JitterHookError
 from bilik.webrtc.limits import KEYFRAME_ASK_TICKS, MAX_FRAME_WAIT_TICKS
@@ -40,8 +41,6 @@ log = logging.getLogger(__name__)
 
 # The aiortc releases whose JitterBuffer and RTCRtpReceiver this module was written
 # against and tested with. Another version must be read and tested before it is added.
-SUPPORTED_AIORTC = ("1.16.",)
-
 # What RTCRtpReceiver.__init__ must contain for the hook to take effect.
 _RECEIVER_CONSTRUCTS = "JitterBuffer(capacity=512, is_video=True)"
 _BASE_ATTRIBUTES = ("_capacity", "_origin", "_packets", "_prefetch", "remove", "_remove_frame")
@@ -174,14 +173,11 @@ def _jitter_buffer_factory(
 
 def check_aiortc_shape(version: str | None = None) -> None:
     """Raise :class:`JitterHookError` unless aiortc looks exactly as this module expects."""
-    version = aiortc.__version__ if version is None else version
-    if not version.startswith(SUPPORTED_AIORTC):
-        raise JitterHookError(
-            f"aiortc {version} is not a version the marker jitter buffer was checked "
-            f"against (supported: {', '.join(v + 'x' for v in SUPPORTED_AIORTC)}); read "
-            "aiortc's jitterbuffer.py and rtcrtpreceiver.py, re-run tests/test_call_jitter.py "
-            "and add the version to bilik.webrtc.jitter.SUPPORTED_AIORTC"
-        )
+    problem = aiortcversion.unchecked(
+        "the marker jitter buffer", "read aiortc's jitterbuffer.py and rtcrtpreceiver.py and "
+        "re-run tests/test_call_jitter.py", version)
+    if problem is not None:
+        raise JitterHookError(problem)
     missing = [name for name in _BASE_ATTRIBUTES if not hasattr(_ORIGINAL(capacity=2), name)]
     if missing:
         raise JitterHookError(
