@@ -15,6 +15,7 @@ from typing import Any
 import cv2  # noqa: F401 - must precede every import of av
 
 from bilik import config as cfg
+from bilik import cvthreads
 from booth import limits
 from booth.config import BoothConfig
 from booth.replay import encode_loop, small_loop_path
@@ -120,6 +121,7 @@ async def _serve(config: BoothConfig, token: str) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    cvthreads.single_threaded()
     agent = BoothAgent(config, token)
     await agent.start()
     try:
