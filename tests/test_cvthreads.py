@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from bilik import cvthreads
+
 PROBE = """
 import os, sys
 from hardware.testpattern import TestPattern
@@ -23,8 +25,10 @@ print(len(os.listdir("/proc/self/task")) - before)
 
 
 def threads_started(mode: str) -> int:
+    # OpenCV's defaults: without the variable a role (or a test that ran one) may have set.
+    env = {k: v for k, v in os.environ.items() if k != cvthreads.THREADS_VARIABLE}
     out = subprocess.run([sys.executable, "-c", PROBE, mode], capture_output=True, text=True,
-                         check=True, timeout=60).stdout
+                         check=True, timeout=60, env=env).stdout
     return int(out)
 
 
