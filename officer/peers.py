@@ -9,8 +9,9 @@ failed connection.
 Return media: for each video and audio section of the booth's offer the slot adds a
 :class:`~officer.returnmedia.ReturnTrack` fed by a shared stream (the officer's camera
 and microphone when the booth is in focus, the card and silence otherwise). The booth's
-audio is always consumed: its level drives the "speaking" mark, and only the focused
-booth's audio goes to the headset.
+audio is always consumed: each packet's level (RFC 6464, :mod:`bilik.webrtc.audiolevel`)
+drives the "speaking" mark; only the focused booth's audio is decoded, for the headset
+(and any booth's whose packets carry no level, for the mark).
 """
 
 from __future__ import annotations
