@@ -80,11 +80,9 @@ class CappedVp8Encoder(Vp8Encoder):
 
 def cap_sender(sender: RTCRtpSender, cap: Cap) -> CappedVp8Encoder:
     """Give ``sender`` (video, VP8 only) a capped encoder before it encodes anything."""
-    problem = aiortcversion.unchecked(
+    aiortcversion.require(
         "the bitrate cap", "read aiortc's rtcrtpsender.py and codecs/vpx.py and re-run "
-        "tests/booth/test_focus.py")
-    if problem is not None:
-        raise BoothError(problem)
+        "tests/booth/test_focus.py", BoothError)
     if sender.kind != "video":
         raise BoothError(f"bitrate cap: a {sender.kind} sender has no video encoder")
     if not hasattr(sender, _ENCODER_ATTR):

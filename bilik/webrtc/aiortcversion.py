@@ -14,12 +14,12 @@ import aiortc
 CHECKED = ("1.16.",)
 
 
-def unchecked(feature: str, how_to_check: str, version: str | None = None) -> str | None:
-    """``None`` if aiortc ``version`` (default: the installed one) was checked; otherwise
-    the message to raise, naming ``feature`` and what to do (``how_to_check``)."""
+def require(feature: str, how_to_check: str, error: type[Exception],
+            version: str | None = None) -> None:
+    """Raise ``error`` unless aiortc ``version`` (default: the installed one) was checked;
+    its message names ``feature`` and what to do (``how_to_check``)."""
     version = aiortc.__version__ if version is None else version
-    if version.startswith(CHECKED):
-        return None
-    return (f"aiortc {version} is not a version {feature} was checked against (checked: "
-            f"{', '.join(v + 'x' for v in CHECKED)}); {how_to_check}, then add the version "
-            "to bilik/webrtc/aiortcversion.py")
+    if not version.startswith(CHECKED):
+        raise error(f"aiortc {version} is not a version {feature} was checked against "
+                    f"(checked: {', '.join(v + 'x' for v in CHECKED)}); {how_to_check}, then "
+                    "add the version to bilik/webrtc/aiortcversion.py")

@@ -32,11 +32,9 @@ class AudioLevelHookError(WebRtcError):
 
 def watch(receiver: RTCRtpReceiver, listener: LevelListener) -> None:
     """Call ``listener`` with the level of every packet ``receiver`` gets that carries one."""
-    problem = aiortcversion.unchecked(
+    aiortcversion.require(
         "the audio-level reader", "read aiortc's rtcrtpreceiver.py and rtcdtlstransport.py "
-        "and re-run tests/officer/test_focus.py")
-    if problem is not None:
-        raise AudioLevelHookError(problem)
+        "and re-run tests/officer/test_focus.py", AudioLevelHookError)
     handler = getattr(receiver, "_handle_rtp_packet", None)
     if handler is None or not inspect.iscoroutinefunction(handler):
         raise AudioLevelHookError("RTCRtpReceiver._handle_rtp_packet is gone or not a "

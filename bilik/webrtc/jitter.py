@@ -173,11 +173,9 @@ def _jitter_buffer_factory(
 
 def check_aiortc_shape(version: str | None = None) -> None:
     """Raise :class:`JitterHookError` unless aiortc looks exactly as this module expects."""
-    problem = aiortcversion.unchecked(
+    aiortcversion.require(
         "the marker jitter buffer", "read aiortc's jitterbuffer.py and rtcrtpreceiver.py and "
-        "re-run tests/test_call_jitter.py", version)
-    if problem is not None:
-        raise JitterHookError(problem)
+        "re-run tests/test_call_jitter.py", JitterHookError, version)
     missing = [name for name in _BASE_ATTRIBUTES if not hasattr(_ORIGINAL(capacity=2), name)]
     if missing:
         raise JitterHookError(
