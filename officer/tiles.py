@@ -58,6 +58,7 @@ class TileService:
         self._thread: threading.Thread | None = None
         self.encoded = 0
         self.encode_s = 0.0
+        self.rounds = 0  # refresh rounds of the tile thread so far
 
     def start(self) -> None:
         if self._thread is None:
@@ -104,6 +105,7 @@ class TileService:
 
     def _run(self) -> None:
         while not self._stop.wait(self.period_s):
+            self.rounds += 1
             try:
                 if self.refresh():
                     for listener in list(self._listeners):

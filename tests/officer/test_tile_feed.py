@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -77,9 +76,10 @@ async def test_a_signed_in_console_gets_the_booths_pictures_one_batch_per_ack(
             assert "ack" in closing.extra
         # Nobody watching: snapshots stop being made.
         await until(lambda: hub.tiles.watchers == 0, "the feed's listener removed")
-        await asyncio.sleep(3 * hub.tiles.period_s)
-        made = hub.tiles.encoded
-        await asyncio.sleep(3 * hub.tiles.period_s)
+        rounds = hub.tiles.rounds
+        await until(lambda: hub.tiles.rounds >= rounds + 2, "a refresh round with nobody watching")
+        made, rounds = hub.tiles.encoded, hub.tiles.rounds
+        await until(lambda: hub.tiles.rounds >= rounds + 3, "three more refresh rounds")
         assert hub.tiles.encoded == made
 
 
