@@ -33,6 +33,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from bilik import __version__
 from bilik.catalogue import Message
+from bilik.webrtc import ice
 from booth import limits, selftest, statefile
 from booth import state as st
 from booth.config import BoothConfig
@@ -143,6 +144,10 @@ class BoothAgent:
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
+        try:
+            ice.restrict(self.config.ice_addresses)
+        except ice.IcePolicyError as exc:
+            raise BoothError(str(exc)) from None
         if self.config.source == "replay":
             if self.config.replay_file is None:
                 raise BoothError("source = replay needs replay_file")

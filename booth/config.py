@@ -37,6 +37,11 @@ class BoothConfig:
         "ask for any officer at once (demo, call benchmark)",
         choices=("direct", "ticket"),
     )
+    ice_addresses: list[str] = setting(
+        [], "Interfaces, addresses or networks ICE may use for calls (e.g. eth0 or "
+        "192.168.10.0/24: the branch LAN; 127.0.0.1 in tests); empty: every address but "
+        "loopback"
+    )
     camera: str = setting(
         "testpattern", "Booth camera: testpattern, or an OpenCV device (index or /dev/videoN)"
     )

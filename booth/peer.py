@@ -13,11 +13,15 @@ import enum
 import logging
 from collections.abc import Callable
 
-from aiortc import RTCIceCandidate, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
-from aiortc.sdp import candidate_from_sdp
 
-from bilik.webrtc.connection import close_quietly, create_peer_connection, prefer_vp8
+from bilik.webrtc.connection import (
+    add_candidate,
+    close_quietly,
+    create_peer_connection,
+    prefer_vp8,
+    set_remote,
+)
 from booth.bitrate import Cap, CappedVp8Encoder, cap_sender
 
 log = logging.getLogger(__name__)
@@ -100,17 +104,12 @@ class BoothPeer:
                 extra={"fields": {"pairing": self.pairing}},
             )
             return
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        await set_remote(self.pc, sdp, "answer")
         if self.state is PeerState.OFFERED:
             self._set(PeerState.CONNECTING)
 
     async def add_candidate(self, candidate: str, sdp_mid: str | None, index: int | None) -> None:
-        if not candidate:
-            return  # end of candidates: aiortc needs no notice
-        ice: RTCIceCandidate = candidate_from_sdp(candidate.removeprefix("candidate:"))
-        ice.sdpMid = sdp_mid
-        ice.sdpMLineIndex = index
-        await self.pc.addIceCandidate(ice)
+        await add_candidate(self.pc, candidate, sdp_mid, index)
 
     async def close(self) -> None:
         self._set(PeerState.CLOSED)

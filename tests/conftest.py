@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -19,6 +20,12 @@ from collections.abc import AsyncIterator, Iterator
 import psutil
 import pytest
 
+from bilik.webrtc import ice
+
+# Every call of the test run stays on loopback: this process and every process it starts
+# (booth and hub processes, the bench's helpers) take their ICE addresses from here.
+os.environ[ice.ENV] = "127.0.0.1"
+ice.restrict([])
 LEAK_GRACE_S = 2.0  # time allowed for threads and children to wind down after a test
 
 

@@ -30,8 +30,11 @@ class AudioLevelHookError(WebRtcError):
     """aiortc's receiver no longer handles packets the way :func:`watch` expects."""
 
 
-def watch(receiver: RTCRtpReceiver, listener: LevelListener) -> None:
-    """Call ``listener`` with the level of every packet ``receiver`` gets that carries one."""
+def watch(receiver: RTCRtpReceiver, listener: LevelListener | None,
+          on_packet: Callable[[Any], None] | None = None) -> None:
+    """Call ``listener`` with the level of every packet ``receiver`` gets that carries one,
+    and ``on_packet`` with every packet (an ``aiortc.rtp.RtpPacket``: a hub forwards the
+    focused booth's voice, and the officer's, packet by packet without decoding)."""
     aiortcversion.require(
         "the audio-level reader", "read aiortc's rtcrtpreceiver.py and rtcdtlstransport.py "
         "and re-run tests/officer/test_focus.py", AudioLevelHookError)
@@ -42,8 +45,10 @@ def watch(receiver: RTCRtpReceiver, listener: LevelListener) -> None:
 
     async def handle(packet: Any, arrival_time_ms: int) -> None:
         level = packet.extensions.audio_level  # (voice flag, -dBov) or None
-        if level is not None:
+        if level is not None and listener is not None:
             listener(-float(level[1]))
+        if on_packet is not None:
+            on_packet(packet)
         await handler(packet, arrival_time_ms=arrival_time_ms)
 
     receiver._handle_rtp_packet = handle  # type: ignore[method-assign]

@@ -16,6 +16,13 @@ packet. Audio frames stand alone: beyond the bound the oldest are dropped, and w
 waiting booth's speech from the packets' audio level instead, see
 :mod:`bilik.webrtc.audiolevel`).
 
+It is also where a receiver's encoded video frames can be had without decoding them:
+:attr:`DecodeBacklog.on_encoded` is called (on the event loop) with every complete
+encoded video frame as it leaves aiortc's jitter buffer, and while
+:attr:`DecodeBacklog.video_wanted` says no, nothing is decoded (a hub forwards booths'
+video to the officer's browser as it came). When decoding is wanted again it starts at
+the next keyframe.
+
 :func:`install` rebinds the ``queue`` module that ``aiortc.rtcrtpreceiver`` uses for that
 one queue (its only ``queue.Queue()``), with the same version and shape checks as the
 jitter-buffer hook; :func:`attach` connects a live receiver's queue to its decode-error
@@ -69,7 +76,12 @@ class DecodeBacklog(queue.Queue):
         self._asked_at = float("-inf")
         # Audio is decoded only while this says so (None: always).
         self.audio_wanted: Callable[[], bool] | None = None
-        self.not_wanted = 0  # audio frames left undecoded because not wanted
+        self.not_wanted = 0  # audio or video frames left undecoded because not wanted
+        # Every encoded video frame, as it comes (forwarding); video is decoded only while
+        # video_wanted says so (None: always).
+        self.on_encoded: Callable[[Any], None] | None = None
+        self.video_wanted: Callable[[], bool] | None = None
+        self.encoded = 0  # encoded video frames seen
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         if item is None:  # end of the stream: always delivered
@@ -77,7 +89,15 @@ class DecodeBacklog(queue.Queue):
             return
         codec, frame = item
         video = codec.mimeType.lower().startswith("video/")
-        if not video and self.audio_wanted is not None and not self.audio_wanted():
+        if video:
+            self.encoded += 1
+            if self.on_encoded is not None:
+                self.on_encoded(frame)
+            if self.video_wanted is not None and not self.video_wanted():
+                self.not_wanted += 1
+                self.skipping = True  # decoding starts again at a keyframe
+                return
+        elif self.audio_wanted is not None and not self.audio_wanted():
             self.not_wanted += 1
             return
         with self.mutex:
@@ -99,6 +119,12 @@ class DecodeBacklog(queue.Queue):
                 return
             self.skipping = False
         super().put(item, block, timeout)
+
+    def ask_keyframe(self) -> None:
+        """Ask the sender for a keyframe now (a PLI at the next packet); the caller
+        rate-limits (a hub forwarding this stream, on a focus switch)."""
+        if self.decode_error is not None:
+            self.decode_error.set()
 
     def _ask_keyframe(self) -> None:
         now = self.monotonic()

@@ -5,8 +5,9 @@ a bounded decoder backlog on every receiver (see :mod:`bilik.webrtc.backlog`),
 larger kernel receive buffers on its UDP sockets once gathered (see
 :mod:`bilik.webrtc.sockets`),
 no STUN/TURN servers (the branch LAN needs host candidates only, and the machines have
-no route to public STUN servers), and VP8 as the only video codec, so that every
-booth's stream can be decoded the same way.
+no route to public STUN servers), ICE on the addresses the process's policy admits (see
+:mod:`bilik.webrtc.ice`: remote descriptions and candidates outside it are dropped), and
+VP8 as the only video codec, so that every booth's stream can be decoded the same way.
 """
 
 from __future__ import annotations
@@ -17,10 +18,18 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver
+from aiortc import (
+    RTCConfiguration,
+    RTCIceCandidate,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
+from aiortc.sdp import candidate_from_sdp
 
-from bilik.webrtc import backlog, jitter, limits, sockets
+from bilik.webrtc import backlog, ice, jitter, limits, sockets
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +38,7 @@ def create_peer_connection() -> RTCPeerConnection:
     """A peer connection for the branch LAN, with the marker jitter buffer in place."""
     jitter.install()
     backlog.install()
+    ice.ensure_configured()
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
 
     @pc.on("track")
@@ -43,6 +53,29 @@ def create_peer_connection() -> RTCPeerConnection:
             sockets.widen_receive_buffers(pc)
 
     return pc
+
+
+async def set_remote(pc: RTCPeerConnection, sdp: str, kind: str) -> None:
+    """Apply a remote offer or answer, without candidates the ICE policy does not admit."""
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=ice.filter_sdp(sdp), type=kind))
+
+
+async def add_candidate(pc: RTCPeerConnection, candidate: str, sdp_mid: str | None,
+                        index: int | None) -> bool:
+    """Add a trickled remote candidate; False when it is empty (end of candidates, which
+    aiortc needs no notice of) or outside the ICE policy (dropped)."""
+    if not candidate:
+        return False
+    line = candidate.removeprefix("candidate:")
+    address = ice.candidate_address(line)
+    if address is None or not ice.allowed(address):
+        log.debug("remote candidate outside the ICE policy dropped: %s", line)
+        return False
+    parsed: RTCIceCandidate = candidate_from_sdp(line)
+    parsed.sdpMid = sdp_mid
+    parsed.sdpMLineIndex = index
+    await pc.addIceCandidate(parsed)
+    return True
 
 
 def video_codecs() -> list[RTCRtpCodecCapability]:

@@ -69,14 +69,14 @@ class FrameMeter:
         self._first_ms: int | None = None
         self.last_frame_ms: int | None = None
 
+    def arrived(self, now_ms: int) -> None:
+        """Record one frame counted without decoding it (a hub that forwards video):
+        it counts for the frame rate; there is no latency to measure."""
+        self._count(now_ms)
+
     def frame(self, decoded_ms: int, capture_ms: int | None) -> float | None:
         """Record one decoded frame; returns its latency in ms if it could be measured."""
-        self.frames += 1
-        if self._first_ms is None:
-            self._first_ms = decoded_ms
-        self.last_frame_ms = decoded_ms
-        self._times.append(decoded_ms)
-        self._trim(decoded_ms)
+        self._count(decoded_ms)
         if capture_ms is None:
             self.unreadable += 1
             return None
@@ -86,6 +86,14 @@ class FrameMeter:
             return None
         self._latencies.append((decoded_ms, latency))
         return latency
+
+    def _count(self, decoded_ms: int) -> None:
+        self.frames += 1
+        if self._first_ms is None:
+            self._first_ms = decoded_ms
+        self.last_frame_ms = decoded_ms
+        self._times.append(decoded_ms)
+        self._trim(decoded_ms)
 
     def _trim(self, now_ms: int) -> None:
         while self._times and self._times[0] <= now_ms - self.window_ms:
