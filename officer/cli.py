@@ -42,6 +42,12 @@ def register(sub: Any, name: str) -> None:
     )
     parser.add_argument("--metrics-host", help="address of /metrics and /healthz")
     parser.add_argument("--metrics-port", type=int, help="port of /metrics and /healthz")
+    parser.add_argument("--ice-addresses", help="interfaces, addresses or networks ICE may "
+                        "use, comma-separated (e.g. eth0,127.0.0.1)")
+    parser.add_argument("--synthetic-officer", action="store_true", default=None,
+                        help="with no console media, send a synthetic officer (demo, benchmarks)")
+    parser.add_argument("--inspect-video", action="store_true", default=None,
+                        help="decode every booth's video to measure its latency (benchmarks)")
     parser.set_defaults(func=run)
     inner = parser.add_subparsers(dest="hub_command", metavar="SUBCOMMAND")
     conf = inner.add_parser("config", help="print the default hub.toml with every setting")
@@ -62,6 +68,9 @@ def load_config(args: argparse.Namespace) -> HubConfig:
             "media_offline_s": args.media_offline_s,
             "metrics_host": args.metrics_host,
             "metrics_port": args.metrics_port,
+            "ice_addresses": args.ice_addresses,
+            "synthetic_officer": args.synthetic_officer,
+            "inspect_video": args.inspect_video,
         },
     )
 

@@ -35,6 +35,22 @@ class HubConfig:
         min=0.0,
         max=600.0,
     )
+    ice_addresses: list[str] = setting(
+        [], "Interfaces, addresses or networks ICE may use for booth calls and the console "
+        "(e.g. eth0 or 192.168.10.0/24: the branch LAN, with 127.0.0.1 for the console on "
+        "this PC); empty: every address but loopback"
+    )
+    inspect_video: bool = setting(
+        False, "Decode every booth's video at the hub to read its timecode (latency figures "
+        "for tests and benchmarks; costs CPU). Off: video is forwarded to the console "
+        "undecoded and the hub counts frames as they arrive"
+    )
+    synthetic_officer: bool = setting(
+        False, "With no console media connected, send the synthetic officer (a moving test "
+        "pattern and a tone) to the focused booth: the headless demo, tests and benchmarks. "
+        "Off (production): the focused booth gets the card and silence until the officer's "
+        "console connects its camera and microphone"
+    )
     metrics_host: str = setting(
         "127.0.0.1", "Address of the hub's console, /metrics and /healthz (keep it on localhost)"
     )

@@ -1,4 +1,4 @@
-"""The officer's console over HTTP: static page, state feed, actions, tiles and documents.
+"""The officer's console over HTTP: static page, state feed, actions, media and documents.
 
 Served by the hub beside ``/metrics`` on localhost (``metrics_host``, default 127.0.0.1):
 
@@ -7,13 +7,14 @@ Served by the hub beside ``/metrics`` on localhost (``metrics_host``, default 12
   ``STATE_PUSH_S`` and at once on a change; ``GET /console/api/state`` the same once;
 * ``POST /console/api/...`` the officer's actions (sign-in, focus, decision, rescan,
   transfer, park), JSON in and out; errors are ``{"error": code, "detail": ...}``;
-* ``GET /console/tiles/ws`` a WebSocket pushing the booths' tile snapshots (binary, see
-  :func:`officer.tiles.pack_batch`) as they are made, one batch in flight: the page
-  answers ``ack`` once it has drawn a batch, and only then gets the next, so a busy
-  browser is sent fewer pictures instead of a growing backlog;
-* ``GET /console/tiles/{booth}.jpg`` one tile snapshot; ``GET /console/documents/{id}``
-  a document from the branch server's store, fetched with the hub's credential. Tiles
-  and documents are for a signed-in officer only.
+* ``POST /console/api/media`` the page's WebRTC offer (``{"sdp", "mids"}``), answered
+  with the hub's (``{"sdp", "video": {max_bitrate, max_fps, width, height}}``): the
+  officer's camera and microphone in, every booth's video and the focused booth's voice
+  out (:mod:`officer.consolemedia`); a new offer replaces the page's earlier connection;
+* ``POST /console/api/media/devices`` what the page has of its devices (camera,
+  microphone, headset: ``ok``, ``missing``, ``busy``, ``refused``...), shown in the state;
+* ``GET /console/documents/{id}`` a document from the branch server's store, fetched
+  with the hub's credential. Media and documents are for a signed-in officer only.
 
 A web page from elsewhere must not drive the console through the officer's browser:
 every POST needs the ``X-Bilik-Console`` header (which a cross-site form cannot set and
@@ -33,9 +34,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 from officer import checklists, limits
+from officer.consolemedia import ConsoleMediaError, Mids
 from officer.desk import DeskError
 from officer.errors import OfficerError
-from officer.tiles import pack_batch
 from signaling.protocol import DEVICE_ID_RE, ID_RE
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ def state(hub: Hub) -> dict[str, Any]:
         "booths": booths,
         "alerts": list(hub.desk.alerts),
         "queue": hub.desk.queue,
+        "media": hub.officer_media(),
         "now": now,
     }
 
@@ -259,18 +261,43 @@ async def park(request: web.Request) -> web.Response:
     return await _act(hub, hub.desk.park(_booth(request), resume))
 
 
-async def tile(request: web.Request) -> web.Response:
+async def media_offer(request: web.Request) -> web.Response:
+    body = await _body(request)
     hub = _hub(request)
-    booth = _booth(request)
     if hub.desk.officer is None:
         return _error(403, "forbidden", "sign in first")
-    if hub.peer_of(booth) is None:
-        return _error(404, "not_found", f"booth {booth} is not on this hub")
-    jpeg = hub.tiles.get(booth)
-    if jpeg is None:
-        return _error(503, "no_picture", "no picture from this booth yet")
-    return web.Response(body=jpeg, content_type="image/jpeg",
-                        headers={"Cache-Control": "no-store"})
+    sdp = _text(body, "sdp", max_chars=limits.CONSOLE_SDP_MAX_CHARS)
+    try:
+        mids = Mids.parse(body.get("mids"))
+        answer = await hub.console_media.answer(sdp, mids)
+    except ConsoleMediaError as exc:
+        return _error(400, "bad_offer", str(exc))
+    return web.json_response({"sdp": answer, "type": "answer", "video": {
+        "max_bitrate": limits.OFFICER_VIDEO_MAX_BITRATE,
+        "max_fps": limits.OFFICER_VIDEO_MAX_FPS,
+        "width": limits.OFFICER_VIDEO_WIDTH,
+        "height": limits.OFFICER_VIDEO_HEIGHT,
+    }})
+
+
+DEVICE_STATES = ("ok", "missing", "busy", "refused", "ended", "unsupported", "error")
+
+
+async def media_devices(request: web.Request) -> web.Response:
+    body = await _body(request)
+    hub = _hub(request)
+    report: dict[str, str] = {}
+    for device in ("camera", "microphone", "headset"):
+        value = body.get(device)
+        if value is None:
+            continue
+        if value not in DEVICE_STATES:
+            return _error(400, "bad_request",
+                          f"{device} must be one of {', '.join(DEVICE_STATES)}")
+        report[device] = value
+    hub.console_media.devices = report
+    hub.changed.set()
+    return web.json_response({"ok": True})
 
 
 async def document(request: web.Request) -> web.Response:
@@ -334,64 +361,6 @@ async def _end(ws: web.WebSocketResponse, sockets: set[Any],
     await ws.close()
 
 
-async def tile_feed(request: web.Request) -> web.StreamResponse:
-    if _foreign(request):
-        return _error(403, "forbidden", "the tile feed is for the hub's own page")
-    hub = _hub(request)
-    if hub.desk.officer is None:
-        return _error(403, "forbidden", "sign in first")
-    # JPEGs do not deflate: compressing them (aiohttp's default when the browser offers
-    # permessage-deflate) cost the hub a thread's worth of zlib for nothing.
-    ws = web.WebSocketResponse(heartbeat=limits.CONSOLE_WS_HEARTBEAT_S, compress=False)
-    await ws.prepare(request)
-    loop = asyncio.get_running_loop()
-    news = asyncio.Event()
-    acked = asyncio.Event()
-    acked.set()
-
-    def listener() -> None:  # from the tile thread
-        with contextlib.suppress(RuntimeError):  # the loop is closing
-            loop.call_soon_threadsafe(news.set)
-
-    sockets = request.app[SOCKETS]
-    sockets.add(ws)
-    hub.tiles.watch(listener)
-    reader = loop.create_task(_acks(ws, acked), name="console-tiles-reader")
-    seen: dict[str, int] = {}
-    try:
-        while not ws.closed and not reader.done():
-            if hub.desk.officer is None:
-                await ws.close(code=limits.CLOSE_SIGNED_OUT, message=b"signed out")
-                break
-            news.clear()
-            batch = hub.tiles.newer(seen) if acked.is_set() else {}
-            if batch:
-                acked.clear()
-                await ws.send_bytes(pack_batch(batch))
-                seen.update((booth, tile.seq) for booth, tile in batch.items())
-            # Sent a batch: wait for its ack; else wait for news (or the ack, if still out).
-            await _until(news if acked.is_set() else acked, reader)
-    except (ConnectionError, RuntimeError):
-        pass
-    finally:
-        hub.tiles.unwatch(listener)
-        await _end(ws, sockets, reader)
-    return ws
-
-
-async def _acks(ws: web.WebSocketResponse, acked: asyncio.Event) -> None:
-    """The page's answers on the tile feed: ``ack`` after each batch drawn, nothing else."""
-    async for msg in ws:
-        if msg.type == WSMsgType.TEXT and msg.data == "ack":
-            acked.set()
-        elif msg.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
-            return
-        else:
-            await ws.close(code=limits.CLOSE_UNEXPECTED,
-                           message=b"the tile feed only takes 'ack' (after each batch drawn)")
-            return
-
-
 async def _drain(ws: web.WebSocketResponse) -> None:
     async for msg in ws:
         if msg.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
@@ -424,8 +393,8 @@ def add_routes(app: web.Application, hub: Hub) -> None:
     r.add_post("/console/api/booths/{booth}/rescan", rescan)
     r.add_post("/console/api/booths/{booth}/transfer", transfer)
     r.add_post("/console/api/booths/{booth}/park", park)
-    r.add_get("/console/tiles/ws", tile_feed)
-    r.add_get("/console/tiles/{booth}.jpg", tile)
+    r.add_post("/console/api/media", media_offer)
+    r.add_post("/console/api/media/devices", media_devices)
     r.add_get("/console/documents/{document}", document)
 
 

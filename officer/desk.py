@@ -172,6 +172,7 @@ class Desk:
         self.hub.changed.set()
         if self.hub.focused is not None:
             await self.hub.focus(None)
+        await self.hub.console_media.close()  # the officer's camera is theirs, not the hub's
 
     def _need_officer(self) -> str:
         if self.officer is None:

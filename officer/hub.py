@@ -18,7 +18,11 @@ already there is kept, so a server restart does not interrupt a call.
 Focus (:meth:`Hub.focus`): the officer's camera and microphone go to the focused booth,
 the shared "please wait" card and silence to every other booth (see
 :mod:`officer.returnmedia`); the booths are told with ``Attention`` and the server with
-``Focus``. A booth whose video stops is marked lost on its tile at once and its slot is
+``Focus``. The officer's camera and microphone are the console page's, forwarded as the
+browser encoded them, and the page gets every booth's video and the focused booth's
+voice the same way (:mod:`officer.consolemedia`); with no console media connected the
+officer is the synthetic test pattern and tone (``synthetic_officer``) or the card.
+A booth whose video stops is marked lost on its tile at once and its slot is
 freed after the server's resume window (or ``lost_grace_s``), unless it comes back.
 The officer's console (:mod:`officer.console`) is served beside ``/metrics``.
 """
@@ -36,27 +40,20 @@ from typing import Any
 from aiohttp import web
 
 from bilik import __version__
+from bilik.webrtc import ice
 from bilik.webrtc.looplag import LoopLagMonitor
 from bilik.webrtc.meter import percentile
 from officer import checklists, limits
 from officer.card import render_wait_card
 from officer.config import HubConfig
+from officer.consolemedia import ConsoleMedia
 from officer.desk import Desk
 from officer.errors import OfficerError
-from officer.headset import CountingHeadset, Headset
+from officer.forward import ForwardTrack
 from officer.metrics import CONTENT_TYPE, HubMetrics
 from officer.peers import DropReason, HubPeer, SlotState
-from officer.returnmedia import (
-    CameraPicture,
-    EncodedStream,
-    ReturnStreams,
-    ReturnTrack,
-    Sound,
-    StillPicture,
-    silence,
-    tone,
-)
-from officer.tiles import TileService
+from officer.returnmedia import EncodedStream, ReturnStreams, ReturnTrack
+from officer.synthetic import CameraPicture, Sound, StillPicture, silence, tone
 from signaling import protocol as p
 from signaling.client import ClientState, SignalingClient
 from signaling.errors import ClientError
@@ -77,7 +74,6 @@ class Hub:
         monotonic: Callable[[], float] = time.monotonic,
         client_factory: Callable[..., SignalingClient] = SignalingClient,
         streams: ReturnStreams | None = None,
-        headset: Headset | None = None,
     ) -> None:
         self.config = config
         self.token = token
@@ -104,7 +100,13 @@ class Hub:
         self.metrics_port: int | None = None
         self._last_report = 0.0
         self.streams = streams if streams is not None else default_streams(config)
-        self.headset: Headset = headset if headset is not None else CountingHeadset()
+        self.console_media = ConsoleMedia(
+            self.streams.browser_video, self.streams.browser_audio,
+            on_change=self._media_changed, on_switched=self._switched, wall=clock,
+            monotonic=monotonic)
+        self.streams.browser_video.on_live = self._media_changed
+        self.streams.browser_audio.on_live = self._media_changed
+        self._officer_live = (False, False)  # camera, microphone: as last applied
         self.focused: str | None = None  # booth in focus
         self.focus_changes = 0
         self.switch_times_s: list[tuple[str, float]] = []  # (kind, seconds), newest last
@@ -112,15 +114,17 @@ class Hub:
             config.lost_grace_s if config.lost_grace_s is not None else limits.LOST_GRACE_S
         )
         self.desk = Desk(self)
-        self.tiles = TileService(self._tile_frames)
         self.changed = asyncio.Event()  # console state changed: push now
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
+        try:
+            ice.restrict(self.config.ice_addresses)
+        except ice.IcePolicyError as exc:
+            raise OfficerError(str(exc)) from None
         await self._start_http()
         self.streams.start()
-        self.tiles.start()
         await self.desk.start()
         self.lag.start()
         self._spawn(self._watch(), "hub-watch")
@@ -143,15 +147,14 @@ class Hub:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         for pairing in list(self.peers):
             await self._free(pairing, DropReason.SHUTDOWN, tell_server=False)
+        await self.console_media.close()
         await self.client.close()
         await self.lag.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
         await self.desk.stop()
-        self.tiles.stop()
         self.streams.stop()
-        self.headset.close()
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         self._spawn(coro, name)
@@ -285,12 +288,13 @@ class Hub:
             clock=self.clock,
             monotonic=self.monotonic,
             streams=self.streams,
-            headset=self.headset,
+            inspect_video=self.config.inspect_video,
             on_switched=self._switched,
         )
         used = {p.slot for p in self.peers.values()}
         peer.slot = min(set(range(1, self.config.max_booths + 1)) - used)
         self.peers[pairing] = peer
+        self._bind_console()
         log.info(
             "booth paired",
             extra={"fields": {"booth": booth, "pairing": pairing, "slots_free": self.free_slots}},
@@ -324,7 +328,7 @@ class Hub:
         await peer.close()
         if self.focused == peer.booth:
             self.focused = None
-        self.tiles.forget(peer.booth)
+        self._bind_console()
         self.changed.set()
         self.metrics.forget(peer.booth)
         self.metrics.slots_freed.labels(reason.value).inc()
@@ -372,6 +376,7 @@ class Hub:
                 peer.last_attended = now
             if peer.focused:
                 peer.sla_alert = None  # attended: the risk the queue saw is being dealt with
+        self._bind_console()
         self.changed.set()
         log.info("focus", extra={"fields": {"booth": booth, "previous": old}})
         for target, focused in ((old, False), (booth, True)):
@@ -387,19 +392,45 @@ class Hub:
         except ClientError as exc:
             log.info("%s not sent: %s", msg.TYPE, exc)
 
-    def _switched(self, track: ReturnTrack, seconds: float) -> None:
-        self.switch_times_s.append((track.kind, seconds))
+    def _switched(self, track: ReturnTrack | ForwardTrack, seconds: float) -> None:
+        kind = track.kind if isinstance(track, ReturnTrack) else f"console-{track.kind}"
+        self.switch_times_s.append((kind, seconds))
         del self.switch_times_s[: -limits.SWITCH_SAMPLES]
-        self.metrics.focus_switch.labels(track.kind).observe(seconds)
+        self.metrics.focus_switch.labels(kind).observe(seconds)
 
-    def _tile_frames(self) -> dict[str, Any]:
-        return {peer.booth: peer.latest_frame for peer in list(self.peers.values())}
+    # -- the console's media --------------------------------------------------------------
+
+    def _bind_console(self) -> None:
+        """Each seat of the console shows its booth; the headset gets the focused one."""
+        media = self.console_media
+        focused = self.peer_of(self.focused) if self.focused else None
+        media.bind(((peer.slot, peer.booth, peer.ask_keyframe) for peer in self.peers.values()),
+                   None if focused is None else (focused.booth, focused.ask_keyframe))
+        for peer in self.peers.values():
+            peer.seat_out = media.seat_track(peer.booth)
+            peer.voice_out = media.voice_track(peer.booth)
+
+    def _media_changed(self) -> None:
+        """The console's media came or went, or its camera or microphone stopped or came
+        back: the focused booth gets the officer, the card or the synthetic officer."""
+        self.streams.console_connected = self.console_media.connected
+        self._officer_live = (self.streams.browser_video.live, self.streams.browser_audio.live)
+        self._bind_console()
+        for peer in self.peers.values():
+            peer.set_focus(peer.focused)
+        self.changed.set()
+
+    def officer_media(self) -> dict[str, Any]:
+        return {"source": self.streams.officer_source.value, **self.console_media.status()}
 
     # -- watching -------------------------------------------------------------------------
 
     async def _watch(self) -> None:
         while True:
             await asyncio.sleep(limits.WATCH_INTERVAL_S)
+            live = (self.streams.browser_video.live, self.streams.browser_audio.live)
+            if live != self._officer_live:
+                self._media_changed()
             async with self._lock:
                 for pairing, peer in list(self.peers.items()):
                     was = peer.state
@@ -473,7 +504,8 @@ class Hub:
                 }
                 for s in self.streams.all
             },
-            "headset_samples": dict(getattr(self.headset, "samples", {})),
+            "officer_media": self.officer_media(),
+            "headset_packets": {peer.booth: peer.heard_packets for peer in self.peers.values()},
             "loop_lag_ms": {
                 "last": round(self.lag.last_lag_s * 1000, 2),
                 "max": round(self.lag.max_lag_s * 1000, 2),
@@ -543,10 +575,14 @@ def lag_window(lags_s: list[float]) -> dict[str, float | int | None]:
 
 
 def default_streams(config: HubConfig) -> ReturnStreams:
-    """The officer's synthetic camera (test pattern with timecode) and tone, the card, silence.
-
-    Real devices come later through the same :class:`EncodedStream` producers.
-    """
+    """The card and silence, and (``synthetic_officer``) the synthetic officer's camera
+    (test pattern with timecode) and tone for when no console media is connected."""
+    card = EncodedStream("card", StillPicture(render_wait_card(), limits.CARD_FPS),
+                         bitrate=limits.CARD_BITRATE, clock=time.time)
+    quiet = EncodedStream("silence", Sound(silence, limits.SILENCE_PERIOD_S),
+                          bitrate=limits.RETURN_AUDIO_BITRATE, clock=time.time)
+    if not config.synthetic_officer:
+        return ReturnStreams(None, card, None, quiet)
     from hardware.camera import SyntheticSource
     from hardware.testpattern import TestPattern
 
@@ -558,12 +594,10 @@ def default_streams(config: HubConfig) -> ReturnStreams:
     return ReturnStreams(
         officer_video=EncodedStream("officer-video", CameraPicture(camera, fps),
                                     bitrate=limits.RETURN_VIDEO_BITRATE, clock=time.time),
-        card=EncodedStream("card", StillPicture(render_wait_card(), limits.CARD_FPS),
-                           bitrate=limits.CARD_BITRATE, clock=time.time),
+        card=card,
         officer_audio=EncodedStream("officer-audio", Sound(tone(440.0, 0.2)),
                                     bitrate=limits.RETURN_AUDIO_BITRATE, clock=time.time),
-        quiet=EncodedStream("silence", Sound(silence, limits.SILENCE_PERIOD_S),
-                            bitrate=limits.RETURN_AUDIO_BITRATE, clock=time.time),
+        quiet=quiet,
     )
 
 

@@ -52,3 +52,16 @@ DOCUMENT_MAX_BYTES = 20 * 1024 * 1024  # a document fetched through the hub
 SWITCH_SAMPLES = 200  # focus-switch times kept for /healthz
 ALERTS_KEPT = 50  # SLA alerts kept for the console
 QUEUE_POLL_S = 5.0  # how often the branch queue's size is read for the console
+
+# Forwarding (forward.py, consolemedia.py): the officer's browser is the officer's media.
+FORWARD_STALE_S = 1.0  # no frame from the officer's camera this long: the booth gets the card
+FORWARD_MAX_DRIFT_S = 1.0  # a forwarded source further than this from the wall clock: re-anchor
+FORWARD_KEYFRAME_MIN_INTERVAL_S = 0.1  # PLIs towards one forwarded source (browser, booth)
+FORWARD_QUEUE_PACKETS = 16  # per console track; beyond this the sender is behind
+CONSOLE_MEDIA_SLOTS = MAX_BOOTHS  # booth videos the console receives (one per seat)
+OFFICER_VIDEO_MAX_BITRATE = 600_000  # the officer's camera as the browser sends it (a booth
+# link carries it beside the booth's own 500 kbps picture)
+OFFICER_VIDEO_MAX_FPS = 15
+OFFICER_VIDEO_WIDTH = 640
+OFFICER_VIDEO_HEIGHT = 480
+CONSOLE_SDP_MAX_CHARS = 64 * 1024  # an offer from the console page

@@ -1,17 +1,20 @@
 """One booth's call slot on the hub: its peer connection, frame meter, return media and state.
 
-Every decoded frame's timecode is read (a few dozen pixels: cheap enough for the event
-loop, about 0.1 ms) and fed to the slot's :class:`FrameMeter`; decoding itself happens
-in aiortc's decoder thread. :meth:`HubPeer.check` says whether the slot should be freed:
+The booth's video is not decoded: each encoded frame, as it leaves aiortc's jitter buffer,
+is counted by the slot's :class:`FrameMeter` (frame rate; "lost" when frames stop) and
+forwarded to the officer's console (its seat's :class:`~officer.forward.ForwardTrack`).
+With ``inspect_video`` (tests, benchmarks) every frame is also decoded in aiortc's decoder
+thread and its timecode read (a few dozen pixels, about 0.1 ms on the event loop) for the
+capture-to-decode latency. :meth:`HubPeer.check` says whether the slot should be freed:
 video stopped for longer than the media offline timeout, a call not up in time, or a
 failed connection.
 
 Return media: for each video and audio section of the booth's offer the slot adds a
 :class:`~officer.returnmedia.ReturnTrack` fed by a shared stream (the officer's camera
 and microphone when the booth is in focus, the card and silence otherwise). The booth's
-audio is always consumed: each packet's level (RFC 6464, :mod:`bilik.webrtc.audiolevel`)
-drives the "speaking" mark; only the focused booth's audio is decoded, for the headset
-(and any booth's whose packets carry no level, for the mark).
+audio: each packet's level (RFC 6464, :mod:`bilik.webrtc.audiolevel`) drives the
+"speaking" mark; the focused booth's packets are forwarded, undecoded, to the console's
+headset track. Audio is decoded only for a booth whose packets carry no level (the mark).
 """
 
 from __future__ import annotations
@@ -26,16 +29,21 @@ from dataclasses import dataclass
 
 import av
 import numpy as np
-from aiortc import RTCIceCandidate, RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCRtpReceiver
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from aiortc.sdp import candidate_from_sdp
 
 from bilik.webrtc import audiolevel, backlog, jitter
-from bilik.webrtc.connection import close_quietly, create_peer_connection, prefer_vp8
+from bilik.webrtc.connection import (
+    add_candidate,
+    close_quietly,
+    create_peer_connection,
+    prefer_vp8,
+    set_remote,
+)
 from bilik.webrtc.meter import FrameMeter, capture_time_ms
 from hardware.testpattern import TimecodeError, read_frame_timecode
 from officer import limits
-from officer.headset import Headset
+from officer.forward import ForwardTrack
 from officer.metrics import HubMetrics
 from officer.returnmedia import ReturnStreams, ReturnTrack, hook_keyframe_requests
 from officer.voice import VoiceActivity, level_dbfs
@@ -88,7 +96,7 @@ class HubPeer:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         streams: ReturnStreams | None = None,
-        headset: Headset | None = None,
+        inspect_video: bool = False,
         on_switched: Callable[[ReturnTrack, float], None] | None = None,
     ) -> None:
         self.pairing = pairing
@@ -107,7 +115,7 @@ class HubPeer:
         self.negotiations = 0
         self._consumers: set[asyncio.Task[None]] = set()
         self.streams = streams
-        self.headset = headset
+        self.inspect_video = inspect_video
         self.on_switched = on_switched
         self.focused = False
         # What the console shows of this booth.
@@ -131,12 +139,16 @@ class HubPeer:
         self.rx_waiting = RxAccount()
         self._rx_at: float | None = None
         self.return_tracks: list[ReturnTrack] = []
-        self.latest_frame: av.VideoFrame | None = None  # newest decoded picture, for tiles
+        # The console's tracks this booth feeds (set by the hub): its seat's video, and the
+        # officer's headset while it is in focus.
+        self.seat_out: ForwardTrack | None = None
+        self.voice_out: ForwardTrack | None = None
+        self._video_queue: backlog.DecodeBacklog | None = None
         self.voice = VoiceActivity()
         self.audio_frames = 0  # decoded audio frames
         self.audio_levels = 0  # packets whose level (RFC 6464) was read
         self.level_at: float | None = None  # monotonic time of the latest such packet
-        self.heard_samples = 0  # samples passed to the headset
+        self.heard_packets = 0  # audio packets forwarded to the officer's headset
 
     # -- the participant ------------------------------------------------------------------
 
@@ -164,6 +176,7 @@ class HubPeer:
         if self.pc is not None:
             await self._close_pc()
         pc = create_peer_connection()
+        self._video_queue = None
         self.pc = pc
         self.negotiations += 1
         self.created_at = self.monotonic()
@@ -180,6 +193,7 @@ class HubPeer:
                 for transceiver in pc.getTransceivers():
                     if transceiver.receiver.track is track:
                         jitter.verify_receiver(transceiver.receiver)
+                        self._tap_video(transceiver.receiver)
                 consume = self._consume(track)
             else:
                 return
@@ -189,7 +203,7 @@ class HubPeer:
             self._consumers.add(task)
             task.add_done_callback(self._consumers.discard)
 
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        await set_remote(pc, offer_sdp, "offer")
         for transceiver in pc.getTransceivers():
             if transceiver.kind == "video":
                 prefer_vp8(transceiver)
@@ -229,12 +243,8 @@ class HubPeer:
             track.switch(self.streams.for_booth(track.kind, focused))
 
     async def add_candidate(self, candidate: str, sdp_mid: str | None, index: int | None) -> None:
-        if self.pc is None or not candidate:
-            return
-        ice: RTCIceCandidate = candidate_from_sdp(candidate.removeprefix("candidate:"))
-        ice.sdpMid = sdp_mid
-        ice.sdpMLineIndex = index
-        await self.pc.addIceCandidate(ice)
+        if self.pc is not None:
+            await add_candidate(self.pc, candidate, sdp_mid, index)
 
     # -- media ----------------------------------------------------------------------------
 
@@ -256,12 +266,50 @@ class HubPeer:
             if isinstance(frame, av.AudioFrame):
                 self.on_audio(frame)
 
+    def _tap_video(self, receiver: RTCRtpReceiver) -> None:
+        """Every encoded frame to :meth:`on_encoded`; decoded only with ``inspect_video``."""
+        queue = backlog.of(receiver)
+        if queue is None:  # pragma: no cover - create_peer_connection installs it
+            return
+        queue.on_encoded = self.on_encoded
+        queue.video_wanted = lambda: self.inspect_video
+        self._video_queue = queue
+
+    def ask_keyframe(self) -> None:
+        """A keyframe from the booth (the console's seat switched to it, or lost a picture)."""
+        if self._video_queue is not None:
+            self._video_queue.ask_keyframe()
+
+    def on_encoded(self, frame: object) -> None:
+        """A complete encoded frame from the booth (aiortc's JitterFrame), on the event loop."""
+        data: bytes = frame.data  # type: ignore[attr-defined]
+        if not self.inspect_video:
+            self._arrived(int(self.clock() * 1000))
+        seat = self.seat_out
+        if seat is not None:
+            seat.push(self.booth, data, frame.timestamp,  # type: ignore[attr-defined]
+                      backlog.is_vp8_keyframe(data))
+
+    def _arrived(self, now_ms: int) -> None:
+        self.last_frame_at = self.monotonic()
+        self.state = SlotState.RECEIVING
+        self.meter.arrived(now_ms)
+        self.metrics.frames.labels(self.booth).inc()
+
     def _read_levels(self, receiver: RTCRtpReceiver) -> None:
-        """The speaking mark from each packet's audio level; decode only what is heard."""
-        audiolevel.watch(receiver, self.on_level)
+        """The speaking mark from each packet's audio level; the packets to the headset
+        while in focus; decoded only when no level comes."""
+        audiolevel.watch(receiver, self.on_level, on_packet=self.on_audio_packet)
         queue = backlog.of(receiver)
         if queue is not None:
             queue.audio_wanted = self.wants_audio_decoded
+
+    def on_audio_packet(self, packet: object) -> None:
+        voice = self.voice_out
+        payload: bytes = packet.payload  # type: ignore[attr-defined]
+        if voice is not None and payload:
+            voice.push(self.booth, payload, packet.timestamp, True)  # type: ignore[attr-defined]
+            self.heard_packets += 1
 
     def on_level(self, level_db: float) -> None:
         """A packet's audio level, as the booth measured it before encoding."""
@@ -274,29 +322,24 @@ class HubPeer:
                 and self.monotonic() - self.level_at <= limits.AUDIO_LEVEL_FRESH_S)
 
     def wants_audio_decoded(self) -> bool:
-        """Decode for the headset (in focus), or for the mark when packets carry no level.
-
-        Called by aiortc's receiver for every audio frame, on the event loop.
-        """
-        return self.focused or not self.levels_fresh()
+        """Decode only for the mark, when packets carry no level (the headset gets the
+        packets as they came). Called by aiortc's receiver per frame, on the event loop."""
+        return not self.levels_fresh()
 
     def on_audio(self, frame: av.AudioFrame) -> None:
-        """Decoded audio: the focused booth to the headset; the mark if no levels come."""
+        """Decoded audio (no levels in the packets): the speaking mark from the samples."""
         self.audio_frames += 1
         if not self.levels_fresh():
             samples: np.ndarray = frame.to_ndarray()
             self.voice.update(level_dbfs(samples), self.monotonic())
-        if self.focused and self.headset is not None:
-            self.headset.play(self.booth, frame)
-            self.heard_samples += frame.samples
 
     @property
     def speaking(self) -> bool:
         return self.voice.at(self.monotonic())
 
     def on_frame(self, frame: av.VideoFrame) -> None:
+        """A decoded frame (``inspect_video`` only): its timecode gives the latency."""
         now_ms = int(self.clock() * 1000)
-        self.latest_frame = frame
         self.last_frame_at = self.monotonic()
         self.state = SlotState.RECEIVING
         try:
@@ -383,6 +426,6 @@ class HubPeer:
         self.state = SlotState.CLOSED
         for track in self.return_tracks:
             track.stop()
-        self.latest_frame = None
+        self.seat_out = self.voice_out = None
         with contextlib.suppress(Exception):
             await self._close_pc()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import fractions
 import logging
 import threading
@@ -28,11 +29,11 @@ from collections.abc import Callable
 from typing import Protocol
 
 import av
-import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from officer import limits
 from officer.errors import OfficerError
+from officer.forward import ForwardedStream
 
 log = logging.getLogger(__name__)
 
@@ -269,13 +270,16 @@ class EncodedStream:
             track.deliver(self, packet, keyframe)
 
 
+Stream = EncodedStream | ForwardedStream  # what a booth's return track sends from
+
+
 class ReturnTrack(MediaStreamTrack):
     """One booth's view of a shared stream; :meth:`switch` moves it to another stream."""
 
     def __init__(
         self,
         kind: str,
-        stream: EncodedStream,
+        stream: Stream,
         *,
         name: str,
         on_switched: Callable[[ReturnTrack, float], None] | None = None,
@@ -295,10 +299,11 @@ class ReturnTrack(MediaStreamTrack):
         self.sent = 0
         self.sent_by_stream: dict[str, int] = {}
         self.dropped = 0
+        self._last_pts = -1
 
     # -- called from the event loop ------------------------------------------------------
 
-    def switch(self, stream: EncodedStream) -> None:
+    def switch(self, stream: Stream) -> None:
         """Send ``stream`` from its next keyframe on (asked for now)."""
         if stream is self.stream:
             return
@@ -320,7 +325,7 @@ class ReturnTrack(MediaStreamTrack):
             self._last_pli = now
             self.stream.request_keyframe()
 
-    def deliver(self, stream: EncodedStream, packet: av.Packet, keyframe: bool) -> None:
+    def deliver(self, stream: Stream, packet: av.Packet, keyframe: bool) -> None:
         if stream is not self.stream:
             return
         if self._need_keyframe:
@@ -354,6 +359,14 @@ class ReturnTrack(MediaStreamTrack):
         packet = await self._queue.get()
         if self.readyState != "live":
             raise MediaStreamError
+        pts = packet.pts
+        if pts is not None:
+            if pts <= self._last_pts:
+                # Two sources' clocks a hair apart at a switch: the booth's RTP timeline
+                # must not step back.
+                pts = self._last_pts + 1
+                packet = _restamped(packet, pts)
+            self._last_pts = pts
         self.sent += 1
         self.sent_by_stream[self.stream.name] = self.sent_by_stream.get(self.stream.name, 0) + 1
         if self._switch_started is not None:
@@ -370,8 +383,20 @@ class ReturnTrack(MediaStreamTrack):
         super().stop()
 
 
-def hook_keyframe_requests(sender: object, track: ReturnTrack) -> None:
-    """Route a booth's picture-loss requests for ``sender`` to the shared stream.
+def _restamped(packet: av.Packet, pts: int) -> av.Packet:
+    out = av.Packet(bytes(packet))
+    out.pts = pts
+    out.time_base = packet.time_base
+    return out
+
+
+class KeyframeSource(Protocol):
+    def picture_lost(self) -> None: ...
+
+
+def hook_keyframe_requests(sender: object, track: KeyframeSource) -> None:
+    """Route a receiver's picture-loss requests for ``sender`` to ``track`` (a booth's to
+    the shared stream, the console's to the booth it shows).
 
     aiortc's ``RTCRtpSender`` answers PLI/FIR by calling its own ``_send_keyframe``, which
     only affects its own encoder; with pre-encoded packets that would do nothing.
@@ -384,114 +409,62 @@ def hook_keyframe_requests(sender: object, track: ReturnTrack) -> None:
     sender._send_keyframe = track.picture_lost  # type: ignore[attr-defined]
 
 
-# -- producers ---------------------------------------------------------------------------------
-
-
-class StillPicture:
-    """A fixed picture (the "please wait" card) at a low frame rate."""
-
-    kind = "video"
-
-    def __init__(self, image_bgr: np.ndarray, fps: float) -> None:
-        self.period_s = 1 / fps
-        self._frame = av.VideoFrame.from_ndarray(image_bgr, format="bgr24").reformat(
-            format="yuv420p"
-        )
-        self._yuv = self._frame.to_ndarray()
-
-    def produce(self, at: float) -> av.VideoFrame:
-        # A fresh frame object each time: the encoder stamps pts and picture type on it.
-        return av.VideoFrame.from_ndarray(self._yuv, format="yuv420p")
-
-    def close(self) -> None:
-        pass
-
-
-class CameraPicture:
-    """The officer's camera (any :class:`hardware.camera.FrameSource`), newest frame."""
-
-    kind = "video"
-
-    def __init__(self, source: object, fps: float) -> None:
-        self.source = source
-        self.period_s = 1 / fps
-
-    def produce(self, at: float) -> av.VideoFrame | None:
-        try:
-            frame = self.source.read(timeout=self.period_s)  # type: ignore[attr-defined]
-        except TimeoutError:
-            return None
-        except Exception as exc:  # SourceEnded and device errors: no picture this slot
-            log.debug("officer camera: %s", exc)
-            return None
-        return av.VideoFrame.from_ndarray(frame.image, format="bgr24")
-
-    def close(self) -> None:
-        self.source.stop()  # type: ignore[attr-defined]
-
-
-class Sound:
-    """20 ms mono frames from ``render(at, samples) -> int16 array`` (tone, silence, mic),
-    one every ``period_s`` (20 ms: continuous sound)."""
-
-    kind = "audio"
-
-    def __init__(self, render: Callable[[float, int], np.ndarray], period_s: float = 0.02) -> None:
-        if period_s < 0.02:
-            raise ValueError(f"a 20 ms frame every {period_s} s would overlap the next")
-        self.render = render
-        self.period_s = period_s
-
-    def produce(self, at: float) -> av.AudioFrame:
-        samples = np.asarray(self.render(at, AUDIO_FRAME_SAMPLES), dtype=np.int16)
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = AUDIO_RATE
-        return frame
-
-    def close(self) -> None:
-        pass
-
-
-def silence(at: float, samples: int) -> np.ndarray:
-    return np.zeros(samples, dtype=np.int16)
-
-
-def tone(frequency_hz: float = 440.0, amplitude: float = 0.2) -> Callable[[float, int], np.ndarray]:
-    """A sine tone as a stand-in microphone (tests, demo): continuous across frames."""
-
-    def render(at: float, samples: int) -> np.ndarray:
-        start = round(at / 0.02) * samples
-        n = np.arange(start, start + samples)
-        wave = np.sin(2 * np.pi * frequency_hz * n / AUDIO_RATE) * amplitude * 32767
-        return wave.astype(np.int16)
-
-    return render
+class OfficerSource(enum.StrEnum):
+    BROWSER = "browser"  # the console's camera and microphone, forwarded
+    SYNTHETIC = "synthetic"  # the test pattern and tone (headless: demo, tests, benchmarks)
+    NONE = "none"  # no console media and no synthetic officer: the card and silence
 
 
 class ReturnStreams:
-    """The four shared streams: officer camera and microphone for the focused booth,
-    the card and silence for every other booth."""
+    """What the booths get back: the officer for the focused booth, the card and silence
+    for every other booth.
+
+    The officer is the browser's camera and microphone (forwarded, see
+    :mod:`officer.forward`) while the console's media connection is up; the focused booth
+    gets the card or silence instead while that camera or microphone sends nothing (a
+    camera unplugged, refused or busy). With no console media connected, the officer is
+    the synthetic test pattern and tone when ``synthetic`` is given, else the card.
+    """
 
     def __init__(
         self,
-        officer_video: EncodedStream,
+        officer_video: EncodedStream | None,
         card: EncodedStream,
-        officer_audio: EncodedStream,
+        officer_audio: EncodedStream | None,
         quiet: EncodedStream,
+        *,
+        browser_video: ForwardedStream | None = None,
+        browser_audio: ForwardedStream | None = None,
     ) -> None:
         self.officer_video = officer_video
         self.card = card
         self.officer_audio = officer_audio
         self.quiet = quiet
+        self.browser_video = browser_video or ForwardedStream("officer-camera", "video")
+        self.browser_audio = browser_audio or ForwardedStream("officer-microphone", "audio")
+        self.console_connected = False
 
     @property
-    def all(self) -> tuple[EncodedStream, ...]:
-        return (self.officer_video, self.card, self.officer_audio, self.quiet)
+    def all(self) -> tuple[EncodedStream | ForwardedStream, ...]:
+        own = (self.officer_video, self.card, self.officer_audio, self.quiet)
+        return (*(s for s in own if s is not None), self.browser_video, self.browser_audio)
 
-    def for_booth(self, kind: str, focused: bool) -> EncodedStream:
-        if kind == "video":
-            return self.officer_video if focused else self.card
-        return self.officer_audio if focused else self.quiet
+    @property
+    def officer_source(self) -> OfficerSource:
+        if self.console_connected:
+            return OfficerSource.BROWSER
+        return OfficerSource.SYNTHETIC if self.officer_video is not None else OfficerSource.NONE
+
+    def for_booth(self, kind: str, focused: bool) -> EncodedStream | ForwardedStream:
+        video = kind == "video"
+        waiting = self.card if video else self.quiet
+        if not focused:
+            return waiting
+        if self.console_connected:
+            browser = self.browser_video if video else self.browser_audio
+            return browser if browser.live else waiting
+        synthetic = self.officer_video if video else self.officer_audio
+        return synthetic if synthetic is not None else waiting
 
     def start(self) -> None:
         for stream in self.all:

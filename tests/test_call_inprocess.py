@@ -50,6 +50,8 @@ class Branch:
         return tokens.issue(self.secret, device, role, now=time.time(), ttl_s=3600)
 
     async def hub(self, device: str = "hub-01", **settings: object) -> Hub:
+        # The hub reads every booth's timecode, and is its own (synthetic) officer.
+        settings = {"synthetic_officer": True, "inspect_video": True, **settings}
         config = HubConfig(server=self.url, metrics_port=0, **settings)  # type: ignore[arg-type]
         hub = Hub(config, self.token(device, "hub"))
         self.parts.append(hub)

@@ -115,6 +115,8 @@ class Branch:
             str(self.hub_port),
             "--media-offline-s",
             str(MEDIA_OFFLINE_S),
+            "--synthetic-officer",
+            "--inspect-video",
         )
         wait_for(lambda: (self.health() or {}).get("signaling") == "connected", "the hub")
 

@@ -186,7 +186,7 @@ class Branch:
             port = officer.console.split(":")[2].split("/")[0]
             self.group.bilik(officer.hub, "hub", "--server", self.ws_url, "--token-file",
                              str(self._token_file("hub", officer.hub)), "--id", officer.hub,
-                             "--metrics-port", port)
+                             "--metrics-port", port, "--synthetic-officer")
         assert self.kiosk_printer is not None
         self.group.bilik("kiosk", "kiosk", "--server", self.ws_url, "--token-file",
                          str(self._token_file("kiosk", "kiosk-01")), "--id", "kiosk-01",

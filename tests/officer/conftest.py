@@ -58,6 +58,9 @@ class Branch:
         await db.call(add_officer, db.sync, officer, pin, "", time.time(), "test")
 
     async def hub(self, device: str = "hub-01", **settings: object) -> Hub:
+        # The hub's own tests read every booth's timecode (inspect_video) and, with no
+        # console page, see the synthetic officer; tests of the console's media say otherwise.
+        settings = {"synthetic_officer": True, "inspect_video": True, **settings}
         config = HubConfig(server=self.url, metrics_port=0, **settings)  # type: ignore[arg-type]
         hub = Hub(config, self.token(device, "hub"))
         self.hubs.append(hub)
