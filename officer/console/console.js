@@ -59,44 +59,6 @@ function connect(delay = 500) {
   ws.onclose = () => { setTimeout(() => connect(Math.min(delay * 2, 5000)), delay); };
 }
 
-// -- tile pictures: one socket, batches drawn together, "ack" asks for the next ------------
-// Drawing all new tiles in one animation frame, from one message, costs the browser about
-// a third of refreshing six <img> elements by URL (docs/officer.md, "Console").
-let tileSocket = null;
-function connectTiles(delay = 500) {
-  if (tileSocket || !state || !state.officer) return;
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/console/tiles/ws`);
-  ws.binaryType = "arraybuffer";
-  tileSocket = ws;
-  ws.onmessage = (event) => drawTiles(event.data).finally(() => { if (ws.readyState === WebSocket.OPEN) ws.send("ack"); });
-  ws.onopen = () => { delay = 500; };
-  ws.onclose = () => {
-    tileSocket = null;
-    setTimeout(() => connectTiles(Math.min(delay * 2, 5000)), delay);
-  };
-}
-
-async function drawTiles(buffer) {
-  const size = new DataView(buffer).getUint32(0);
-  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, size)));
-  let at = 4 + size;
-  const pictures = await Promise.all(header.tiles.map((t) => {
-    const jpeg = new Blob([new Uint8Array(buffer, at, t.size)], { type: "image/jpeg" });
-    at += t.size;
-    return createImageBitmap(jpeg).then((bitmap) => [t.booth, bitmap], () => [t.booth, null]);
-  }));
-  await new Promise((resolve) => requestAnimationFrame(() => {
-    for (const [id, bitmap] of pictures) {
-      const el = tiles.get(id);
-      if (!bitmap) continue;
-      if (!el) { bitmap.close(); continue; }
-      el._canvas.getContext("bitmaprenderer").transferFromImageBitmap(bitmap);
-      el.dataset.frames = Number(el.dataset.frames || 0) + 1;
-    }
-    resolve();
-  }));
-}
-
 function booth(id) { return state && state.booths.find((b) => b.booth === id); }
 function focusedBooth() { return state && state.focused ? booth(state.focused) : null; }
 
@@ -108,8 +70,9 @@ function render() {
   $("desk").hidden = !signedIn;
   $("sign-out").hidden = !signedIn;
   $("officer-name").textContent = signedIn ? `Petugas / Officer: ${state.officer}` : "";
-  if (!signedIn) return;
-  connectTiles();
+  if (!signedIn) { BilikMedia.stop(); return; }
+  BilikMedia.start();
+  renderMedia();
   renderMosaic();
   renderQueue();
   renderCase();
@@ -132,6 +95,19 @@ function renderMosaic() {
   for (const id of [...tiles.keys()]) if (!seen.has(id)) tiles.delete(id);
 }
 
+const SOURCES = {
+  browser: "Kamera & mikrofon konsol / Console camera & microphone",
+  synthetic: "Petugas sintetis (tanpa media konsol) / Synthetic officer (no console media)",
+  none: "Belum ada media konsol: peserta melihat kartu tunggu / No console media yet: participants see the waiting card",
+};
+
+function renderMedia() {
+  const m = state.media || {};
+  $("media-source").textContent = SOURCES[m.source] || m.source || "";
+  $("media-source").dataset.source = m.source || "";
+  BilikMedia.render(m);
+}
+
 function makeEmpty(slot) {
   const el = document.createElement("div");
   el.className = "tile empty";
@@ -146,9 +122,13 @@ function makeTile(b) {
   el.dataset.slot = b.slot;
   el.dataset.booth = b.booth;
   el.innerHTML = `<span class="key">${b.slot}</span><span class="badges"></span>
-    <canvas role="img" aria-label="${escape(b.booth)}" width="320" height="240"></canvas><div class="bar"><span class="name"></span><span class="timers"></span></div>`;
+    <div class="picture"></div><div class="bar"><span class="name"></span><span class="timers"></span></div>`;
   el.addEventListener("click", () => focus(b.booth));
-  el._canvas = el.querySelector("canvas");
+  // The seat's video element stays the same as booths come and go: it carries the
+  // connection's track for that seat (media.js).
+  const video = BilikMedia.seatVideo(b.slot);
+  video.setAttribute("aria-label", b.booth);
+  el.querySelector(".picture").appendChild(video);
   tiles.set(b.booth, el);
   return el;
 }
@@ -257,6 +237,10 @@ $("sign-in-form").addEventListener("submit", async (event) => {
     showError("sign-in-error", null);
   } catch (err) { showError("sign-in-error", err); }
 });
+
+for (const kind of ["camera", "microphone", "headset"]) {
+  $(`${kind}-select`).addEventListener("change", (event) => BilikMedia.choose(kind, event.target.value));
+}
 
 $("sign-out").addEventListener("click", () => post("api/sign-out").catch((err) => showError("action-error", err)));
 

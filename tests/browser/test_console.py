@@ -7,41 +7,19 @@ approves a claim and transfers a booth to another officer; a reload loses nothin
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from officer.hub import Hub
+from tests.browser.conftest import UI_WAIT_MS
 from tests.officer.conftest import OFFICER, PIN, Branch, until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "console.png"
-UI_WAIT_MS = 30_000
-HAVE_CHROMIUM = Path(CHROMIUM).exists()
-
-
-@pytest.fixture
-async def page() -> AsyncIterator[Page]:
-    if not HAVE_CHROMIUM:
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            context = await browser.new_context(viewport={"width": 1600, "height": 1000})
-            page = await context.new_page()
-            try:
-                yield page
-            finally:
-                await context.close()
-        finally:
-            await browser.close()
 
 
 def frames(hub: Hub, booth: str) -> int:
@@ -73,20 +51,21 @@ async def sign_in(page: Page, hub: Hub) -> None:
 
 
 async def live_tiles(page: Page) -> int:
-    """Tiles drawn at least three times (i.e. moving) whose picture is not blank."""
+    """Tiles whose video has decoded frames and whose picture is not blank."""
     count: int = await page.evaluate(
         """() => [...document.querySelectorAll('.tile[data-booth]')].filter(t => {
-              const tile = t.querySelector('canvas');
+              const video = t.querySelector('video');
+              if (!video || video.videoWidth === 0) return false;
               const copy = document.createElement('canvas');
-              copy.width = tile.width; copy.height = tile.height;
+              copy.width = video.videoWidth; copy.height = video.videoHeight;
               const ctx = copy.getContext('2d');
-              ctx.drawImage(tile, 0, 0);
+              ctx.drawImage(video, 0, 0);
               const px = ctx.getImageData(0, 0, copy.width, copy.height).data;
               let lo = 255, hi = 0;
               for (let i = 0; i < px.length; i += 4 * 97) {
                 lo = Math.min(lo, px[i]); hi = Math.max(hi, px[i]);
               }
-              return Number(t.dataset.frames || 0) >= 3 && hi - lo > 64;
+              return video.getVideoPlaybackQuality().totalVideoFrames >= 3 && hi - lo > 64;
             }).length"""
     )
     return count
@@ -105,8 +84,8 @@ async def test_sign_in_six_live_tiles_focus_rescan_approve_transfer(
     # Six live tiles.
     await expect(page.locator(".tile[data-booth]")).to_have_count(6, timeout=UI_WAIT_MS)
     await page.wait_for_function(
-        """() => [...document.querySelectorAll('.tile[data-booth]')]
-              .filter(t => Number(t.dataset.frames || 0) >= 3).length === 6""",
+        """() => [...document.querySelectorAll('.tile[data-booth] video')]
+              .filter(v => v.getVideoPlaybackQuality().totalVideoFrames >= 3).length === 6""",
         timeout=UI_WAIT_MS,
     )
     assert await live_tiles(page) == 6
