@@ -1,33 +1,42 @@
 """Benchmark of the officer hub at full load: six booths, focus switching, console open.
 
     .venv/bin/python bench/hub.py [--replay | --both] [--booths 6] [--seconds 30] [--switch-s 3]
+                                  [--officer browser|synthetic] [--inspect-video]
 
 Starts a branch server and one hub (``bilik`` processes) and N simulated booths, each
 its own process (``tests/officer/simbooth.py``: real aiortc, send-and-receive video and
 audio), 640x480 at 15 fps; with ``--replay`` the booths send a pre-encoded VP8 loop
 instead of encoding live, so the hub is measured rather than N encoders sharing its
 cores; ``--both`` runs live, then replayed, and prints ``{"live": ..., "replay": ...}``.
-A headless Chromium signs in to the hub's console and keeps it open (six tiles
-refreshing); the officer's focus moves to the next booth every ``--switch-s`` seconds by
-keyboard, as an officer would.
+A headless Chromium signs in to the hub's console and keeps it open: with ``--officer
+browser`` (the default) it is the officer's media, its fake camera playing the test pattern
+(an 8-second Y4M loop whose frames carry their position) and its fake microphone a tone,
+and it receives every booth's video and the focused booth's voice, all forwarded by the
+hub; with ``--officer synthetic`` the page's media is off and the hub sends its synthetic
+officer. The officer's focus moves to the next booth every ``--switch-s`` seconds by
+keyboard, as an officer would. All traffic stays on loopback (``BILIK_ICE_ADDRESSES``).
 
 Prints one JSON object; every figure is measured over the measurement window, none is
 estimated:
 
 * hub CPU in cores (the kernel's accounting of the hub process) and RSS (now and max);
-* per booth: frame rate decoded at the hub, received bitrate (all media, from aiortc's
+* per booth: frame rate arriving at the hub, received bitrate (all media, from aiortc's
   transport counters), the same split into the time the booth was in focus and the time
   it waited (``rx_focused_kbit_s``, ``rx_waiting_kbit_s``: booths out of focus may send
-  smaller video), and capture-to-decode latency p50/p95/p99 (the hub reads each
-  frame's timecode; the percentiles cover the latest 2048 frames of each booth, i.e.
-  windows up to about two minutes);
-* the return video's latency at the focused booths (officer camera capture to booth
-  decode, the booths' own timecode readings within the window);
+  smaller video), and, with ``--inspect-video`` only (the hub then decodes every booth),
+  capture-to-decode latency at the hub p50/p95/p99;
+* ``officer_source`` ("browser" or "synthetic"), ``console_fps`` (per booth, frames
+  decoded in the page a second, from the page's getStats), ``booth_to_console_ms``
+  (p50/p95: the booth's capture to the frame presented in the page, read from the
+  timecode of every third frame in the page, ``bench/console_probe.js``) and
+  ``officer_to_booth_ms`` (p50/p95: the officer's camera frame, as the page's self-view
+  presented it, to the same frame decoded at the focused booth, by the Y4M's timecode);
+* the return video's latency at the focused booths as the booths read it (``return_video``;
+  for the browser officer it is relative to the camera loop's phase, see above);
 * focus switching: at the hub, focus command to the first packet of the new stream
   handed to each sender; end to end, key press in the browser to the officer's first
   picture decoded at the booth (``key_to_booth_*``);
 * the hub's event-loop lag over the window (probes every 0.25 s: p50, p99, max);
-* the console's tiles: pictures drawn per second in the browser, per booth;
 * the browser's and the booths' CPU, and the machine.
 
 ``--pin`` puts the hub and Chromium on core 0 and the booths and server on core 1: on a
@@ -39,6 +48,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -64,7 +74,25 @@ Branch, get_json, machine = _call.Branch, _call.get_json, _call.machine
 OFFICER, PIN = "bench", "13579"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--allow-loopback-in-peer-connection",
+                 "--disable-features=WebRtcHideLocalIpsWithMdns",
+                 "--autoplay-policy=no-user-gesture-required"]
+LOOP_MS = 8000  # the fake camera's Y4M loop: the replay loop's length (bilik.webrtc.limits)
+PROBE = BENCH / "console_probe.js"
+# Every WebRTC connection of the run, booths, hub and browser, stays on loopback.
+os.environ["BILIK_ICE_ADDRESSES"] = "127.0.0.1"
+
+
+def fake_devices(root: Path) -> list[str]:
+    """Chromium's camera (the test pattern, an 8 s Y4M loop) and microphone (a tone)."""
+    from tests.browser.fakemedia import write_wav, write_y4m
+
+    video = write_y4m(root / "officer.y4m", seconds=LOOP_MS / 1000)
+    audio = write_wav(root / "officer.wav")
+    return ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+            f"--use-file-for-fake-audio-capture={audio}"]
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -85,7 +113,7 @@ def pin_cores(branch: Any, hub: subprocess.Popen[bytes], names: list[str]) -> No
 
 
 def run(booths: int, replay: bool, seconds: float, switch_s: float, root: Path,
-        pin: bool = False) -> dict[str, Any]:
+        pin: bool = False, officer: str = "browser", inspect: bool = False) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     from signaling.cases import add_officer_offline
@@ -96,8 +124,10 @@ def run(booths: int, replay: bool, seconds: float, switch_s: float, root: Path,
         branch.wait(lambda: get_json(f"http://127.0.0.1:{branch.port}/healthz"), "the server")
         add_officer_offline(branch.data, OFFICER, PIN)
         hub_token = branch.token_file("hub", "hub-01")
+        hub_flags = ["--synthetic-officer"] if officer == "synthetic" else []
+        hub_flags += ["--inspect-video"] if inspect else []
         hub = branch.spawn("hub", "hub", "--server", branch.url, "--token-file", str(hub_token),
-                           "--metrics-port", str(branch.hub_port))
+                           "--metrics-port", str(branch.hub_port), *hub_flags)
         branch.wait(lambda: (branch.health() or {}).get("signaling") == "connected", "the hub")
         extra: list[str] = []
         if replay:
@@ -122,19 +152,30 @@ def run(booths: int, replay: bool, seconds: float, switch_s: float, root: Path,
 
         branch.wait(all_streaming, f"video from {booths} booth(s)")
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+            devices = fake_devices(root) if officer == "browser" else []
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + devices,
                                          headless=True)
             try:
                 page = browser.new_page(viewport={"width": 1600, "height": 1000})
+                if officer != "browser":
+                    # The page's media off: the hub is its own (synthetic) officer.
+                    page.add_init_script("navigator.mediaDevices.getUserMedia = () => "
+                                         "Promise.reject(new DOMException('bench', "
+                                         "'NotAllowedError'));"
+                                         "window.RTCPeerConnection = undefined;")
                 page.goto(f"http://127.0.0.1:{branch.hub_port}/console/")
                 page.fill("#officer", OFFICER)
                 page.fill("#pin", PIN)
                 page.click("#sign-in-button")
                 page.wait_for_selector(".tile[data-booth]", timeout=START_S * 1000)
+                if officer == "browser":
+                    branch.wait(lambda: ((branch.health() or {}).get("officer_media", {})
+                                         .get("camera")), "the console's camera at the hub")
+                    page.add_script_tag(path=str(PROBE))
                 page.keyboard.press("1")
                 if pin:
                     pin_cores(branch, hub, names)
-                time.sleep(2.0)  # warm-up: tiles flowing, first focus settled
+                time.sleep(2.0)  # warm-up: video flowing, first focus settled
                 return measure(branch, hub, names, stats_files, seconds, switch_s, page,
                                browser_pid(), replay, booths)
             finally:
@@ -169,7 +210,7 @@ def measure(branch: Any, hub: subprocess.Popen[bytes], names: list[str],
     first = branch.health()
     assert first is not None
     switches_before = len(first.get("switch_ms", []))
-    drawn0 = tiles_drawn(page)
+    decoded0 = console_decoded(page, by_slot)
     cpu0, booth0, chrome0 = cpu([hub_ps]), cpu(booth_ps), cpu(chrome)
     wall0 = time.monotonic()
     rss_max = 0
@@ -186,7 +227,8 @@ def measure(branch: Any, hub: subprocess.Popen[bytes], names: list[str],
         time.sleep(0.2)
     wall = time.monotonic() - wall0
     cpu1, booth1, chrome1 = cpu([hub_ps]), cpu(booth_ps), cpu(chrome)
-    drawn1 = tiles_drawn(page)
+    decoded1 = console_decoded(page, by_slot)
+    probe = page.evaluate("() => window.bilikProbe || null")
     last = branch.health(since_ms=first["now_ms"])
     assert last is not None
     span_s = (last["now_ms"] - first["now_ms"]) / 1000
@@ -237,6 +279,14 @@ def measure(branch: Any, hub: subprocess.Popen[bytes], names: list[str],
                                   "p50_ms": percentile(window, 50),
                                   "p95_ms": percentile(window, 95)}
     seen = booth_switch_ms(presses, {n: r.get("officer_arrivals", []) for n, r in returns.items()})
+    since_epoch = first["now_ms"]
+    in_page = [ms for seat in (probe or {}).get("seats", []) for at, ms in seat
+               if at >= since_epoch]
+    phase = (probe or {}).get("phase")
+    # A booth's reading of the officer's picture is relative to the camera loop's phase
+    # slot; the page's self-view gives the phase (bench/console_probe.js).
+    officer_ms = [(ms - phase) % LOOP_MS for ms in return_all] if phase is not None else []
+    source = (last.get("officer_media") or {}).get("source")
     return {
         "bench": "hub",
         "booths": booths,
@@ -282,20 +332,31 @@ def measure(branch: Any, hub: subprocess.Popen[bytes], names: list[str],
             "key_to_booth_max": max(seen["ms"]) if seen["ms"] else None,
             "key_to_booth_missed": seen["missed"],
         },
-        "console_tiles_fps": {booth: round((n - drawn0.get(booth, 0)) / wall, 2)
-                              for booth, n in sorted(drawn1.items())},
+        "officer_source": source,
+        "console_fps": {booth: round((n - decoded0.get(booth, 0)) / wall, 2)
+                        for booth, n in sorted(decoded1.items())},
+        "booth_to_console_ms": {"samples": len(in_page), "p50": percentile(in_page, 50),
+                                "p95": percentile(in_page, 95)},
+        "officer_to_booth_ms": {"samples": len(officer_ms), "p50": percentile(officer_ms, 50),
+                                "p95": percentile(officer_ms, 95),
+                                "camera_phase_ms": phase,
+                                "phase_from": (probe or {}).get("cameraProbe"),
+                                "phase_samples": (probe or {}).get("selfSamples")},
         "browser_cpu_cores": round((chrome1 - chrome0) / wall, 3),
         "booth_processes_cpu_cores": round((booth1 - booth0) / wall, 3),
         "machine": machine(),
     }
 
 
-def tiles_drawn(page: Any) -> dict[str, int]:
-    """Pictures the console has drawn so far, per booth's tile."""
-    drawn: dict[str, int] = page.evaluate(
-        """() => Object.fromEntries([...document.querySelectorAll('.tile[data-booth]')]
-              .map(t => [t.dataset.booth, Number(t.dataset.frames || 0)]))""")
-    return drawn
+def console_decoded(page: Any, by_slot: dict[int, str]) -> dict[str, int]:
+    """Frames the console has decoded so far, per booth (its seat's getStats)."""
+    decoded: list[int] = page.evaluate(
+        """async () => { const m = window.bilikMedia; if (!m) return [];
+              return Promise.all(m.seats.map(async (s) => { let n = 0;
+                (await s.receiver.getStats()).forEach((r) => {
+                  if (r.type === 'inbound-rtp') n = r.framesDecoded || 0; });
+                return n; })); }""")
+    return {by_slot[n]: count for n, count in enumerate(decoded, 1) if n in by_slot}
 
 
 def kbit_s(count: float, seconds: float) -> float | None:
@@ -333,6 +394,11 @@ def main() -> int:
     parser.add_argument("--switch-s", type=float, default=3.0,
                         help="seconds between focus switches (default 3)")
     parser.add_argument("--keep-logs", type=Path, help="write the processes' logs here")
+    parser.add_argument("--officer", choices=("browser", "synthetic"), default="browser",
+                        help="the officer's media: the console's fake camera and microphone "
+                             "(default) or the hub's synthetic officer")
+    parser.add_argument("--inspect-video", action="store_true",
+                        help="the hub decodes every booth to measure latency at the hub")
     parser.add_argument("--pin", action="store_true",
                         help="hub and browser on core 0, booths and server on core 1 (an "
                              "officer PC apart from the booths, on a 2-core machine)")
@@ -347,11 +413,11 @@ def main() -> int:
             logs = args.keep_logs / name
             logs.mkdir(parents=True, exist_ok=True)
             results[name] = run(args.booths, replay, args.seconds, args.switch_s, logs,
-                                args.pin)
+                                args.pin, args.officer, args.inspect_video)
         else:
             with tempfile.TemporaryDirectory(prefix="bilik-bench-hub-") as tmp:
                 results[name] = run(args.booths, replay, args.seconds, args.switch_s, Path(tmp),
-                                    args.pin)
+                                    args.pin, args.officer, args.inspect_video)
     for result in results.values():
         result["pinned"] = args.pin
     print(json.dumps(results if args.both else next(iter(results.values())), indent=2))
