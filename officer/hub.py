@@ -43,7 +43,7 @@ from bilik import __version__
 from bilik.webrtc import ice
 from bilik.webrtc.looplag import LoopLagMonitor
 from bilik.webrtc.meter import percentile
-from officer import checklists, limits
+from officer import checklists, limits, seats
 from officer.card import render_wait_card
 from officer.config import HubConfig
 from officer.consolemedia import ConsoleMedia
@@ -107,7 +107,7 @@ class Hub:
         self.streams.browser_video.on_live = self._media_changed
         self.streams.browser_audio.on_live = self._media_changed
         self._officer_live = (False, False)  # camera, microphone: as last applied
-        self.focused: str | None = None  # booth in focus
+        self.seats = seats.Seats(max_booths=config.max_booths)  # seats and focus: pure model
         self.focus_changes = 0
         self.switch_times_s: list[tuple[str, float]] = []  # (kind, seconds), newest last
         self.lost_grace_s = (
@@ -264,9 +264,10 @@ class Hub:
                 del self.peers[old_id]
                 old.pairing = pairing
                 self.peers[pairing] = old
+                self._apply(seats.Paired(booth, pairing))
                 return old
             await self._free(old_id, DropReason.REPLACED, tell_server=False)
-        if len(self.peers) >= self.config.max_booths:
+        if self.seats.full:
             log.warning(
                 "hub full: refusing booth %s",
                 booth,
@@ -291,10 +292,11 @@ class Hub:
             inspect_video=self.config.inspect_video,
             on_switched=self._switched,
         )
-        used = {p.slot for p in self.peers.values()}
-        peer.slot = min(set(range(1, self.config.max_booths + 1)) - used)
         self.peers[pairing] = peer
-        self._bind_console()
+        self._apply(seats.Paired(booth, pairing))
+        seat = self.seats.of(booth)
+        assert seat is not None  # the model had room: checked above
+        peer.slot = seat.number
         log.info(
             "booth paired",
             extra={"fields": {"booth": booth, "pairing": pairing, "slots_free": self.free_slots}},
@@ -326,9 +328,7 @@ class Hub:
         if peer is None:
             return
         await peer.close()
-        if self.focused == peer.booth:
-            self.focused = None
-        self._bind_console()
+        self._apply(seats.Freed(peer.booth))
         self.changed.set()
         self.metrics.forget(peer.booth)
         self.metrics.slots_freed.labels(reason.value).inc()
@@ -359,32 +359,45 @@ class Hub:
                 return peer
         return None
 
+    @property
+    def focused(self) -> str | None:
+        """The booth in focus."""
+        return self.seats.focused
+
     async def focus(self, booth: str | None) -> None:
         """Give the officer's camera and microphone to ``booth`` (None: to nobody)."""
-        if booth is not None and self.peer_of(booth) is None:
-            raise OfficerError(f"booth {booth} is not on this hub")
         old = self.focused
-        if booth == old:
+        if not self._apply(seats.Focus(booth)):
             return
-        now = self.monotonic()
-        self.focused = booth
         self.focus_changes += 1
-        for peer in self.peers.values():
-            was = peer.focused
-            peer.set_focus(peer.booth == booth)
-            if was and not peer.focused:
-                peer.last_attended = now
-            if peer.focused:
-                peer.sla_alert = None  # attended: the risk the queue saw is being dealt with
-        self._bind_console()
         self.changed.set()
         log.info("focus", extra={"fields": {"booth": booth, "previous": old}})
-        for target, focused in ((old, False), (booth, True)):
-            told = self.peer_of(target) if target else None
-            if told is not None:
-                self._spawn(self._tell(p.Attention(peer=told.booth, pairing=told.pairing,
-                                                   focused=focused)), "hub-attention")
-        self._spawn(self._tell(p.Focus(booth=booth or "")), "hub-focus")
+
+    def _apply(self, event: seats.Event) -> bool:
+        """Run the seats model on ``event`` and do what it says; False if nothing changed."""
+        self.seats, effects = seats.transition(self.seats, event)
+        now = self.monotonic()
+        for effect in effects:
+            if isinstance(effect, seats.Refused):
+                if effect.reason == "not_here":
+                    raise OfficerError(f"booth {effect.booth} is not on this hub")
+            elif isinstance(effect, seats.SendOfficer):
+                peer = self.peer_of(effect.booth)
+                if peer is None:
+                    continue
+                if peer.focused and not effect.focused:
+                    peer.last_attended = now
+                if effect.focused:
+                    peer.sla_alert = None  # attended: the queue's risk is being dealt with
+                peer.set_focus(effect.focused)
+            elif isinstance(effect, seats.TellAttention):
+                self._spawn(self._tell(p.Attention(peer=effect.booth, pairing=effect.pairing,
+                                                   focused=effect.focused)), "hub-attention")
+            elif isinstance(effect, seats.TellFocus):
+                self._spawn(self._tell(p.Focus(booth=effect.booth or "")), "hub-focus")
+            elif isinstance(effect, seats.BindConsole):
+                self._bind_console()
+        return bool(effects)
 
     async def _tell(self, msg: p.Message) -> None:
         try:
@@ -403,8 +416,10 @@ class Hub:
     def _bind_console(self) -> None:
         """Each seat of the console shows its booth; the headset gets the focused one."""
         media = self.console_media
+        bound = [(seat.number, peer) for seat in self.seats.seats
+                 if (peer := self.peer_of(seat.booth)) is not None]
         focused = self.peer_of(self.focused) if self.focused else None
-        media.bind(((peer.slot, peer.booth, peer.ask_keyframe) for peer in self.peers.values()),
+        media.bind(((number, peer.booth, peer.ask_keyframe) for number, peer in bound),
                    None if focused is None else (focused.booth, focused.ask_keyframe))
         for peer in self.peers.values():
             peer.seat_out = media.seat_track(peer.booth)
