@@ -59,12 +59,13 @@ class Timeline:
         self.max_drift = round(max_drift_s * rate)
         self._source: int | None = None
         self._mapped = 0
+        self._floor = -1  # after a reset, the next anchor comes after this
         self.anchors = 0
 
     def pts(self, source_ts: int, now_s: float) -> int:
         now = round(now_s * self.rate)
         if self._source is None:
-            self._mapped = now
+            self._mapped = max(now, self._floor + 1)
             self.anchors += 1
         else:
             delta = (source_ts - self._source) % _WRAP
@@ -78,6 +79,10 @@ class Timeline:
         return self._mapped
 
     def reset(self) -> None:
+        """A new source follows: anchor it afresh, but after everything mapped so far (a
+        receiver's timeline never steps back)."""
+        if self._source is not None:
+            self._floor = max(self._floor, self._mapped)
         self._source = None
 
 
@@ -214,6 +219,7 @@ class ForwardTrack(MediaStreamTrack):
         self.source = source
         self.ask_keyframe = ask_keyframe
         self._need_keyframe = self.kind == "video"
+        self.timeline.reset()
         self.switched_at = self.monotonic() if source is not None else None
         while not self._queue.empty():
             self._queue.get_nowait()
