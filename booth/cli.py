@@ -49,6 +49,8 @@ def register(sub: Any, name: str) -> None:
                         help="ticket: claim ticket QRs through the queue; direct: any officer")
     parser.add_argument("--camera", help="booth camera: testpattern or an OpenCV device")
     parser.add_argument("--microphone", help="silence or alsa:<device>")
+    parser.add_argument("--ice-addresses", help="interfaces, addresses or networks ICE may "
+                        "use for calls, comma-separated (e.g. eth0 or 192.168.10.0/24)")
     parser.add_argument("--document-camera",
                         help="none, an OpenCV device, or a directory of images (emulator)")
     parser.add_argument("--printer", help="receipt printer address (serial:..., tcp:...)")
@@ -90,6 +92,7 @@ def load_config(args: argparse.Namespace) -> BoothConfig:
             "camera": args.camera,
             "microphone": args.microphone,
             "document_camera": args.document_camera,
+            "ice_addresses": args.ice_addresses,
             "printer": args.printer,
             "reader": args.reader,
             "data_dir": args.data_dir,

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 # The quality corpus: sharp and blurred document pictures (see docs/quality.md).
 CORPUS = Path(__file__).resolve().parents[2] / "tests" / "data" / "quality"
 BROWSER = Path("/usr/bin/chromium")
+# The whole simulated branch runs on this machine: its calls stay on loopback.
+DEMO_ICE_ADDRESSES = "127.0.0.1"
 
 
 def free_port() -> int:
@@ -186,7 +188,8 @@ class Branch:
             port = officer.console.split(":")[2].split("/")[0]
             self.group.bilik(officer.hub, "hub", "--server", self.ws_url, "--token-file",
                              str(self._token_file("hub", officer.hub)), "--id", officer.hub,
-                             "--metrics-port", port, "--synthetic-officer")
+                             "--metrics-port", port, "--synthetic-officer",
+                             "--ice-addresses", DEMO_ICE_ADDRESSES)
         assert self.kiosk_printer is not None
         self.group.bilik("kiosk", "kiosk", "--server", self.ws_url, "--token-file",
                          str(self._token_file("kiosk", "kiosk-01")), "--id", "kiosk-01",
@@ -202,7 +205,8 @@ class Branch:
                 "--source", "replay", "--replay-file", str(self.replay),
                 "--fps", str(limits.VIDEO_FPS), "--document-camera", str(kit.documents),
                 "--printer", kit.printer.address, "--reader", kit.scanner.path,
-                "--data-dir", str(kit.root / "state"), "--screen", str(kit.screens))
+                "--data-dir", str(kit.root / "state"), "--screen", str(kit.screens),
+                "--ice-addresses", DEMO_ICE_ADDRESSES)
 
     async def _step(self, name: str, stop: asyncio.Event, *args: str) -> None:
         """Run one set-up command to its end; its failure names its log."""
@@ -254,7 +258,10 @@ class Branch:
             if name not in self.unwatched:
                 raise ProcessDied(name, code, self.group.log_path(name))
 
-    def open_browser(self, url: str) -> bool:
+    def open_browser(self, *urls: str) -> bool:
+        """Open ``urls`` in Chromium when there is a display. The console on this machine
+        reaches its hub on loopback (the demo's ICE addresses), which Chromium allows only
+        with --allow-loopback-in-peer-connection."""
         if not BROWSER.exists():
             return False
         import os
@@ -262,7 +269,8 @@ class Branch:
         if not os.environ.get("DISPLAY"):
             return False
         self.unwatched.add("browser")
-        self.group.start("browser", [str(BROWSER), "--new-window", url])
+        self.group.start("browser", [str(BROWSER), "--new-window",
+                                     "--allow-loopback-in-peer-connection", *urls])
         return True
 
     def pids(self) -> dict[str, int]:

@@ -40,6 +40,7 @@ class Session:
         self.progress = Progress()
         self.rng = random.Random(options.seed)
         self.queue: dict[str, Any] | None = None
+        self.officer_media: dict[str, str] = {}  # hub -> "browser" / "synthetic" / "none"
         self.started = time.monotonic()
         self.overview_url = ""
         self.stop = asyncio.Event()
@@ -134,6 +135,7 @@ class Session:
             if time.monotonic() >= next_report:
                 self.queue = await get_json(http, self.branch.http + "/api/queue",
                                             token=self.branch.admin_token)
+                await self._read_officer_media(http)
                 report = self.progress.report(time.monotonic() - self.started)
                 self.say(report, progress_text(report))
                 self._warn_held_booths()
@@ -158,6 +160,13 @@ class Session:
                       f"queue still holds it as {held.get('state')}: the session was not "
                       "ended, so this booth calls nobody else", file=sys.stderr, flush=True)
 
+    async def _read_officer_media(self, http: aiohttp.ClientSession) -> None:
+        """Whose camera each booth in focus sees: the console's, or the synthetic officer."""
+        for o in self.branch.officers:
+            health = await get_json(http, o.console.replace("/console/", "/healthz"))
+            media = (health or {}).get("officer_media") or {}
+            self.officer_media[o.hub] = str(media.get("source") or "unknown")
+
     async def _serve_overview(self) -> web.AppRunner:
         app = overview.make_app({b: k.screens for b, k in self.branch.booths.items()},
                                 self._overview_data)
@@ -180,7 +189,8 @@ class Session:
         return {
             "overview": self.overview_url,
             "tv": self.branch.tv_url,
-            "officers": [{"hub": o.hub, "id": o.id, "pin": o.pin, "console": o.console}
+            "officers": [{"hub": o.hub, "id": o.id, "pin": o.pin, "console": o.console,
+                          "officer_media": self.officer_media.get(o.hub, "unknown")}
                          for o in self.branch.officers],
             "pids": self.branch.pids(),
         }
@@ -194,14 +204,19 @@ class Session:
             lines.append(f"  Officer console {o.hub}: {o.console}  sign in as {o.id}, "
                          f"PIN {o.pin}")
         lines.append("  (a simulated officer is already signed in at each console; "
-                     "watch it work)")
+                     "watch it work. Until a console page connects its camera and "
+                     "microphone, the booth in focus sees and hears a synthetic officer)")
         if self.options.participants:
             lines.append(f"{self.options.participants} participant(s) will come; the demo "
                          "stops once they are served.")
         lines.append("Press Ctrl-C to stop.")
         self.say({"event": "ready", **links}, "\n".join(lines))
-        if not self.options.headless and self.branch.open_browser(self.overview_url):
-            self.say({"event": "browser"}, "Opened the overview in Chromium.")
+        consoles = [o.console for o in self.branch.officers[:1]]
+        if not self.options.headless and self.branch.open_browser(self.overview_url,
+                                                                   *consoles):
+            self.say({"event": "browser"},
+                     "Opened the overview and the first officer's console in Chromium (the "
+                     "console asks for this machine's camera and microphone: the officer's).")
 
 
 def _log_to_file(path: Path) -> Callable[[], None]:
