@@ -108,7 +108,8 @@ def main() -> int:
             branch.wait(lambda: get_json(f"http://127.0.0.1:{branch.port}/healthz"), "the server")
             hub_token = branch.token_file("hub", "hub-01")
             branch.spawn("hub", "hub", "--server", branch.url, "--token-file", str(hub_token),
-                         "--metrics-port", str(branch.hub_port))
+                         "--metrics-port", str(branch.hub_port), "--synthetic-officer",
+                         "--inspect-video")
             branch.wait(lambda: (branch.health() or {}).get("signaling") == "connected",
                         "the hub")
             result = asyncio.run(soak(branch, args.minutes, args.sample_s, root))

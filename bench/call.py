@@ -71,6 +71,10 @@ def machine() -> dict[str, Any]:
     }
 
 
+# Every call of the run stays on loopback.
+os.environ["BILIK_ICE_ADDRESSES"] = "127.0.0.1"
+
+
 class Branch:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -148,6 +152,10 @@ def run(booths: int, replay: bool, seconds: float, root: Path) -> dict[str, Any]
             str(hub_token),
             "--metrics-port",
             str(branch.hub_port),
+            # This bench measures the booth-to-hub leg: the hub reads every booth's timecode,
+            # and with no console it is its own (synthetic) officer.
+            "--inspect-video",
+            "--synthetic-officer",
         )
         branch.wait(lambda: (branch.health() or {}).get("signaling") == "connected", "the hub")
         source: list[str] = []

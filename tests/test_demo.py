@@ -42,12 +42,12 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 class Demo:
     """``bilik demo`` as a child process; its stdout lines are read by a named thread."""
 
-    def __init__(self, tmp: Path, *args: str) -> None:
+    def __init__(self, tmp: Path, *args: str, fresh: bool = True) -> None:
         self.data = tmp / "demo"
         self.stderr = open(tmp / "demo.stderr", "wb")  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bilik.cli", "demo", "--headless", "--fresh",
-             "--data-dir", str(self.data), *args],
+            [sys.executable, "-m", "bilik.cli", "demo", "--headless",
+             *(["--fresh"] if fresh else []), "--data-dir", str(self.data), *args],
             stdout=subprocess.PIPE, stderr=self.stderr, stdin=subprocess.DEVNULL, text=True)
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -112,8 +112,8 @@ class Demo:
 def demo_factory(tmp_path: Path) -> Iterator[Callable[..., Demo]]:
     demos: list[Demo] = []
 
-    def start(*args: str) -> Demo:
-        demo = Demo(tmp_path, *args)
+    def start(*args: str, fresh: bool = True) -> Demo:
+        demo = Demo(tmp_path, *args, fresh=fresh)
         demos.append(demo)
         return demo
 
@@ -223,6 +223,24 @@ def test_headless_serves_n_participants_shows_every_booth_screen_and_exits(
     # Each served participant's receipt is a page of their booth's printer emulator.
     receipts = list((demo.data / "booths").glob("booth-*/printer/job-*.png"))
     assert len(receipts) == 2
+
+
+@pytest.mark.slow
+def test_the_demo_runs_again_on_the_same_data_directory(
+    demo_factory: Callable[..., Demo],
+) -> None:
+    """The README's first command works every time, not only on a fresh machine."""
+    pins = []
+    for run in (1, 2):
+        demo = demo_factory("--participants", "1", "--json", "--seed", str(run), "--hubs", "1",
+                            fresh=run == 1)
+        ready = json.loads(demo.wait_line(lambda s: '"event": "ready"' in s,
+                                          f"run {run} to open"))
+        pins.append([o["pin"] for o in ready["officers"]])
+        assert demo.finish() == 0, demo.tail()
+        summary = json.loads(demo.lines[-1])
+        assert summary["served"] == 1 and summary["decisions"] == 1, (run, summary)
+    assert pins[0] == pins[1]  # the officer added by the first run signs in again
 
 
 @pytest.mark.slow

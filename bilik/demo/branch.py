@@ -129,8 +129,11 @@ class Branch:
         for n in range(1, self.options.hubs + 1):
             hub = f"hub-{n:02d}"
             console = f"http://127.0.0.1:{free_port()}/console/"
-            self.officers.append(Officer(f"officer-{n:02d}", f"{secrets.randbelow(10**6):06d}",
-                                         hub, console))
+            officer = f"officer-{n:02d}"
+            # An officer added by an earlier run on this data directory keeps its PIN: the
+            # demo runs again on the same data (`--fresh` starts empty).
+            pin = self._saved_pin(officer) or f"{secrets.randbelow(10**6):06d}"
+            self.officers.append(Officer(officer, pin, hub, console))
         for n in range(1, self.options.booths + 1):
             booth = f"booth-{n:02d}"
             root = self.root / "booths" / booth
@@ -144,6 +147,17 @@ class Branch:
             self.booths[booth] = kit
             show_documents(kit, self.options.corpus, blurry=False)
         self.kiosk_printer = PtyPrinterEmulator(self.root / "kiosk" / "printer")
+
+    def _pin_path(self, officer: str) -> Path:
+        return self.root / "officers" / f"{officer}.pin"
+
+    def _saved_pin(self, officer: str) -> str | None:
+        """The PIN an earlier run stored this officer with, if any."""
+        try:
+            pin = self._pin_path(officer).read_text().strip()
+        except OSError:
+            return None
+        return pin if pin.isdigit() and len(pin) == 6 else None
 
     def _token_file(self, role: str, device: str) -> Path:
         secret = tokens.load_or_create_secret(self.root / "server")
@@ -159,14 +173,23 @@ class Branch:
 
         async def add_officers() -> None:
             # One after the other: each opens the database, and two creating its tables at
-            # once collide.
+            # once collide. An officer is added once per data directory: its PIN file is
+            # written (renamed into place) only once the server has stored it, so a run
+            # stopped half-way adds it again next time.
             for officer in self.officers:
-                pin = self.root / "officers" / f"{officer.id}.pin"
-                pin.parent.mkdir(parents=True, exist_ok=True)
-                pin.write_text(officer.pin + "\n")
-                pin.chmod(0o600)
+                if self._saved_pin(officer.id) == officer.pin:
+                    continue
+                pin = self._pin_path(officer.id)
+                pending = pin.with_suffix(".pin.new")
+                pending.parent.mkdir(parents=True, exist_ok=True)
+                pending.write_text(officer.pin + "\n")
+                pending.chmod(0o600)
                 await self._step(f"add-{officer.id}", stop, "server", "officer", "add",
-                                 officer.id, "--pin-file", str(pin), "--data-dir", server_dir)
+                                 officer.id, "--pin-file", str(pending), "--data-dir",
+                                 server_dir)
+                if stop.is_set():
+                    return
+                pending.replace(pin)
 
         from booth.replay import small_loop_path  # av and aiortc only once the demo runs
 
