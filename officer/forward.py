@@ -22,7 +22,6 @@ rate-limited.
 
 from __future__ import annotations
 
-import asyncio
 import fractions
 import time
 from collections.abc import Callable
@@ -32,6 +31,7 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from officer import limits
+from officer.keyframes import KeyframeQueue, Throttle
 
 if TYPE_CHECKING:
     from officer.returnmedia import ReturnTrack
@@ -125,7 +125,7 @@ class ForwardedStream:
         self.on_live: Callable[[], None] | None = None  # called when media starts coming
         self._subscribers: set[ReturnTrack] = set()
         self._last_at: float | None = None
-        self._asked_at = float("-inf")
+        self._pli = Throttle(limits.FORWARD_KEYFRAME_MIN_INTERVAL_S, monotonic)
 
     # The EncodedStream interface the booths' ReturnTracks use.
     def start(self) -> None:
@@ -146,11 +146,7 @@ class ForwardedStream:
 
     def request_keyframe(self) -> None:
         """Ask the browser's encoder for a keyframe (a PLI), rate-limited."""
-        if self.kind != "video" or self.ask_keyframe is None:
-            return
-        now = self.monotonic()
-        if now - self._asked_at >= limits.FORWARD_KEYFRAME_MIN_INTERVAL_S:
-            self._asked_at = now
+        if self.kind == "video" and self.ask_keyframe is not None and self._pli.ready():
             self.ask_keyframe()
 
     @property
@@ -202,12 +198,11 @@ class ForwardTrack(MediaStreamTrack):
         self.source: Any = None
         self.ask_keyframe: Callable[[], None] | None = None
         self.timeline = Timeline(rate_of(kind))
-        self._queue: asyncio.Queue[av.Packet] = asyncio.Queue(limits.FORWARD_QUEUE_PACKETS)
-        self._need_keyframe = kind == "video"
-        self._asked_at = float("-inf")
+        self._pending: KeyframeQueue[av.Packet] = KeyframeQueue(
+            limits.FORWARD_QUEUE_PACKETS, needs_keyframes=kind == "video")
+        self._pli = Throttle(limits.FORWARD_KEYFRAME_MIN_INTERVAL_S, monotonic)
         self.sent = 0
         self.sent_by_source: dict[str, int] = {}
-        self.dropped = 0
         self.switched_at: float | None = None  # monotonic, until the new source's first packet
         self.on_switched: Callable[[ForwardTrack, float], None] | None = None
 
@@ -218,47 +213,33 @@ class ForwardTrack(MediaStreamTrack):
             return
         self.source = source
         self.ask_keyframe = ask_keyframe
-        self._need_keyframe = self.kind == "video"
+        self._pending.restart()
         self.timeline.reset()
         self.switched_at = self.monotonic() if source is not None else None
-        while not self._queue.empty():
-            self._queue.get_nowait()
-        self._asked_at = float("-inf")
+        self._pli.reset()
         self.picture_lost()
+
+    @property
+    def dropped(self) -> int:
+        """Times the console's sender fell behind and the seat started again."""
+        return self._pending.dropped
 
     def picture_lost(self) -> None:
         """The console's PLI/FIR, or a switch: ask the source for a keyframe, rate-limited."""
-        if self.kind != "video" or self.ask_keyframe is None:
-            return
-        now = self.monotonic()
-        if now - self._asked_at >= limits.FORWARD_KEYFRAME_MIN_INTERVAL_S:
-            self._asked_at = now
+        if self.kind == "video" and self.ask_keyframe is not None and self._pli.ready():
             self.ask_keyframe()
 
     def push(self, source: Any, data: bytes, source_ts: int, keyframe: bool) -> None:
         if source != self.source or self.readyState != "live":
             return
-        if self._need_keyframe:
-            if not keyframe:
-                self.picture_lost()
-                return
-            self._need_keyframe = False
-        if self._queue.full():
-            # The console's sender fell behind: start again at a keyframe.
-            while not self._queue.empty():
-                self._queue.get_nowait()
-            self.dropped += 1
-            if self.kind == "video":
-                self._need_keyframe = True
-                self.picture_lost()
-                return
-        self._queue.put_nowait(packet(data, self.timeline.pts(source_ts, self.wall()),
-                                      self.kind))
+        out = packet(data, self.timeline.pts(source_ts, self.wall()), self.kind)
+        if not self._pending.offer(out, keyframe):
+            self.picture_lost()
 
     async def recv(self) -> av.Packet:
         if self.readyState != "live":
             raise MediaStreamError
-        out = await self._queue.get()
+        out = await self._pending.get()
         if self.readyState != "live":
             raise MediaStreamError
         self.sent += 1

@@ -34,6 +34,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from officer import limits
 from officer.errors import OfficerError
 from officer.forward import ForwardedStream
+from officer.keyframes import KeyframeQueue, Throttle
 
 log = logging.getLogger(__name__)
 
@@ -291,15 +292,19 @@ class ReturnTrack(MediaStreamTrack):
         self.stream = stream
         self.on_switched = on_switched
         self.monotonic = monotonic
-        self._queue: asyncio.Queue[av.Packet] = asyncio.Queue(limits.RETURN_QUEUE_PACKETS)
-        self._need_keyframe = True
+        # Audio packets come marked as keyframes: each stands alone.
+        self._pending: KeyframeQueue[av.Packet] = KeyframeQueue(limits.RETURN_QUEUE_PACKETS)
         self._switch_started: float | None = monotonic()
-        self._last_pli = -float("inf")
+        self._pli = Throttle(limits.KEYFRAME_REQUEST_MIN_INTERVAL_S, monotonic)
         self._subscribed = False
         self.sent = 0
         self.sent_by_stream: dict[str, int] = {}
-        self.dropped = 0
         self._last_pts = -1
+
+    @property
+    def dropped(self) -> int:
+        """Times the sender fell behind and the track started again at a keyframe."""
+        return self._pending.dropped
 
     # -- called from the event loop ------------------------------------------------------
 
@@ -310,42 +315,26 @@ class ReturnTrack(MediaStreamTrack):
         if self._subscribed:
             self.stream.unsubscribe(self)
         self.stream = stream
-        self._need_keyframe = True
+        self._pending.restart()
         self._switch_started = self.monotonic()
-        while not self._queue.empty():
-            self._queue.get_nowait()
         if self._subscribed:
             stream.subscribe(self)
             stream.request_keyframe()
 
     def picture_lost(self) -> None:
         """A booth's PLI/FIR: ask the shared stream for a keyframe, rate-limited."""
-        now = self.monotonic()
-        if now - self._last_pli >= limits.KEYFRAME_REQUEST_MIN_INTERVAL_S:
-            self._last_pli = now
+        if self._pli.ready():
             self.stream.request_keyframe()
 
     def deliver(self, stream: Stream, packet: av.Packet, keyframe: bool) -> None:
         if stream is not self.stream:
             return
-        if self._need_keyframe:
-            if not keyframe:
-                # The keyframe asked for may never come (an encoder that emitted nothing for
-                # that frame, or a request made while the stream was between frames): ask
-                # again, rate-limited, rather than wait for ever on a black picture.
-                self.picture_lost()
-                return
-            self._need_keyframe = False
-        if self._queue.full():
-            # The sender fell behind: start again from a keyframe rather than send a
-            # broken chain of delta frames.
-            while not self._queue.empty():
-                self._queue.get_nowait()
-            self.dropped += 1
-            self._need_keyframe = True
-            stream.request_keyframe()
-            return
-        self._queue.put_nowait(packet)
+        if not self._pending.offer(packet, keyframe):
+            # Waiting for a keyframe: at the start, after a switch, or after the sender fell
+            # behind. The one asked for may never come (an encoder that emitted nothing for
+            # that frame, a request made while the stream was between frames): ask again,
+            # rate-limited, rather than wait for ever on a black picture.
+            self.picture_lost()
 
     async def recv(self) -> av.Packet:
         if self.readyState != "live":
@@ -356,7 +345,7 @@ class ReturnTrack(MediaStreamTrack):
             self._subscribed = True
             self.stream.subscribe(self)
             self.stream.request_keyframe()
-        packet = await self._queue.get()
+        packet = await self._pending.get()
         if self.readyState != "live":
             raise MediaStreamError
         pts = packet.pts
