@@ -25,7 +25,7 @@ from __future__ import annotations
 import fractions
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -33,8 +33,11 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from officer import limits
 from officer.keyframes import KeyframeQueue, Throttle
 
-if TYPE_CHECKING:
-    from officer.returnmedia import ReturnTrack
+
+class Subscriber(Protocol):
+    """What a forwarded stream feeds: a booth's return track (officer.returnmedia)."""
+
+    def deliver(self, stream: Any, packet: av.Packet, keyframe: bool) -> None: ...
 
 VIDEO_RATE = 90_000
 AUDIO_RATE = 48_000
@@ -123,7 +126,7 @@ class ForwardedStream:
         self.timeline = Timeline(rate_of(kind))
         self.ask_keyframe: Callable[[], None] | None = None
         self.on_live: Callable[[], None] | None = None  # called when media starts coming
-        self._subscribers: set[ReturnTrack] = set()
+        self._subscribers: set[Subscriber] = set()
         self._last_at: float | None = None
         self._pli = Throttle(limits.FORWARD_KEYFRAME_MIN_INTERVAL_S, monotonic)
 
@@ -138,10 +141,10 @@ class ForwardedStream:
     def subscribers(self) -> int:
         return len(self._subscribers)
 
-    def subscribe(self, track: ReturnTrack) -> None:
+    def subscribe(self, track: Subscriber) -> None:
         self._subscribers.add(track)
 
-    def unsubscribe(self, track: ReturnTrack) -> None:
+    def unsubscribe(self, track: Subscriber) -> None:
         self._subscribers.discard(track)
 
     def request_keyframe(self) -> None:

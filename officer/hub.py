@@ -43,7 +43,7 @@ from bilik import __version__
 from bilik.webrtc import ice
 from bilik.webrtc.looplag import LoopLagMonitor
 from bilik.webrtc.meter import percentile
-from officer import checklists, limits, seats
+from officer import checklists, console, limits, seats
 from officer.card import render_wait_card
 from officer.config import HubConfig
 from officer.consolemedia import ConsoleMedia
@@ -536,8 +536,6 @@ class Hub:
         app[HUB_KEY] = self
         app.router.add_get("/healthz", _healthz)
         app.router.add_get("/metrics", _metrics)
-        from officer import console
-
         console.add_routes(app, self)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
