@@ -51,6 +51,11 @@ class HubConfig:
         "Off (production): the focused booth gets the card and silence until the officer's "
         "console connects its camera and microphone"
     )
+    console_idle_s: float = setting(
+        limits.CONSOLE_IDLE_S, "Seconds without the officer's input at the console (a key, "
+        "the mouse, an action) before the officer is signed out; 0: never", min=0.0,
+        max=86_400.0,
+    )
     metrics_host: str = setting(
         "127.0.0.1", "Address of the hub's console, /metrics and /healthz (keep it on localhost)"
     )

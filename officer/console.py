@@ -94,6 +94,8 @@ def state(hub: Hub) -> dict[str, Any]:
     return {
         "hub": hub.device_id,
         "officer": hub.desk.officer,
+        "signed_out_because": hub.desk.signed_out_because,
+        "idle_sign_out_s": hub.config.console_idle_s,
         "signaling": hub.client.state.value,
         "focused": hub.focused,
         "max_booths": hub.config.max_booths,
@@ -162,6 +164,7 @@ def _booth(request: web.Request) -> str:
 
 
 async def _act(hub: Hub, action: Any) -> web.Response:
+    hub.desk.touch()
     try:
         result = await action
     except DeskError as exc:
@@ -280,6 +283,17 @@ async def media_offer(request: web.Request) -> web.Response:
     }})
 
 
+async def activity(request: web.Request) -> web.Response:
+    """The officer used the keyboard or the mouse at the console (the page reports it at
+    most every ``ACTIVITY_REPORT_S``): the idle sign-out counts from now."""
+    await _body(request)
+    hub = _hub(request)
+    if hub.desk.officer is None:
+        return _error(403, "forbidden", "sign in first")
+    hub.desk.touch()
+    return web.json_response({"ok": True})
+
+
 DEVICE_STATES = ("ok", "missing", "busy", "refused", "ended", "unsupported", "error")
 
 
@@ -393,6 +407,7 @@ def add_routes(app: web.Application, hub: Hub) -> None:
     r.add_post("/console/api/booths/{booth}/rescan", rescan)
     r.add_post("/console/api/booths/{booth}/transfer", transfer)
     r.add_post("/console/api/booths/{booth}/park", park)
+    r.add_post("/console/api/activity", activity)
     r.add_post("/console/api/media", media_offer)
     r.add_post("/console/api/media/devices", media_devices)
     r.add_get("/console/documents/{document}", document)

@@ -52,6 +52,8 @@ class Desk:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.officer: str | None = None
+        self.last_input: float | None = None  # monotonic: the officer's latest input
+        self.signed_out_because = ""  # "idle" after an automatic sign-out
         self.cases: dict[str, dict[str, Any]] = {}  # booth -> case view from the server
         self.alerts: collections.deque[dict[str, Any]] = collections.deque(
             maxlen=limits.ALERTS_KEPT
@@ -161,14 +163,28 @@ class Desk:
             raise DeskError("bad_request", getattr(exc, "detail", str(exc))) from None
         await self.ask(msg)
         self.officer = officer
+        self.signed_out_because = ""
+        self.touch()
         self.hub.changed.set()
         self.hub.spawn(self.hub._announce(), "hub-capacity")
         log.info("officer signed in", extra={"fields": {"officer": officer}})
 
-    async def sign_out(self) -> None:
+    def touch(self) -> None:
+        """The officer did something at the console (an action, a key, the mouse)."""
+        self.last_input = self.hub.monotonic()
+
+    def idle_s(self) -> float | None:
+        """Seconds since the officer's latest input, None while nobody is signed in."""
+        if self.officer is None or self.last_input is None:
+            return None
+        return self.hub.monotonic() - self.last_input
+
+    async def sign_out(self, because: str = "") -> None:
         await self._get_json("/api/cases/sign-out", method="POST")
-        log.info("officer signed out", extra={"fields": {"officer": self.officer}})
+        log.info("officer signed out", extra={"fields": {"officer": self.officer,
+                                                         "because": because or "asked"}})
         self.officer = None
+        self.signed_out_because = because
         self.hub.changed.set()
         if self.hub.focused is not None:
             await self.hub.focus(None)
@@ -278,6 +294,7 @@ class Desk:
         officer = view.get("officer")
         if officer != self.officer:
             self.officer = officer if isinstance(officer, str) else None
+            self.touch()  # a restored sign-in counts from the restart
             self.hub.spawn(self.hub._announce(), "hub-capacity")
         booths = view.get("booths")
         if isinstance(booths, dict):

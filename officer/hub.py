@@ -425,6 +425,14 @@ class Hub:
             peer.seat_out = media.seat_track(peer.booth)
             peer.voice_out = media.voice_track(peer.booth)
 
+    async def _sign_out_idle(self) -> None:
+        """The officer left the console: nobody can act, or be seen, in their name."""
+        try:
+            await self.desk.sign_out("idle")
+        except OfficerError as exc:  # the server unreachable: try again next round
+            log.warning("idle officer not signed out: %s", exc)
+            self.desk.touch()
+
     def _media_changed(self) -> None:
         """The console's media came or went, or its camera or microphone stopped or came
         back: the focused booth gets the officer, the card or the synthetic officer."""
@@ -446,6 +454,11 @@ class Hub:
             live = (self.streams.browser_video.live, self.streams.browser_audio.live)
             if live != self._officer_live:
                 self._media_changed()
+            idle = self.desk.idle_s()
+            if self.config.console_idle_s and idle is not None and \
+                    idle > self.config.console_idle_s:
+                self.desk.last_input = None  # one sign-out, not one per round
+                self._spawn(self._sign_out_idle(), "hub-idle-sign-out")
             async with self._lock:
                 for pairing, peer in list(self.peers.items()):
                     was = peer.state

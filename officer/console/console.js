@@ -70,6 +70,7 @@ function render() {
   $("desk").hidden = !signedIn;
   $("sign-out").hidden = !signedIn;
   $("officer-name").textContent = signedIn ? `Petugas / Officer: ${state.officer}` : "";
+  $("idle-note").hidden = signedIn || state.signed_out_because !== "idle";
   if (!signedIn) { BilikMedia.stop(); return; }
   BilikMedia.start();
   renderMedia();
@@ -237,6 +238,18 @@ $("sign-in-form").addEventListener("submit", async (event) => {
     showError("sign-in-error", null);
   } catch (err) { showError("sign-in-error", err); }
 });
+
+// The officer's input keeps the sign-in: an unattended console signs out by itself
+// (hub setting console_idle_s). Reported at most every ACTIVITY_REPORT_S.
+let lastReport = 0;
+function activity() {
+  if (!state || !state.officer || Date.now() - lastReport < 30000) return;
+  lastReport = Date.now();
+  post("api/activity").catch(() => {});
+}
+for (const type of ["keydown", "pointerdown", "pointermove", "wheel"]) {
+  document.addEventListener(type, activity, { passive: true });
+}
 
 for (const kind of ["camera", "microphone", "headset"]) {
   $(`${kind}-select`).addEventListener("change", (event) => BilikMedia.choose(kind, event.target.value));

@@ -169,3 +169,24 @@ async def test_console_media_is_for_a_signed_in_officer_and_checks_the_offer(
         assert status == 200 and hub.officer_media()["devices"]["camera"] == "busy"
     finally:
         await page.close()
+
+
+async def test_an_unattended_console_signs_the_officer_out(branch: Branch) -> None:
+    await branch.add_officer()
+    hub = await branch.hub(console_idle_s=1.0)
+    page = ConsolePeer(hub)
+    try:
+        await page.sign_in()
+        assert hub.desk.officer is not None and hub.desk.idle_s() is not None
+        status, _ = await page.post("activity", {})
+        assert status == 200
+        await until(lambda: hub.desk.officer is None, "the idle sign-out")
+        assert hub.desk.signed_out_because == "idle"
+        status, body = await page.post("activity", {})
+        assert (status, body["error"]) == (403, "forbidden")
+        status, body = await page.post("media", {"sdp": "v=0", "mids": {}})
+        assert status == 403  # the officer's media goes with the sign-in
+        await page.sign_in()
+        assert hub.desk.signed_out_because == ""
+    finally:
+        await page.close()
