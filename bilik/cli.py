@@ -26,7 +26,7 @@ ROLE_MODULES = (
     ("kiosk", "booth.kiosk", "run the ticket kiosk (tickets, booking check-in)"),
     ("display", "booth.display", "run the queue display (pole, LED, TV page)"),
     ("hw", "hardware.cli", "hardware diagnostics and device emulators"),
-    ("demo", "bilik.demo", "run a whole simulated branch on this machine"),
+    ("demo", "demo", "run a whole simulated branch on this machine"),
 )
 
 EXIT_OK = 0

@@ -27,11 +27,11 @@ import psutil
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bilik.demo import overview
-from bilik.demo.branch import CORPUS, BoothKit, show_documents
-from bilik.demo.officers import Act, Case, Stage, documents_ready, plan
-from bilik.demo.participants import _reference
-from bilik.demo.progress import Progress, Visit, summary_line
+from demo import overview
+from demo.branch import CORPUS, BoothKit, show_documents
+from demo.officers import Act, Case, Stage, documents_ready, plan
+from demo.participants import _reference
+from demo.progress import Progress, Visit, summary_line
 from officer.checklists import documents_for
 
 RUN_S = 420.0  # generous: eleven processes start on a shared two-core machine

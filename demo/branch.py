@@ -6,7 +6,7 @@ the ticket kiosk and the queue display (each ``bilik ...`` as its own process, l
 process: a receipt printer and a ticket scanner on pseudo-terminals per booth, a document
 camera per booth (a directory of corpus pictures the booth replays), and the kiosk's
 ticket printer. :meth:`Branch.check` turns a child that stopped on its own into
-:class:`~bilik.demo.errors.ProcessDied` naming its log.
+:class:`~demo.errors.ProcessDied` naming its log.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from typing import Any
 
 import aiohttp
 
-from bilik.demo import limits
-from bilik.demo.errors import DemoError, ProcessDied
 from bilik.processes import ProcessGroup
+from demo import limits
+from demo.errors import DemoError, ProcessDied
 from hardware.emulators.printer import PtyPrinterEmulator
 from hardware.emulators.scanner import ScannerEmulator
 from signaling import tokens
@@ -33,7 +33,7 @@ from signaling import tokens
 log = logging.getLogger(__name__)
 
 # The quality corpus: sharp and blurred document pictures (see docs/quality.md).
-CORPUS = Path(__file__).resolve().parents[2] / "tests" / "data" / "quality"
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "quality"
 BROWSER = Path("/usr/bin/chromium")
 # The whole simulated branch runs on this machine: its calls stay on loopback.
 DEMO_ICE_ADDRESSES = "127.0.0.1"

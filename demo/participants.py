@@ -5,7 +5,7 @@ its emulated printer). The calls come from the branch server exactly as the queu
 gets them: this module connects as a display device of its own
 (:class:`~signaling.client.SignalingClient`) and hears every ``Called``. When their number
 is called, the participant walks to the booth (a few seconds), chooses how steadily they
-will hold their documents (:func:`~bilik.demo.branch.show_documents`) and scans the
+will hold their documents (:func:`~demo.branch.show_documents`) and scans the
 ticket's QR on the booth's reader (the scanner emulator on the booth's pty). The visit is
 served when the receipt comes out of the booth's printer emulator.
 """
@@ -21,9 +21,9 @@ from typing import Any
 
 import aiohttp
 
-from bilik.demo import limits
-from bilik.demo.branch import BoothKit, show_documents
-from bilik.demo.progress import Progress, Visit
+from demo import limits
+from demo.branch import BoothKit, show_documents
+from demo.progress import Progress, Visit
 from signaling import protocol as p
 from signaling.client import SignalingClient
 

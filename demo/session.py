@@ -23,12 +23,12 @@ import aiohttp
 from aiohttp import web
 
 from bilik import logs
-from bilik.demo import limits, overview
-from bilik.demo.branch import Branch, Options, get_json
-from bilik.demo.errors import DemoError
-from bilik.demo.officers import SimulatedOfficer
-from bilik.demo.participants import Participants
-from bilik.demo.progress import Progress, progress_text, summary_line
+from demo import limits, overview
+from demo.branch import Branch, Options, get_json
+from demo.errors import DemoError
+from demo.officers import SimulatedOfficer
+from demo.participants import Participants
+from demo.progress import Progress, progress_text, summary_line
 
 log = logging.getLogger(__name__)
 

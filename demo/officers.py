@@ -25,9 +25,9 @@ from typing import Any
 
 import aiohttp
 
-from bilik.demo import limits
-from bilik.demo.branch import Officer
-from bilik.demo.progress import Progress
+from demo import limits
+from demo.branch import Officer
+from demo.progress import Progress
 from officer.checklists import documents_for
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bilik.demo import limits
+from demo import limits
 
 PAGE = Path(__file__).with_name("overview.html")
 PNG_END = b"IEND\xaeB`\x82"  # the last chunk of every complete PNG

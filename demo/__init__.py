@@ -1,11 +1,11 @@
 """``bilik demo``: a whole simulated branch on this machine (what ``make demo`` runs).
 
 The branch server, two officer hubs, six booths, a ticket kiosk and the queue display run
-as separate processes (:mod:`bilik.demo.branch`); their printers, ticket readers and
+as separate processes (:mod:`demo.branch`); their printers, ticket readers and
 document cameras are emulators in this process. Simulated participants take tickets,
 watch the calls and scan their ticket and documents at the booth
-(:mod:`bilik.demo.participants`); a simulated officer per hub works the officer console's
-own API (:mod:`bilik.demo.officers`). The overview page (:mod:`bilik.demo.overview`) shows
+(:mod:`demo.participants`); a simulated officer per hub works the officer console's
+own API (:mod:`demo.officers`). The overview page (:mod:`demo.overview`) shows
 every booth's screen live. See docs/demo.md.
 """
 
@@ -16,7 +16,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from bilik.demo import limits
+from demo import limits
 
 
 def register(sub: Any, name: str) -> None:
@@ -56,9 +56,9 @@ def register(sub: Any, name: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bilik.demo.branch import Options
-    from bilik.demo.errors import DemoError
-    from bilik.demo.session import Session
+    from demo.branch import Options
+    from demo.errors import DemoError
+    from demo.session import Session
 
     if args.participants < 0:
         raise DemoError("--participants must be 0 or more")
