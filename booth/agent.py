@@ -35,6 +35,7 @@ from bilik import __version__
 from bilik.catalogue import Message
 from booth import limits, selftest, statefile
 from booth import state as st
+from booth.codes import CodeKind, kind_of
 from booth.config import BoothConfig
 from booth.errors import BoothError
 from booth.media import CameraTee, IncomingMedia, make_camera, make_microphone
@@ -62,8 +63,9 @@ log = logging.getLogger(__name__)
 SOFTWARE = f"bilik-booth/{__version__}"
 SPACE, ENTER = 32, 13  # keys that raise the hand on the booth's keypad or keyboard
 
-# Claim errors without a catalogue key of their own.
-CLAIM_TEXT = {"unknown_ticket": "queue.ticket_unknown"}
+# Claim and check-in errors without a catalogue key of their own.
+CLAIM_TEXT = {"unknown_ticket": "queue.ticket_unknown",
+              "unknown_appointment": "queue.booking_unknown"}
 
 
 class CallState(enum.StrEnum):
@@ -133,7 +135,7 @@ class BoothAgent:
         self._camera_task: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        self._claims: dict[str, str] = {}  # Claim message id -> the code claimed
+        self._claims: dict[str, str] = {}  # Claim or CheckIn message id -> the code sent
         self._called: dict[str, str] = {}  # ticket id -> number, from Called
         self._last_code: tuple[str, float] = ("", 0.0)
         self.calls_started = 0
@@ -457,7 +459,11 @@ class BoothAgent:
         if not code.isprintable() or not 0 < len(code) <= 256:
             self.dispatch(st.ClaimRefused(now, "booth.qr_unreadable"))
             return
-        claim = p.Claim(qr=code)
+        # A booking code checks in (and claims this booth when its turn is here): the
+        # server's CheckIn, with the kiosk's refusals; anything else is a ticket's claim.
+        claim: p.Claim | p.CheckIn = (
+            p.CheckIn(code=code.strip()) if kind_of(code) is CodeKind.BOOKING
+            else p.Claim(qr=code))
         self._claims[claim.id] = code
         self._send(claim)
 
@@ -500,9 +506,16 @@ class BoothAgent:
         if isinstance(msg, p.Ok) and msg.ref in self._claims:
             self._claims.pop(msg.ref)
             self.dispatch(st.Claimed(now))
-        elif isinstance(msg, p.Error) and msg.ref in self._claims:
+        elif isinstance(msg, p.TicketInfo) and msg.ref in self._claims:
+            # Checked in. Claimed here, the Called, Waiting or Pair that follows moves the
+            # booth on; otherwise the participant is told their number.
             self._claims.pop(msg.ref)
-            key = msg.text_key or CLAIM_TEXT.get(msg.code, "booth.claim_refused")
+            self.dispatch(st.CheckedIn(now, msg.number))
+        elif isinstance(msg, p.Error) and msg.ref in self._claims:
+            code = self._claims.pop(msg.ref)
+            refused = "booth.check_in_refused" if kind_of(code) is CodeKind.BOOKING \
+                else "booth.claim_refused"
+            key = msg.text_key or CLAIM_TEXT.get(msg.code, refused)
             log.info("claim refused: %s %s", msg.code, msg.detail)
             self.dispatch(st.ClaimRefused(now, key))
         elif isinstance(msg, p.Called):

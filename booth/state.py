@@ -176,6 +176,14 @@ class ClaimRefused(Event):
 
 
 @dataclass(frozen=True)
+class CheckedIn(Event):
+    """A booking was checked in at this booth, but its turn is not here and now: the
+    participant is told their number and to scan the booking again where it is called."""
+
+    number: str = ""
+
+
+@dataclass(frozen=True)
 class Waiting(Event):
     ticket: str = ""
     expected_wait_s: float = 0.0
@@ -358,6 +366,9 @@ def transition(booth: Booth, event: Event) -> tuple[Booth, Effects]:
         # Nothing changes but the message shown.
         return dataclasses.replace(booth, notice=event.text_key,
                                    notice_values=event.values), ()
+    if isinstance(event, CheckedIn) and s is BoothState.IDLE and event.number:
+        return dataclasses.replace(booth, notice="booth.checked_in",
+                                   notice_values=(("number", event.number),)), ()
     if isinstance(event, Waiting) and s is BoothState.IDLE and event.ticket:
         # The queue may tell before it answers the claim: the server is the truth.
         return _enter(booth, BoothState.WAITING, at, ticket=event.ticket, number=event.number,

@@ -22,7 +22,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Kode QR ini bukan tiket cabang ini",
         "This QR code is not a ticket of this branch",
     ),
-    "booking_unknown": ("Kode booking tidak ditemukan", "Booking code not found"),
+    "booking_unknown": (
+        "Kode booking tidak ditemukan di cabang ini. Periksa kode dan cabang pilihan Anda",
+        "Booking code not found at this branch. Check the code and the branch you chose",
+    ),
+    "booking_other_day": (
+        "Booking ini untuk hari lain. Silakan datang pada tanggal booking Anda",
+        "This booking is for another day. Please come on your booked date",
+    ),
     "booking_used": ("Kode booking ini sudah dipakai", "This booking code was already used"),
     "booking_too_early": (
         "Terlalu awal untuk check-in, silakan kembali mendekati jadwal Anda",
