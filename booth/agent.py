@@ -113,7 +113,7 @@ class BoothAgent:
         except ValueError as exc:
             raise BoothError(str(exc)) from None
         self.incoming = IncomingMedia(self.speaker)
-        self.screen = screen or _screen(config.screen)
+        self.screen = screen or _screen(config)
         self.printer = printer
         self.uploader = Uploader(http_base(config.server), token, config.data_dir / "spool")
         self._camera_factory = camera or (lambda: make_camera(config, clock=clock))
@@ -783,10 +783,12 @@ class BoothAgent:
             await asyncio.sleep(period)
 
 
-def _screen(setting: str) -> BoothScreen:
+def _screen(config: BoothConfig) -> BoothScreen:
+    setting = config.screen
     if setting in (ScreenMode.OFF.value, ScreenMode.WINDOW.value):
-        return BoothScreen(setting)
-    return BoothScreen(ScreenMode.PNG_DIR, Path(setting))
+        return BoothScreen(setting, theme=config.theme, text_size=config.text_size)
+    return BoothScreen(ScreenMode.PNG_DIR, Path(setting), theme=config.theme,
+                       text_size=config.text_size)
 
 
 def _document_camera(config: BoothConfig) -> Callable[[], FrameSource] | None:

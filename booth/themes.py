@@ -26,6 +26,16 @@ class ThemeName(enum.StrEnum):
     HIGH_CONTRAST = "high_contrast"  # white and yellow on black
 
 
+class BannerKind(enum.StrEnum):
+    """What the booth's state banner says by its colour (the words say it too)."""
+
+    CALM = "calm"  # welcome, scanning, goodbye: the flow goes on
+    WAIT = "wait"  # waiting for an officer
+    OK = "ok"  # connected to an officer, decision made
+    OFFLINE = "offline"  # reconnecting
+    FAULT = "fault"  # out of service
+
+
 class TextSize(enum.StrEnum):
     NORMAL = "normal"
     LARGE = "large"
@@ -56,10 +66,20 @@ class Theme:
     notice: str  # a refusal or a warning (paper out, another day...)
     notice_text: str
     focus: str  # the keyboard focus ring (not text: checked against the background at 3:1)
+    # The booth banner's colour per kind of screen; its text is ``banner_text``.
+    banners: tuple[tuple[BannerKind, str], ...] = ()
+
+    def banner_colour(self, kind: BannerKind) -> str:
+        for name, colour in self.banners:
+            if name is kind:
+                return colour
+        return self.banner
 
     def pairs(self) -> list[tuple[str, str, str]]:
         """``(what, text colour, background colour)`` for every text the theme draws."""
-        return [
+        banners = [(f"banner_{kind}", self.banner_text, self.banner_colour(kind))
+                   for kind in BannerKind]
+        return [*banners,
             ("text", self.text, self.background),
             ("text_second", self.text_second, self.background),
             ("banner", self.banner_text, self.banner),
@@ -78,6 +98,9 @@ THEMES: dict[ThemeName, Theme] = {
         help_button="#ffffff", help_text="#7a0000",
         notice="#fff1c2", notice_text="#3a1e00",
         focus="#ffd84d",
+        banners=((BannerKind.CALM, "#0d4573"), (BannerKind.WAIT, "#6b3f00"),
+                 (BannerKind.OK, "#1d5420"), (BannerKind.OFFLINE, "#3c3c3c"),
+                 (BannerKind.FAULT, "#8a0c0c")),
     ),
     ThemeName.HIGH_CONTRAST: Theme(
         ThemeName.HIGH_CONTRAST,
@@ -87,6 +110,7 @@ THEMES: dict[ThemeName, Theme] = {
         help_button="#ffffff", help_text="#000000",
         notice="#ffffff", notice_text="#000000",
         focus="#00ffff",
+        banners=tuple((kind, "#000000") for kind in BannerKind),
     ),
 }
 
@@ -145,6 +169,6 @@ def css(name: str, size: str) -> str:
     """The theme and size as CSS custom properties (``--background``, ``--scale``...)."""
     chosen = theme(name)
     lines = [f"  --{f.name.replace('_', '-')}: {getattr(chosen, f.name)};"
-             for f in fields(chosen) if f.name != "name"]
+             for f in fields(chosen) if f.name not in ("name", "banners")]
     lines.append(f"  --scale: {text_scale(size)};")
     return ":root {\n" + "\n".join(lines) + "\n}\n"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from bilik.catalogue import Message, text
 from booth.state import Booth, BoothState, DocStatus, Document
+from booth.themes import THEMES, BannerKind, ThemeName, bgr
 
 
 class ScreenName(enum.StrEnum):
@@ -29,18 +30,23 @@ class ScreenName(enum.StrEnum):
     OUT_OF_SERVICE = "out_of_service"
 
 
-# Banner colour per screen (BGR): calm blue for the flow, amber for waiting, red only
-# for out of service.
+# What each screen's banner says by its colour (booth/themes.py gives the colour per
+# theme): calm blue for the flow, amber for waiting, red only for out of service.
+BANNER_KIND: dict[ScreenName, BannerKind] = {
+    ScreenName.WELCOME: BannerKind.CALM,
+    ScreenName.WAITING: BannerKind.WAIT,
+    ScreenName.IN_SESSION: BannerKind.OK,
+    ScreenName.OFFICER_BUSY: BannerKind.WAIT,
+    ScreenName.SCANNING: BannerKind.CALM,
+    ScreenName.VERDICT: BannerKind.OK,
+    ScreenName.GOODBYE: BannerKind.CALM,
+    ScreenName.RECONNECTING: BannerKind.OFFLINE,
+    ScreenName.OUT_OF_SERVICE: BannerKind.FAULT,
+}
+# The banner colours (BGR) of the standard theme.
 BANNER_BGR: dict[ScreenName, tuple[int, int, int]] = {
-    ScreenName.WELCOME: (140, 90, 20),
-    ScreenName.WAITING: (30, 140, 200),
-    ScreenName.IN_SESSION: (90, 140, 30),
-    ScreenName.OFFICER_BUSY: (30, 140, 200),
-    ScreenName.SCANNING: (140, 90, 20),
-    ScreenName.VERDICT: (90, 140, 30),
-    ScreenName.GOODBYE: (140, 90, 20),
-    ScreenName.RECONNECTING: (60, 60, 60),
-    ScreenName.OUT_OF_SERVICE: (40, 40, 170),
+    screen: bgr(THEMES[ThemeName.STANDARD].banner_colour(kind))
+    for screen, kind in BANNER_KIND.items()
 }
 
 

@@ -155,9 +155,13 @@ async def test_the_page_recovers_by_itself_when_the_agent_restarts(
         boot = kiosk.control.boot if kiosk.control else ""
     # The agent is gone: the page says so instead of taking touches into the void.
     await says(page, "#banner", text("frontdesk.kiosk_reconnecting"))
-    async with running_kiosk(branch, control_port=port) as again:
+    # Restarted with this kiosk's own reading settings: the page picks them up as it reloads.
+    async with running_kiosk(branch, control_port=port, theme="high_contrast",
+                             text_size="largest") as again:
         assert again.control is not None and again.control.boot != boot
         await expect(page.locator("#banner")).to_be_hidden(timeout=UI_WAIT_MS)
+        await expect(page.locator("body")).to_have_css("background-color", "rgb(0, 0, 0)")
+        await expect(page.locator("body")).to_have_css("font-size", "36px")  # 24 px x 1.5
         await page.locator("#services button[data-service=jht]").tap()
         await page.locator("#priorities button[data-priority=none]").tap()
         await expect(page.locator("#result-number")).to_have_text("A001", timeout=UI_WAIT_MS)
