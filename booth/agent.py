@@ -39,6 +39,7 @@ from booth.codes import CodeKind, kind_of
 from booth.config import BoothConfig
 from booth.errors import BoothError
 from booth.media import CameraTee, IncomingMedia, make_camera, make_microphone
+from booth.narration import Narrator
 from booth.peer import BoothPeer, PeerState
 from booth.presence import FaceDetector, PresenceTracker, PresenceUnavailable
 from booth.receipt import print_receipt
@@ -62,6 +63,7 @@ log = logging.getLogger(__name__)
 
 SOFTWARE = f"bilik-booth/{__version__}"
 SPACE, ENTER = 32, 13  # keys that raise the hand on the booth's keypad or keyboard
+REPEAT_KEYS = (ord("r"), ord("R"), ord("0"))  # read the instruction out again
 
 # Claim and check-in errors without a catalogue key of their own.
 CLAIM_TEXT = {"unknown_ticket": "queue.ticket_unknown",
@@ -113,6 +115,8 @@ class BoothAgent:
         except ValueError as exc:
             raise BoothError(str(exc)) from None
         self.incoming = IncomingMedia(self.speaker)
+        self.narrator = Narrator(self.speaker.narration, config.data_dir / "speech",
+                                 enabled=config.read_aloud, voice=config.speech_voice)
         self.screen = screen or _screen(config)
         self.printer = printer
         self.uploader = Uploader(http_base(config.server), token, config.data_dir / "spool")
@@ -202,6 +206,7 @@ class BoothAgent:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._drop_peer()
         await self.incoming.close()
+        await self.narrator.close()
         await self.client.close()
         await self._camera_off()
         await self.uploader.close()
@@ -373,6 +378,7 @@ class BoothAgent:
             self.speaker_note = f"speaker unavailable: {why}"[:200]
             failed, self.speaker = self.speaker, Speaker()
             self.incoming.speaker = self.speaker
+            self.narrator.narration = self.speaker.narration
             failed.close()
 
     async def _health_loop(self) -> None:
@@ -471,6 +477,8 @@ class BoothAgent:
         """The participant pressed the hand button (or a key on the screen's window)."""
         if key in (SPACE, ENTER):
             self.dispatch(st.HandToggled(self._event_time()))
+        elif key in REPEAT_KEYS:
+            self.narrator.repeat()
 
     # -- signaling ------------------------------------------------------------------------
 
@@ -777,6 +785,7 @@ class BoothAgent:
             tee = self._tee
             self_view = tee.latest.image if tee is not None and tee.latest is not None else None
             officer = self.incoming.picture() if view.show_officer else None
+            self.narrator.show(view.lines[0] if view.lines else None)
             await asyncio.to_thread(self.screen.show, view, officer, self_view)
             for key in self.screen.take_keys():
                 self.press(key)

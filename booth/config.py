@@ -73,6 +73,10 @@ class BoothConfig:
     screen: str = setting(
         "off", "Booth screen: off (headless), window (full screen), or a directory for PNGs"
     )
+    read_aloud: bool = setting(
+        True, "Read each instruction on the booth screen aloud (the R key repeats it; the "
+        "officer's voice always has priority)")
+    speech_voice: str = setting("id", "espeak-ng voice the instructions are read with")
     theme: str = setting(
         "standard", "Colours of the booth screen (both reach 7:1 contrast; docs/booth.md)",
         choices=tuple(t.value for t in ThemeName),

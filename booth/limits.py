@@ -77,3 +77,7 @@ SPEAKER_RATE = 48_000  # what aiortc's Opus decoder gives; played as mono s16
 SPEAKER_BUFFER_BLOCKS = 10
 SPEAKER_PRIME_BLOCKS = 2  # after running dry, wait for this many blocks before playing again
 SPEAKER_CLOSE_TIMEOUT_S = 5.0  # the output's thread is joined this long on close
+# Instructions read out (booth/narration.py): the officer's voice always has priority.
+OFFICER_VOICE_DBFS = -45.0  # a received block louder than this is the officer speaking
+OFFICER_VOICE_HOLD_S = 0.8  # narration waits until the officer has been quiet this long
+NARRATION_BLOCK_S = 0.02  # the recording output adds narration in blocks of this length

@@ -144,13 +144,14 @@ class Announcements:
     """One cached WAV per phrase: chime, pause, the phrase spoken. Thread-safe enough: each
     file is written to a temporary name and renamed into place."""
 
-    def __init__(self, directory: Path, voice: EspeakVoice) -> None:
+    def __init__(self, directory: Path, voice: EspeakVoice, *, chime: bool = True) -> None:
         self.directory = directory
         self.voice = voice
+        self.chime = chime  # False: the words alone (the booth's instructions)
         self.made = 0  # files synthesized (not taken from the cache), for tests and metrics
 
     def name_for(self, phrase: str) -> str:
-        key = f"{self.voice.voice}\n{self.voice.words_per_minute}\n{phrase}".encode()
+        key = f"{self.voice.voice}\n{self.voice.words_per_minute}\n{self.chime}\n{phrase}".encode()
         return hashlib.sha256(key).hexdigest()[:NAME_HASH_CHARS] + ".wav"
 
     def path(self, name: str) -> Path | None:
@@ -169,8 +170,10 @@ class Announcements:
         if target.is_file():
             return name
         speech = read_wav(self.voice.synthesize(phrase))[1]
-        pause = np.zeros(int(SAMPLE_RATE * limits.CHIME_PAUSE_S), dtype=np.int16)
-        data = wav_bytes(np.concatenate([chime(), pause, speech]))
+        if self.chime:
+            pause = np.zeros(int(SAMPLE_RATE * limits.CHIME_PAUSE_S), dtype=np.int16)
+            speech = np.concatenate([chime(), pause, speech])
+        data = wav_bytes(speech)
         self.directory.mkdir(parents=True, exist_ok=True)
         temp = target.with_suffix(f".{os.getpid()}.tmp")
         temp.write_bytes(data)
