@@ -38,6 +38,7 @@ from booth import state as st
 from booth.codes import CodeKind, kind_of
 from booth.config import BoothConfig
 from booth.errors import BoothError
+from booth.hand_button import HandButtonLoop
 from booth.media import CameraTee, IncomingMedia, make_camera, make_microphone
 from booth.narration import Narrator
 from booth.peer import BoothPeer, PeerState
@@ -145,6 +146,10 @@ class BoothAgent:
         self.calls_started = 0
         self.presence_note = ""
         self.speaker_note = ""
+        self.button_note = ""
+        self.hand_button = HandButtonLoop(
+            config.hand_button, on_press=self.press, raised=lambda: self.booth.hand_raised,
+            on_health=self._button_health) if config.hand_button else None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -177,6 +182,8 @@ class BoothAgent:
             self._spawn(self._send_document(item.kind, None, item), f"booth-upload-{item.kind}")
         if self.config.reader:
             self._spawn(self._read_codes(), "booth-reader")
+        if self.hand_button is not None:
+            self._spawn(self.hand_button.run(), "booth-hand-button")
         factory = self._doc_camera_factory
         if self.config.flow == "ticket" and self.config.ticket_camera and factory is not None:
             self.ticket_camera = TicketCamera(
@@ -316,7 +323,8 @@ class BoothAgent:
         self._spawn(send(), f"booth-send-{msg.TYPE}")
 
     async def _report(self, detail: str = "") -> None:
-        notes = [d for d in (detail, self.presence_note, self.speaker_note) if d]
+        notes = [d for d in (detail, self.presence_note, self.speaker_note, self.button_note)
+                 if d]
         status = p.Status(state=self.booth.state.value, health=dict(self.health),
                           detail="; ".join(notes)[:500])
         with contextlib.suppress(ClientError):
@@ -472,6 +480,11 @@ class BoothAgent:
             else p.Claim(qr=code))
         self._claims[claim.id] = code
         self._send(claim)
+
+    def _button_health(self, note: str) -> None:
+        if note != self.button_note:
+            self.button_note = note
+            self._spawn(self._report(), "booth-report-button")
 
     def press(self, key: int = SPACE) -> None:
         """The participant pressed the hand button (or a key on the screen's window)."""

@@ -73,6 +73,9 @@ class BoothConfig:
     screen: str = setting(
         "off", "Booth screen: off (headless), window (full screen), or a directory for PNGs"
     )
+    hand_button: str = setting(
+        "", "Serial hand button (path or pyserial URL, hardware/button.py); empty: none "
+        "(the space key on the booth screen still raises the hand)")
     read_aloud: bool = setting(
         True, "Read each instruction on the booth screen aloud (the R key repeats it; the "
         "officer's voice always has priority)")

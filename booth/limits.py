@@ -81,3 +81,8 @@ SPEAKER_CLOSE_TIMEOUT_S = 5.0  # the output's thread is joined this long on clos
 OFFICER_VOICE_DBFS = -45.0  # a received block louder than this is the officer speaking
 OFFICER_VOICE_HOLD_S = 0.8  # narration waits until the officer has been quiet this long
 NARRATION_BLOCK_S = 0.02  # the recording output adds narration in blocks of this length
+
+# The hand button (booth/hand_button.py)
+HAND_BUTTON_RETRY_MIN_S = 1.0  # a missing or failed button is reopened after this, doubling
+HAND_BUTTON_RETRY_MAX_S = 30.0  # ...up to this
+HAND_LAMP_SYNC_S = 0.5  # the lamp follows the hand (raised, or lowered by the officer) this fast

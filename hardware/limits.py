@@ -49,3 +49,10 @@ CHIME_PAUSE_S = 0.3  # silence between the chime and the words
 SELFTEST_SCAN_TIMEOUT_S = 30.0  # how long `bilik hw selftest` waits for a code to be scanned
 SELFTEST_PATTERN_HOLD_S = 1.0  # how long each display test pattern stays up
 EMULATOR_SHUTDOWN_S = 2.0  # how long an emulator thread may take to stop
+
+# --- Hand button (hardware/button.py) ---------------------------------------------------------
+BUTTON_MAX_LINE = 64  # longest line the button's protocol has, with margin
+BUTTON_QUEUE = 32  # events waiting for the application; beyond this the oldest go
+BUTTON_IDENT_TIMEOUT_S = 2.0  # a button answers "?" at once; beyond this it is not one
+BUTTON_CLOSE_TIMEOUT_S = 2.0  # the reader thread is joined this long on close
+BUTTON_BLINK_S = 0.5  # the self-test lights the lamp this long
