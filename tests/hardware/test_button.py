@@ -62,7 +62,7 @@ async def test_a_port_that_is_no_button_or_a_faulty_one_is_named() -> None:
     with ButtonEmulator(silent=True) as emu:
         button = await HandButton(emu.path).open()
         try:
-            with pytest.raises(ButtonError, match="did not answer within 0.3 s"):
+            with pytest.raises(ButtonError, match=r"did not answer within 0\.3 s"):
                 await button.identify(timeout=0.3)
         finally:
             await button.close()
