@@ -789,7 +789,7 @@ class BoothAgent:
         guidance: Message | None = None
         if self.scan is not None and self.scan.frames_judged:
             guidance = self.scan.guidance
-        return compose(self.booth, guidance)
+        return compose(self.booth, guidance, now=self._event_time())
 
     async def _screen_loop(self) -> None:
         period = 1.0 / limits.SCREEN_FPS

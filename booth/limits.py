@@ -86,3 +86,6 @@ NARRATION_BLOCK_S = 0.02  # the recording output adds narration in blocks of thi
 HAND_BUTTON_RETRY_MIN_S = 1.0  # a missing or failed button is reopened after this, doubling
 HAND_BUTTON_RETRY_MAX_S = 30.0  # ...up to this
 HAND_LAMP_SYNC_S = 0.5  # the lamp follows the hand (raised, or lowered by the officer) this fast
+# A one-off notice on the welcome screen (a refused code, "checked in, your number is...")
+# goes after this, so that the next participant does not read the last one's.
+NOTICE_SHOWN_S = 90.0

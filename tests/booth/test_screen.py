@@ -9,8 +9,18 @@ import numpy as np
 import pytest
 
 from bilik.catalogue import text
+from booth import limits
 from booth.screen import BANNER_H, OFFICER_H, OFFICER_W, BoothScreen, render
-from booth.state import Booth, BoothState, DocStatus, Document, Outcome
+from booth.state import (
+    Booth,
+    BoothState,
+    CheckedIn,
+    ClaimRefused,
+    DocStatus,
+    Document,
+    Outcome,
+    transition,
+)
 from booth.themes import THEMES, TextSize, ThemeName, bgr
 from booth.view import BANNER_BGR, BANNER_KIND, ScreenName, compose
 
@@ -121,6 +131,17 @@ def test_a_refused_claim_is_explained_on_the_welcome_screen() -> None:
     assert view.lines[0] == text("queue.not_called")
     with_missing_value = compose(Booth(online=True, notice="queue.wrong_booth"))
     assert with_missing_value.lines[0] == text("booth.claim_refused")
+
+
+def test_a_notice_goes_after_a_while_so_the_next_participant_does_not_read_it() -> None:
+    booth, _ = transition(Booth(online=True), CheckedIn(at=1000.0, number="R002"))
+    told = text("booth.checked_in", number="R002")
+    assert compose(booth, now=1000.0).lines[0] == told
+    assert compose(booth, now=1000.0 + limits.NOTICE_SHOWN_S).lines[0] == told
+    later = compose(booth, now=1000.0 + limits.NOTICE_SHOWN_S + 1)
+    assert later.lines[0] == text("booth.welcome") and told not in later.lines
+    refused, _ = transition(booth, ClaimRefused(at=2000.0, text_key="queue.booking_used"))
+    assert compose(refused, now=2001.0).lines[0] == text("queue.booking_used")
 
 
 def test_png_dir_writes_one_snapshot_per_change(tmp_path: Path) -> None:
