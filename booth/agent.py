@@ -538,7 +538,8 @@ class BoothAgent:
                 else "booth.claim_refused"
             key = msg.text_key or CLAIM_TEXT.get(msg.code, refused)
             log.info("claim refused: %s %s", msg.code, msg.detail)
-            self.dispatch(st.ClaimRefused(now, key))
+            values = tuple(sorted(msg.values.items())) if msg.text_key else ()
+            self.dispatch(st.ClaimRefused(now, key, values))
         elif isinstance(msg, p.Called):
             self._called[msg.ticket] = msg.number
         elif isinstance(msg, p.Waiting):

@@ -435,8 +435,9 @@ class Scheduler:
 
         The participant keeps one code (the booking's QR) from the door to the booth: once
         its ticket is called to this booth, the booking code claims it like the ticket's
-        own QR. Called elsewhere: the same refusal as that QR (``WrongBooth``). Not called
-        yet, or no longer: False, and the check-in refuses it as used.
+        own QR (decisions as for a claim; the device is answered ``Ok``). Called elsewhere:
+        the same refusal as that QR (``WrongBooth``). Not called yet, or no longer: False,
+        and the check-in refuses it as used.
         """
         if appt.state is not AppointmentState.CHECKED_IN or appt.ticket is None:
             return False
@@ -450,10 +451,7 @@ class Scheduler:
             return False
         if t.state is TicketState.CALLED:
             self._claim(b, t, now, out)
-        out.insert(0, de.CheckedIn(
-            code=appt.code, ticket=t.id, number=t.number, service=t.service, slot=appt.slot,
-            qr=ticket_qr(self.branch, t.id, t.token), expected_wait_s=0.0))
-        return True
+        return True  # claimed here (or scanned twice): no new ticket, so no CheckedIn
 
     # --- booths ---------------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ kiosk client, a hub, and the booth agent in the ticket flow reading codes from t
 scanner emulator. Every refusal the kiosk gives (too early, another day, another branch,
 already used) is shown on the booth screen in both languages and changes nothing; a
 booking whose turn is here sits down at once; one whose turn is not here is told its
-number, and the same booking code claims the booth when that number is called to it.
+number, and the same booking code claims the booth when that number is called to it (at
+another booth it is told which booth it was called to).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from hardware.emulators.scanner import ScannerEmulator
 from signaling import protocol as p
 from signaling import tokens
 from signaling.cases import add_officer_offline
+from signaling.client import SignalingClient
 from signaling.config import ServerConfig
 from signaling.queue.rules import QueueRules
 from signaling.server import make_app
@@ -115,6 +117,7 @@ async def test_a_booking_scanned_at_the_booth_is_refused_or_told_its_turn_then_c
     kiosk = Kiosk(site.url, site.token("kiosk-01", "kiosk"))
     hub = site.hub()
     agent = site.booth(tmp_path, reader.path)
+    other = SignalingClient(site.url, site.token("booth-02", "booth"))
     try:
         await kiosk.client.start()
         await agent.start()
@@ -136,11 +139,21 @@ async def test_a_booking_scanned_at_the_booth_is_refused_or_told_its_turn_then_c
         await shows(agent, text("booth.checked_in", number="R002"))
         assert agent._tee is None  # nobody is claimed: the camera stays off
 
-        # The officer signs in (no free slot): the free booth calls the first booking.
+        # A second booth comes; the officer signs in (no free slot): each free booth calls
+        # one of the two bookings.
+        await other.start()
+        await other.wait_connected(60)
         await hub.open(slots=0)
         await until(lambda: agent._called, "a booking called to booth-01")
         [(ticket, number)] = agent._called.items()
-        code = {"R001": "BK-5005", "R002": "BK-1001"}[number]
+        codes = {"R001": "BK-5005", "R002": "BK-1001"}
+        code = codes.pop(number)
+        [elsewhere] = codes.values()
+        # (Another code first: the same code read twice within 3 s counts as one scan.)
+        reader.scan("BK-2002")
+        await shows(agent, text("queue.booking_too_early"))
+        reader.scan(elsewhere)  # called to the other booth: told which one
+        await shows(agent, text("queue.wrong_booth", booth="Bilik 2"))
         reader.scan(code)  # the same booking code claims the booth it was called to
         await until(lambda: agent.booth.state is BoothState.WAITING, "seated, waiting")
         assert (agent.booth.ticket, agent.booth.number) == (ticket, number)
@@ -149,6 +162,7 @@ async def test_a_booking_scanned_at_the_booth_is_refused_or_told_its_turn_then_c
     finally:
         await agent.stop()
         await hub.close()
+        await other.close()
         await kiosk.client.close()
         reader.close()
 
