@@ -16,7 +16,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Perkiraan waktu tunggu sekitar {minutes} menit",
         "Expected wait about {minutes} minutes",
     ),
-    "ahead": ("{count} orang sebelum Anda", "{count} people ahead of you"),
+    "ahead": ("{count} orang sebelum Anda", "People ahead of you: {count}"),
     "moved": (
         "Mohon maaf, bilik Anda bermasalah. Nomor {number} akan dipanggil lagi lebih dulu",
         "Sorry, your booth has a problem. Number {number} will be called again first",
