@@ -417,6 +417,9 @@ def register(sub: Any, name: str) -> None:
     parser.add_argument("--tv-host", help="address to serve the TV page on")
     parser.add_argument("--tv-port", type=int, help="port to serve the TV page on (0: any)")
     parser.add_argument("--no-tv", action="store_true", help="do not serve the TV page")
+    parser.add_argument("--no-speak", action="store_true",
+                        help="do not speak the calls aloud on the TV page")
+    parser.add_argument("--volume", type=float, help="loudness of the spoken calls, 0..1")
     parser.set_defaults(func=run)
     inner = parser.add_subparsers(dest="display_command", metavar="SUBCOMMAND")
     conf = inner.add_parser("config", help="print the default display.toml with every setting")
@@ -429,6 +432,7 @@ def load_config(args: argparse.Namespace) -> DisplayConfig:
         "id": args.id, "pole": args.pole, "pole_kind": args.pole_kind, "led": args.led,
         "tv_host": args.tv_host, "tv_port": args.tv_port,
         "tv": False if args.no_tv else None,
+        "speak": False if args.no_speak else None, "volume": args.volume,
     })
 
 

@@ -489,6 +489,10 @@ def register(sub: Any, name: str) -> None:
                         help="local control endpoint port (0: any free port; default 8791)")
     parser.add_argument("--no-control", action="store_true", help="no local control endpoint")
     parser.add_argument("--no-stdin", action="store_true", help="do not read commands on stdin")
+    parser.add_argument("--theme", choices=[t.value for t in themes.ThemeName],
+                        help="colours of the touch screen page")
+    parser.add_argument("--text-size", choices=[t.value for t in themes.TextSize],
+                        help="text size of the touch screen page")
     parser.set_defaults(func=run)
     inner = parser.add_subparsers(dest="kiosk_command", metavar="SUBCOMMAND")
     conf = inner.add_parser("config", help="print the default kiosk.toml with every setting")
@@ -499,7 +503,7 @@ def load_config(args: argparse.Namespace) -> KioskConfig:
     config = cfg.load(KioskConfig, SECTION, path=args.config, overrides={
         "server": args.server, "token": args.token, "token_file": args.token_file,
         "id": args.id, "printer": args.printer, "scanner": args.scanner,
-        "control_port": args.control_port,
+        "control_port": args.control_port, "theme": args.theme, "text_size": args.text_size,
     })
     if args.no_control:
         config = dataclasses.replace(config, control_port=None)
