@@ -36,9 +36,12 @@ from bilik.catalogue import Message
 from bilik.webrtc import ice
 from booth import limits, selftest, statefile
 from booth import state as st
+from booth.codes import CodeKind, kind_of
 from booth.config import BoothConfig
 from booth.errors import BoothError
+from booth.hand_button import HandButtonLoop
 from booth.media import CameraTee, IncomingMedia, make_camera, make_microphone
+from booth.narration import Narrator
 from booth.peer import BoothPeer, PeerState
 from booth.presence import FaceDetector, PresenceTracker, PresenceUnavailable
 from booth.receipt import print_receipt
@@ -62,9 +65,11 @@ log = logging.getLogger(__name__)
 
 SOFTWARE = f"bilik-booth/{__version__}"
 SPACE, ENTER = 32, 13  # keys that raise the hand on the booth's keypad or keyboard
+REPEAT_KEYS = (ord("r"), ord("R"), ord("0"))  # read the instruction out again
 
-# Claim errors without a catalogue key of their own.
-CLAIM_TEXT = {"unknown_ticket": "queue.ticket_unknown"}
+# Claim and check-in errors without a catalogue key of their own.
+CLAIM_TEXT = {"unknown_ticket": "queue.ticket_unknown",
+              "unknown_appointment": "queue.booking_unknown"}
 
 
 class CallState(enum.StrEnum):
@@ -112,7 +117,9 @@ class BoothAgent:
         except ValueError as exc:
             raise BoothError(str(exc)) from None
         self.incoming = IncomingMedia(self.speaker)
-        self.screen = screen or _screen(config.screen)
+        self.narrator = Narrator(self.speaker.narration, config.data_dir / "speech",
+                                 enabled=config.read_aloud, voice=config.speech_voice)
+        self.screen = screen or _screen(config)
         self.printer = printer
         self.uploader = Uploader(http_base(config.server), token, config.data_dir / "spool")
         self._camera_factory = camera or (lambda: make_camera(config, clock=clock))
@@ -134,12 +141,16 @@ class BoothAgent:
         self._camera_task: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        self._claims: dict[str, str] = {}  # Claim message id -> the code claimed
+        self._claims: dict[str, str] = {}  # Claim or CheckIn message id -> the code sent
         self._called: dict[str, str] = {}  # ticket id -> number, from Called
         self._last_code: tuple[str, float] = ("", 0.0)
         self.calls_started = 0
         self.presence_note = ""
         self.speaker_note = ""
+        self.button_note = ""
+        self.hand_button = HandButtonLoop(
+            config.hand_button, on_press=self.press, raised=lambda: self.booth.hand_raised,
+            on_health=self._button_health) if config.hand_button else None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -176,6 +187,8 @@ class BoothAgent:
             self._spawn(self._send_document(item.kind, None, item), f"booth-upload-{item.kind}")
         if self.config.reader:
             self._spawn(self._read_codes(), "booth-reader")
+        if self.hand_button is not None:
+            self._spawn(self.hand_button.run(), "booth-hand-button")
         factory = self._doc_camera_factory
         if self.config.flow == "ticket" and self.config.ticket_camera and factory is not None:
             self.ticket_camera = TicketCamera(
@@ -205,6 +218,7 @@ class BoothAgent:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._drop_peer()
         await self.incoming.close()
+        await self.narrator.close()
         await self.client.close()
         await self._camera_off()
         await self.uploader.close()
@@ -314,7 +328,8 @@ class BoothAgent:
         self._spawn(send(), f"booth-send-{msg.TYPE}")
 
     async def _report(self, detail: str = "") -> None:
-        notes = [d for d in (detail, self.presence_note, self.speaker_note) if d]
+        notes = [d for d in (detail, self.presence_note, self.speaker_note, self.button_note)
+                 if d]
         status = p.Status(state=self.booth.state.value, health=dict(self.health),
                           detail="; ".join(notes)[:500])
         with contextlib.suppress(ClientError):
@@ -376,6 +391,7 @@ class BoothAgent:
             self.speaker_note = f"speaker unavailable: {why}"[:200]
             failed, self.speaker = self.speaker, Speaker()
             self.incoming.speaker = self.speaker
+            self.narrator.narration = self.speaker.narration
             failed.close()
 
     async def _health_loop(self) -> None:
@@ -462,14 +478,25 @@ class BoothAgent:
         if not code.isprintable() or not 0 < len(code) <= 256:
             self.dispatch(st.ClaimRefused(now, "booth.qr_unreadable"))
             return
-        claim = p.Claim(qr=code)
+        # A booking code checks in (and claims this booth when its turn is here): the
+        # server's CheckIn, with the kiosk's refusals; anything else is a ticket's claim.
+        claim: p.Claim | p.CheckIn = (
+            p.CheckIn(code=code.strip()) if kind_of(code) is CodeKind.BOOKING
+            else p.Claim(qr=code))
         self._claims[claim.id] = code
         self._send(claim)
+
+    def _button_health(self, note: str) -> None:
+        if note != self.button_note:
+            self.button_note = note
+            self._spawn(self._report(), "booth-report-button")
 
     def press(self, key: int = SPACE) -> None:
         """The participant pressed the hand button (or a key on the screen's window)."""
         if key in (SPACE, ENTER):
             self.dispatch(st.HandToggled(self._event_time()))
+        elif key in REPEAT_KEYS:
+            self.narrator.repeat()
 
     # -- signaling ------------------------------------------------------------------------
 
@@ -505,11 +532,19 @@ class BoothAgent:
         if isinstance(msg, p.Ok) and msg.ref in self._claims:
             self._claims.pop(msg.ref)
             self.dispatch(st.Claimed(now))
-        elif isinstance(msg, p.Error) and msg.ref in self._claims:
+        elif isinstance(msg, p.TicketInfo) and msg.ref in self._claims:
+            # Checked in. Claimed here, the Called, Waiting or Pair that follows moves the
+            # booth on; otherwise the participant is told their number.
             self._claims.pop(msg.ref)
-            key = msg.text_key or CLAIM_TEXT.get(msg.code, "booth.claim_refused")
+            self.dispatch(st.CheckedIn(now, msg.number))
+        elif isinstance(msg, p.Error) and msg.ref in self._claims:
+            code = self._claims.pop(msg.ref)
+            refused = "booth.check_in_refused" if kind_of(code) is CodeKind.BOOKING \
+                else "booth.claim_refused"
+            key = msg.text_key or CLAIM_TEXT.get(msg.code, refused)
             log.info("claim refused: %s %s", msg.code, msg.detail)
-            self.dispatch(st.ClaimRefused(now, key))
+            values = tuple(sorted(msg.values.items())) if msg.text_key else ()
+            self.dispatch(st.ClaimRefused(now, key, values))
         elif isinstance(msg, p.Called):
             self._called[msg.ticket] = msg.number
         elif isinstance(msg, p.Waiting):
@@ -760,7 +795,7 @@ class BoothAgent:
         guidance: Message | None = None
         if self.scan is not None and self.scan.frames_judged:
             guidance = self.scan.guidance
-        return compose(self.booth, guidance)
+        return compose(self.booth, guidance, now=self._event_time())
 
     async def _screen_loop(self) -> None:
         period = 1.0 / limits.SCREEN_FPS
@@ -769,16 +804,19 @@ class BoothAgent:
             tee = self._tee
             self_view = tee.latest.image if tee is not None and tee.latest is not None else None
             officer = self.incoming.picture() if view.show_officer else None
+            self.narrator.show(view.lines[0] if view.lines else None)
             await asyncio.to_thread(self.screen.show, view, officer, self_view)
             for key in self.screen.take_keys():
                 self.press(key)
             await asyncio.sleep(period)
 
 
-def _screen(setting: str) -> BoothScreen:
+def _screen(config: BoothConfig) -> BoothScreen:
+    setting = config.screen
     if setting in (ScreenMode.OFF.value, ScreenMode.WINDOW.value):
-        return BoothScreen(setting)
-    return BoothScreen(ScreenMode.PNG_DIR, Path(setting))
+        return BoothScreen(setting, theme=config.theme, text_size=config.text_size)
+    return BoothScreen(ScreenMode.PNG_DIR, Path(setting), theme=config.theme,
+                       text_size=config.text_size)
 
 
 def _document_camera(config: BoothConfig) -> Callable[[], FrameSource] | None:

@@ -57,6 +57,13 @@ def register(sub: Any, name: str) -> None:
     parser.add_argument("--reader", help="ticket QR reader serial port or pyserial URL")
     parser.add_argument("--data-dir", type=Path, help="state file and document spool")
     parser.add_argument("--screen", help="off, window, or a directory for PNG snapshots")
+    parser.add_argument("--theme", choices=("standard", "high_contrast"),
+                        help="colours of the booth screen")
+    parser.add_argument("--text-size", choices=("normal", "large", "largest"),
+                        help="text size of the booth screen's instructions")
+    parser.add_argument("--no-read-aloud", action="store_true",
+                        help="do not read the instructions aloud")
+    parser.add_argument("--hand-button", help="serial hand button (path or pyserial URL)")
     parser.set_defaults(func=run)
     inner = parser.add_subparsers(dest="booth_command", metavar="SUBCOMMAND")
     make = inner.add_parser(
@@ -97,6 +104,10 @@ def load_config(args: argparse.Namespace) -> BoothConfig:
             "reader": args.reader,
             "data_dir": args.data_dir,
             "screen": args.screen,
+            "theme": args.theme,
+            "text_size": args.text_size,
+            "read_aloud": False if args.no_read_aloud else None,
+            "hand_button": args.hand_button,
         },
     )
 

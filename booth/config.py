@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bilik.config import setting
 from bilik.webrtc import limits as media
+from booth.themes import TextSize, ThemeName
 
 
 @dataclass(frozen=True)
@@ -77,4 +78,17 @@ class BoothConfig:
     screen: str = setting(
         "off", "Booth screen: off (headless), window (full screen), or a directory for PNGs"
     )
+    hand_button: str = setting(
+        "", "Serial hand button (path or pyserial URL, hardware/button.py); empty: none "
+        "(the space key on the booth screen still raises the hand)")
+    read_aloud: bool = setting(
+        True, "Read each instruction on the booth screen aloud (the R key repeats it; the "
+        "officer's voice always has priority)")
+    speech_voice: str = setting("id", "espeak-ng voice the instructions are read with")
+    theme: str = setting(
+        "standard", "Colours of the booth screen (both reach 7:1 contrast; docs/booth.md)",
+        choices=tuple(t.value for t in ThemeName),
+    )
+    text_size: str = setting("normal", "Text size of the booth screen's instructions",
+                             choices=tuple(t.value for t in TextSize))
     goodbye_s: float = setting(20.0, "Seconds the goodbye screen stays", min=1.0, max=600.0)

@@ -6,7 +6,8 @@ recall goes back to the top, a clear removes it) and drives any of:
 
 - a 2x20 pole display (CD5220 or Epson command set) on a serial port;
 - an addressed RS-485 LED counter display (framing from the ``[hardware]`` section);
-- the TV page (:func:`hardware.displays.tv.make_tv_app`) served on a local HTTP port.
+- the TV page (:func:`hardware.displays.tv.make_tv_app`) served on a local HTTP port,
+  which also speaks each call aloud (:mod:`booth.announcer`, ``speak``, ``volume``).
 
 While the server is unreachable the outputs say so: the pole shows the offline line,
 the LED dashes, and the TV page its offline band (its feed socket is dropped and
@@ -21,6 +22,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -34,7 +36,8 @@ from aiohttp import web
 from bilik import __version__
 from bilik import config as cfg
 from booth import frontdesk
-from booth.calls_board import CallsBoard, led_line, pole_lines, tv_calls
+from booth.announcer import Announcer
+from booth.calls_board import CallsBoard, booth_short, led_line, pole_lines, tv_calls
 from hardware.config import HardwareConfig
 from hardware.config import load_config as load_hardware
 from hardware.displays.led import LedDisplay, LedEncoder, LedFraming
@@ -42,6 +45,7 @@ from hardware.displays.pole import PoleCommandSet, PoleDisplay, PoleEncoder
 from hardware.displays.tv import TvFeed, make_tv_app
 from hardware.errors import HardwareError
 from hardware.serialport import open_port
+from hardware.speech import Announcements, EspeakVoice
 from signaling import protocol as p
 from signaling.client import ClientState, SignalingClient
 from signaling.errors import ClientError, NotConnected
@@ -78,6 +82,21 @@ class DisplayConfig:
         300.0, "A call leaves the display after this long, even if no clear came",
         min=10.0, max=7200.0,
     )
+    speak: bool = cfg.setting(True, "Speak each call aloud on the TV page (chime + Indonesian)")
+    volume: float = cfg.setting(0.8, "Loudness of the spoken calls on the TV, 0..1",
+                                min=0.0, max=1.0)
+    speech_voice: str = cfg.setting("id", "espeak-ng voice of the spoken calls")
+    speech_wpm: int = cfg.setting(140, "Speed of the spoken calls, words a minute",
+                                  min=80, max=260)
+    speech_cache: Path | None = cfg.setting(
+        None, "Where the spoken calls are kept as WAV files; unset: ~/.cache/bilik/speech")
+
+
+def speech_cache_dir(config: DisplayConfig) -> Path:
+    if config.speech_cache is not None:
+        return config.speech_cache
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "bilik" / "speech"
 
 
 @dataclass(frozen=True)
@@ -194,7 +213,13 @@ class DisplayAgent:
             self.outputs.append(SerialOutput(
                 "led", config.led, config.led_baud,
                 lambda port: LedDisplay(port, led, config.led), _led_show, clock))
-        self.feed: TvFeed | None = TvFeed() if config.tv else None
+        self.feed: TvFeed | None = (TvFeed(speak=config.speak, volume=config.volume)
+                                    if config.tv else None)
+        self.announcer: Announcer | None = None
+        if self.feed is not None and config.speak:
+            voice = EspeakVoice(config.speech_voice, words_per_minute=config.speech_wpm)
+            self.announcer = Announcer(self.feed,
+                                       Announcements(speech_cache_dir(config), voice))
         self.tv_url: str | None = None
         self._tv_sockets: set[asyncio.BaseTransport] = set()
         self._runner: web.AppRunner | None = None
@@ -208,6 +233,9 @@ class DisplayAgent:
     async def start(self) -> None:
         if self.feed is not None:
             await self._start_tv(self.feed)
+        if self.announcer is not None:
+            await self.announcer.check()
+            self._spawn(self.announcer.run(), "display-announcer")
         self._spawn(self._render_loop(), "display-render")
         self._spawn(self._expire_loop(), "display-expire")
         self._dirty.set()
@@ -246,6 +274,9 @@ class DisplayAgent:
         except ValueError as exc:
             log.warning("ignoring a call the display cannot show: %s", exc)
             return
+        if isinstance(msg, p.Called) and self.announcer is not None:
+            self.announcer.called(msg.number, booth_short(msg.label or msg.booth),
+                                  recall=msg.attempt > 0)
         if changed:
             log.info("display: %s", msg.TYPE, extra={"fields": {
                 "number": getattr(msg, "number", ""), "booth": getattr(msg, "booth", "")}})
@@ -304,9 +335,13 @@ class DisplayAgent:
         health = {o.name: o.health for o in self.outputs}
         if self.feed is not None:
             health["tv"] = "ok"
+        if self.announcer is not None:
+            health["speech"] = self.announcer.health
         if self._reported == health or not self.client.connected:
             return
-        detail = "; ".join(o.detail for o in self.outputs if o.detail)
+        details = [o.detail for o in self.outputs] + [
+            self.announcer.detail if self.announcer is not None else ""]
+        detail = "; ".join(d for d in details if d)
         state = "ready" if all(v == "ok" for v in health.values()) else "fault"
         try:
             await self.client.request(p.Status(state=state, health=health, detail=detail[:500]),
@@ -319,7 +354,7 @@ class DisplayAgent:
     # -- the TV page ------------------------------------------------------------------------
 
     async def _start_tv(self, feed: TvFeed) -> None:
-        app = make_tv_app(feed)
+        app = make_tv_app(feed, self.announcer.sounds if self.announcer is not None else None)
         app.middlewares.append(self._tv_gate)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -382,6 +417,9 @@ def register(sub: Any, name: str) -> None:
     parser.add_argument("--tv-host", help="address to serve the TV page on")
     parser.add_argument("--tv-port", type=int, help="port to serve the TV page on (0: any)")
     parser.add_argument("--no-tv", action="store_true", help="do not serve the TV page")
+    parser.add_argument("--no-speak", action="store_true",
+                        help="do not speak the calls aloud on the TV page")
+    parser.add_argument("--volume", type=float, help="loudness of the spoken calls, 0..1")
     parser.set_defaults(func=run)
     inner = parser.add_subparsers(dest="display_command", metavar="SUBCOMMAND")
     conf = inner.add_parser("config", help="print the default display.toml with every setting")
@@ -394,6 +432,7 @@ def load_config(args: argparse.Namespace) -> DisplayConfig:
         "id": args.id, "pole": args.pole, "pole_kind": args.pole_kind, "led": args.led,
         "tv_host": args.tv_host, "tv_port": args.tv_port,
         "tv": False if args.no_tv else None,
+        "speak": False if args.no_speak else None, "volume": args.volume,
     })
 
 

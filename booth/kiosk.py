@@ -13,8 +13,8 @@ Ways in, all ending in :meth:`Kiosk.take_ticket` / :meth:`Kiosk.check_in`:
 - the in-process API (tests, the demo in one process);
 - a console line protocol on stdin (``jht``, ``jht elderly``, ``code BK-1001``);
 - codes from a serial QR/barcode scanner (optional);
-- a small HTTP endpoint on this machine's loopback (``POST /ticket``, ``POST /check-in``,
-  ``GET /status``), for a demo script or a touch-screen front end (docs/frontdesk.md).
+- the touch screen page and a small JSON API on this machine's loopback
+  (:mod:`booth.kiosk_control`: ``GET /``, ``POST /ticket``, ``POST /check-in``...).
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import enum
-import json
 import logging
 import os
 import signal
@@ -36,12 +34,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from bilik import __version__
 from bilik import config as cfg
 from bilik.catalogue import Message, text
-from booth import frontdesk
+from booth import frontdesk, themes
 from booth.kiosk_commands import (
     CheckInCode,
     CommandError,
@@ -53,6 +49,8 @@ from booth.kiosk_commands import (
     priority_of,
     usage,
 )
+from booth.kiosk_control import KioskControl
+from booth.kiosk_result import KioskResult, Outcome, refusal_text, with_print
 from booth.ticket_slip import TicketSlip, render_slip, wait_message
 from hardware.config import SCANNER_SUFFIXES
 from hardware.errors import DeviceDisconnected, HardwareError, PrinterError, PrintJobFailed
@@ -68,13 +66,6 @@ from signaling.tokens import read_token
 log = logging.getLogger(__name__)
 
 SECTION = "kiosk"
-
-# Server refusals without a catalogue key of their own, and what to show for them.
-_CODE_TEXT = {
-    "daily_limit": "queue.daily_limit",
-    "unknown_appointment": "queue.booking_unknown",
-}
-
 
 @dataclass(frozen=True)
 class KioskConfig:
@@ -115,62 +106,22 @@ class KioskConfig:
         "While the printer is not ok, ask it this often whether it recovered",
         min=0.1, max=600.0,
     )
-
-
-class Outcome(enum.StrEnum):
-    PRINTED = "printed"  # issued and printed
-    PRINT_FAILED = "print_failed"  # issued; the printer failed (the number is still given)
-    NOT_PRINTED = "not_printed"  # issued; this kiosk has no printer configured
-    REFUSED = "refused"  # the server said no (text says why); nothing printed
-    OFFLINE = "offline"  # the server could not be asked; nothing issued
-
-
-@dataclass(frozen=True)
-class KioskResult:
-    """What became of one request: shown to the participant, returned to the caller."""
-
-    outcome: Outcome
-    message: Message  # what the kiosk shows (catalogue text)
-    number: str = ""
-    ticket: str = ""
-    service: str = ""
-    qr: str = ""
-    ahead: int = 0
-    expected_wait_s: float = 0.0
-    wait: Message | None = None  # the expected wait as stated on the ticket
-    slot: float | None = None
-    code: str = ""  # the server's refusal code
-    detail: str = ""  # for logs and staff: the server's or the printer's words
-    job: str = ""  # print job id
-
-    @property
-    def issued(self) -> bool:
-        return self.outcome in (Outcome.PRINTED, Outcome.PRINT_FAILED, Outcome.NOT_PRINTED)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "outcome": self.outcome.value, "issued": self.issued,
-            "text": {"id": self.message.id, "en": self.message.en, "key": self.message.key},
-            "wait": None if self.wait is None else {"id": self.wait.id, "en": self.wait.en},
-            "number": self.number, "ticket": self.ticket, "service": self.service,
-            "qr": self.qr, "ahead": self.ahead, "expected_wait_s": self.expected_wait_s,
-            "slot": self.slot, "code": self.code, "detail": self.detail, "job": self.job,
-        }
+    theme: str = cfg.setting(
+        themes.ThemeName.STANDARD.value, "Colours of the touch screen page",
+        choices=tuple(t.value for t in themes.ThemeName),
+    )
+    text_size: str = cfg.setting(
+        themes.TextSize.LARGE.value, "Text size of the touch screen page",
+        choices=tuple(t.value for t in themes.TextSize),
+    )
+    help_hold_s: float = cfg.setting(
+        frontdesk.HELP_HOLD_S, "How long a call for help stays raised at the server",
+        min=5.0, max=3600.0,
+    )
 
 
 def _local_now() -> datetime:
     return datetime.now().astimezone()
-
-
-def refusal_text(code: str, text_key: str) -> Message:
-    """The catalogue text for a server refusal: its own key, else by code, else generic."""
-    for key in (text_key, _CODE_TEXT.get(code, ""), "frontdesk.refused"):
-        if key:
-            try:
-                return text(key)
-            except KeyError:
-                log.warning("server named unknown catalogue text %r", key)
-    return text("frontdesk.refused")  # pragma: no cover - the last key always exists
 
 
 @dataclass
@@ -209,7 +160,8 @@ class Kiosk:
         self._pending: dict[str, asyncio.Future[p.Message]] = {}
         self._lock = asyncio.Lock()  # one participant at a time: tickets print in order
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._runner: web.AppRunner | None = None
+        self.control: KioskControl | None = None
+        self._help_clear: asyncio.TimerHandle | None = None
         self._scanner: SerialScanner | None = None
         self._reported: tuple[str, dict[str, str]] | None = None
 
@@ -224,7 +176,10 @@ class Kiosk:
         if self.config.printer:
             self._spawn(self._printer_watch(), "kiosk-printer-watch")
         if self.config.control_port is not None:
-            await self._start_control()
+            self.control = KioskControl(self)
+            self.control_url = await self.control.start(self.config.control_host,
+                                                        self.config.control_port)
+            log.info("kiosk control endpoint and touch page on %s", self.control_url)
 
     async def wait_connected(self, timeout: float) -> p.Welcome:
         welcome = await self.client.wait_connected(timeout)
@@ -235,9 +190,11 @@ class Kiosk:
         return welcome
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._help_clear is not None:
+            self._help_clear.cancel()
+        if self.control is not None:
+            await self.control.stop()
+            self.control = None
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -279,7 +236,7 @@ class Kiosk:
             if job is None or last is None:
                 return None
             outcome, detail, job_id = await self._print_job(job)
-            result = _with_print(last, outcome, detail, job_id)
+            result = with_print(last, outcome, detail, job_id)
             self._show(result)
             return result
 
@@ -321,6 +278,8 @@ class Kiosk:
             future.set_result(msg)
 
     def _on_state(self, state: ClientState) -> None:
+        if self.control is not None:
+            self.control.push("state")
         if state is ClientState.CONNECTED:
             self._reported = None  # a new session: tell the server our health again
             self._spawn(self._report(), "kiosk-report")
@@ -345,12 +304,12 @@ class Kiosk:
         except ValueError as exc:  # the server sent something no ticket can carry
             log.error("cannot compose ticket %s: %s", info.number, exc)
             await self._set_health("printer", self.health.parts["printer"], str(exc))
-            return _with_print(base, Outcome.PRINT_FAILED, str(exc), "")
+            return with_print(base, Outcome.PRINT_FAILED, str(exc), "")
         if not self.config.printer:
             return base
         job = PrintJob(self._new_job_id(), JobKind.TICKET, info.number, render_slip(slip))
         outcome, detail, job_id = await self._print_job(job)
-        return _with_print(base, outcome, detail, job_id)
+        return with_print(base, outcome, detail, job_id)
 
     async def _print_job(self, job: PrintJob) -> tuple[Outcome, str, str]:
         printer = self.printer or await self._open_printer()
@@ -412,11 +371,31 @@ class Kiosk:
                                                        "detail": detail}})
         self.health.parts[part] = value
         self.health.detail = detail
+        if self.control is not None:
+            self.control.push("state")
+        await self._report()
+
+    async def ask_help(self) -> Message:
+        """A participant pressed "help": raised at the server (the officers get an alert)
+        for ``help_hold_s``, then lowered by itself. Returns what the screen says."""
+        if self._help_clear is not None:
+            self._help_clear.cancel()
+        await self._set_health("help", "requested", "a participant asks for help at the kiosk")
+        self._help_clear = asyncio.get_running_loop().call_later(
+            self.config.help_hold_s, lambda: self._spawn(self._help_lowered(), "kiosk-help"))
+        return text("frontdesk.kiosk_help_called")
+
+    async def _help_lowered(self) -> None:
+        self._help_clear = None
+        self.health.parts.pop("help", None)
+        self._reported = None
         await self._report()
 
     async def _report(self) -> None:
         parts = dict(self.health.parts)
         state = "ready" if all(v in ("ok", "absent") for v in parts.values()) else "fault"
+        if parts.get("help") == "requested":
+            state = "help"
         if self._reported == (state, parts) or not self.client.connected:
             return
         status = p.Status(state=state, health=parts, detail=self.health.detail[:500])
@@ -438,6 +417,8 @@ class Kiosk:
                 self.on_show(result)
             except Exception:
                 log.exception("kiosk display callback failed")
+        if self.control is not None:
+            self.control.push("result", result)
 
     # -- the scanner ------------------------------------------------------------------------
 
@@ -480,100 +461,6 @@ class Kiosk:
             return result
         return await self.check_in(code)
 
-    # -- the local control endpoint -----------------------------------------------------------
-
-    async def _start_control(self) -> None:
-        host = frontdesk.require_loopback("kiosk.control_host", self.config.control_host)
-        app = web.Application(client_max_size=frontdesk.CONTROL_MAX_BODY)
-        app.router.add_post("/ticket", self._http_ticket)
-        app.router.add_post("/check-in", self._http_check_in)
-        app.router.add_post("/reprint", self._http_reprint)
-        app.router.add_get("/status", self._http_status)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, self.config.control_port)
-        await site.start()
-        bound = self._runner.addresses[0]
-        self.control_url = f"http://{host}:{bound[1]}"
-        log.info("kiosk control endpoint on %s", self.control_url)
-
-    @staticmethod
-    def _local_only(request: web.Request) -> None:
-        if not frontdesk.is_loopback(request.remote or ""):
-            raise web.HTTPForbidden(text="the kiosk control endpoint is for this machine only")
-
-    @staticmethod
-    async def _body(request: web.Request) -> dict[str, Any]:
-        try:
-            body = await request.json()
-        except (ValueError, UnicodeDecodeError):
-            raise _bad("body must be a JSON object") from None
-        if not isinstance(body, dict):
-            raise _bad("body must be a JSON object")
-        return body
-
-    @staticmethod
-    def _reply(result: KioskResult) -> web.Response:
-        status = 200 if result.issued else 503 if result.outcome is Outcome.OFFLINE else 409
-        return web.json_response(result.as_json(), status=status)
-
-    async def _http_ticket(self, request: web.Request) -> web.Response:
-        self._local_only(request)
-        body = await self._body(request)
-        service, priority = body.get("service"), body.get("priority", "none")
-        if not isinstance(service, str) or not service.strip() or not isinstance(priority, str):
-            raise _bad('expected {"service": "jht", "priority": "none|elderly|disabled|pregnant"}')
-        try:
-            return self._reply(await self.take_ticket(service, priority))
-        except CommandError as exc:
-            raise _bad(str(exc)) from None
-
-    async def _http_check_in(self, request: web.Request) -> web.Response:
-        self._local_only(request)
-        body = await self._body(request)
-        code = body.get("code")
-        if not isinstance(code, str):
-            raise _bad('expected {"code": "BK-1001"}')
-        try:
-            return self._reply(await self.check_in(code))
-        except CommandError as exc:
-            raise _bad(str(exc)) from None
-
-    async def _http_reprint(self, request: web.Request) -> web.Response:
-        self._local_only(request)
-        result = await self.reprint()
-        if result is None:
-            return web.json_response({"error": "nothing_to_reprint"}, status=404)
-        return self._reply(result)
-
-    async def _http_status(self, request: web.Request) -> web.Response:
-        self._local_only(request)
-        welcome = self.client.welcome
-        return web.json_response({
-            "connected": self.client.connected,
-            "device": welcome.device_id if welcome else None,
-            "health": dict(self.health.parts), "detail": self.health.detail,
-            "services": list(self.config.services),
-            "last": None if self.last is None else self.last.as_json(),
-        })
-
-
-def _bad(detail: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=json.dumps({"error": "bad_request", "detail": detail}),
-                              content_type="application/json")
-
-
-def _with_print(base: KioskResult, outcome: Outcome, detail: str, job: str) -> KioskResult:
-    message = base.message
-    if outcome is Outcome.PRINT_FAILED:
-        message = text("frontdesk.print_failed", number=base.number)
-    return KioskResult(
-        outcome, message, number=base.number, ticket=base.ticket, service=base.service,
-        qr=base.qr, ahead=base.ahead, expected_wait_s=base.expected_wait_s, wait=base.wait,
-        slot=base.slot, detail=detail, job=job,
-    )
-
-
 # -- the command line ---------------------------------------------------------------------------
 
 
@@ -586,9 +473,9 @@ def register(sub: Any, name: str) -> None:
             "tickets and booking check-ins, print queue tickets. Input: lines on stdin "
             "('jht', 'jht elderly', 'code BK-1001', 'reprint', 'help'), codes from a serial "
             "scanner (--scanner), and a local HTTP endpoint (POST /ticket {\"service\": "
-            "\"jht\"}, POST /check-in {\"code\": \"BK-1001\"}, GET /status) on "
-            "127.0.0.1:--control-port. Runs until Ctrl-C or SIGTERM. Settings come from "
-            "--config (section [kiosk]), BILIK_KIOSK_* variables and flags."
+            "\"jht\"}, POST /check-in {\"code\": \"BK-1001\"}, GET /status) and the touch "
+            "screen page (GET /) on 127.0.0.1:--control-port. Runs until Ctrl-C or SIGTERM. "
+            "Settings come from --config (section [kiosk]), BILIK_KIOSK_* variables and flags."
         ),
     )
     parser.add_argument("--config", type=Path, help="kiosk.toml (section [kiosk])")
@@ -602,6 +489,10 @@ def register(sub: Any, name: str) -> None:
                         help="local control endpoint port (0: any free port; default 8791)")
     parser.add_argument("--no-control", action="store_true", help="no local control endpoint")
     parser.add_argument("--no-stdin", action="store_true", help="do not read commands on stdin")
+    parser.add_argument("--theme", choices=[t.value for t in themes.ThemeName],
+                        help="colours of the touch screen page")
+    parser.add_argument("--text-size", choices=[t.value for t in themes.TextSize],
+                        help="text size of the touch screen page")
     parser.set_defaults(func=run)
     inner = parser.add_subparsers(dest="kiosk_command", metavar="SUBCOMMAND")
     conf = inner.add_parser("config", help="print the default kiosk.toml with every setting")
@@ -612,7 +503,7 @@ def load_config(args: argparse.Namespace) -> KioskConfig:
     config = cfg.load(KioskConfig, SECTION, path=args.config, overrides={
         "server": args.server, "token": args.token, "token_file": args.token_file,
         "id": args.id, "printer": args.printer, "scanner": args.scanner,
-        "control_port": args.control_port,
+        "control_port": args.control_port, "theme": args.theme, "text_size": args.text_size,
     })
     if args.no_control:
         config = dataclasses.replace(config, control_port=None)

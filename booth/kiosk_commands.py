@@ -11,14 +11,12 @@ Anything else raises :class:`CommandError` saying what is accepted.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from booth.codes import CodeKind, kind_of
 from signaling.queue import Priority
 
-CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")  # protocol CheckIn.code: <= 32 chars
-TICKET_QR_PREFIX = "BILIK1:T:"  # a printed ticket scanned at the kiosk instead of the booth
 PRIORITY_NAMES = tuple(x.value for x in Priority if x is not Priority.NONE)
 
 
@@ -71,9 +69,10 @@ def priority_of(value: str) -> str:
 def booking_code(raw: str) -> str:
     """A booking code as typed or scanned; CommandError if it cannot be one."""
     code = raw.strip()
-    if code.startswith(TICKET_QR_PREFIX):
+    kind = kind_of(code)
+    if kind is CodeKind.TICKET:
         raise CommandError("this is a queue ticket, not a booking code: scan it at the booth")
-    if not CODE_RE.match(code):
+    if kind is not CodeKind.BOOKING:
         shown = code if len(code) <= 40 else code[:40] + "..."
         raise CommandError(
             f"{shown!r} is not a booking code (letters, digits, - and _, at most 32)"

@@ -77,3 +77,15 @@ SPEAKER_RATE = 48_000  # what aiortc's Opus decoder gives; played as mono s16
 SPEAKER_BUFFER_BLOCKS = 10
 SPEAKER_PRIME_BLOCKS = 2  # after running dry, wait for this many blocks before playing again
 SPEAKER_CLOSE_TIMEOUT_S = 5.0  # the output's thread is joined this long on close
+# Instructions read out (booth/narration.py): the officer's voice always has priority.
+OFFICER_VOICE_DBFS = -45.0  # a received block louder than this is the officer speaking
+OFFICER_VOICE_HOLD_S = 0.8  # narration waits until the officer has been quiet this long
+NARRATION_BLOCK_S = 0.02  # the recording output adds narration in blocks of this length
+
+# The hand button (booth/hand_button.py)
+HAND_BUTTON_RETRY_MIN_S = 1.0  # a missing or failed button is reopened after this, doubling
+HAND_BUTTON_RETRY_MAX_S = 30.0  # ...up to this
+HAND_LAMP_SYNC_S = 0.5  # the lamp follows the hand (raised, or lowered by the officer) this fast
+# A one-off notice on the welcome screen (a refused code, "checked in, your number is...")
+# goes after this, so that the next participant does not read the last one's.
+NOTICE_SHOWN_S = 90.0

@@ -28,8 +28,9 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageGrab
 
-from booth import limits
-from booth.view import BANNER_BGR, View
+from booth import limits, themes
+from booth.themes import TextSize, ThemeName
+from booth.view import BANNER_KIND, View
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,6 @@ BANNER_H = 96
 MARGIN = 40
 SELF_W, SELF_H = 256, 144
 OFFICER_W, OFFICER_H = 800, 450
-TEXT_WHITE = (255, 255, 255)
-TEXT_GREY = (200, 200, 200)
-BACKGROUND_BGR = (48, 32, 24)
 
 FontT = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
@@ -85,7 +83,8 @@ def _paste(canvas: np.ndarray, picture: np.ndarray, x: int, y: int, w: int, h: i
 
 @lru_cache(maxsize=8)
 def _base(
-    view: View, officer_area: bool, size: tuple[int, int]
+    view: View, officer_area: bool, size: tuple[int, int],
+    theme_name: ThemeName = ThemeName.STANDARD, scale: float = 1.0,
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     """Everything on the screen but the two videos, whose areas are left as background.
 
@@ -95,8 +94,14 @@ def _base(
     """
     width, height = size
     canvas = np.empty((height, width, 3), np.uint8)
-    canvas[:] = BACKGROUND_BGR
-    canvas[:BANNER_H] = BANNER_BGR[view.screen]
+    theme = themes.THEMES[theme_name]
+    canvas[:] = themes.bgr(theme.background)
+    canvas[:BANNER_H] = themes.bgr(theme.banner_colour(BANNER_KIND[view.screen]))
+    if theme.banner_colour(BANNER_KIND[view.screen]) == theme.background:
+        canvas[BANNER_H - 4:BANNER_H] = themes.bgr(theme.banner_text)  # where the banner ends
+    # Pillow draws RGB: the theme's colours as they are.
+    first_rgb, second_rgb = themes.rgb(theme.text), themes.rgb(theme.text_second)
+    banner_rgb = themes.rgb(theme.banner_text)
     text_x, text_w = MARGIN, width - 2 * MARGIN
     if officer_area:
         text_x = MARGIN + OFFICER_W + 32
@@ -112,24 +117,28 @@ def _base(
         return int(box[3]) + 6
 
     narrow = text_w < width // 2  # beside the officer's video: smaller type
-    big = font(34 if narrow else 44, bold=True)
-    y = put(view.banner.id, MARGIN, 12, font(40, bold=True), TEXT_WHITE)
-    put(view.banner.en, MARGIN, y - 4, font(24), TEXT_GREY)
+
+    def px(size: int) -> int:  # the booth's text size setting; the banner keeps its own
+        return round(size * scale)
+
+    big = font(px(34 if narrow else 44), bold=True)
+    y = put(view.banner.id, MARGIN, 12, font(40, bold=True), banner_rgb)
+    put(view.banner.en, MARGIN, y - 4, font(24), banner_rgb)
     y = BANNER_H + 28
     bottom = height - (SELF_H + 40 if view.show_self else 24)
     for i, message in enumerate(view.lines):
         first = i == 0
-        face_id = big if first else font(24 if narrow else 30, bold=True)
-        face_en = font(26 if narrow else 32) if first else font(20 if narrow else 24)
+        face_id = big if first else font(px(24 if narrow else 30), bold=True)
+        face_en = font(px(26 if narrow else 32)) if first else font(px(20 if narrow else 24))
         limit_w = text_w if y < height - SELF_H - 40 else text_w - SELF_W - 24
         for part in _wrap(draw, message.id, face_id, limit_w):
             if y > bottom:
                 break
-            y = put(part, text_x, y, face_id, TEXT_WHITE)
+            y = put(part, text_x, y, face_id, first_rgb)
         for part in _wrap(draw, message.en, face_en, limit_w):
             if y > bottom:
                 break
-            y = put(part, text_x, y, face_en, TEXT_GREY)
+            y = put(part, text_x, y, face_en, second_rgb)
         y += 18 if first else 10
     picture = np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
     picture.setflags(write=False)  # shared by every redraw of this view
@@ -142,12 +151,16 @@ def render(
     self_view: np.ndarray | None = None,
     *,
     size: tuple[int, int] = (limits.SCREEN_WIDTH, limits.SCREEN_HEIGHT),
+    theme: ThemeName | str = ThemeName.STANDARD,
+    text_size: TextSize | str = TextSize.NORMAL,
 ) -> tuple[np.ndarray, list[str]]:
-    """The screen picture (BGR, ``size`` = width x height) and the text lines drawn on it."""
+    """The screen picture (BGR, ``size`` = width x height) and the text lines drawn on it,
+    in ``theme``'s colours and at ``text_size`` (booth/themes.py)."""
     width, height = size
     officer_area = view.show_officer and officer is not None
     self_area = view.show_self and self_view is not None
-    base, drawn = _base(view, officer_area, size)
+    base, drawn = _base(view, officer_area, size, ThemeName(theme),
+                        themes.text_scale(str(text_size)))
     canvas = base.copy()
     if officer is not None and officer_area:
         _paste(canvas, officer, MARGIN, BANNER_H + 24, OFFICER_W, OFFICER_H)
@@ -277,8 +290,12 @@ class BoothScreen:
     """
 
     def __init__(self, mode: ScreenMode | str = ScreenMode.OFF, png_dir: Path | None = None,
-                 *, title: str = "Bilik") -> None:
+                 *, title: str = "Bilik", theme: str = ThemeName.STANDARD.value,
+                 text_size: str = TextSize.NORMAL.value) -> None:
         self.mode = ScreenMode(mode)
+        self.theme = themes.theme(theme).name
+        themes.text_scale(text_size)  # a ValueError now, not at the first redraw
+        self.text_size = TextSize(text_size)
         self.png_dir = png_dir
         self.title = title
         self.last: Snapshot | None = None
@@ -294,7 +311,8 @@ class BoothScreen:
             png_dir.mkdir(parents=True, exist_ok=True)
 
     def show(self, view: View, officer: np.ndarray | None, self_view: np.ndarray | None) -> None:
-        image, drawn = render(view, officer, self_view)
+        image, drawn = render(view, officer, self_view, theme=self.theme,
+                              text_size=self.text_size)
         snap = Snapshot(view, image, drawn)
         changed = self.last is None or self.last.view != view
         with self._lock:

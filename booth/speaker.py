@@ -15,6 +15,9 @@ Outputs (``speaker`` in the booth's config, parsed by :func:`parse_speaker`):
   takes blocks from the queue and plays silence when there is nothing to play;
 * ``wav:<file>``: a recording of what would be played, written by a thread of its own
   (``booth-speaker-wav``): for tests, and to check a booth's audio path without a speaker.
+
+Each output also mixes in the instruction being read out (:attr:`Speaker.narration`,
+:mod:`booth.narration`), which pauses while the officer's voice is heard.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import numpy as np
 
 from booth import limits
 from booth.errors import BoothError
+from booth.narration import Narration
 from hardware.errors import SourceEnded
 from hardware.framequeue import DropOldestQueue
 
@@ -83,6 +87,7 @@ class Speaker:
         self.frames = 0  # audio frames received
         self.samples_queued = 0  # samples put into the queue (after resampling)
         self.played = 0  # samples handed to the output
+        self.narration = Narration()  # the instruction read out, mixed under the officer
         self._resampler: av.AudioResampler | None = None
 
     @property
@@ -112,6 +117,7 @@ class Speaker:
             return
         for block in self._resample(frame):
             self.samples_queued += len(block)
+            self.narration.heard(block)
             self.queue.put(block)
 
     def _resample(self, frame: av.AudioFrame) -> list[np.ndarray]:
@@ -152,12 +158,22 @@ class WavSpeaker(Speaker):
         self._thread.start()
 
     def _write(self, out: wave.Wave_write) -> None:
+        # The officer's blocks as they come, the narration mixed into them; while no call
+        # sends audio, the narration alone, in real time (one block per block's duration).
+        step = int(limits.SPEAKER_RATE * limits.NARRATION_BLOCK_S)
         try:
             while True:
                 try:
-                    block = self.queue.get()
+                    block = self.queue.get(timeout=limits.NARRATION_BLOCK_S)
                 except SourceEnded:
                     return
+                except TimeoutError:
+                    alone = self.narration.take(step)
+                    if alone is not None:
+                        out.writeframes(alone.tobytes())
+                    continue
+                block = block.copy()
+                self.narration.mix_into(block, len(block))
                 out.writeframes(block.tobytes())
                 self.played += len(block)
         except OSError as exc:
@@ -238,6 +254,11 @@ class DeviceSpeaker(Speaker):
         After running dry it waits for :data:`~booth.limits.SPEAKER_PRIME_BLOCKS` blocks
         before playing again, so a late packet makes one gap rather than a crackle of many.
         """
+        filled = self._pull(out, frames)
+        self.narration.mix_into(out, frames)
+        return filled
+
+    def _pull(self, out: np.ndarray, frames: int) -> int:
         if self._priming and len(self.queue) + (len(self._rest) > 0) < limits.SPEAKER_PRIME_BLOCKS:
             out[:frames] = 0
             return 0

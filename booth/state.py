@@ -82,6 +82,7 @@ class Booth:
     receipt_printed: bool | None = None  # None until the printer answered
     notice: str = ""  # catalogue key of a one-off message (claim refused...), cleared on change
     notice_values: tuple[tuple[str, str], ...] = ()
+    notice_at: float = 0.0  # when the notice came: the screen drops it after a while
     hand_raised: bool = False
     online: bool = False
     present: bool = True
@@ -173,6 +174,14 @@ class Claimed(Event):
 class ClaimRefused(Event):
     text_key: str = ""
     values: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckedIn(Event):
+    """A booking was checked in at this booth, but its turn is not here and now: the
+    participant is told their number and to scan the booking again where it is called."""
+
+    number: str = ""
 
 
 @dataclass(frozen=True)
@@ -356,8 +365,11 @@ def transition(booth: Booth, event: Event) -> tuple[Booth, Effects]:
                       number=event.number), (Effect.CAMERA_ON, Effect.REPORT)
     if isinstance(event, ClaimRefused) and s is BoothState.IDLE:
         # Nothing changes but the message shown.
-        return dataclasses.replace(booth, notice=event.text_key,
+        return dataclasses.replace(booth, notice=event.text_key, notice_at=at,
                                    notice_values=event.values), ()
+    if isinstance(event, CheckedIn) and s is BoothState.IDLE and event.number:
+        return dataclasses.replace(booth, notice="booth.checked_in", notice_at=at,
+                                   notice_values=(("number", event.number),)), ()
     if isinstance(event, Waiting) and s is BoothState.IDLE and event.ticket:
         # The queue may tell before it answers the claim: the server is the truth.
         return _enter(booth, BoothState.WAITING, at, ticket=event.ticket, number=event.number,

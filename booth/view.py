@@ -14,7 +14,9 @@ import math
 from dataclasses import dataclass
 
 from bilik.catalogue import Message, text
+from booth import limits
 from booth.state import Booth, BoothState, DocStatus, Document
+from booth.themes import THEMES, BannerKind, ThemeName, bgr
 
 
 class ScreenName(enum.StrEnum):
@@ -29,18 +31,23 @@ class ScreenName(enum.StrEnum):
     OUT_OF_SERVICE = "out_of_service"
 
 
-# Banner colour per screen (BGR): calm blue for the flow, amber for waiting, red only
-# for out of service.
+# What each screen's banner says by its colour (booth/themes.py gives the colour per
+# theme): calm blue for the flow, amber for waiting, red only for out of service.
+BANNER_KIND: dict[ScreenName, BannerKind] = {
+    ScreenName.WELCOME: BannerKind.CALM,
+    ScreenName.WAITING: BannerKind.WAIT,
+    ScreenName.IN_SESSION: BannerKind.OK,
+    ScreenName.OFFICER_BUSY: BannerKind.WAIT,
+    ScreenName.SCANNING: BannerKind.CALM,
+    ScreenName.VERDICT: BannerKind.OK,
+    ScreenName.GOODBYE: BannerKind.CALM,
+    ScreenName.RECONNECTING: BannerKind.OFFLINE,
+    ScreenName.OUT_OF_SERVICE: BannerKind.FAULT,
+}
+# The banner colours (BGR) of the standard theme.
 BANNER_BGR: dict[ScreenName, tuple[int, int, int]] = {
-    ScreenName.WELCOME: (140, 90, 20),
-    ScreenName.WAITING: (30, 140, 200),
-    ScreenName.IN_SESSION: (90, 140, 30),
-    ScreenName.OFFICER_BUSY: (30, 140, 200),
-    ScreenName.SCANNING: (140, 90, 20),
-    ScreenName.VERDICT: (90, 140, 30),
-    ScreenName.GOODBYE: (140, 90, 20),
-    ScreenName.RECONNECTING: (60, 60, 60),
-    ScreenName.OUT_OF_SERVICE: (40, 40, 170),
+    screen: bgr(THEMES[ThemeName.STANDARD].banner_colour(kind))
+    for screen, kind in BANNER_KIND.items()
 }
 
 
@@ -115,9 +122,11 @@ def _wait_line(booth: Booth) -> Message:
     return text("booth.expected_wait", minutes=math.ceil(booth.expected_wait_s / 60))
 
 
-def _notice(booth: Booth) -> Message | None:
+def _notice(booth: Booth, now: float | None) -> Message | None:
     if not booth.notice:
         return None
+    if now is not None and booth.notice_at and now - booth.notice_at > limits.NOTICE_SHOWN_S:
+        return None  # said to the participant before; the next one must not read it
     try:
         message = text(booth.notice)
         values = dict(booth.notice_values)
@@ -128,8 +137,9 @@ def _notice(booth: Booth) -> Message | None:
         return text("booth.claim_refused")
 
 
-def compose(booth: Booth, guidance: Message | None = None) -> View:
-    """The view of ``booth``; ``guidance`` is the quality gate's live advice while scanning."""
+def compose(booth: Booth, guidance: Message | None = None, *, now: float | None = None) -> View:
+    """The view of ``booth``; ``guidance`` is the quality gate's live advice while scanning;
+    ``now`` (the booth's clock) lets a one-off notice go after ``NOTICE_SHOWN_S``."""
     screen = screen_for(booth)
     banner = text(f"booth.banner_{'other' if screen is ScreenName.OFFICER_BUSY else screen}"
                   if screen is not ScreenName.GOODBYE else "booth.banner_goodbye")
@@ -137,7 +147,7 @@ def compose(booth: Booth, guidance: Message | None = None) -> View:
     seated = booth.state in (BoothState.CLAIMED, BoothState.WAITING, BoothState.IN_SESSION,
                              BoothState.SCANNING)
     if screen is ScreenName.WELCOME:
-        notice = _notice(booth)
+        notice = _notice(booth, now)
         lines = [notice] if notice else []
         lines += [text("booth.welcome"), text("booth.booking_hint")]
     elif screen is ScreenName.WAITING:

@@ -97,7 +97,9 @@ class Branch:
         root = self.options.data_dir
         self.root = root
         self.group = ProcessGroup(
-            root / "logs", env={"BILIK_BOOTH_GOODBYE_S": str(limits.BOOTH_GOODBYE_S)})
+            root / "logs", env={"BILIK_BOOTH_GOODBYE_S": str(limits.BOOTH_GOODBYE_S),
+                                # the spoken calls' WAVs stay with the demo's other files
+                                "BILIK_DISPLAY_SPEECH_CACHE": str(root / "display-speech")})
         self.port = self.options.port or free_port()
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
         self.http = f"http://127.0.0.1:{self.port}"

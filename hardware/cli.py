@@ -280,6 +280,7 @@ _ROLE_KIND = {
     Role.TICKET_PRINTER: "printer",
     Role.CAMERA: "camera",
     Role.DOCUMENT_CAMERA: "camera",
+    Role.HAND_BUTTON: "button",
 }
 
 
@@ -310,10 +311,16 @@ def _resolve_target(args: argparse.Namespace, cfg: HardwareConfig) -> tuple[str,
         return report.device, kind, spec.baudrate
     if args.kind is None:
         raise ValueError(
-            f"--kind is needed for {args.device!r}: one of pole-cd5220, pole-epson, led, "
-            "scanner, printer, camera (or give a role name from the configuration)"
+            f"--kind is needed for {args.device!r}: one of {', '.join(selftest_kinds())} "
+            "(or give a role name from the configuration)"
         )
     return args.device, args.kind, args.baud
+
+
+def selftest_kinds() -> tuple[str, ...]:
+    from hardware.selftest import KINDS
+
+    return KINDS
 
 
 class _NoHandle:
@@ -343,6 +350,8 @@ def cmd_selftest(args: argparse.Namespace) -> int:
             result = selftest.printer(device, out.progress, baudrate=baud)
         elif kind == "camera":
             result = selftest.camera(device, out.progress, timeout=args.timeout)
+        elif kind == "button":
+            result = selftest.button(device, out.progress, timeout=args.timeout, baudrate=baud)
         else:  # pragma: no cover - argparse choices
             raise ValueError(f"unknown kind {kind!r}")
     except (HardwareError, ValueError) as exc:
@@ -439,6 +448,17 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         with ScannerEmulator() as emu:
             _run_until_stopped(out, {"kind": kind, "port": emu.path}, scan)
         return EXIT_OK
+    if kind == "button":
+        from hardware.emulators.button import ButtonEmulator
+
+        with ButtonEmulator() as button:
+
+            def press(line: str) -> None:  # any line typed: one press and release
+                button.click()
+                out.doc({"event": "pressed"}) if out.as_json else out.line("pressed")
+
+            _run_until_stopped(out, {"kind": kind, "port": button.path}, press)
+        return EXIT_OK
     if kind == "printer":
         from hardware.emulators.printer import serve_forever
 
@@ -521,7 +541,7 @@ def register(sub: Any, name: str) -> None:
         "selftest",
         cmd_selftest,
         "test one device: display pattern, scanner read, "
-        "printer test page, camera frame with focus score",
+        "printer test page, camera frame with focus score, hand button press",
         config=True,
     )
     p.add_argument(
@@ -530,7 +550,7 @@ def register(sub: Any, name: str) -> None:
         help="a role name (queue_display, reader, ...) or a port path / pyserial URL with --kind",
     )
     p.add_argument(
-        "--kind", choices=("pole-cd5220", "pole-epson", "led", "scanner", "printer", "camera")
+        "--kind", choices=selftest_kinds()
     )
     p.add_argument("--baud", type=int, default=limits.SERIAL_DEFAULT_BAUD)
     p.add_argument(
@@ -549,7 +569,8 @@ def register(sub: Any, name: str) -> None:
     p = add("emulate", cmd_emulate, "run a device emulator and print its port", config=True)
     p.add_argument(
         "kind",
-        choices=("pole", "pole-cd5220", "pole-epson", "led", "scanner", "printer", "camera"),
+        choices=("pole", "pole-cd5220", "pole-epson", "led", "scanner", "printer", "camera",
+                 "button"),
     )
     p.add_argument(
         "--images", nargs="*", default=[], metavar="IMAGE",

@@ -35,6 +35,8 @@ class HardwareConfig:
     reader: str | None = setting(None, "match rule of the serial ticket/QR scanner")
     camera: str | None = setting(None, "match rule of the participant camera (/dev/videoN)")
     document_camera: str | None = setting(None, "match rule of the document camera")
+    hand_button: str | None = setting(
+        None, "match rule of the booth's hand button (serial, hardware/button.py)")
     queue_display_kind: str = setting(
         "pole-cd5220", "command set of the queue display", choices=DISPLAY_KINDS
     )

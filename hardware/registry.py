@@ -60,6 +60,7 @@ class Role(enum.Enum):
     READER = "reader"
     CAMERA = "camera"
     DOCUMENT_CAMERA = "document_camera"
+    HAND_BUTTON = "hand_button"
 
     @property
     def kind(self) -> str:

@@ -22,7 +22,7 @@ from hardware.scanner import Suffix, read_one
 from hardware.serialport import open_port
 
 Progress = Callable[[int, int, str], None]
-KINDS = ("pole-cd5220", "pole-epson", "led", "scanner", "printer", "camera")
+KINDS = ("pole-cd5220", "pole-epson", "led", "scanner", "printer", "camera", "button")
 
 
 def _hold(seconds: float) -> None:
@@ -96,6 +96,19 @@ def scanner(
         read_one(device, timeout, baudrate=baudrate, suffix=Suffix(cfg.scanner_suffix))
     )
     return {"code": code, "length": len(code)}
+
+
+def button(
+    device: str,
+    progress: Progress,
+    *,
+    timeout: float = limits.SELFTEST_SCAN_TIMEOUT_S,
+    baudrate: int = limits.SERIAL_DEFAULT_BAUD,
+) -> dict[str, Any]:
+    """The hand button: it identifies itself, its lamp blinks, a press is read."""
+    from hardware.button import self_test
+
+    return asyncio.run(self_test(device, progress, timeout=timeout, baudrate=baudrate))
 
 
 def _printer_address(device: str, baudrate: int) -> str:

@@ -9,7 +9,10 @@ cd "$(dirname "$0")/.."
 # fonts-dejavu-core: the booth screen and the printer emulator render text with it.
 # libportaudio2: the booth's loudspeaker (sounddevice). xvfb/xauth: the booth screen's real
 # full-screen window is tested on a virtual X display.
-SYSTEM_PACKAGES=(libzbar0 libgl1 libglib2.0-0 chromium fonts-dejavu-core libportaudio2 xvfb xauth)
+# espeak-ng: the queue display speaks each call in Bahasa Indonesia (its "id" voice ships in
+# espeak-ng-data), made on this machine with nothing downloaded at run time (docs/frontdesk.md).
+SYSTEM_PACKAGES=(libzbar0 libgl1 libglib2.0-0 chromium fonts-dejavu-core libportaudio2 xvfb xauth
+                 espeak-ng)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do

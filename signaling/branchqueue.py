@@ -583,7 +583,9 @@ class BranchQueue:
                     return p.TicketInfo(
                         ref=msg.id, ticket=d.ticket, number=d.number, service=d.service,
                         qr=d.qr, ahead=ahead, expected_wait_s=d.expected_wait_s, slot=d.slot)
-            return None
+            # No ticket issued and no refusal: a booking checked in earlier, scanned at the
+            # booth its ticket is called to, has claimed it (Scheduler._booking_at_booth).
+            return p.Ok(ref=msg.id)
 
         await self._request(conn, msg, ev.AppointmentCheckedIn(
             code=msg.code, token=secrets.token_urlsafe(12), booth=booth), answer=answer)
@@ -664,7 +666,8 @@ class BranchQueue:
             await self.handle(event, actor=conn.device_id, reply=(conn.device_id, answer))
         except QueueError as exc:
             await self.server.send_to(conn.device_id, p.Error(
-                ref=msg.id, code=exc.code, detail=exc.detail, text_key=exc.key or ""))
+                ref=msg.id, code=exc.code, detail=exc.detail, text_key=exc.key or "",
+                values=exc.values() if exc.key else {}))
 
     # -- views ------------------------------------------------------------------------------
 

@@ -142,6 +142,8 @@ class Error(Message):
     detail: str = field(default="", metadata={"max": 2048})
     # Catalogue key of the text to show a participant (bilik.catalogue), when there is one.
     text_key: str = field(default="", metadata={"max": 64})
+    # Values of that text's {placeholders} ("booth": "Bilik 2" for queue.wrong_booth).
+    values: dict[str, str] = field(default_factory=dict)
 
 
 # --- pairing ----------------------------------------------------------------------------

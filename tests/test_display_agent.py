@@ -101,6 +101,7 @@ async def walk_in(kiosk: Device, service: str) -> dict[str, Any]:
 
 def display(branch: Branch, **settings: Any) -> DisplayAgent:
     settings.setdefault("tv_port", 0)
+    settings.setdefault("speak", False)  # spoken calls: tests/browser/test_tv_speech.py
     return DisplayAgent(DisplayConfig(server=branch.ws_url, **settings),
                         branch.token("display", "display-01"))
 

@@ -319,6 +319,40 @@ async def test_the_control_endpoint_issues_tickets_for_a_demo_script(
         assert len(printer.jobs) == 1
 
 
+async def test_help_alerts_the_officers_once_and_scanned_codes_are_told_apart(
+    branch: Branch,
+) -> None:
+    hub = await hub_online(branch)
+    async with running_kiosk(branch, control_port=0, help_hold_s=5.0) as kiosk, \
+            aiohttp.ClientSession() as http:
+        for _ in range(2):  # pressed twice: one alert while the call is up
+            async with http.post(f"{kiosk.control_url}/help") as reply:
+                assert reply.status == 200
+                assert (await reply.json())["text"]["key"] == "frontdesk.kiosk_help_called"
+        alert = await hub.expect("alert", kind="help_requested")
+        assert alert["subject"] == "kiosk-01" and "help" in alert["detail"]
+        assert kiosk.health.parts["help"] == "requested"
+        async with http.post(f"{kiosk.control_url}/scan",
+                             json={"code": "BILIK1:T:kc-01:20240101-A001:abc"}) as reply:
+            assert reply.status == 409
+            assert (await reply.json())["text"]["key"] == "frontdesk.ticket_not_here"
+        async with http.post(f"{kiosk.control_url}/scan", json={"code": "BK 1; x"}) as reply:
+            assert (await reply.json())["text"]["key"] == "frontdesk.code_unreadable"
+        async with http.get(f"{kiosk.control_url}/state") as reply:
+            state = await reply.json()
+        assert [s["key"] for s in state["services"]] == SERVICES
+        assert state["labels"]["help"] == [text("frontdesk.kiosk_help").id,
+                                           text("frontdesk.kiosk_help").en]
+        # The kiosk reported its health again meanwhile (a round trip after both presses):
+        # one call for help, one alert in the audit log.
+        await kiosk.take_ticket("jht")
+        async with http.get(branch.url("/api/audit?limit=500"), headers={
+                "Authorization": f"Bearer {branch.token('admin', 'ops-1')}"}) as reply:
+            entries = (await reply.json())["entries"]
+        assert [e["subject"] for e in entries if e["action"] == "help_requested"] == [
+            "kiosk-01"]
+
+
 async def test_the_control_endpoint_refuses_to_listen_beyond_this_machine(
     branch: Branch,
 ) -> None:

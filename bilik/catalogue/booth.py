@@ -78,6 +78,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Tiket tidak dapat digunakan di bilik ini",
         "This ticket cannot be used at this booth",
     ),
+    "checked_in": (
+        "Check-in berhasil. Nomor Anda {number}. Tunggu sampai nomor Anda dipanggil di layar, "
+        "lalu pindai kode booking Anda lagi di bilik yang disebut",
+        "Checked in. Your number is {number}. Wait until it is called on the screen, "
+        "then scan your booking code again at the booth named",
+    ),
+    "check_in_refused": (
+        "Kode booking tidak dapat digunakan di bilik ini. Mohon hubungi petugas",
+        "This booking code cannot be used at this booth. Please ask a member of staff",
+    ),
     "qr_unreadable": (
         "Kode tidak terbaca, coba lagi",
         "The code could not be read, please try again",

@@ -3,11 +3,20 @@
 MESSAGES: dict[str, tuple[str, str]] = {
     "call": ("{number} silakan ke {booth}", "{number} please go to {booth}"),
     "recall": ("Panggilan ulang: {number} ke {booth}", "Calling again: {number} to {booth}"),
+    # Spoken by the queue display (booth/spoken_calls.py fills in the numbers as words).
+    "announce": (
+        "Nomor antrean {number}, silakan menuju bilik {booth}",
+        "Queue number {number}, please go to booth {booth}",
+    ),
+    "announce_recall": (
+        "Panggilan ulang. Nomor antrean {number}, silakan menuju bilik {booth}",
+        "Calling again. Queue number {number}, please go to booth {booth}",
+    ),
     "expected_wait": (
         "Perkiraan waktu tunggu sekitar {minutes} menit",
         "Expected wait about {minutes} minutes",
     ),
-    "ahead": ("{count} orang sebelum Anda", "{count} people ahead of you"),
+    "ahead": ("{count} orang sebelum Anda", "People ahead of you: {count}"),
     "moved": (
         "Mohon maaf, bilik Anda bermasalah. Nomor {number} akan dipanggil lagi lebih dulu",
         "Sorry, your booth has a problem. Number {number} will be called again first",
@@ -22,7 +31,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Kode QR ini bukan tiket cabang ini",
         "This QR code is not a ticket of this branch",
     ),
-    "booking_unknown": ("Kode booking tidak ditemukan", "Booking code not found"),
+    "booking_unknown": (
+        "Kode booking tidak ditemukan di cabang ini. Periksa kode dan cabang pilihan Anda",
+        "Booking code not found at this branch. Check the code and the branch you chose",
+    ),
+    "booking_other_day": (
+        "Booking ini untuk hari lain. Silakan datang pada tanggal booking Anda",
+        "This booking is for another day. Please come on your booked date",
+    ),
     "booking_used": ("Kode booking ini sudah dipakai", "This booking code was already used"),
     "booking_too_early": (
         "Terlalu awal untuk check-in, silakan kembali mendekati jadwal Anda",

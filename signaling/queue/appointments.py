@@ -22,6 +22,7 @@ from typing import Any
 from signaling.queue import limits
 from signaling.queue.errors import CheckInRefused, ImportFailed
 from signaling.queue.rules import QueueRules
+from signaling.queue.tickets import day_key
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{3,31}$")
 FIELDS = ("code", "service", "slot", "branch", "name")
@@ -225,6 +226,16 @@ def refuse_check_in(appointment: Appointment, now: float, rules: QueueRules) -> 
     if appointment.state is AppointmentState.MISSED:
         raise CheckInRefused(f"booking {appointment.code} was missed", "queue.booking_too_late")
     opens, closes = check_in_window(appointment, rules)
+    if not opens <= now <= closes and (
+        day_key(appointment.slot, rules.utc_offset_min) != day_key(now, rules.utc_offset_min)
+    ):
+        # Not "too early, come back later": a participant who came on the wrong day must
+        # hear that the booking is for another day.
+        raise CheckInRefused(
+            f"booking {appointment.code} is for {day_key(appointment.slot, rules.utc_offset_min)}"
+            f", today is {day_key(now, rules.utc_offset_min)}",
+            "queue.booking_other_day",
+        )
     if now < opens:
         raise CheckInRefused(
             f"booking {appointment.code} opens for check-in {opens - now:.0f} s from now",

@@ -16,6 +16,10 @@ class QueueError(SignalingError):
         super().__init__(detail)
         self.detail = detail
 
+    def values(self) -> dict[str, str]:
+        """Values for the placeholders of the ``key`` text (none by default)."""
+        return {}
+
 
 class InvalidEvent(QueueError, ValueError):
     """An event's fields are malformed (wrong type, empty id, negative capacity...)."""
@@ -73,6 +77,9 @@ class WrongBooth(InvalidTransition):
     def __init__(self, detail: str, booth: str) -> None:
         super().__init__(detail)
         self.booth = booth
+
+    def values(self) -> dict[str, str]:
+        return {"booth": self.booth}
 
 
 class NotCalled(InvalidTransition):

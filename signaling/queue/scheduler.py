@@ -403,6 +403,8 @@ class Scheduler:
         if appt is None:
             raise UnknownAppointment(f"no booking {event.code!r} at branch {self.branch}")
         booth = self._booth(event.booth) if event.booth is not None else None
+        if booth is not None and self._booking_at_booth(appt, booth, now, out):
+            return
         refuse_check_in(appt, now, self.rules)
         t = self._new_ticket(
             self.rules.appointment_letter, appt.service, Priority.NONE, event.token, now
@@ -427,6 +429,29 @@ class Scheduler:
             if best and best[0] is t:  # it is this booth's next ticket anyway: sit down now
                 self._call(booth, t, now, out)
                 self._claim(booth, t, now, out)
+
+    def _booking_at_booth(self, appt: Appointment, b: Booth, now: float, out: Decisions) -> bool:
+        """A booking checked in earlier, scanned again at a booth: its ticket's claim.
+
+        The participant keeps one code (the booking's QR) from the door to the booth: once
+        its ticket is called to this booth, the booking code claims it like the ticket's
+        own QR (decisions as for a claim; the device is answered ``Ok``). Called elsewhere:
+        the same refusal as that QR (``WrongBooth``). Not called yet, or no longer: False,
+        and the check-in refuses it as used.
+        """
+        if appt.state is not AppointmentState.CHECKED_IN or appt.ticket is None:
+            return False
+        t = self.tickets.get(appt.ticket)
+        if t is None:
+            return False
+        if t.state is TicketState.CALLED and t.booth != b.id:
+            label = self.booths[t.booth].label if t.booth in self.booths else str(t.booth)
+            raise WrongBooth(f"ticket {t.number} was called to {label}", label)
+        if t.booth != b.id or t.state not in (TicketState.CALLED, TicketState.CLAIMED):
+            return False
+        if t.state is TicketState.CALLED:
+            self._claim(b, t, now, out)
+        return True  # claimed here (or scanned twice): no new ticket, so no CheckedIn
 
     # --- booths ---------------------------------------------------------------------------
 

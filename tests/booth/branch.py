@@ -43,7 +43,9 @@ class Branch:
                        f"http://127.0.0.1:{self.server.port}", **kwargs)  # type: ignore[arg-type]
 
     def booth(self, tmp_path: Path, **settings: object) -> BoothAgent:
-        values: dict[str, object] = {"flow": "direct", **settings}
+        # Instructions read out: tests/booth/test_narration.py; here the recorded sound is
+        # the officer's alone.
+        values: dict[str, object] = {"flow": "direct", "read_aloud": False, **settings}
         config = BoothConfig(server=self.url, id="booth-01", data_dir=tmp_path / "booth",
                              **values)  # type: ignore[arg-type]
         return BoothAgent(config, self.token("booth-01", "booth"))

@@ -9,9 +9,20 @@ import numpy as np
 import pytest
 
 from bilik.catalogue import text
+from booth import limits
 from booth.screen import BANNER_H, OFFICER_H, OFFICER_W, BoothScreen, render
-from booth.state import Booth, BoothState, DocStatus, Document, Outcome
-from booth.view import BANNER_BGR, ScreenName, compose
+from booth.state import (
+    Booth,
+    BoothState,
+    CheckedIn,
+    ClaimRefused,
+    DocStatus,
+    Document,
+    Outcome,
+    transition,
+)
+from booth.themes import THEMES, TextSize, ThemeName, bgr
+from booth.view import BANNER_BGR, BANNER_KIND, ScreenName, compose
 
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
@@ -122,6 +133,17 @@ def test_a_refused_claim_is_explained_on_the_welcome_screen() -> None:
     assert with_missing_value.lines[0] == text("booth.claim_refused")
 
 
+def test_a_notice_goes_after_a_while_so_the_next_participant_does_not_read_it() -> None:
+    booth, _ = transition(Booth(online=True), CheckedIn(at=1000.0, number="R002"))
+    told = text("booth.checked_in", number="R002")
+    assert compose(booth, now=1000.0).lines[0] == told
+    assert compose(booth, now=1000.0 + limits.NOTICE_SHOWN_S).lines[0] == told
+    later = compose(booth, now=1000.0 + limits.NOTICE_SHOWN_S + 1)
+    assert later.lines[0] == text("booth.welcome") and told not in later.lines
+    refused, _ = transition(booth, ClaimRefused(at=2000.0, text_key="queue.booking_used"))
+    assert compose(refused, now=2001.0).lines[0] == text("queue.booking_used")
+
+
 def test_png_dir_writes_one_snapshot_per_change(tmp_path: Path) -> None:
     screen = BoothScreen("png-dir", tmp_path)
     for _ in range(3):
@@ -151,3 +173,29 @@ def test_a_redraw_changes_only_the_videos_and_leaves_no_trace_of_the_last_one() 
     assert np.array_equal(first[outside], second[outside])  # text, banner, self view
     assert drawn == drawn_again
     assert np.array_equal(render(view, officer_picture(), me)[0], first)  # nothing left over
+
+
+@pytest.mark.parametrize("theme", list(ThemeName))
+def test_each_theme_draws_in_its_own_colours_and_larger_text_wraps_into_more_lines(
+    theme: ThemeName,
+) -> None:
+    colours = THEMES[theme]
+    view = compose(Booth(online=True))
+    lines = {}
+    for size in TextSize:
+        image, drawn = render(view, None, None, theme=theme, text_size=size)
+        lines[size] = len(drawn)
+        assert tuple(int(v) for v in image[-5, -5]) == bgr(colours.background)
+        assert tuple(int(v) for v in image[BANNER_H // 2, 5]) == bgr(
+            colours.banner_colour(BANNER_KIND[ScreenName.WELCOME]))
+        text_area = image[BANNER_H:].reshape(-1, 3)
+        for colour in (colours.text, colours.text_second):  # the words, in the theme's colours
+            assert (text_area == np.array(bgr(colour), np.uint8)).all(axis=1).sum() > 200
+        if theme is ThemeName.HIGH_CONTRAST and size is TextSize.LARGEST:
+            cv2.imwrite(str(DOCS_IMG / "booth-welcome-high-contrast-largest.png"), image)
+    # The same words take more lines as the type grows: the size setting is really applied.
+    assert lines[TextSize.NORMAL] < lines[TextSize.LARGE] <= lines[TextSize.LARGEST]
+    with pytest.raises(ValueError, match="unknown theme"):
+        BoothScreen(theme="pink")
+    with pytest.raises(ValueError, match="unknown text size"):
+        BoothScreen(text_size="huge")

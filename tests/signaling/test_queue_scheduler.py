@@ -341,6 +341,39 @@ def test_check_in_at_a_free_booth_sits_down_at_once() -> None:
     assert kinds(out) == ["checked_in", "call", "claimed", "pair"]
 
 
+def test_a_booking_for_another_day_is_told_so_not_to_come_back_later() -> None:
+    b = Branch()
+    booked(b, "BK-0001", T0 + 86400)  # tomorrow, same hour
+    booked(b, "BK-0002", T0 - 86400)  # yesterday
+    booked(b, "BK-0003", T0 + 3 * 3600)  # today, too early
+    for code in ("BK-0001", "BK-0002"):
+        err = b.refused(ev.AppointmentCheckedIn(code=code, token="x"), CheckInRefused)
+        assert err.key == "queue.booking_other_day", code
+    err = b.refused(ev.AppointmentCheckedIn(code="BK-0003", token="x"), CheckInRefused)
+    assert err.key == "queue.booking_too_early"
+
+
+def test_the_booking_code_claims_its_ticket_at_the_booth_it_is_called_to() -> None:
+    b = Branch()
+    b.booths("b1", "b2")
+    b.hub("h1")
+    b.walk_in()  # A001 is called to b1
+    booked(b, "BK-0001", T0 + 120)
+    out = b.do(ev.AppointmentCheckedIn(code="BK-0001", token="x"), 10)  # at the kiosk
+    assert kinds(out) == ["checked_in", "call"] and out[1].booth == "b2"
+    err = b.refused(ev.AppointmentCheckedIn(code="BK-0001", token="y", booth="b1"), WrongBooth)
+    assert err.key == "queue.wrong_booth" and err.booth == "Bilik 2"  # type: ignore[attr-defined]
+    out = b.do(ev.AppointmentCheckedIn(code="BK-0001", token="y", booth="b2"), 20)
+    assert kinds(out) == ["claimed", "pair"]  # no second ticket: the first one is claimed
+    assert out[0].number == "R001" and out[0].booth == "b2"
+    again = b.do(ev.AppointmentCheckedIn(code="BK-0001", token="z", booth="b2"), 1)
+    assert kinds(again) == []  # scanned twice: nothing more happens
+    b.do(ev.SessionEnded(booth="b2", outcome="approved"), 60)
+    err = b.refused(ev.AppointmentCheckedIn(code="BK-0001", token="w", booth="b2"),
+                    CheckInRefused)
+    assert err.key == "queue.booking_used"
+
+
 def test_forecast_flags_late_appointments_before_they_are_late_and_calls_them_first() -> None:
     b = Branch()
     b.booths("b1", "b2")
