@@ -1,30 +1,21 @@
-"""The officer hub's call side: one receive-only video call per paired booth, at most six.
+"""The officer hub's shell: up to six booth calls, focus, and the officer's console.
 
-The hub connects to the branch server, announces its capacity, and answers the offer
-of every booth the server pairs with it. It decodes each booth's video, measures the
-frame rate and capture-to-decode latency, and exposes them in its log (every
-``REPORT_INTERVAL_S``), at ``/metrics`` and at ``/healthz``.
+The hub connects to the branch server, announces its capacity, and answers the offer of
+every booth the server pairs with it. Each booth's video is counted as it arrives (frame
+rate, "lost") and forwarded, undecoded, to the officer's console; the officer's camera and
+microphone come from the console and go, undecoded, to the booth in focus, the card and
+silence to the others (:mod:`officer.consolemedia`, :mod:`officer.returnmedia`). Seats and
+focus are the pure model of :mod:`officer.seats`; this module does its effects. Figures go
+to the log (every ``REPORT_INTERVAL_S``), ``/metrics`` and ``/healthz``
+(:mod:`officer.health`), beside the console (:mod:`officer.console`).
 
-A slot is freed when the server releases the pairing, when the booth's video has
-stopped for ``media_offline_s`` (the booth is offline: its slot goes back to the
-server at once, without waiting for the server's resume window), when a call is not
-up within ``NEGOTIATION_TIMEOUT_S``, or when the connection fails; the hub then tells
-the server (``Release``) and re-announces its capacity. A pairing beyond
-``max_booths`` is refused with ``Release(reason="hub_full")``.
-
-After a reconnect to the server the pairings come again (``Pair``); a slot that is
-already there is kept, so a server restart does not interrupt a call.
-
-Focus (:meth:`Hub.focus`): the officer's camera and microphone go to the focused booth,
-the shared "please wait" card and silence to every other booth (see
-:mod:`officer.returnmedia`); the booths are told with ``Attention`` and the server with
-``Focus``. The officer's camera and microphone are the console page's, forwarded as the
-browser encoded them, and the page gets every booth's video and the focused booth's
-voice the same way (:mod:`officer.consolemedia`); with no console media connected the
-officer is the synthetic test pattern and tone (``synthetic_officer``) or the card.
-A booth whose video stops is marked lost on its tile at once and its slot is
-freed after the server's resume window (or ``lost_grace_s``), unless it comes back.
-The officer's console (:mod:`officer.console`) is served beside ``/metrics``.
+A slot is freed when the server releases the pairing, when the booth's video has stopped
+for ``media_offline_s`` plus the grace (marked lost on its tile at once), when a call is not
+up within ``NEGOTIATION_TIMEOUT_S``, or when the connection fails; the hub then tells the
+server (``Release``) and announces its capacity again. A pairing beyond ``max_booths`` is
+refused with ``Release(reason="hub_full")``. After a reconnect to the server the pairings
+come again (``Pair``); a slot already there is kept, so a server restart does not
+interrupt a call.
 """
 
 from __future__ import annotations
@@ -42,18 +33,16 @@ from aiohttp import web
 from bilik import __version__
 from bilik.webrtc import ice
 from bilik.webrtc.looplag import LoopLagMonitor
-from bilik.webrtc.meter import percentile
-from officer import checklists, console, limits, seats
-from officer.card import render_wait_card
+from officer import checklists, console, health, limits, seats
 from officer.config import HubConfig
 from officer.consolemedia import ConsoleMedia
 from officer.desk import Desk
 from officer.errors import OfficerError
 from officer.forward import ForwardTrack
-from officer.metrics import CONTENT_TYPE, HubMetrics
+from officer.metrics import HubMetrics
 from officer.peers import DropReason, HubPeer, SlotState
-from officer.returnmedia import EncodedStream, ReturnStreams, ReturnTrack
-from officer.synthetic import CameraPicture, Sound, StillPicture, silence, tone
+from officer.returnmedia import ReturnStreams, ReturnTrack
+from officer.synthetic import hub_streams
 from signaling import protocol as p
 from signaling.client import ClientState, SignalingClient
 from signaling.errors import ClientError
@@ -61,7 +50,6 @@ from signaling.errors import ClientError
 log = logging.getLogger(__name__)
 
 SOFTWARE = f"bilik-hub/{__version__}"
-HUB_KEY: web.AppKey[Hub] = web.AppKey("bilik_hub")
 
 
 class Hub:
@@ -99,7 +87,7 @@ class Hub:
         self._runner: web.AppRunner | None = None
         self.metrics_port: int | None = None
         self._last_report = 0.0
-        self.streams = streams if streams is not None else default_streams(config)
+        self.streams = streams if streams is not None else hub_streams(config)
         self.console_media = ConsoleMedia(
             self.streams.browser_video, self.streams.browser_audio,
             on_change=self._media_changed, on_switched=self._switched, wall=clock,
@@ -127,7 +115,7 @@ class Hub:
         self.streams.start()
         await self.desk.start()
         self.lag.start()
-        self._spawn(self._watch(), "hub-watch")
+        self.spawn(self._watch(), "hub-watch")
         await self.client.start()
 
     async def wait_connected(self, timeout: float = limits.CONNECT_TIMEOUT_S) -> str:
@@ -157,9 +145,6 @@ class Hub:
         self.streams.stop()
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        self._spawn(coro, name)
-
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -184,8 +169,8 @@ class Hub:
                 self.lost_grace_s = self.client.welcome.resume_window_s
                 for peer in self.peers.values():
                     peer.lost_grace_s = self.lost_grace_s
-            self._spawn(self._announce(), "hub-capacity")
-            self._spawn(self.desk.restore(), "hub-restore-cases")
+            self.spawn(self._announce(), "hub-capacity")
+            self.spawn(self.desk.restore(), "hub-restore-cases")
 
     async def _announce(self) -> None:
         # Capacity is the number of booths this hub takes in all; the server subtracts
@@ -391,10 +376,10 @@ class Hub:
                     peer.sla_alert = None  # attended: the queue's risk is being dealt with
                 peer.set_focus(effect.focused)
             elif isinstance(effect, seats.TellAttention):
-                self._spawn(self._tell(p.Attention(peer=effect.booth, pairing=effect.pairing,
+                self.spawn(self._tell(p.Attention(peer=effect.booth, pairing=effect.pairing,
                                                    focused=effect.focused)), "hub-attention")
             elif isinstance(effect, seats.TellFocus):
-                self._spawn(self._tell(p.Focus(booth=effect.booth or "")), "hub-focus")
+                self.spawn(self._tell(p.Focus(booth=effect.booth or "")), "hub-focus")
             elif isinstance(effect, seats.BindConsole):
                 self._bind_console()
         return bool(effects)
@@ -458,7 +443,7 @@ class Hub:
             if self.config.console_idle_s and idle is not None and \
                     idle > self.config.console_idle_s:
                 self.desk.last_input = None  # one sign-out, not one per round
-                self._spawn(self._sign_out_idle(), "hub-idle-sign-out")
+                self.spawn(self._sign_out_idle(), "hub-idle-sign-out")
             async with self._lock:
                 for pairing, peer in list(self.peers.items()):
                     was = peer.state
@@ -468,36 +453,14 @@ class Hub:
                     if reason is not None:
                         log.warning("booth %s dropped: %s", peer.booth, reason.value)
                         await self._free(pairing, reason, tell_server=True)
-            self._refresh_gauges()
+            now = self.monotonic()
+            report = now - self._last_report >= limits.REPORT_INTERVAL_S
+            if report:
+                self._last_report = now
+            health.refresh_gauges(self, log_readings=report)
             for peer in list(self.peers.values()):
                 with contextlib.suppress(Exception):  # a closing connection has no stats
                     await peer.refresh_stats()
-
-    def _refresh_gauges(self) -> None:
-        now = self.monotonic()
-        report = now - self._last_report >= limits.REPORT_INTERVAL_S
-        if report:
-            self._last_report = now
-        for peer in self.peers.values():
-            reading = peer.meter.reading(int(self.clock() * 1000))
-            self.metrics.fps.labels(peer.booth).set(reading.fps)
-            if reading.p95_ms is not None:
-                self.metrics.latency_p95.labels(peer.booth).set(reading.p95_ms / 1000)
-            if report:
-                log.info(
-                    "booth video",
-                    extra={
-                        "fields": {
-                            "booth": peer.booth,
-                            "state": peer.state.value,
-                            "fps": reading.fps,
-                            "p50_ms": reading.p50_ms,
-                            "p95_ms": reading.p95_ms,
-                            "frames": reading.frames,
-                            "unreadable": reading.unreadable,
-                        }
-                    },
-                )
 
     def _on_lag(self, lag_s: float) -> None:
         self.lag_samples.append((int(self.clock() * 1000), lag_s))
@@ -508,47 +471,12 @@ class Hub:
     # -- health and metrics over HTTP -----------------------------------------------------
 
     def health(self, since_ms: int | None = None) -> dict[str, Any]:
-        """Health and per-booth figures; latency percentiles of frames since ``since_ms``."""
-        return {
-            "status": "ok" if self.client.connected else "degraded",
-            "device": self.device_id,
-            "signaling": self.client.state.value,
-            "max_booths": self.config.max_booths,
-            "slots_free": self.free_slots,
-            "now_ms": int(self.clock() * 1000),
-            "booths": {peer.booth: peer.reading(since_ms) for peer in self.peers.values()},
-            "focused": self.focused,
-            "focus_changes": self.focus_changes,
-            "switch_ms": [
-                {"kind": kind, "ms": round(s * 1000, 1)} for kind, s in self.switch_times_s
-            ],
-            "return_streams": {
-                s.name: {
-                    "frames": s.stats.frames,
-                    "keyframes": s.stats.keyframes,
-                    "bytes": s.stats.bytes,
-                    "encode_s": round(s.stats.encode_s, 3),
-                    "subscribers": s.subscribers,
-                }
-                for s in self.streams.all
-            },
-            "officer_media": self.officer_media(),
-            "headset_packets": {peer.booth: peer.heard_packets for peer in self.peers.values()},
-            "loop_lag_ms": {
-                "last": round(self.lag.last_lag_s * 1000, 2),
-                "max": round(self.lag.max_lag_s * 1000, 2),
-                "over_threshold": self.lag.over_threshold,
-                "threshold": self.lag.warn_s * 1000,
-                "window": lag_window([lag for at, lag in list(self.lag_samples)
-                                      if since_ms is None or at >= since_ms]),
-            },
-        }
+        """Health and per-booth figures (``/healthz``); see :func:`officer.health.report`."""
+        return health.report(self, since_ms)
 
     async def _start_http(self) -> None:
         app = web.Application()
-        app[HUB_KEY] = self
-        app.router.add_get("/healthz", _healthz)
-        app.router.add_get("/metrics", _metrics)
+        health.add_routes(app, self)
         console.add_routes(app, self)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -565,65 +493,3 @@ class Hub:
         address = runner.addresses[0]
         self.metrics_port = int(address[1])
         log.info("hub metrics at http://%s:%d/metrics", self.config.metrics_host, self.metrics_port)
-
-
-async def _healthz(request: web.Request) -> web.Response:
-    raw = request.query.get("since_ms")
-    since: int | None = None
-    if raw is not None:
-        try:
-            since = int(raw)
-        except ValueError:
-            raise web.HTTPBadRequest(
-                text="since_ms must be an integer (ms since the epoch)"
-            ) from None
-    return web.json_response(request.app[HUB_KEY].health(since))
-
-
-async def _metrics(request: web.Request) -> web.Response:
-    body = request.app[HUB_KEY].metrics.render()
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
-
-
-def lag_window(lags_s: list[float]) -> dict[str, float | int | None]:
-    """Event-loop lag probes of a window: how many, and p50/p99/max in ms."""
-    ordered = sorted(lags_s)
-
-    def ms(value: float | None) -> float | None:
-        return None if value is None else round(value * 1000, 2)
-
-    return {
-        "probes": len(ordered),
-        "p50": ms(percentile(ordered, 50)) if ordered else None,
-        "p99": ms(percentile(ordered, 99)) if ordered else None,
-        "max": ms(ordered[-1]) if ordered else None,
-    }
-
-
-def default_streams(config: HubConfig) -> ReturnStreams:
-    """The card and silence, and (``synthetic_officer``) the synthetic officer's camera
-    (test pattern with timecode) and tone for when no console media is connected."""
-    card = EncodedStream("card", StillPicture(render_wait_card(), limits.CARD_FPS),
-                         bitrate=limits.CARD_BITRATE, clock=time.time)
-    quiet = EncodedStream("silence", Sound(silence, limits.SILENCE_PERIOD_S),
-                          bitrate=limits.RETURN_AUDIO_BITRATE, clock=time.time)
-    if not config.synthetic_officer:
-        return ReturnStreams(None, card, None, quiet)
-    from hardware.camera import SyntheticSource
-    from hardware.testpattern import TestPattern
-
-    fps = limits.RETURN_VIDEO_FPS
-    pattern = TestPattern(640, 480)
-    camera = SyntheticSource(pattern.render_bgr, fps, name="officer-camera", clock=time.time)
-    camera.start()
-    # Stream timestamps come from one wall clock so that switching keeps RTP in step.
-    return ReturnStreams(
-        officer_video=EncodedStream("officer-video", CameraPicture(camera, fps),
-                                    bitrate=limits.RETURN_VIDEO_BITRATE, clock=time.time),
-        card=card,
-        officer_audio=EncodedStream("officer-audio", Sound(tone(440.0, 0.2)),
-                                    bitrate=limits.RETURN_AUDIO_BITRATE, clock=time.time),
-        quiet=quiet,
-    )
-
-

@@ -6,12 +6,16 @@ synthetic officer (a camera source and a tone) used when no console media is con
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 import av
 import numpy as np
 
-from officer.returnmedia import AUDIO_FRAME_SAMPLES, AUDIO_RATE
+from officer import limits
+from officer.card import render_wait_card
+from officer.config import HubConfig
+from officer.returnmedia import AUDIO_FRAME_SAMPLES, AUDIO_RATE, EncodedStream, ReturnStreams
 
 log = logging.getLogger(__name__)
 
@@ -95,3 +99,30 @@ def tone(frequency_hz: float = 440.0, amplitude: float = 0.2) -> Callable[[float
         return wave.astype(np.int16)
 
     return render
+
+
+def hub_streams(config: HubConfig) -> ReturnStreams:
+    """The card and silence, and (``synthetic_officer``) the synthetic officer's camera
+    (test pattern with timecode) and tone for when no console media is connected."""
+    card = EncodedStream("card", StillPicture(render_wait_card(), limits.CARD_FPS),
+                         bitrate=limits.CARD_BITRATE, clock=time.time)
+    quiet = EncodedStream("silence", Sound(silence, limits.SILENCE_PERIOD_S),
+                          bitrate=limits.RETURN_AUDIO_BITRATE, clock=time.time)
+    if not config.synthetic_officer:
+        return ReturnStreams(None, card, None, quiet)
+    from hardware.camera import SyntheticSource
+    from hardware.testpattern import TestPattern
+
+    fps = limits.RETURN_VIDEO_FPS
+    pattern = TestPattern(640, 480)
+    camera = SyntheticSource(pattern.render_bgr, fps, name="officer-camera", clock=time.time)
+    camera.start()
+    # Stream timestamps come from one wall clock so that switching keeps RTP in step.
+    return ReturnStreams(
+        officer_video=EncodedStream("officer-video", CameraPicture(camera, fps),
+                                    bitrate=limits.RETURN_VIDEO_BITRATE, clock=time.time),
+        card=card,
+        officer_audio=EncodedStream("officer-audio", Sound(tone(440.0, 0.2)),
+                                    bitrate=limits.RETURN_AUDIO_BITRATE, clock=time.time),
+        quiet=quiet,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from officer.hub import lag_window
+from officer.health import lag_window
 from officer.metrics import HubMetrics
 from officer.peers import HubPeer
 
