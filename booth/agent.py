@@ -33,10 +33,10 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from bilik import __version__
 from bilik.catalogue import Message
+from bilik.codes import CodeKind, kind_of
 from bilik.webrtc import ice
 from booth import limits, selftest, statefile
 from booth import state as st
-from booth.codes import CodeKind, kind_of
 from booth.config import BoothConfig
 from booth.errors import BoothError
 from booth.hand_button import HandButtonLoop

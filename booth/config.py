@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bilik.config import setting
+from bilik.themes import TextSize, ThemeName
 from bilik.webrtc import limits as media
-from booth.themes import TextSize, ThemeName
 
 
 @dataclass(frozen=True)

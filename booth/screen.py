@@ -28,8 +28,9 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageGrab
 
-from booth import limits, themes
-from booth.themes import TextSize, ThemeName
+from bilik import themes
+from bilik.themes import TextSize, ThemeName
+from booth import limits
 from booth.view import BANNER_KIND, View
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ def render(
     text_size: TextSize | str = TextSize.NORMAL,
 ) -> tuple[np.ndarray, list[str]]:
     """The screen picture (BGR, ``size`` = width x height) and the text lines drawn on it,
-    in ``theme``'s colours and at ``text_size`` (booth/themes.py)."""
+    in ``theme``'s colours and at ``text_size`` (bilik/themes.py)."""
     width, height = size
     officer_area = view.show_officer and officer is not None
     self_area = view.show_self and self_view is not None

@@ -14,9 +14,9 @@ import math
 from dataclasses import dataclass
 
 from bilik.catalogue import Message, text
+from bilik.themes import THEMES, BannerKind, ThemeName, bgr
 from booth import limits
 from booth.state import Booth, BoothState, DocStatus, Document
-from booth.themes import THEMES, BannerKind, ThemeName, bgr
 
 
 class ScreenName(enum.StrEnum):
@@ -31,7 +31,7 @@ class ScreenName(enum.StrEnum):
     OUT_OF_SERVICE = "out_of_service"
 
 
-# What each screen's banner says by its colour (booth/themes.py gives the colour per
+# What each screen's banner says by its colour (bilik/themes.py gives the colour per
 # theme): calm blue for the flow, amber for waiting, red only for out of service.
 BANNER_KIND: dict[ScreenName, BannerKind] = {
     ScreenName.WELCOME: BannerKind.CALM,

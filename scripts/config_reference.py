@@ -16,8 +16,8 @@ ROLES = (
     ("queue", "signaling.queue.rules", "QueueRules", "server.toml", "bilik server"),
     ("hub", "officer.config", "HubConfig", "hub.toml", "bilik hub"),
     ("booth", "booth.config", "BoothConfig", "booth.toml", "bilik booth"),
-    ("kiosk", "booth.kiosk", "KioskConfig", "kiosk.toml", "bilik kiosk"),
-    ("display", "booth.display", "DisplayConfig", "display.toml", "bilik display"),
+    ("kiosk", "frontdesk.kiosk", "KioskConfig", "kiosk.toml", "bilik kiosk"),
+    ("display", "frontdesk.queue_display", "DisplayConfig", "display.toml", "bilik display"),
     ("hardware", "hardware.config", "HardwareConfig", "any role's file",
      "bilik hw, booth, kiosk, display"),
 )

@@ -39,7 +39,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Kode tidak terbaca, silakan pindai lagi",
         "The code could not be read, please scan again",
     ),
-    # The kiosk's touch screen page (booth/kiosk_page/): one question at a time.
+    # The kiosk's touch screen page (frontdesk/kiosk_page/): one question at a time.
     "kiosk_title": ("Ambil nomor antrean", "Take a queue number"),
     "kiosk_choose_service": ("Sentuh layanan yang Anda perlukan", "Touch the service you need"),
     "kiosk_priority_question": (

@@ -3,7 +3,7 @@
 MESSAGES: dict[str, tuple[str, str]] = {
     "call": ("{number} silakan ke {booth}", "{number} please go to {booth}"),
     "recall": ("Panggilan ulang: {number} ke {booth}", "Calling again: {number} to {booth}"),
-    # Spoken by the queue display (booth/spoken_calls.py fills in the numbers as words).
+    # Spoken by the queue display (frontdesk/spoken_calls.py fills in the numbers as words).
     "announce": (
         "Nomor antrean {number}, silakan menuju bilik {booth}",
         "Queue number {number}, please go to booth {booth}",

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bilik.catalogue import text
+from bilik.themes import THEMES, TextSize, ThemeName, bgr
 from booth import limits
 from booth.screen import BANNER_H, OFFICER_H, OFFICER_W, BoothScreen, render
 from booth.state import (
@@ -21,7 +22,6 @@ from booth.state import (
     Outcome,
     transition,
 )
-from booth.themes import THEMES, TextSize, ThemeName, bgr
 from booth.view import BANNER_BGR, BANNER_KIND, ScreenName, compose
 
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"

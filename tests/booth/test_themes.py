@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from booth import themes
-from booth.themes import (
+from bilik import themes
+from bilik.themes import (
     MIN_BODY_CONTRAST,
     TEXT_SCALE,
     THEMES,

@@ -20,7 +20,7 @@ from playwright.async_api import Page, async_playwright, expect
 from bilik.catalogue import Message, text
 from hardware.emulators.printer import Fault, PtyPrinterEmulator
 from tests.signaling.conftest import Branch
-from tests.test_kiosk import (  # noqa: F401 - fixtures
+from tests.frontdesk.test_kiosk import (  # noqa: F401 - fixtures
     branch,
     decode_qr,
     hub_online,

@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, async_playwright
 
-from booth.display import DisplayAgent, DisplayConfig
+from frontdesk.queue_display import DisplayAgent, DisplayConfig
 from hardware.speech import measure
 from signaling.branchqueue import QUEUE_KEY
 from signaling.queue import events as ev
 from tests.signaling.conftest import REPLY_S, wait_until
-from tests.test_display_agent import walk_in
-from tests.test_kiosk import BranchFactory, hub_online, start_branch  # noqa: F401 - fixture
+from tests.frontdesk.test_queue_display import walk_in
+from tests.frontdesk.test_kiosk import BranchFactory, hub_online, start_branch  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

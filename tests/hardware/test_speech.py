@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from booth.spoken_calls import call_phrase
+from frontdesk.spoken_calls import call_phrase
 from hardware import limits
 from hardware.speech import (
     SAMPLE_RATE,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from booth.codes import CodeKind, kind_of
+from bilik.codes import CodeKind, kind_of
 from signaling.queue import Priority
 
 PRIORITY_NAMES = tuple(x.value for x in Priority if x is not Priority.NONE)

@@ -26,8 +26,8 @@ from pyzbar.pyzbar import decode as zbar_decode
 
 from bilik.catalogue import text
 from bilik.errors import ConfigError
-from booth.kiosk import Kiosk, KioskConfig, KioskResult, Outcome
-from booth.kiosk_commands import (
+from frontdesk.kiosk import Kiosk, KioskConfig, KioskResult, Outcome
+from frontdesk.kiosk_commands import (
     CheckInCode,
     CommandError,
     Help,
@@ -36,7 +36,7 @@ from booth.kiosk_commands import (
     booking_code,
     parse_command,
 )
-from booth.ticket_slip import TicketSlip, render_slip, wait_message, wait_minutes
+from frontdesk.ticket_slip import TicketSlip, render_slip, wait_message, wait_minutes
 from hardware.emulators.escpos_parse import EscposParser, QrCode
 from hardware.emulators.printer import Fault, PrintedJob, PtyPrinterEmulator, start_pty_emulator
 from hardware.emulators.scanner import ScannerEmulator
@@ -47,7 +47,7 @@ SERVICES = ["jht", "jkk", "jkm", "jp"]
 BranchFactory = Callable[..., Awaitable[Branch]]
 
 
-# -- a real branch, shared with tests/test_display_agent.py -------------------------------------
+# -- a real branch, shared with tests/frontdesk/test_queue_display.py ----------------------
 
 
 @contextlib.asynccontextmanager

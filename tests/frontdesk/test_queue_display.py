@@ -20,8 +20,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from booth.calls_board import CallsBoard, booth_short, led_line, pole_lines
-from booth.display import DisplayAgent, DisplayConfig
+from frontdesk.calls_board import CallsBoard, booth_short, led_line, pole_lines
+from frontdesk.queue_display import DisplayAgent, DisplayConfig
 from hardware.displays.led import LedFraming
 from hardware.displays.pole import PoleCommandSet
 from hardware.emulators.led import LedEmulator
@@ -31,7 +31,7 @@ from signaling import protocol as p
 from signaling.branchqueue import QUEUE_KEY
 from signaling.queue import events as ev
 from tests.signaling.conftest import REPLY_S, Branch, Device, wait_until
-from tests.test_kiosk import (
+from tests.frontdesk.test_kiosk import (
     BranchFactory,
     branch_factory,
     decode_qr,

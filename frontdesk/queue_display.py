@@ -1,13 +1,13 @@
 """The queue display agent (``bilik display``): shows who is called to which booth.
 
 It connects to the branch server as role ``display``, keeps the current calls from
-``Called`` / ``Cleared`` in a :class:`~booth.calls_board.CallsBoard` (newest first, a
+``Called`` / ``Cleared`` in a :class:`~frontdesk.calls_board.CallsBoard` (newest first, a
 recall goes back to the top, a clear removes it) and drives any of:
 
 - a 2x20 pole display (CD5220 or Epson command set) on a serial port;
 - an addressed RS-485 LED counter display (framing from the ``[hardware]`` section);
 - the TV page (:func:`hardware.displays.tv.make_tv_app`) served on a local HTTP port,
-  which also speaks each call aloud (:mod:`booth.announcer`, ``speak``, ``volume``).
+  which also speaks each call aloud (:mod:`frontdesk.announcer`, ``speak``, ``volume``).
 
 While the server is unreachable the outputs say so: the pole shows the offline line,
 the LED dashes, and the TV page its offline band (its feed socket is dropped and
@@ -35,9 +35,9 @@ from aiohttp import web
 
 from bilik import __version__
 from bilik import config as cfg
-from booth import frontdesk
-from booth.announcer import Announcer
-from booth.calls_board import CallsBoard, booth_short, led_line, pole_lines, tv_calls
+from frontdesk import limits
+from frontdesk.announcer import Announcer
+from frontdesk.calls_board import CallsBoard, booth_short, led_line, pole_lines, tv_calls
 from hardware.config import HardwareConfig
 from hardware.config import load_config as load_hardware
 from hardware.displays.led import LedDisplay, LedEncoder, LedFraming
@@ -122,7 +122,7 @@ class SerialOutput:
         self._port: serial.SerialBase | None = None
         self._driver: Any = None
         self._retry_at = 0.0
-        self._delay = frontdesk.DEVICE_RETRY_MIN_S
+        self._delay = limits.DEVICE_RETRY_MIN_S
         self.health = "ok"
         self.detail = ""
         self.shown: View | None = None
@@ -145,7 +145,7 @@ class SerialOutput:
             return
         self.shown = view
         self.health, self.detail = "ok", ""
-        self._delay = frontdesk.DEVICE_RETRY_MIN_S
+        self._delay = limits.DEVICE_RETRY_MIN_S
 
     def _failed(self, exc: BaseException) -> None:
         if self.health == "ok":
@@ -154,7 +154,7 @@ class SerialOutput:
         self.shown = None
         self.close()
         self._retry_at = self._clock() + self._delay
-        self._delay = min(self._delay * 2, frontdesk.DEVICE_RETRY_MAX_S)
+        self._delay = min(self._delay * 2, limits.DEVICE_RETRY_MAX_S)
 
     def close(self) -> None:
         if self._port is not None:
@@ -313,7 +313,7 @@ class DisplayAgent:
 
     async def _expire_loop(self) -> None:
         while True:
-            await asyncio.sleep(frontdesk.EXPIRE_CHECK_S)
+            await asyncio.sleep(limits.EXPIRE_CHECK_S)
             if self.board.expire(self.clock()):
                 self._dirty.set()
             elif any(o.health != "ok" for o in self.outputs):
@@ -345,7 +345,7 @@ class DisplayAgent:
         state = "ready" if all(v == "ok" for v in health.values()) else "fault"
         try:
             await self.client.request(p.Status(state=state, health=health, detail=detail[:500]),
-                                      timeout=frontdesk.REPORT_TIMEOUT_S)
+                                      timeout=limits.REPORT_TIMEOUT_S)
         except ClientError as exc:
             log.info("health report not delivered: %s", exc)
             return
@@ -454,7 +454,7 @@ async def _serve(config: DisplayConfig, token: str, hardware: HardwareConfig) ->
         if agent.tv_url:
             print(f"TV page: {agent.tv_url}", flush=True)
         try:
-            welcome = await agent.wait_connected(frontdesk.CONNECT_TIMEOUT_S)
+            welcome = await agent.wait_connected(limits.CONNECT_TIMEOUT_S)
             log.info("display running", extra={"fields": {"device": welcome.device_id}})
         except NotConnected as exc:
             log.warning("%s; still trying", exc)  # the client keeps reconnecting

@@ -1,7 +1,7 @@
 """What became of one kiosk request: the outcome, and the catalogue text the participant sees.
 
-Shared by the kiosk agent (:mod:`booth.kiosk`), its local endpoint and touch screen
-(:mod:`booth.kiosk_control`), and their tests.
+Shared by the kiosk agent (:mod:`frontdesk.kiosk`), its local endpoint and touch screen
+(:mod:`frontdesk.kiosk_control`), and their tests.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Served by the kiosk agent on this machine's loopback only (``control_host``, default
 127.0.0.1:8791); Chromium in kiosk mode shows ``/`` full screen (docs/frontdesk.md).
 
-    GET  /               the touch screen page (plain HTML, CSS, JS from booth/kiosk_page/)
+    GET  /               the touch screen page (plain HTML, CSS, JS from frontdesk/kiosk_page/)
     GET  /theme.css      this kiosk's theme and text size as CSS custom properties
     GET  /state          every label (catalogue, both languages), services, settings, health
     GET  /events         WebSocket: {"type": "state"} on any change, {"type": "result"}
@@ -32,13 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, web
 
+from bilik import themes
 from bilik.catalogue import Message, text
-from booth import frontdesk, themes
-from booth.kiosk_commands import PRIORITY_NAMES, CommandError
-from booth.kiosk_result import KioskResult, Outcome
+from frontdesk import limits, loopback
+from frontdesk.kiosk_commands import PRIORITY_NAMES, CommandError
+from frontdesk.kiosk_result import KioskResult, Outcome
 
 if TYPE_CHECKING:
-    from booth.kiosk import Kiosk
+    from frontdesk.kiosk import Kiosk
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +99,8 @@ class KioskControl:
         self._outbox: dict[web.WebSocketResponse, asyncio.Queue[dict[str, Any]]] = {}
 
     async def start(self, host: str, port: int) -> str:
-        host = frontdesk.require_loopback("kiosk.control_host", host)
-        app = web.Application(client_max_size=frontdesk.CONTROL_MAX_BODY,
+        host = loopback.require_loopback("kiosk.control_host", host)
+        app = web.Application(client_max_size=limits.CONTROL_MAX_BODY,
                               middlewares=[self._local_only])
         for path in PAGE_FILES:
             app.router.add_get(path, self._file)
@@ -149,14 +150,14 @@ class KioskControl:
 
     @web.middleware
     async def _local_only(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        if not frontdesk.is_loopback(request.remote or ""):
+        if not loopback.is_loopback(request.remote or ""):
             raise web.HTTPForbidden(text="the kiosk control endpoint is for this machine only")
         response: web.StreamResponse = await handler(request)
         return response
 
     async def _file(self, request: web.Request) -> web.Response:
         name, ctype = PAGE_FILES[request.path]
-        body = resources.files("booth.kiosk_page").joinpath(name).read_text("utf-8")
+        body = resources.files("frontdesk.kiosk_page").joinpath(name).read_text("utf-8")
         return web.Response(text=body, content_type=ctype, charset="utf-8",
                             headers={"Cache-Control": "no-store"})
 
@@ -182,15 +183,15 @@ class KioskControl:
             "priorities": [{"key": name, "label": _pair(text(f"frontdesk.priority_{name}"))}
                            for name in PRIORITY_NAMES],
             "settings": {"theme": config.theme, "text_size": config.text_size,
-                         "result_s": frontdesk.RESULT_SHOWN_S,
-                         "idle_s": frontdesk.PAGE_IDLE_S},
+                         "result_s": limits.RESULT_SHOWN_S,
+                         "idle_s": limits.PAGE_IDLE_S},
             **self.live_state(),
         })
 
     async def _events(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(heartbeat=frontdesk.PAGE_HEARTBEAT_S, max_msg_size=1024)
+        ws = web.WebSocketResponse(heartbeat=limits.PAGE_HEARTBEAT_S, max_msg_size=1024)
         await ws.prepare(request)
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=frontdesk.PAGE_QUEUE)
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=limits.PAGE_QUEUE)
         queue.put_nowait({"type": "hello", "boot": self.boot})
         queue.put_nowait({"type": "state", "state": self.live_state()})
         self._sockets.add(ws)
@@ -212,7 +213,7 @@ class KioskControl:
         while True:
             event = await queue.get()
             try:
-                await asyncio.wait_for(ws.send_json(event), frontdesk.PAGE_SEND_TIMEOUT_S)
+                await asyncio.wait_for(ws.send_json(event), limits.PAGE_SEND_TIMEOUT_S)
             except (TimeoutError, ConnectionError) as exc:
                 log.info("kiosk page dropped: %s", exc or "send timed out")
                 await ws.close(code=WSCloseCode.TRY_AGAIN_LATER)

@@ -1,15 +1,6 @@
-"""What the two front-of-house agents (ticket kiosk, queue display) share.
-
-Their named limits, reading the device token, and a check that an HTTP endpoint meant
-for this machine only is bound to a loopback address. The agents themselves are
-:mod:`booth.kiosk` and :mod:`booth.display`; see docs/frontdesk.md.
-"""
+"""Every limit and timeout of the front-desk agents (kiosk, queue display), named."""
 
 from __future__ import annotations
-
-import ipaddress
-
-from bilik.errors import ConfigError
 
 CONNECT_TIMEOUT_S = 30.0  # the first connection at start; after that the client keeps trying
 REQUEST_TIMEOUT_S = 10.0  # a ticket request not answered by then is reported as offline
@@ -25,21 +16,3 @@ PAGE_IDLE_S = 60.0  # a half-finished choice on the kiosk page goes back to the 
 PAGE_HEARTBEAT_S = 10.0  # the kiosk page's events socket is pinged this often
 PAGE_SEND_TIMEOUT_S = 5.0  # a kiosk page that cannot take an event this long is dropped
 PAGE_QUEUE = 16  # events waiting for one kiosk page; beyond this the oldest go
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def require_loopback(key: str, host: str) -> str:
-    if not is_loopback(host):
-        raise ConfigError(
-            key, f"{host!r} is not a loopback address; this endpoint is for this machine only "
-            "(127.0.0.1, ::1 or localhost)"
-        )
-    return host

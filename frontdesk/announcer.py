@@ -1,7 +1,7 @@
 """The queue display's voice: each call (and recall) spoken on the TV, in order, one at a time.
 
 Calls go into a bounded queue; one task turns each into its sentence
-(:func:`booth.spoken_calls.call_phrase`), gets the phrase's WAV (chime + words) from the
+(:func:`frontdesk.spoken_calls.call_phrase`), gets the phrase's WAV (chime + words) from the
 cache or has espeak-ng make it in a worker thread (:class:`hardware.speech.Announcements`),
 and tells the TV feed to play it (:meth:`hardware.displays.tv.TvFeed.announce`). The TV
 page plays announcements one after another, never two at once; a recall is a new
@@ -16,7 +16,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from booth.spoken_calls import call_phrase
+from frontdesk.spoken_calls import call_phrase
 from hardware.displays.tv import TvFeed
 from hardware.speech import Announcements, SpeechError
 

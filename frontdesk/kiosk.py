@@ -14,7 +14,7 @@ Ways in, all ending in :meth:`Kiosk.take_ticket` / :meth:`Kiosk.check_in`:
 - a console line protocol on stdin (``jht``, ``jht elderly``, ``code BK-1001``);
 - codes from a serial QR/barcode scanner (optional);
 - the touch screen page and a small JSON API on this machine's loopback
-  (:mod:`booth.kiosk_control`: ``GET /``, ``POST /ticket``, ``POST /check-in``...).
+  (:mod:`frontdesk.kiosk_control`: ``GET /``, ``POST /ticket``, ``POST /check-in``...).
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bilik import __version__
+from bilik import __version__, themes
 from bilik import config as cfg
 from bilik.catalogue import Message, text
-from booth import frontdesk, themes
-from booth.kiosk_commands import (
+from frontdesk import limits, loopback
+from frontdesk.kiosk_commands import (
     CheckInCode,
     CommandError,
     Help,
@@ -49,9 +49,9 @@ from booth.kiosk_commands import (
     priority_of,
     usage,
 )
-from booth.kiosk_control import KioskControl
-from booth.kiosk_result import KioskResult, Outcome, refusal_text, with_print
-from booth.ticket_slip import TicketSlip, render_slip, wait_message
+from frontdesk.kiosk_control import KioskControl
+from frontdesk.kiosk_result import KioskResult, Outcome, refusal_text, with_print
+from frontdesk.ticket_slip import TicketSlip, render_slip, wait_message
 from hardware.config import SCANNER_SUFFIXES
 from hardware.errors import DeviceDisconnected, HardwareError, PrinterError, PrintJobFailed
 from hardware.printing import AsyncPrinter, FailureReason, JobKind, PrintJob
@@ -102,7 +102,7 @@ class KioskConfig:
         min=0.05, max=30.0,
     )
     printer_recheck_s: float = cfg.setting(
-        frontdesk.PRINTER_RECHECK_S,
+        limits.PRINTER_RECHECK_S,
         "While the printer is not ok, ask it this often whether it recovered",
         min=0.1, max=600.0,
     )
@@ -115,7 +115,7 @@ class KioskConfig:
         choices=tuple(t.value for t in themes.TextSize),
     )
     help_hold_s: float = cfg.setting(
-        frontdesk.HELP_HOLD_S, "How long a call for help stays raised at the server",
+        limits.HELP_HOLD_S, "How long a call for help stays raised at the server",
         min=5.0, max=3600.0,
     )
 
@@ -264,10 +264,10 @@ class Kiosk:
         self._pending[msg.id] = future
         try:
             await self.client.send(msg)
-            return await asyncio.wait_for(future, frontdesk.REQUEST_TIMEOUT_S)
+            return await asyncio.wait_for(future, limits.REQUEST_TIMEOUT_S)
         except TimeoutError:
             raise NotConnected(
-                f"no answer to {msg.TYPE} within {frontdesk.REQUEST_TIMEOUT_S:g} s"
+                f"no answer to {msg.TYPE} within {limits.REQUEST_TIMEOUT_S:g} s"
             ) from None
         finally:
             self._pending.pop(msg.id, None)
@@ -400,7 +400,7 @@ class Kiosk:
             return
         status = p.Status(state=state, health=parts, detail=self.health.detail[:500])
         try:
-            await self.client.request(status, timeout=frontdesk.REPORT_TIMEOUT_S)
+            await self.client.request(status, timeout=limits.REPORT_TIMEOUT_S)
         except ClientError as exc:
             log.info("health report not delivered: %s", exc)  # sent again on reconnect
             return
@@ -423,7 +423,7 @@ class Kiosk:
     # -- the scanner ------------------------------------------------------------------------
 
     async def _scan_loop(self) -> None:
-        delay = frontdesk.DEVICE_RETRY_MIN_S
+        delay = limits.DEVICE_RETRY_MIN_S
         while True:
             scanner = SerialScanner(self.config.scanner, baudrate=self.config.scanner_baud,
                                     suffix=Suffix(self.config.scanner_suffix),
@@ -431,7 +431,7 @@ class Kiosk:
             try:
                 self._scanner = await scanner.open()
                 await self._set_health("scanner", "ok", "")
-                delay = frontdesk.DEVICE_RETRY_MIN_S
+                delay = limits.DEVICE_RETRY_MIN_S
                 async for code in scanner:
                     await self.scanned(code)
             except (DeviceDisconnected, HardwareError) as exc:
@@ -441,7 +441,7 @@ class Kiosk:
                 with contextlib.suppress(HardwareError):
                     await scanner.close()
             await asyncio.sleep(delay)
-            delay = min(delay * 2, frontdesk.DEVICE_RETRY_MAX_S)
+            delay = min(delay * 2, limits.DEVICE_RETRY_MAX_S)
 
     def _scanner_garbage(self, exc: HardwareError) -> None:
         log.warning("scanner: %s", exc)
@@ -507,7 +507,7 @@ def load_config(args: argparse.Namespace) -> KioskConfig:
     })
     if args.no_control:
         config = dataclasses.replace(config, control_port=None)
-    frontdesk.require_loopback("kiosk.control_host", config.control_host)
+    loopback.require_loopback("kiosk.control_host", config.control_host)
     return config
 
 
@@ -534,7 +534,7 @@ async def _serve(config: KioskConfig, token: str, *, stdin: bool) -> int:
     reader: asyncio.Task[None] | None = None
     try:
         try:
-            welcome = await kiosk.wait_connected(frontdesk.CONNECT_TIMEOUT_S)
+            welcome = await kiosk.wait_connected(limits.CONNECT_TIMEOUT_S)
             log.info("kiosk running", extra={"fields": {"device": welcome.device_id,
                                                         "control": kiosk.control_url}})
         except NotConnected as exc:

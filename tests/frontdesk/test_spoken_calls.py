@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from booth.spoken_calls import call_phrase, code_words, number_words
+from frontdesk.spoken_calls import call_phrase, code_words, number_words
 
 
 def test_numbers_are_read_as_indonesian_words() -> None:

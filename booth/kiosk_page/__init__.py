@@ -1,1 +1,0 @@
-"""The kiosk touch screen page: plain HTML, CSS and JS served by booth.kiosk_control."""

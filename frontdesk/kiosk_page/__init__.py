@@ -1,0 +1,1 @@
+"""The kiosk touch screen page: plain HTML, CSS and JS served by frontdesk.kiosk_control."""
