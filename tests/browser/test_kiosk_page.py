@@ -19,7 +19,6 @@ from playwright.async_api import Page, async_playwright, expect
 
 from bilik.catalogue import Message, text
 from hardware.emulators.printer import Fault, PtyPrinterEmulator
-from tests.signaling.conftest import Branch
 from tests.frontdesk.test_kiosk import (  # noqa: F401 - fixtures
     branch,
     decode_qr,
@@ -30,6 +29,7 @@ from tests.frontdesk.test_kiosk import (  # noqa: F401 - fixtures
     running_kiosk,
     start_branch,
 )
+from tests.signaling.conftest import Branch
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

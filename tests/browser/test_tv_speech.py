@@ -22,9 +22,9 @@ from frontdesk.queue_display import DisplayAgent, DisplayConfig
 from hardware.speech import measure
 from signaling.branchqueue import QUEUE_KEY
 from signaling.queue import events as ev
-from tests.signaling.conftest import REPLY_S, wait_until
-from tests.frontdesk.test_queue_display import walk_in
 from tests.frontdesk.test_kiosk import BranchFactory, hub_online, start_branch  # noqa: F401 - fixture
+from tests.frontdesk.test_queue_display import walk_in
+from tests.signaling.conftest import REPLY_S, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -30,7 +30,6 @@ from hardware.emulators.printer import start_pty_emulator
 from signaling import protocol as p
 from signaling.branchqueue import QUEUE_KEY
 from signaling.queue import events as ev
-from tests.signaling.conftest import REPLY_S, Branch, Device, wait_until
 from tests.frontdesk.test_kiosk import (
     BranchFactory,
     branch_factory,
@@ -40,6 +39,7 @@ from tests.frontdesk.test_kiosk import (
     jobs,
     running_kiosk,
 )
+from tests.signaling.conftest import REPLY_S, Branch, Device, wait_until
 
 RESTART_S = 30.0  # the client's reconnect backoff is capped at 10 s; leave room on a busy box
 
