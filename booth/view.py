@@ -13,6 +13,7 @@ import enum
 import math
 from dataclasses import dataclass
 
+from bilik import documents
 from bilik.catalogue import Message, text
 from booth.state import Booth, BoothState, DocStatus, Document
 
@@ -89,11 +90,17 @@ def bilingual(key: str, **values: Message | str) -> Message:
 
 
 def kind_name(kind: str) -> Message:
+    """The short name the booth says (catalogue), else the kind's name from the document
+    data (:mod:`bilik.documents`), else "document (kind)"."""
     try:
         return text(f"booth.kind_{kind}")
     except KeyError:
-        other = text("booth.kind_other")
-        return Message(other.key, f"{other.id} ({kind})", f"{other.en} ({kind})")
+        pass
+    known = documents.kinds().get(kind)
+    if known is not None:
+        return Message(f"documents.{kind}", known.id, known.en)
+    other = text("booth.kind_other")
+    return Message(other.key, f"{other.id} ({kind})", f"{other.en} ({kind})")
 
 
 def outcome_name(outcome: str) -> Message:
