@@ -42,7 +42,7 @@ from booth.peer import BoothPeer, PeerState
 from booth.presence import FaceDetector, PresenceTracker, PresenceUnavailable
 from booth.receipt import print_receipt
 from booth.replay import ReplayLoop, ReplayTrack
-from booth.scan import DocumentScan
+from booth.scan import CameraCannotReach, DocumentScan
 from booth.screen import BoothScreen, ScreenMode
 from booth.speaker import Speaker, SpeakerError, SpeakerKind, make_speaker
 from booth.ticket_camera import TicketCamera
@@ -119,6 +119,7 @@ class BoothAgent:
         self._scan_frames = scan_frames
         self.health_every_s = health_every_s
         self.scan: DocumentScan | None = None
+        self._scan_notice: tuple[str, Message] | None = None  # kind the camera cannot read
         self._tee: CameraTee | None = None
         self._doc_camera: FrameSource | None = None
         self._doc_camera_lock = asyncio.Lock()  # one user at a time: ticket QR or scan
@@ -708,7 +709,14 @@ class BoothAgent:
                 kind = self.booth.scanning_kind
                 if kind is None:
                     break
-                data = await self.scan.capture()
+                try:
+                    data = await self.scan.capture(kind)
+                except CameraCannotReach as exc:
+                    # Said on the screen and to the officer at once, not looped on: no
+                    # placing of the document can make this camera read it.
+                    self._scan_notice = (kind, exc.message)
+                    self._device_health("document_camera", selftest.error(str(exc)))
+                    return
                 if self.booth.scanning_kind != kind:
                     continue  # the request changed while capturing
                 item = self.uploader.spool(kind, data)
@@ -755,6 +763,8 @@ class BoothAgent:
         guidance: Message | None = None
         if self.scan is not None and self.scan.frames_judged:
             guidance = self.scan.guidance
+        elif self._scan_notice is not None and self._scan_notice[0] == self.booth.scanning_kind:
+            guidance = self._scan_notice[1]
         return compose(self.booth, guidance)
 
     async def _screen_loop(self) -> None:

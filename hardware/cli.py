@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from bilik import documents
 from hardware import limits
 from hardware.config import HardwareConfig, load_config
 from hardware.errors import (
@@ -470,7 +471,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
         raise HardwareError(
             f"the document quality check is not available in this build ({exc})"
         ) from exc
-    code: int = run(list(args.images), args.json, sys.stdout)
+    code: int = run(list(args.images), args.json, sys.stdout, args.document)
     return code
 
 
@@ -565,3 +566,7 @@ def register(sub: Any, name: str) -> None:
 
     p = add("quality", cmd_quality, "check document images with the booth's quality gate")
     p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument(
+        "--document", default=documents.DEFAULT_KIND, choices=list(documents.kinds()),
+        metavar="KIND", help=f"kind of document: {', '.join(documents.kinds())}",
+    )
