@@ -9,7 +9,10 @@ cd "$(dirname "$0")/.."
 # fonts-dejavu-core: the booth screen and the printer emulator render text with it.
 # libportaudio2: the booth's loudspeaker (sounddevice). xvfb/xauth: the booth screen's real
 # full-screen window is tested on a virtual X display.
-SYSTEM_PACKAGES=(libzbar0 libgl1 libglib2.0-0 chromium fonts-dejavu-core libportaudio2 xvfb xauth)
+# tesseract-ocr, tesseract-ocr-ind: OCR of the NIK and names (tesserocr reads Debian's
+# Tesseract data, ind.traineddata; nothing is downloaded at run time).
+SYSTEM_PACKAGES=(libzbar0 libgl1 libglib2.0-0 chromium fonts-dejavu-core libportaudio2 xvfb xauth
+                 tesseract-ocr tesseract-ocr-ind)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do

@@ -18,6 +18,7 @@ import numpy as np
 import qrcode
 
 from bilik.documents import DocumentKind, Material
+from hardware.ocr.nik import PROVINCES
 
 NAMES = ("SITI RAHAYU", "BUDI SANTOSO", "AGUS SETIAWAN", "DEWI LESTARI", "EKO PRASETYO",
          "NURUL HIDAYAH", "RUDI HARTONO", "SRI WAHYUNI")
@@ -36,7 +37,7 @@ class Person:
 
 def random_person(rng: np.random.Generator) -> Person:
     """A person with a NIK of valid structure (region, birth date, serial)."""
-    province = int(rng.integers(11, 95))
+    province = sorted(PROVINCES)[int(rng.integers(len(PROVINCES)))]
     region = f"{province:02d}{int(rng.integers(1, 80)):02d}{int(rng.integers(1, 40)):02d}"
     day = int(rng.integers(1, 29)) + (40 if rng.integers(2) else 0)
     birth = f"{day:02d}{int(rng.integers(1, 13)):02d}{int(rng.integers(50, 100)):02d}"
