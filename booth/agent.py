@@ -51,6 +51,7 @@ from booth.view import View, compose
 from hardware.camera import FrameSource, ImageReplaySource, OpenCVCamera, SourceTrack
 from hardware.emulators.camera import expand_images
 from hardware.errors import HardwareError
+from hardware.ocr import Reader
 from hardware.printing import AsyncPrinter
 from hardware.scanner import SerialScanner
 from signaling import protocol as p
@@ -120,6 +121,7 @@ class BoothAgent:
         self.health_every_s = health_every_s
         self.scan: DocumentScan | None = None
         self._scan_notice: tuple[str, Message] | None = None  # kind the camera cannot read
+        self._ocr = Reader()  # loads Tesseract on the first document that carries a NIK
         self._tee: CameraTee | None = None
         self._doc_camera: FrameSource | None = None
         self._doc_camera_lock = asyncio.Lock()  # one user at a time: ticket QR or scan
@@ -204,6 +206,7 @@ class BoothAgent:
         await self.client.close()
         await self._camera_off()
         await self.uploader.close()
+        await asyncio.to_thread(self._ocr.close)
         await asyncio.to_thread(self.speaker.close)
         if self._scanner is not None:
             with contextlib.suppress(HardwareError):
@@ -704,7 +707,8 @@ class BoothAgent:
             return
         self._doc_camera = camera
         try:
-            self.scan = DocumentScan(camera, frames_to_capture=self._scan_frames)
+            self.scan = DocumentScan(camera, frames_to_capture=self._scan_frames,
+                                     reader=self._ocr)
             while self.booth.state is st.BoothState.SCANNING:
                 kind = self.booth.scanning_kind
                 if kind is None:

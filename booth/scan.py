@@ -8,6 +8,12 @@ screen shows :attr:`DocumentScan.guidance`, the one instruction for what is wron
 straightened at the camera's own resolution, encoded as JPEG and handed back. A blurry card
 is therefore caught here, in seconds, and never reaches the officer.
 
+A document whose kind carries a NIK (KTP, membership card, family card) is read once with
+OCR when captured (:class:`hardware.ocr.Reader`, in a worker thread): when its NIK cannot
+be read or has no valid structure, the participant is asked to place it again, with the
+reason, before the officer ever sees it (at most ``OCR_ATTEMPTS`` times; then it is sent
+and the officer reads it). :attr:`DocumentScan.reading` keeps what was read.
+
 A camera whose frames are too small for the kind's smallest print (a 720p camera and an A4
 page) can never pass: the first frame tells, and :class:`CameraCannotReach` says so at
 once instead of looping on "bring it closer".
@@ -19,6 +25,7 @@ import asyncio
 import logging
 
 import cv2
+import numpy as np
 
 from bilik import documents
 from bilik.catalogue import Message, text
@@ -26,6 +33,8 @@ from bilik.documents import DocumentKind
 from booth import limits
 from booth.errors import BoothError
 from hardware.camera import FrameSource
+from hardware.errors import HardwareError
+from hardware.ocr import Reader, Reading
 from hardware.quality import AutoCapture, judge
 from hardware.quality.gate import camera_reaches, needed_px_per_mm, reachable_px_per_mm
 
@@ -61,12 +70,30 @@ def kind_for(name: str) -> DocumentKind:
 
 
 class DocumentScan:
-    def __init__(self, camera: FrameSource, *, frames_to_capture: int | None = None) -> None:
+    def __init__(
+        self, camera: FrameSource, *, frames_to_capture: int | None = None,
+        reader: Reader | None = None,
+    ) -> None:
         self.camera = camera
         self.auto = AutoCapture() if frames_to_capture is None else AutoCapture(frames_to_capture)
+        self.reader = reader  # None: no OCR at the booth
         self.guidance: Message = self.auto.guidance
         self.frames_judged = 0
         self.rejections: dict[str, int] = {}
+        self.reading: Reading | None = None  # OCR of the last document captured
+        self.ocr_refusals = 0
+
+    async def _read(self, document: np.ndarray, k: DocumentKind) -> Reading | None:
+        """OCR of a captured document, off the event loop; ``None`` when OCR is not set up
+        or not available (logged: the booth still captures, the officer reads)."""
+        if self.reader is None or "nik" not in k.fields:
+            return None
+        try:
+            return await asyncio.to_thread(self.reader.read, document, k)
+        except HardwareError as exc:
+            log.warning("OCR skipped: %s", exc)
+            self.reader = None
+            return None
 
     async def capture(self, kind: str = documents.DEFAULT_KIND) -> bytes:
         """Judge frames as documents of ``kind`` until one is captured; returns it as JPEG
@@ -75,9 +102,12 @@ class DocumentScan:
         k = kind_for(kind)
         self.auto.reset()
         self.guidance = self.auto.guidance
+        self.reading = None
         period = 1.0 / limits.SCAN_FPS
         loop = asyncio.get_running_loop()
         checked = False
+        attempts = 0
+        notice: tuple[Message, float] | None = None  # why it is asked again, and until when
         while True:
             started = loop.time()
             frame = await self.camera.read_async()
@@ -94,7 +124,23 @@ class DocumentScan:
                 self.rejections[reason.value] = self.rejections.get(reason.value, 0) + 1
             captured = self.auto.feed(verdict)
             self.guidance = self.auto.guidance
+            if notice is not None and loop.time() < notice[1] and captured is None:
+                self.guidance = notice[0]  # the reason stays up while the card is placed again
             if captured is not None:
+                reading = await self._read(captured.document, k)
+                self.reading = reading
+                nik_problems = [] if reading is None else [
+                    p for p in reading.problems if p.startswith("nik_")]
+                if nik_problems and attempts < limits.OCR_ATTEMPTS:
+                    attempts += 1
+                    self.ocr_refusals += 1
+                    key = nik_problems[0].split(":", 1)[0]  # nik_unreadable / nik_invalid
+                    log.info("%s captured, asked again: %s", k.name, nik_problems[0])
+                    notice = (text(f"quality.{key}"), loop.time() + limits.OCR_NOTICE_S)
+                    self.guidance = notice[0]
+                    self.auto.reset()
+                    await asyncio.sleep(period)
+                    continue
                 ok, data = cv2.imencode(".jpg", captured.document,
                                         [cv2.IMWRITE_JPEG_QUALITY, limits.DOC_JPEG_QUALITY])
                 if not ok:

@@ -37,6 +37,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Glare on the card, tilt it slightly",
     ),
     "blurry": ("Gambar buram, tahan kartu diam", "Image is blurry, hold the card still"),
+    "nik_unreadable": (
+        "NIK tidak terbaca, letakkan lagi dengan rata dan tahan diam",
+        "The NIK could not be read, place it again flat and hold it still",
+    ),
+    "nik_invalid": (
+        "NIK terbaca tidak sesuai, letakkan lagi dengan rata",
+        "The NIK read does not look right, place it again flat",
+    ),
     "camera_too_small": (
         "Kamera dokumen tidak cukup tajam untuk {document}, mohon tunggu petugas",
         "The document camera cannot resolve the {document}, please wait for the officer",

@@ -181,8 +181,9 @@ def _blur(image: np.ndarray, rng: np.random.Generator, print_px: float, variant:
 
 
 def render(k: DocumentKind, size: str, case: str, variant: int,
-           rng: np.random.Generator) -> np.ndarray:
-    """One camera frame of ``case`` for kind ``k`` at frame ``size``."""
+           rng: np.random.Generator, people: list[drawing.Person] | None = None) -> np.ndarray:
+    """One camera frame of ``case`` for kind ``k`` at frame ``size`` (``people`` on it:
+    the holder first; random ones by default)."""
     w, h = FRAME_SIZES[size]
     frame, desk_grey = _desk(rng, w, h)
     need = k.px_per_mm_for(limits.PRINT_PX)
@@ -231,7 +232,7 @@ def render(k: DocumentKind, size: str, case: str, variant: int,
         grey = 0.114 * colour[0] + 0.587 * colour[1] + 0.299 * colour[2]
         cb, cg, cr = (int(v) for v in np.clip(colour * desk_grey / grey, 0, 255))
         band = (cb, cg, cr)
-    doc = drawing.draw(k, rng, px_per_mm=ppm_draw, white_print=white, band=band)
+    doc = drawing.draw(k, rng, px_per_mm=ppm_draw, people=people, white_print=white, band=band)
     if band is not None:  # the band runs along the card's short side
         doc[:, : round(doc.shape[1] * 0.22)] = band
         doc[: round(11 * ppm_draw)] = band
