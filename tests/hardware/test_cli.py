@@ -271,6 +271,7 @@ def test_selftest_camera_scores_focus(capsys: pytest.CaptureFixture[str], tmp_pa
         assert (out["width"], out["height"]) == (320, 240)
         scores.append(out["focus"])
     assert scores[0] > 2 * scores[1]  # the technician sees which one is out of focus
+    assert out["documents"] == []  # and that 320x240 resolves no document's print
     code, out, _ = run(capsys, "selftest", "/dev/video97", "--kind", "camera", "--json")
     assert code == EXIT_ABSENT
 
