@@ -46,12 +46,12 @@ from booth.scan import CameraCannotReach, DocumentScan
 from booth.screen import BoothScreen, ScreenMode
 from booth.speaker import Speaker, SpeakerError, SpeakerKind, make_speaker
 from booth.ticket_camera import TicketCamera
-from booth.upload import Uploader, UploadRefused, http_base
+from booth.upload import Uploader, UploadRefused, http_base, send_reading
 from booth.view import View, compose
 from hardware.camera import FrameSource, ImageReplaySource, OpenCVCamera, SourceTrack
 from hardware.emulators.camera import expand_images
 from hardware.errors import HardwareError
-from hardware.ocr import Reader
+from hardware.ocr import Reader, Reading
 from hardware.printing import AsyncPrinter
 from hardware.scanner import SerialScanner
 from signaling import protocol as p
@@ -724,8 +724,10 @@ class BoothAgent:
                 if self.booth.scanning_kind != kind:
                     continue  # the request changed while capturing
                 item = self.uploader.spool(kind, data)
+                reading = self.scan.reading
                 self.dispatch(st.DocCaptured(self._event_time(), kind))
-                self._spawn(self._send_document(kind, data, item), f"booth-upload-{kind}")
+                self._spawn(self._send_document(kind, data, item, reading),
+                            f"booth-upload-{kind}")
         except HardwareError as exc:
             self._device_health("document_camera", selftest.error(str(exc)))
         finally:
@@ -733,13 +735,16 @@ class BoothAgent:
                 self._scan_task = None
             await self._close_doc_camera()
 
-    async def _send_document(self, kind: str, data: bytes | None, item: Any) -> None:
+    async def _send_document(self, kind: str, data: bytes | None, item: Any,
+                             reading: Reading | None = None) -> None:
         try:
             document = await self.uploader.send(item)
         except UploadRefused as exc:
             log.warning("%s", exc)
             self.dispatch(st.DocUpdated(self._event_time(), kind, "", "rescan", exc.detail[:200]))
             return
+        if reading is not None:  # what OCR read, for the officer's console
+            await send_reading(self.uploader, document, reading.payload())
         self.dispatch(st.DocUpdated(self._event_time(), kind, document, "uploaded"))
 
     # -- the end of the visit -----------------------------------------------------------------

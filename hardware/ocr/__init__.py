@@ -4,8 +4,8 @@ documents of a claim compared.
     from hardware.ocr import Reader, parse_nik, mismatches
 """
 
-from hardware.ocr.crosscheck import Mismatch, MismatchKind, mismatches, pension_age
-from hardware.ocr.nik import InvalidNik, Nik, parse_nik
+from bilik.documents.crosscheck import Mismatch, MismatchKind, mismatches, pension_age
+from bilik.documents.nik import InvalidNik, Nik, parse_nik
 from hardware.ocr.reader import OcrUnavailable, Reader
 from hardware.ocr.reading import Field, Person, Reading, parse_lines
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bilik.documents import DocumentKind
-from hardware.ocr.nik import InvalidNik, digits_of, parse_nik
+from bilik.documents.nik import InvalidNik, digits_of, parse_nik
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,19 @@ class Reading:
     def value(self, name: str) -> str:
         f = self.fields.get(name)
         return "" if f is None else f.value
+
+    def payload(self) -> dict[str, Any]:
+        """What the booth stores with the document at the branch server
+        (``POST /api/documents/{document}/reading``)."""
+        read = [f for f in (self.fields.get("nik"), self.fields.get("name")) if f is not None]
+        return {
+            "nik": self.value("nik") if len(self.value("nik")) <= 16 else "",
+            "name": self.value("name")[:80],
+            "confidence": round(min((f.confidence for f in read), default=0.0), 1),
+            "people": [{"nik": p.nik, "name": p.name[:80], "confidence": round(p.confidence, 1)}
+                       for p in self.people[:12]],
+            "problems": list(self.problems),
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -18,7 +18,7 @@ import numpy as np
 import qrcode
 
 from bilik.documents import DocumentKind, Material
-from hardware.ocr.nik import PROVINCES
+from bilik.documents.nik import PROVINCES
 
 NAMES = ("SITI RAHAYU", "BUDI SANTOSO", "AGUS SETIAWAN", "DEWI LESTARI", "EKO PRASETYO",
          "NURUL HIDAYAH", "RUDI HARTONO", "SRI WAHYUNI")

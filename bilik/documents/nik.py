@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from hardware.errors import HardwareError
+from bilik.errors import BilikError
 
 # Province codes (Kemendagri): Sumatra 11-19 and 21, Java 31-36, Bali and Nusa Tenggara
 # 51-53, Kalimantan 61-65, Sulawesi 71-76, Maluku 81-82, Papua 91-97 (the 2022 provinces).
@@ -29,7 +29,7 @@ WOMEN_DAY_OFFSET = 40
 YOUNGEST_HOLDER_YEARS = 10  # a two-digit year later than this many years ago is 19YY
 
 
-class InvalidNik(HardwareError, ValueError):
+class InvalidNik(BilikError, ValueError):
     """A NIK whose digits or structure cannot be right; the message says which part."""
 
 

@@ -1,8 +1,12 @@
 """Cross-checks between the documents of one claim (pure): the NIK and names read from
-each, compared with each other and with what the claim needs.
+each, compared with each other and with what the claim needs. Used by the booth (on its
+OCR readings) and the branch server (on the readings it stores, for the console).
 
     flags = mismatches({"ktp": ktp_reading, "kk": kk_reading, ...}, service="jp", today=...)
-    # [Mismatch("nik_not_on_kk", "the KTP's NIK 3171... is not on the family card"), ...]
+    # [Mismatch(NIK_NOT_ON_KK, "the KTP's NIK 3171... is not on the family card"), ...]
+
+A reading is anything with ``value("nik")``, ``value("name")`` and ``people`` (rows with
+``nik`` and ``name``): :class:`hardware.ocr.Reading`, or the server's stored rows.
 """
 
 from __future__ import annotations
@@ -10,11 +14,26 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from hardware.ocr.nik import InvalidNik, parse_nik
-from hardware.ocr.reading import Reading
+from bilik.documents.nik import InvalidNik, parse_nik
+
+
+class Row(Protocol):
+    @property
+    def nik(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+class Reading(Protocol):
+    @property
+    def people(self) -> Sequence[Row]: ...
+
+    def value(self, name: str) -> str: ...
 
 PENSION_AGE_FIRST = 56  # PP 45/2015: 56 years from 2015...
 PENSION_AGE_STEP_YEARS = 3  # ...one more every three years from 2019...
@@ -32,6 +51,9 @@ class MismatchKind(enum.Enum):
 class Mismatch:
     kind: MismatchKind
     detail: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "detail": self.detail}
 
 
 def pension_age(year: int) -> int:

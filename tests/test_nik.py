@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from hardware.ocr.nik import InvalidNik, digits_of, parse_nik
+from bilik.documents.nik import InvalidNik, digits_of, parse_nik
 
 TODAY = dt.date(2026, 12, 7)
 
