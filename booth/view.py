@@ -53,6 +53,10 @@ class View:
     show_officer: bool = False
     show_self: bool = False
     away: bool = False  # the seat is empty: the "please come back" line is on top
+    # How to lay the document asked for under the camera, drawn as a picture: its side
+    # ratio (long side across the camera's view) and whether its lines of print then run
+    # up the picture (a portrait letter laid sideways). None: no document asked for.
+    placement: tuple[float, bool] | None = None
 
     def texts(self) -> list[str]:
         """Every piece of text of the view, Indonesian and English."""
@@ -192,6 +196,9 @@ def compose(booth: Booth, guidance: Message | None = None) -> View:
     if away:
         lines.insert(0, text("booth.come_back"))
     in_call = booth.state in (BoothState.IN_SESSION, BoothState.SCANNING)
+    placement = None
+    if screen is ScreenName.SCANNING and booth.scanning_kind is not None:
+        placement = placement_of(booth.scanning_kind)
     return View(
         screen=screen,
         banner=banner,
@@ -199,4 +206,12 @@ def compose(booth: Booth, guidance: Message | None = None) -> View:
         show_officer=in_call and screen is not ScreenName.RECONNECTING,
         show_self=seated,
         away=away,
+        placement=placement,
     )
+
+
+def placement_of(kind: str) -> tuple[float, bool]:
+    """(side ratio, print runs sideways) of how ``kind`` is laid under the camera; a kind
+    the data does not know is shown as an ID card."""
+    k = documents.kinds().get(kind) or documents.kind(documents.DEFAULT_KIND)
+    return round(k.aspect, 3), k.orientation is not k.placement
