@@ -71,10 +71,13 @@ class Reading:
 
 _NIK_LABEL = re.compile(r"\bN[I1l|]K\b\s*[:;.]?\s*(?P<rest>.*)", re.IGNORECASE)
 _NAME_LABEL = re.compile(
-    r"^\s*Nama(?!\s*(?:Lengkap|Kepala))\b\s*(?:[:;.|!12iIl]\s*)?(?P<name>.+)$", re.IGNORECASE
+    # "Nama", also as Tesseract misreads its a's ("Namo", "Noma")
+    r"^\s*N[aoe]m[aoe](?!\s*(?:Lengkap|Kepala))\b\s*(?:[:;.|!12iIl]\s*)?(?P<name>.+)$",
+    re.IGNORECASE,
 )
 _NAME_VALUE = re.compile(r"[A-Z][A-Z.,' -]*[A-Z.]")
-_ROW = re.compile(r"^\s*\d{1,2}\s+(?P<rest>[A-Za-z].*)$")  # a member row starts with its number
+# A member row starts with its number (read as one to three characters: "3", "2,", "Fs)").
+_ROW = re.compile(r"^\s*\S{1,3}\s+(?P<rest>[A-Za-z].*)$")
 
 
 def _name(text: str) -> str:

@@ -115,3 +115,23 @@ def test_ocr_command_reports_fields_per_image(tmp_path: Path, reader: Reader) ->
     assert (first["path"], first["verdict"], first["source"]) == (str(good), "accept", "document")
     assert first["fields"]["nik"]["value"] == SITI.nik and first["fields"]["nik"]["confidence"] > 0
     assert second["verdict"] == "unreadable"
+
+
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [(k, "1080p") for k in ("ktp", "membership", "kk", "termination", "bank_book")]
+    + [("ktp", "8mp"), ("kk", "8mp")],
+)
+def test_every_kind_captured_from_a_camera_frame_is_read(
+        reader: Reader, name: str, size: str) -> None:
+    people = [SITI, BUDI, DEWI]
+    frame = render(kind(name), size, "sharp", 0, np.random.default_rng(12), people)
+    verdict = judge(frame, name)
+    assert verdict.passed, verdict.reasons
+    reading = reader.read(verdict.capture_image(), kind(name))
+    assert reading.ok, reading.problems
+    assert reading.value("name") == SITI.name
+    if "nik" in kind(name).fields:
+        assert reading.value("nik") == SITI.nik
+    if kind(name).rows:
+        assert [p.nik for p in reading.people] == [p.nik for p in people]
