@@ -803,7 +803,8 @@ def _document_camera(config: BoothConfig) -> Callable[[], FrameSource] | None:
         return lambda: ImageReplaySource(expand_images([spec]), limits.SCAN_FPS,
                                          name="document-camera")
     device: int | str = int(spec) if spec.isdigit() else spec
-    return lambda: OpenCVCamera(device, 1280, 720, limits.SCAN_FPS)
+    width, height = (int(v) for v in config.document_camera_size.split("x"))
+    return lambda: OpenCVCamera(device, width, height, limits.SCAN_FPS)
 
 
 def _safe_factory(factory: Callable[[], FrameSource] | None) -> FrameSource | None:
