@@ -46,15 +46,16 @@ from booth.peer import BoothPeer, PeerState
 from booth.presence import FaceDetector, PresenceTracker, PresenceUnavailable
 from booth.receipt import print_receipt
 from booth.replay import ReplayLoop, ReplayTrack
-from booth.scan import DocumentScan
+from booth.scan import CameraCannotReach, DocumentScan
 from booth.screen import BoothScreen, ScreenMode
 from booth.speaker import Speaker, SpeakerError, SpeakerKind, make_speaker
 from booth.ticket_camera import TicketCamera
-from booth.upload import Uploader, UploadRefused, http_base
+from booth.upload import Uploader, UploadRefused, http_base, send_reading
 from booth.view import View, compose
 from hardware.camera import FrameSource, ImageReplaySource, OpenCVCamera, SourceTrack
 from hardware.emulators.camera import expand_images
 from hardware.errors import HardwareError
+from hardware.ocr import Reader, Reading
 from hardware.printing import AsyncPrinter
 from hardware.scanner import SerialScanner
 from signaling import protocol as p
@@ -127,6 +128,8 @@ class BoothAgent:
         self._scan_frames = scan_frames
         self.health_every_s = health_every_s
         self.scan: DocumentScan | None = None
+        self._scan_notice: tuple[str, Message] | None = None  # kind the camera cannot read
+        self._ocr = Reader()  # loads Tesseract on the first document that carries a NIK
         self._tee: CameraTee | None = None
         self._doc_camera: FrameSource | None = None
         self._doc_camera_lock = asyncio.Lock()  # one user at a time: ticket QR or scan
@@ -222,6 +225,7 @@ class BoothAgent:
         await self.client.close()
         await self._camera_off()
         await self.uploader.close()
+        await asyncio.to_thread(self._ocr.close)
         await asyncio.to_thread(self.speaker.close)
         if self._scanner is not None:
             with contextlib.suppress(HardwareError):
@@ -743,17 +747,27 @@ class BoothAgent:
             return
         self._doc_camera = camera
         try:
-            self.scan = DocumentScan(camera, frames_to_capture=self._scan_frames)
+            self.scan = DocumentScan(camera, frames_to_capture=self._scan_frames,
+                                     reader=self._ocr)
             while self.booth.state is st.BoothState.SCANNING:
                 kind = self.booth.scanning_kind
                 if kind is None:
                     break
-                data = await self.scan.capture()
+                try:
+                    data = await self.scan.capture(kind)
+                except CameraCannotReach as exc:
+                    # Said on the screen and to the officer at once, not looped on: no
+                    # placing of the document can make this camera read it.
+                    self._scan_notice = (kind, exc.message)
+                    self._device_health("document_camera", selftest.error(str(exc)))
+                    return
                 if self.booth.scanning_kind != kind:
                     continue  # the request changed while capturing
                 item = self.uploader.spool(kind, data)
+                reading = self.scan.reading
                 self.dispatch(st.DocCaptured(self._event_time(), kind))
-                self._spawn(self._send_document(kind, data, item), f"booth-upload-{kind}")
+                self._spawn(self._send_document(kind, data, item, reading),
+                            f"booth-upload-{kind}")
         except HardwareError as exc:
             self._device_health("document_camera", selftest.error(str(exc)))
         finally:
@@ -761,13 +775,16 @@ class BoothAgent:
                 self._scan_task = None
             await self._close_doc_camera()
 
-    async def _send_document(self, kind: str, data: bytes | None, item: Any) -> None:
+    async def _send_document(self, kind: str, data: bytes | None, item: Any,
+                             reading: Reading | None = None) -> None:
         try:
             document = await self.uploader.send(item)
         except UploadRefused as exc:
             log.warning("%s", exc)
             self.dispatch(st.DocUpdated(self._event_time(), kind, "", "rescan", exc.detail[:200]))
             return
+        if reading is not None:  # what OCR read, for the officer's console
+            await send_reading(self.uploader, document, reading.payload())
         self.dispatch(st.DocUpdated(self._event_time(), kind, document, "uploaded"))
 
     # -- the end of the visit -----------------------------------------------------------------
@@ -795,6 +812,8 @@ class BoothAgent:
         guidance: Message | None = None
         if self.scan is not None and self.scan.frames_judged:
             guidance = self.scan.guidance
+        elif self._scan_notice is not None and self._scan_notice[0] == self.booth.scanning_kind:
+            guidance = self._scan_notice[1]
         return compose(self.booth, guidance, now=self._event_time())
 
     async def _screen_loop(self) -> None:
@@ -827,7 +846,8 @@ def _document_camera(config: BoothConfig) -> Callable[[], FrameSource] | None:
         return lambda: ImageReplaySource(expand_images([spec]), limits.SCAN_FPS,
                                          name="document-camera")
     device: int | str = int(spec) if spec.isdigit() else spec
-    return lambda: OpenCVCamera(device, 1280, 720, limits.SCAN_FPS)
+    width, height = (int(v) for v in config.document_camera_size.split("x"))
+    return lambda: OpenCVCamera(device, width, height, limits.SCAN_FPS)
 
 
 def _safe_factory(factory: Callable[[], FrameSource] | None) -> FrameSource | None:

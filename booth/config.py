@@ -63,6 +63,12 @@ class BoothConfig:
         "Document camera: none, an OpenCV device (index or /dev/videoN), or a directory "
         "of images to replay (emulator)",
     )
+    document_camera_size: str = setting(
+        "1920x1080",
+        "Frame size asked of a document camera device: a page's print needs at least "
+        "1920x1080 (1280x720 resolves ID cards only); 3264x2448 for an 8 MP camera",
+        choices=("1280x720", "1920x1080", "2592x1944", "3264x2448"),
+    )
     ticket_camera: bool = setting(
         True,
         "Ticket flow: also read the ticket's QR with the document camera while the welcome "

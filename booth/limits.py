@@ -52,6 +52,9 @@ DOC_UPLOAD_RETRY_MIN_S = 0.5
 DOC_UPLOAD_RETRY_MAX_S = 15.0  # capped backoff (with jitter) while the server is unreachable
 DOC_HTTP_TIMEOUT_S = 30.0
 SCAN_FPS = 10.0  # document-camera frames judged a second
+OCR_ATTEMPTS = 3  # a document whose NIK cannot be read is asked for again this many times,
+# then sent anyway: the officer reads it (a worn card must not lock the participant out)
+OCR_NOTICE_S = 3.0  # the reason it is asked again stays on the screen at least this long
 # Ticket QR codes read by the document camera on the welcome screen: a frame decoded this
 # often (zbar takes tens of ms on 720p: 2 Hz is quick enough for a hand, cheap for the CPU)
 TICKET_CAMERA_CHECK_S = 0.5

@@ -103,6 +103,8 @@ def _base(
     # Pillow draws RGB: the theme's colours as they are.
     first_rgb, second_rgb = themes.rgb(theme.text), themes.rgb(theme.text_second)
     banner_rgb = themes.rgb(theme.banner_text)
+    if view.placement is not None:
+        draw_placement(canvas, view.placement, (MARGIN, height - PLACEMENT_H - 16))
     text_x, text_w = MARGIN, width - 2 * MARGIN
     if officer_area:
         text_x = MARGIN + OFFICER_W + 32
@@ -144,6 +146,35 @@ def _base(
     picture = np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
     picture.setflags(write=False)  # shared by every redraw of this view
     return picture, tuple(drawn)
+
+
+PLACEMENT_W, PLACEMENT_H = 208, 117  # the camera's 16:9 view, below the officer's video
+PLACEMENT_FILL = 0.8
+
+
+def draw_placement(canvas: np.ndarray, placement: tuple[float, bool],
+                   at: tuple[int, int]) -> tuple[int, int, int, int]:
+    """How to lay the document: the camera's view (dark, outlined) with the document in it,
+    long side across, its lines of print drawn as they will lie. Returns the document's
+    rectangle (x, y, w, h) on ``canvas``."""
+    aspect, sideways = placement
+    x0, y0 = at
+    cv2.rectangle(canvas, (x0, y0), (x0 + PLACEMENT_W, y0 + PLACEMENT_H), (45, 40, 40), -1)
+    cv2.rectangle(canvas, (x0, y0), (x0 + PLACEMENT_W, y0 + PLACEMENT_H), (200, 200, 200), 2)
+    w = min(PLACEMENT_W * PLACEMENT_FILL, PLACEMENT_H * PLACEMENT_FILL * aspect)
+    h = w / aspect
+    dx, dy = x0 + round((PLACEMENT_W - w) / 2), y0 + round((PLACEMENT_H - h) / 2)
+    w, h = round(w), round(h)
+    cv2.rectangle(canvas, (dx, dy), (dx + w, dy + h), (245, 245, 245), -1)
+    ink = (110, 100, 100)
+    for i in range(1, 6):  # lines of print
+        if sideways:
+            x = dx + round(i * w / 6)
+            cv2.line(canvas, (x, dy + h // 8), (x, dy + h - h // 8), ink, 2)
+        else:
+            y = dy + round(i * h / 6)
+            cv2.line(canvas, (dx + w // 8, y), (dx + w - w // 8, y), ink, 2)
+    return dx, dy, w, h
 
 
 def render(

@@ -195,6 +195,23 @@ class Uploader:
                 offset = int(body["offset"])
 
 
+async def send_reading(uploader: Uploader, document: str, reading: dict[str, Any]) -> bool:
+    """Store what OCR read from ``document`` with it on the server, once; ``False`` (and
+    logged) when it could not be: the document itself is safe, the officer reads it."""
+    payload = {k: reading[k] for k in ("nik", "name", "confidence", "people", "problems")}
+    payload["problems"] = [p[:300] for p in payload["problems"]][:10]
+    try:
+        http = await uploader._session()
+        async with http.post(f"{uploader.base_url}/api/documents/{document}/reading",
+                             json=payload) as r:
+            if r.status == 200:
+                return True
+            log.warning("reading of %s refused: %s %s", document, r.status, await r.text())
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        log.warning("reading of %s not sent: %s", document, str(exc) or type(exc).__name__)
+    return False
+
+
 async def _body(response: aiohttp.ClientResponse) -> dict[str, Any]:
     try:
         body = await response.json(content_type=None)

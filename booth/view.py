@@ -13,6 +13,7 @@ import enum
 import math
 from dataclasses import dataclass
 
+from bilik import documents
 from bilik.catalogue import Message, text
 from bilik.themes import THEMES, BannerKind, ThemeName, bgr
 from booth import limits
@@ -59,6 +60,10 @@ class View:
     show_officer: bool = False
     show_self: bool = False
     away: bool = False  # the seat is empty: the "please come back" line is on top
+    # How to lay the document asked for under the camera, drawn as a picture: its side
+    # ratio (long side across the camera's view) and whether its lines of print then run
+    # up the picture (a portrait letter laid sideways). None: no document asked for.
+    placement: tuple[float, bool] | None = None
 
     def texts(self) -> list[str]:
         """Every piece of text of the view, Indonesian and English."""
@@ -96,11 +101,17 @@ def bilingual(key: str, **values: Message | str) -> Message:
 
 
 def kind_name(kind: str) -> Message:
+    """The short name the booth says (catalogue), else the kind's name from the document
+    data (:mod:`bilik.documents`), else "document (kind)"."""
     try:
         return text(f"booth.kind_{kind}")
     except KeyError:
-        other = text("booth.kind_other")
-        return Message(other.key, f"{other.id} ({kind})", f"{other.en} ({kind})")
+        pass
+    known = documents.kinds().get(kind)
+    if known is not None:
+        return Message(f"documents.{kind}", known.id, known.en)
+    other = text("booth.kind_other")
+    return Message(other.key, f"{other.id} ({kind})", f"{other.en} ({kind})")
 
 
 def outcome_name(outcome: str) -> Message:
@@ -195,6 +206,9 @@ def compose(booth: Booth, guidance: Message | None = None, *, now: float | None 
     if away:
         lines.insert(0, text("booth.come_back"))
     in_call = booth.state in (BoothState.IN_SESSION, BoothState.SCANNING)
+    placement = None
+    if screen is ScreenName.SCANNING and booth.scanning_kind is not None:
+        placement = placement_of(booth.scanning_kind)
     return View(
         screen=screen,
         banner=banner,
@@ -202,4 +216,12 @@ def compose(booth: Booth, guidance: Message | None = None, *, now: float | None 
         show_officer=in_call and screen is not ScreenName.RECONNECTING,
         show_self=seated,
         away=away,
+        placement=placement,
     )
+
+
+def placement_of(kind: str) -> tuple[float, bool]:
+    """(side ratio, print runs sideways) of how ``kind`` is laid under the camera; a kind
+    the data does not know is shown as an ID card."""
+    k = documents.kinds().get(kind) or documents.kind(documents.DEFAULT_KIND)
+    return round(k.aspect, 3), k.orientation is not k.placement

@@ -32,8 +32,8 @@ from signaling import tokens
 
 log = logging.getLogger(__name__)
 
-# The quality corpus: sharp and blurred document pictures (see docs/quality.md).
-CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "quality"
+# Where the document camera's pictures are drawn (under the demo's data directory).
+FRAMES_DIR = "document-frames"
 BROWSER = Path("/usr/bin/chromium")
 # The whole simulated branch runs on this machine: its calls stay on loopback.
 DEMO_ICE_ADDRESSES = "127.0.0.1"
@@ -58,7 +58,7 @@ class Options:
     headless: bool = False
     seed: int | None = None
     json: bool = False
-    corpus: Path = CORPUS
+    corpus: Path | None = None  # the document camera's pictures; None: drawn per run
 
 
 @dataclass
@@ -109,6 +109,7 @@ class Branch:
         self.admin_token = ""
         self.watch_token = ""  # the demo's own display connection, to see the calls
         self.unwatched: set[str] = set()  # children whose exit is not a failure (the browser)
+        self.frames = self.root / FRAMES_DIR  # the document camera's pictures (prepare())
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -120,9 +121,12 @@ class Branch:
 
     def prepare(self) -> None:
         """Directories, credentials and emulators; nothing is started yet."""
-        if not (self.options.corpus / "manifest.json").is_file():
-            raise DemoError(f"the document picture corpus is missing: {self.options.corpus}")
         self.root.mkdir(parents=True, exist_ok=True)
+        self.frames = self.options.corpus or draw_document_frames(self.root / FRAMES_DIR)
+        for name in DOCUMENT_FRAMES:
+            if not (self.frames / f"{name}.jpg").is_file():
+                raise DemoError(f"the document camera's picture {name}.jpg is missing "
+                                f"in {self.frames}")
         secret = tokens.load_or_create_secret(self.root / "server")
         self.admin_token = tokens.issue(secret, "demo-admin", "admin", now=time.time(),
                                         ttl_s=7 * 86400)
@@ -147,7 +151,7 @@ class Branch:
             kit = BoothKit(booth, root, PtyPrinterEmulator(root / "printer"), ScannerEmulator(),
                            documents, screens)
             self.booths[booth] = kit
-            show_documents(kit, self.options.corpus, blurry=False)
+            show_documents(kit, self.frames, blurry=False)
         self.kiosk_printer = PtyPrinterEmulator(self.root / "kiosk" / "printer")
 
     def _pin_path(self, officer: str) -> Path:
@@ -311,27 +315,52 @@ class Branch:
             self.kiosk_printer.close()
 
 
-def show_documents(kit: BoothKit, corpus: Path, *, blurry: bool) -> None:
+# The pictures under the document camera (1920x1080, as a real one gives): the card held
+# out of focus, the card held still, and a page (the family card; the letter and the bank
+# book have a page's proportions too). Which kind, size, case and seed each is drawn from.
+DOCUMENT_FRAMES = {
+    "blurred": ("ktp", "blurred", 1),
+    "card": ("ktp", "sharp", 2),
+    "page": ("kk", "sharp", 3),
+}
+
+
+def draw_document_frames(directory: Path) -> Path:
+    """Draw :data:`DOCUMENT_FRAMES` into ``directory`` (once: kept between runs)."""
+    import cv2
+    import numpy as np
+
+    from bilik.documents import kind
+    from hardware.quality.scenes import render
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, (k, case, seed) in DOCUMENT_FRAMES.items():
+        path = directory / f"{name}.jpg"
+        if not path.is_file():
+            image = render(kind(k), "1080p", case, 0, np.random.default_rng(seed))
+            if not cv2.imwrite(str(path), image):
+                raise DemoError(f"could not write {path}")
+    return directory
+
+
+def show_documents(kit: BoothKit, frames: Path, *, blurry: bool) -> None:
     """Put the pictures the participant will hold under the booth's document camera.
 
     The booth reads the directory each time it starts scanning and replays its pictures
     in name order, one a frame, looping. A blurry participant first holds the card out of
-    focus (the quality gate refuses those frames and says so on the screen), then steady.
+    focus (the quality gate refuses those frames and says so on the screen), then steady;
+    then the card and a page are held still in turn, for the booth asks for the claim's
+    cards and pages one at a time, each judged as its own kind.
     """
     for old in kit.documents.iterdir():
         old.unlink()
-    blurred = sorted(corpus.glob("blurred_*.jpg"))
-    sharp = sorted(corpus.glob("sharp_*.jpg"))
-    if not sharp or (blurry and not blurred):
-        raise DemoError(f"{corpus} lacks sharp_*.jpg / blurred_*.jpg pictures")
-    frames: list[tuple[str, Path]] = []
+    order: list[tuple[str, int]] = [("card", limits.STILL_FRAMES), ("page", limits.STILL_FRAMES)]
     if blurry:
-        frames += [(f"a-blurred-{i:02d}", blurred[i % len(blurred)])
-                   for i in range(limits.BLURRY_FRAMES)]
-    frames += [(f"b-sharp-{i:02d}", sharp[i // limits.SHARP_REPEAT])
-               for i in range(len(sharp) * limits.SHARP_REPEAT)]
-    for name, source in frames:
-        (kit.documents / f"{name}.jpg").symlink_to(source.resolve())
+        order.insert(0, ("blurred", limits.BLURRY_FRAMES))
+    for step, (name, count) in enumerate(order):
+        source = (frames / f"{name}.jpg").resolve()
+        for i in range(count):
+            (kit.documents / f"{step}-{name}-{i:02d}.jpg").symlink_to(source)
 
 
 async def get_json(http: aiohttp.ClientSession, url: str, *, token: str = "") -> Any:

@@ -23,7 +23,7 @@ SERVICE = "jht"  # old-age savings: about 95 % of the claims at a branch
 WALK_S = (2.0, 5.0)  # from the call on the screen to the booth's reader
 BLURRY_SHARE = 0.5  # participants whose first document is held out of focus
 BLURRY_FRAMES = 10  # 1 s of blurred pictures at the booth's 10 frames a second
-SHARP_REPEAT = 2  # each sharp corpus picture is shown this many frames in a row
+STILL_FRAMES = 16  # then each document (the card, then a page) held still: 1.6 s
 
 # The simulated officer
 TALK_S = (1.5, 3.5)  # greeting a participant, reading their documents

@@ -70,7 +70,7 @@ class Session:
             participants = Participants(
                 kiosk_url=self.branch.kiosk_url, ws_url=self.branch.ws_url,
                 watch_token=self.branch.watch_token, booths=self.branch.booths,
-                corpus=self.options.corpus, progress=self.progress, rng=self.rng,
+                corpus=self.branch.frames, progress=self.progress, rng=self.rng,
                 rate_per_min=self.options.rate_per_min, limit=self.options.participants)
             await participants.start()
             self._announce()

@@ -1,7 +1,7 @@
 """``bilik hw``: the technicians' diagnostics (registered by :mod:`bilik.cli`).
 
 Subcommands: ``list``, ``probe``, ``status``, ``selftest``, ``watch``, ``emulate``,
-``quality``. Every one takes ``--json`` (one JSON document on stdout, or JSON lines for
+``quality``, ``ocr``. Every one takes ``--json`` (one JSON document on stdout, or JSON lines for
 the live ones) and ends with one of the exit codes below; progress goes to stderr so
 that stdout stays machine-readable.
 """
@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from bilik import documents
 from hardware import limits
 from hardware.config import HardwareConfig, load_config
 from hardware.errors import (
@@ -490,17 +491,31 @@ def cmd_quality(args: argparse.Namespace) -> int:
         raise HardwareError(
             f"the document quality check is not available in this build ({exc})"
         ) from exc
-    code: int = run(list(args.images), args.json, sys.stdout)
+    code: int = run(list(args.images), args.json, sys.stdout, args.document)
+    return code
+
+
+def cmd_ocr(args: argparse.Namespace) -> int:
+    from hardware.ocr.command import run
+
+    code: int = run(list(args.images), args.json, sys.stdout, args.document)
     return code
 
 
 # --- parser ------------------------------------------------------------------
 
 
+def _document_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--document", default=documents.DEFAULT_KIND, choices=list(documents.kinds()),
+        metavar="KIND", help=f"kind of document: {', '.join(documents.kinds())}",
+    )
+
+
 def register(sub: Any, name: str) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         name,
-        help="hardware diagnostics: list, probe, status, selftest, watch, emulate, quality",
+        help="hardware diagnostics: list, probe, status, selftest, watch, emulate, quality, ocr",
         description="Technicians' diagnostics for booth and branch devices.",
         epilog=EXIT_CODES_HELP,
     )
@@ -586,3 +601,7 @@ def register(sub: Any, name: str) -> None:
 
     p = add("quality", cmd_quality, "check document images with the booth's quality gate")
     p.add_argument("images", nargs="+", metavar="IMAGE")
+    _document_argument(p)
+    p = add("ocr", cmd_ocr, "read the NIK and names from document images (Tesseract)")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    _document_argument(p)

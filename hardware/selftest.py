@@ -155,6 +155,12 @@ def camera(device: str, progress: Progress, *, timeout: float = 10.0) -> dict[st
         frame = source.read(timeout=timeout)
     finally:
         source.stop()
+    from bilik.documents import kinds
+    from hardware.quality.gate import camera_reaches
+
     gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
     height, width = gray.shape
-    return {"width": width, "height": height, "focus": round(sharpness(gray), 4)}
+    # As a document camera: the kinds whose smallest print this frame size can resolve.
+    readable = [k for k in kinds() if camera_reaches(k, width, height)]
+    return {"width": width, "height": height, "focus": round(sharpness(gray), 4),
+            "documents": readable}

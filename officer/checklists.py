@@ -1,42 +1,39 @@
-"""What the officer checks per claim type, and the outcome codes of a decision: one place.
+"""What the officer checks per claim, and the outcome codes of a decision: one place.
 
-The outcome codes are the branch server's (:data:`signaling.cases.OUTCOMES`), which
-records and validates them; the console shows them with these labels.
+The checklists and the document kinds are data (:mod:`bilik.documents`, one source for the
+booth, the branch server and this console), keyed by the queue's own service codes (``jht``,
+``jp``, ``jkk``, ``jkm``). A service without a list is :class:`~bilik.documents.MissingChecklist`,
+never another service's list. The outcome codes are the branch server's
+(:data:`signaling.cases.OUTCOMES`), which records and validates them; the console shows them
+with these labels.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from bilik import documents
+from bilik.documents import ChecklistItem as Item
+from bilik.documents import MissingChecklist
 from signaling.cases import OUTCOMES as SERVER_OUTCOMES
 
+__all__ = [
+    "CHECKLISTS",
+    "DEFAULT_CLAIM",
+    "OUTCOMES",
+    "OUTCOME_LABELS",
+    "Item",
+    "MissingChecklist",
+    "as_json",
+    "checklist_for",
+    "document_label",
+    "document_name",
+    "documents_for",
+]
 
-@dataclass(frozen=True)
-class Item:
-    key: str  # recorded with the decision
-    label_id: str
-    label_en: str
-    document: str = ""  # the booth's document kind scanned for this item; "" = none
-
-
-CHECKLISTS: dict[str, tuple[Item, ...]] = {
-    # Old-age savings withdrawal: about 95 % of the claims at a branch.
-    "old_age_savings": (
-        Item("id_card", "KTP (kartu tanda penduduk)", "National ID card", "ktp"),
-        Item("family_card", "Kartu keluarga", "Family card", "kk"),
-        Item("membership_card", "Kartu peserta", "Membership card", "membership"),
-        Item("termination_letter", "Surat keterangan berhenti bekerja", "Termination letter",
-             "termination"),
-        Item("bank_book", "Buku tabungan", "Bank book", "bank_book"),
-    ),
-    "pension": (
-        Item("id_card", "KTP (kartu tanda penduduk)", "National ID card", "ktp"),
-        Item("family_card", "Kartu keluarga", "Family card", "kk"),
-        Item("membership_card", "Kartu peserta", "Membership card", "membership"),
-        Item("bank_book", "Buku tabungan", "Bank book", "bank_book"),
-    ),
-}
-DEFAULT_CLAIM = "old_age_savings"
+CHECKLISTS: dict[str, tuple[Item, ...]] = documents.checklists()
+# Only for a booth that reports no service at all (a technician's test session): the queue
+# routes every participant with one of its service codes, each of which has its own list
+# (the branch server refuses to start otherwise).
+DEFAULT_CLAIM = "jht"
 
 OUTCOME_LABELS: dict[str, tuple[str, str]] = {
     "approved": ("Disetujui", "Approved"),
@@ -48,23 +45,20 @@ OUTCOMES: tuple[str, ...] = tuple(SERVER_OUTCOMES)
 
 
 def checklist_for(service: str) -> tuple[Item, ...]:
-    """The checklist of a claim type; the old-age savings one when the type is unknown."""
-    return CHECKLISTS.get(service, CHECKLISTS[DEFAULT_CLAIM])
+    """The checklist of a service code; :class:`MissingChecklist` when it has none."""
+    return documents.checklist(service)
 
 
 def documents_for(service: str) -> list[str]:
-    """The document kinds the booth is asked to scan for a claim type (booth.kind_* names)."""
-    return [i.document for i in checklist_for(service) if i.document]
+    """The document kinds the booth is asked to scan for a service, in checklist order."""
+    return documents.documents_to_scan(service)
 
 
 def document_name(kind: str) -> tuple[str, str] | None:
-    """The human name (Indonesian, English) of a booth's document kind, e.g. ``"ktp"``;
-    ``None`` for a kind no checklist knows (the console then shows the raw kind)."""
-    for items in CHECKLISTS.values():
-        for item in items:
-            if item.document and item.document == kind:
-                return item.label_id, item.label_en
-    return None
+    """The human name (Indonesian, English) of a document kind, e.g. ``"ktp"``; ``None`` for
+    a kind the data does not know (the console then shows the raw kind)."""
+    found = documents.kinds().get(kind)
+    return None if found is None else (found.id, found.en)
 
 
 def document_label(kind: str) -> str:
@@ -77,9 +71,9 @@ def as_json() -> dict[str, object]:
     return {
         "default": DEFAULT_CLAIM,
         "checklists": {
-            name: [{"key": i.key, "id": i.label_id, "en": i.label_en} for i in items]
-            for name, items in CHECKLISTS.items()
+            name: [i.as_json() for i in items] for name, items in CHECKLISTS.items()
         },
+        "kinds": {name: k.as_json() for name, k in documents.kinds().items()},
         "outcomes": [
             {"code": code, "id": OUTCOME_LABELS.get(code, (code, code))[0],
              "en": OUTCOME_LABELS.get(code, (code, code))[1]}

@@ -11,8 +11,10 @@ cd "$(dirname "$0")/.."
 # full-screen window is tested on a virtual X display.
 # espeak-ng: the queue display speaks each call in Bahasa Indonesia (its "id" voice ships in
 # espeak-ng-data), made on this machine with nothing downloaded at run time (docs/frontdesk.md).
+# tesseract-ocr, tesseract-ocr-ind: OCR of the NIK and names (tesserocr reads Debian's
+# Tesseract data, ind.traineddata; nothing is downloaded at run time).
 SYSTEM_PACKAGES=(libzbar0 libgl1 libglib2.0-0 chromium fonts-dejavu-core libportaudio2 xvfb xauth
-                 espeak-ng)
+                 espeak-ng tesseract-ocr tesseract-ocr-ind)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do

@@ -21,6 +21,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bilik import documents
+from bilik.errors import ConfigError
 from signaling import limits, policy, tokens
 from signaling import protocol as p
 from signaling.config import ServerConfig
@@ -41,8 +43,8 @@ SERVER_KEY: web.AppKey[BranchServer] = web.AppKey("bilik_server")
 
 # Features of the branch server, each a module with ``setup(app, server)`` that adds its
 # message handlers, device hooks, HTTP routes and tables (Store.migrate_feature).
-FEATURES = ("signaling.branchqueue", "signaling.documents", "signaling.cases",
-            "signaling.helpcalls")
+FEATURES = ("signaling.branchqueue", "signaling.documents", "signaling.readings",
+            "signaling.cases", "signaling.helpcalls")
 SOFTWARE = "bilik-server/1"
 
 
@@ -599,6 +601,19 @@ async def _metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
+async def _document_kinds(request: web.Request) -> web.Response:
+    return web.json_response(documents.as_json())
+
+
+def _require_checklists(rules: QueueRules) -> None:
+    """Every service the queue offers must have its checklist: refused at start-up, never
+    served with another service's list."""
+    try:
+        documents.require_checklists(rules.services)
+    except documents.MissingChecklist as exc:
+        raise ConfigError("queue.services", str(exc)) from None
+
+
 def make_app(
     config: ServerConfig, *, server: BranchServer | None = None,
     queue_rules: QueueRules | None = None,
@@ -607,6 +622,7 @@ def make_app(
     from signaling import admin
     from signaling.branchqueue import RULES_KEY
 
+    _require_checklists(queue_rules or QueueRules())
     branch = server or BranchServer(config)
     app = web.Application(client_max_size=config.max_frame_bytes)
     app[SERVER_KEY] = branch
@@ -631,6 +647,7 @@ def make_app(
     app.router.add_get("/ws", branch.handle_ws)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/api/document-kinds", _document_kinds)
     admin.add_routes(app)
     for feature in FEATURES:
         importlib.import_module(feature).setup(app, branch)

@@ -170,7 +170,18 @@ async def test_a_whole_visit_from_ticket_to_receipt(server: TestServer, tmp_path
         assert uploaded.kind == "ktp" and uploaded.peer == "booth-01"
         status, jpeg = await hub.download(uploaded.document)
         picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-        assert status == 200 and picture is not None and picture.shape[1] == 856
+        assert status == 200 and picture is not None
+        # The card straightened at the camera's own resolution (ID-1 proportions), finer
+        # than the 5.3 px/mm it was judged at.
+        assert picture.shape[1] / picture.shape[0] == pytest.approx(85.6 / 53.98, rel=0.01)
+        assert picture.shape[1] > 85.6 * 5.33
+        # What OCR read is stored with it for the officer: this corpus card's NIK is 16
+        # random digits, so the booth asked for it again, then sent it with the reason.
+        status, read = await hub.readings(ticket.ticket)
+        assert status == 200 and [r["kind"] for r in read["readings"]] == ["ktp"]
+        assert read["readings"][0]["document"] == uploaded.document
+        assert len(read["readings"][0]["nik"]) == 16
+        assert read["readings"][0]["problems"][0].startswith("nik_invalid")
         await until(lambda: agent.booth.state is BoothState.IN_SESSION, "back in session")
         assert list((tmp_path / "booth" / "spool").iterdir()) == []  # deleted once confirmed
         await hub.send(p.DocUpdate(peer="booth-01", pairing=pair.pairing,

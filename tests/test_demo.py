@@ -28,7 +28,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from demo import overview
-from demo.branch import CORPUS, BoothKit, show_documents
+from demo.branch import BoothKit, draw_document_frames, show_documents
 from demo.officers import Act, Case, Stage, documents_ready, plan
 from demo.participants import _reference
 from demo.progress import Progress, Visit, summary_line
@@ -351,15 +351,20 @@ def test_blurry_participant_holds_the_card_out_of_focus_first(tmp_path: Path) ->
     kit = BoothKit("booth-01", tmp_path, None, None, tmp_path / "docs",  # type: ignore[arg-type]
                    tmp_path / "screens")
     kit.documents.mkdir()
-    show_documents(kit, CORPUS, blurry=True)
+    frames_dir = draw_document_frames(tmp_path / "frames")
+    show_documents(kit, frames_dir, blurry=True)
     frames = [Path(str(f)) for f in expand_images([kit.documents])]
-    verdicts = [judge(load_image(f)).passed for f in frames]
-    first_pass = verdicts.index(True)
-    assert first_pass >= 5 and not any(verdicts[:first_pass])
-    assert all(verdicts[first_pass:])
-    show_documents(kit, CORPUS, blurry=False)  # the next participant holds it steady
+    assert {load_image(f).shape for f in frames} == {(1080, 1920, 3)}  # a real document camera
+    as_card = [judge(load_image(f), "ktp").passed for f in frames]
+    first_pass = as_card.index(True)
+    assert first_pass >= 5 and not any(as_card[:first_pass])
+    # Then the card held still, then a page: each passes when judged as its own kind.
+    pages = [f for f in frames if "page" in f.name]
+    assert pages and all(judge(load_image(f), "kk").passed for f in pages[:2])
+    assert all(as_card[first_pass: first_pass + 3])
+    show_documents(kit, frames_dir, blurry=False)  # the next participant holds it steady
     again = [Path(str(f)) for f in expand_images([kit.documents])]
-    assert all(judge(load_image(f)).passed for f in again[:3])
+    assert all(judge(load_image(f), "ktp").passed for f in again[:3])
 
 
 def _png(path: Path, complete: bool = True) -> None:

@@ -22,6 +22,8 @@ from PIL import Image
 from pyzbar.pyzbar import decode
 
 from bilik.catalogue import text
+from bilik.documents import kind
+from hardware.quality.gate import needed_px_per_mm
 from officer.checklists import document_label
 from tests.journey.branch import OFFICERS, STEP_S, Branch, wait_for
 from tests.journey.officer import Officer, browser_page
@@ -100,8 +102,12 @@ async def documents_captured(branch: Branch, ticket: str, hub: str) -> list[dict
         assert doc["status"] == "uploaded" and doc["booth"] == branch.BOOTH
         data = await asyncio.to_thread(branch.download, doc["id"], hub)
         picture = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        # The card straightened to 85.6 mm at 10 px/mm: the gate's capture, not a raw frame.
-        assert picture is not None and picture.shape == (540, 856, 3)
+        # Each document straightened to its own kind's proportions, at the resolution its
+        # smallest print needs or finer: the gate's capture, not a raw 1080p frame.
+        k = kind(doc["kind"])
+        assert picture is not None and picture.shape[:2] != (1080, 1920)
+        assert picture.shape[1] / picture.shape[0] == pytest.approx(k.aspect, rel=0.01)
+        assert picture.shape[1] / k.long_mm >= needed_px_per_mm(k) - 0.05
     return docs
 
 

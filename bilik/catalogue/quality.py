@@ -15,6 +15,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Kartu terpotong, geser ke tengah",
         "Card is cut off, move it to the middle",
     ),
+    "covered": (
+        "Jari atau benda menutupi tulisan, singkirkan dari dokumen",
+        "A finger or an object covers the print, move it off the document",
+    ),
     "tilted": ("Kartu terlalu miring", "Card is tilted"),
     "low_resolution": (
         "Kartu terlalu jauh, dekatkan ke kamera",
@@ -33,4 +37,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Glare on the card, tilt it slightly",
     ),
     "blurry": ("Gambar buram, tahan kartu diam", "Image is blurry, hold the card still"),
+    "nik_unreadable": (
+        "NIK tidak terbaca, letakkan lagi dengan rata dan tahan diam",
+        "The NIK could not be read, place it again flat and hold it still",
+    ),
+    "nik_invalid": (
+        "NIK terbaca tidak sesuai, letakkan lagi dengan rata",
+        "The NIK read does not look right, place it again flat",
+    ),
+    "camera_too_small": (
+        "Kamera dokumen tidak cukup tajam untuk {document}, mohon tunggu petugas",
+        "The document camera cannot resolve the {document}, please wait for the officer",
+    ),
 }

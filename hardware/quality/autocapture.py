@@ -32,7 +32,8 @@ class CaptureState(enum.Enum):
 
 @dataclass(frozen=True)
 class Capture:
-    """The chosen frame's straightened document, its verdict, and how many frames passed."""
+    """The chosen frame's document straightened at the camera's own resolution (at most
+    ``CAPTURE_PX_PER_MM_MAX``), its verdict, and how many frames passed."""
 
     document: np.ndarray
     verdict: Verdict
@@ -76,9 +77,7 @@ class AutoCapture:
         if self.streak < self.n_consecutive:
             return None
         best = self._best
-        if best.document is None:  # pragma: no cover - only passing verdicts with one get here
-            return None
-        self.capture = Capture(best.document, best, self.streak)
+        self.capture = Capture(best.capture_image(), best, self.streak)
         self.state = CaptureState.CAPTURED
         return self.capture
 

@@ -1,9 +1,12 @@
-"""Measurements on the straightened document (pure functions of a grey ``uint8`` image).
+"""Measurements on the straightened document (pure functions of its pixels).
 
 Each returns plain numbers; :mod:`hardware.quality.gate` compares them with
-:mod:`hardware.quality.limits`. They are written to be independent of the card's colours:
-exposure looks at the ends of the histogram, sharpness at edge steepness relative to
-contrast, glare at clipped regions that have lost all texture.
+:mod:`hardware.quality.limits`. They are written to be independent of the document's
+colours: exposure looks at the ends of the histogram, sharpness at edge steepness relative
+to contrast, glare at clipped regions that have lost all texture *and* sit on the print,
+cover at the colour of what lies over the document's edge. Sizes are in pixels of the
+judged image, whose scale (``px_per_print``: pixels per smallest print height) the caller
+passes.
 """
 
 from __future__ import annotations
@@ -30,10 +33,10 @@ def percentiles_u8(image: np.ndarray, qs: tuple[float, ...]) -> tuple[float, ...
 
 
 def exposure(gray: np.ndarray) -> dict[str, float]:
-    """5th, 50th and 95th percentile of grey, and the share clipped to white."""
-    p5, p50, p95 = percentiles_u8(gray, (5, 50, 95))
+    """1st (the print), 5th, 50th and 95th percentile of grey, and the share clipped."""
+    p1, p5, p50, p95 = percentiles_u8(gray, (1, 5, 50, 95))
     saturated = float(np.count_nonzero(gray >= limits.SATURATED_LEVEL)) / gray.size
-    return {"p5": p5, "p50": p50, "p95": p95, "saturated": saturated}
+    return {"p1": p1, "p5": p5, "p50": p50, "p95": p95, "saturated": saturated}
 
 
 def sharpness(gray: np.ndarray) -> float:
@@ -56,29 +59,110 @@ def sharpness(gray: np.ndarray) -> float:
     return min(steep) / contrast
 
 
-def glare_share(gray: np.ndarray) -> float:
-    """Share of the document under blobs that are clipped to white and have no texture.
+def local_contrast(gray: np.ndarray, px_per_print: float) -> np.ndarray:
+    """How much darker each pixel is than the brightest within one print height."""
+    k = max(3, round(px_per_print) | 1)
+    return cv2.subtract(cv2.dilate(gray, np.ones((k, k), np.uint8)), gray)
 
-    A pixel is glare when every pixel in the ``GLARE_FLAT_PX`` square around it is clipped:
-    any print under the light would leave darker pixels in the window. The opening (erode
-    then dilate) keeps exactly the union of such squares.
+
+def print_mask(gray: np.ndarray, px_per_print: float) -> np.ndarray:
+    """Pixels of print: darker by ``PRINT_CONTRAST`` than the brightest pixel within one
+    print height (local, so print under a highlight's halo still counts while it shows),
+    and darker than the document's typical white (its median) by ``PRINT_BELOW_PAPER``, so
+    that the glow falling off around a highlight is not taken for print."""
+    paper = percentiles_u8(gray, (50,))[0]
+    return (local_contrast(gray, px_per_print) > limits.PRINT_CONTRAST) & (
+        gray < paper - limits.PRINT_BELOW_PAPER
+    )
+
+
+def print_contrast(gray: np.ndarray, px_per_print: float) -> float:
+    """The contrast of the document's strongest print (99.5th percentile of the local
+    contrast): near 0 when the print has washed out with the paper."""
+    return percentiles_u8(local_contrast(gray, px_per_print), (99.5,))[0]
+
+
+def glare_share(gray: np.ndarray, px_per_print: float) -> float:
+    """Share of the document under highlights that sit on its print.
+
+    A highlight is a region clipped to white with no texture left (every pixel of a window
+    ``GLARE_FLAT_MM`` wide clipped: print under the light would leave darker pixels),
+    brighter than the document's own white (its median is not clipped), and at least
+    ``GLARE_MIN_RADIUS_PRINT`` print heights across at its widest: narrower white (white
+    print, QR modules, a QR code's quiet zone) is never one. It sits on the print when the
+    ring ``GLARE_RING_PRINT`` print heights wide around it holds print at least
+    ``GLARE_RING_DENSITY`` times as dense as the document's average: a sleeve's highlight on
+    a margin or a blank field hides nothing and passes. On a document whose white itself is
+    clipped (a white page, over-exposed) a highlight cannot be told from the paper; the
+    exposure check speaks for it (see docs/quality.md).
     """
-    saturated = (gray >= limits.SATURATED_LEVEL).astype(np.uint8)
-    min_area = limits.GLARE_MIN_BLOB_SHARE * gray.size
-    if np.count_nonzero(saturated) < min_area:
+    if percentiles_u8(gray, (50,))[0] >= limits.SATURATED_LEVEL:
         return 0.0
-    kernel = np.ones((limits.GLARE_FLAT_PX, limits.GLARE_FLAT_PX), np.uint8)
-    mask = cv2.morphologyEx(saturated, cv2.MORPH_OPEN, kernel)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    areas = stats[1:count, cv2.CC_STAT_AREA]
-    return float(areas[areas >= min_area].sum()) / gray.size
+    saturated = (gray >= limits.SATURATED_LEVEL).astype(np.uint8)
+    min_radius = limits.GLARE_MIN_RADIUS_PRINT * px_per_print / 2
+    if np.count_nonzero(saturated) < np.pi * min_radius**2:
+        return 0.0
+    flat = max(3, round(limits.GLARE_FLAT_MM * px_per_print / 1.5) | 1)
+    mask = cv2.morphologyEx(saturated, cv2.MORPH_OPEN, np.ones((flat, flat), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count <= 1:
+        return 0.0
+    ink = print_mask(gray, px_per_print)
+    mean_density = max(float(np.count_nonzero(ink)) / ink.size, 1e-4)
+    ring_px = max(3, round(limits.GLARE_RING_PRINT * px_per_print))
+    ring_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_px + 1,) * 2)
+    lost = 0
+    for i in range(1, count):
+        x, y, bw, bh, area = stats[i]
+        if min(bw, bh) < 2 * min_radius:
+            continue
+        # Work on the highlight's neighbourhood only: its glow reaches about its own size.
+        pad = max(bw, bh) + ring_px
+        y0, x0 = max(y - pad, 0), max(x - pad, 0)
+        y1, x1 = min(y + bh + pad, gray.shape[0]), min(x + bw + pad, gray.shape[1])
+        blob = (labels[y0:y1, x0:x1] == i).astype(np.uint8)
+        if cv2.distanceTransform(blob, cv2.DIST_L2, 3).max() < min_radius:
+            continue
+        # The glow: what the light brightened above the paper around it, connected to the
+        # clipped core. Print washed out in the glow is lost too, so print is looked for
+        # at the glow's edge.
+        roi = gray[y0:y1, x0:x1]
+        paper = percentiles_u8(roi, (50,))[0]
+        glow = (roi > paper + limits.GLOW_ABOVE_PAPER).astype(np.uint8) | blob
+        _, parts = cv2.connectedComponents(glow, connectivity=8)
+        core = np.unique(parts[blob > 0])
+        lit = np.isin(parts, core[core > 0])
+        ring = cv2.dilate(lit.astype(np.uint8), ring_kernel).astype(bool) & ~lit
+        ring_area = max(int(np.count_nonzero(ring)), 1)
+        density = float(np.count_nonzero(ink[y0:y1, x0:x1] & ring)) / ring_area
+        if density >= limits.GLARE_RING_DENSITY * mean_density:
+            lost += int(area)
+    return lost / gray.size
 
 
-def pixels_per_inch(corners: np.ndarray, doc_width_mm: float) -> float:
-    """Resolution of the document in the frame, from its long sides and physical width."""
-    top = float(np.linalg.norm(corners[1] - corners[0]))
-    bottom = float(np.linalg.norm(corners[2] - corners[3]))
-    return (top + bottom) / 2 / (doc_width_mm / 25.4)
+def cover_depth_mm(
+    document_bgr: np.ndarray, over_lab: tuple[float, float, float], px_per_mm: float
+) -> float:
+    """How far in from the document's edge the object seen over its edge reaches, in mm:
+    pixels of the object's colour connected to the edge, measured from it."""
+    lab = cv2.cvtColor(document_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
+    dist = np.linalg.norm(lab - np.array(over_lab, np.float32), axis=2)
+    like = (dist < limits.COVER_COLOUR_DISTANCE).astype(np.uint8)
+    like = cv2.morphologyEx(like, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    count, labels = cv2.connectedComponents(like, connectivity=4)
+    if count <= 1:
+        return 0.0
+    edge_labels = np.unique(
+        np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    )
+    edge_labels = edge_labels[edge_labels > 0]
+    if len(edge_labels) == 0:
+        return 0.0
+    on_edge = np.isin(labels, edge_labels)
+    h, w = on_edge.shape
+    ys, xs = np.nonzero(on_edge)
+    depth = np.minimum.reduce([xs, ys, w - 1 - xs, h - 1 - ys])
+    return float(depth.max()) / px_per_mm
 
 
 def margin_share(corners: np.ndarray, width: int, height: int) -> float:

@@ -1,4 +1,5 @@
-"""``bilik hw quality IMAGE... [--json]``: judge image files with the document quality gate.
+"""``bilik hw quality [--document KIND] IMAGE... [--json]``: judge image files with the
+document quality gate, as documents of KIND (default the ID-1 card, ``ktp``).
 
 Exit status: 0 when every image passes, 1 when any is rejected, 2 when any file cannot be
 read as an image (the others are still judged and reported).
@@ -11,6 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from bilik import documents
 from hardware.errors import ImageUnreadable
 from hardware.picture import load_image
 from hardware.quality.gate import judge
@@ -19,16 +21,19 @@ EXIT_PASS = 0
 EXIT_REJECTED = 1
 EXIT_UNREADABLE = 2
 
-_SHOWN_SCORES = ("ppi", "tilt_deg", "keystone", "sharpness", "glare", "p95", "p50", "margin")
+_SHOWN_SCORES = (
+    "px_per_mm", "needed_px_per_mm", "tilt_deg", "keystone", "sharpness", "glare", "cover_mm",
+    "p95", "p50", "margin",
+)
 
 
-def judge_file(path: str) -> dict[str, Any]:
+def judge_file(path: str, kind: str = documents.DEFAULT_KIND) -> dict[str, Any]:
     """One file's result as a JSON-ready dict: the verdict, or ``error`` when unreadable."""
     try:
         image = load_image(path)
     except ImageUnreadable as exc:
         return {"path": path, "verdict": "unreadable", "error": str(exc)}
-    return {"path": path, **judge(image).to_json()}
+    return {"path": path, **judge(image, kind).to_json()}
 
 
 def _line(result: dict[str, Any]) -> str:
@@ -43,12 +48,15 @@ def _line(result: dict[str, Any]) -> str:
     return f"{head}  {guidance}\n    {shown}" if shown else f"{head}  {guidance}"
 
 
-def run(paths: Sequence[str], as_json: bool, out: TextIO) -> int:
-    """Judge ``paths``, write a report to ``out`` (text, or one JSON document), return the
-    exit status."""
-    results = [judge_file(p) for p in paths]
+def run(
+    paths: Sequence[str], as_json: bool, out: TextIO, kind: str = documents.DEFAULT_KIND
+) -> int:
+    """Judge ``paths`` as documents of ``kind``, write a report to ``out`` (text, or one JSON
+    document), return the exit status."""
+    documents.kind(kind)  # an unknown kind is an error before any file is read
+    results = [judge_file(p, kind) for p in paths]
     counts = {
-        "pass": sum(r["verdict"] == "pass" for r in results),
+        "accept": sum(r["verdict"] == "accept" for r in results),
         "reject": sum(r["verdict"] == "reject" for r in results),
         "unreadable": sum(r["verdict"] == "unreadable" for r in results),
     }
@@ -59,8 +67,8 @@ def run(paths: Sequence[str], as_json: bool, out: TextIO) -> int:
         for r in results:
             out.write(_line(r) + "\n")
         out.write(
-            f"{counts['pass']} passed, {counts['reject']} rejected, "
-            f"{counts['unreadable']} unreadable\n"
+            f"{counts['accept']} accepted, {counts['reject']} rejected, "
+            f"{counts['unreadable']} unreadable ({kind})\n"
         )
     if counts["unreadable"]:
         return EXIT_UNREADABLE
@@ -73,5 +81,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     import sys
 
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files to judge")
+    add_document_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.set_defaults(func=lambda args: run(args.images, args.json, sys.stdout))
+    parser.set_defaults(func=lambda args: run(args.images, args.json, sys.stdout, args.document))
+
+
+def add_document_argument(parser: argparse.ArgumentParser) -> None:
+    """``--document KIND``, one of the kinds of :mod:`bilik.documents`."""
+    parser.add_argument(
+        "--document", default=documents.DEFAULT_KIND, choices=list(documents.kinds()),
+        metavar="KIND",
+        help=f"the kind of document ({', '.join(documents.kinds())}; "
+        f"default {documents.DEFAULT_KIND})",
+    )

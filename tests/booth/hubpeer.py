@@ -150,6 +150,14 @@ class HubPeer:
     async def send(self, msg: p.Message) -> None:
         await self.client.send(msg)
 
+    async def readings(self, ticket: str) -> tuple[int, dict[str, Any]]:
+        """What the booth read from the ticket's documents, with the mismatch flags."""
+        async with aiohttp.ClientSession() as http, http.get(
+            f"{self.http_base}/api/readings", params={"ticket": ticket},
+            headers={"Authorization": f"Bearer {self.token}"},
+        ) as r:
+            return r.status, await r.json()
+
     async def download(self, document: str) -> tuple[int, bytes]:
         async with aiohttp.ClientSession() as http, http.get(
             f"{self.http_base}/api/documents/{document}",

@@ -11,7 +11,15 @@ import pytest
 from bilik.catalogue import text
 from bilik.themes import THEMES, TextSize, ThemeName, bgr
 from booth import limits
-from booth.screen import BANNER_H, OFFICER_H, OFFICER_W, BoothScreen, render
+from booth.screen import (
+    BANNER_H,
+    MARGIN,
+    OFFICER_H,
+    OFFICER_W,
+    BoothScreen,
+    draw_placement,
+    render,
+)
 from booth.state import (
     Booth,
     BoothState,
@@ -199,3 +207,31 @@ def test_each_theme_draws_in_its_own_colours_and_larger_text_wraps_into_more_lin
         BoothScreen(theme="pink")
     with pytest.raises(ValueError, match="unknown text size"):
         BoothScreen(text_size="huge")
+
+
+@pytest.mark.parametrize(("kind", "aspect", "sideways"),
+                         [("ktp", 85.6 / 53.98, False), ("kk", 297 / 210, False),
+                          ("termination", 297 / 210, True)])
+def test_scanning_shows_how_to_lay_the_document_asked_for(
+        kind: str, aspect: float, sideways: bool) -> None:
+    booth = Booth(**{**SESSION.__dict__, "state": BoothState.SCANNING,
+                     "documents": (Document(kind),)})
+    view = compose(booth)
+    assert view.placement is not None
+    assert view.placement[0] == pytest.approx(aspect, rel=0.01)
+    assert view.placement[1] is sideways
+    picture, _ = render(view, officer_picture(), None)
+    # The picture is on the screen: the document, light, in the camera's dark view.
+    canvas = np.zeros_like(picture)
+    x, y, w, h = draw_placement(canvas, view.placement, (MARGIN, picture.shape[0] - 133))
+    assert w / h == pytest.approx(aspect, rel=0.05) and w > h
+    assert picture[y + 2, x + 2].min() > 200  # the document's corner, drawn
+    # and its lines of print run along the long side, or across it when laid sideways
+    column = picture[y + 4: y + h - 4, x + round(w * 1.5 / 6)]  # between two lines...
+    row = picture[y + round(h * 1.5 / 6), x + 4: x + w - 4]  # ...whichever way they run
+    dark_column, dark_row = (column.min(axis=1) < 150).sum(), (row.min(axis=1) < 150).sum()
+    assert bool(dark_row > dark_column) is sideways
+
+
+def test_no_placement_picture_outside_scanning() -> None:
+    assert compose(SESSION).placement is None

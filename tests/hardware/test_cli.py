@@ -271,6 +271,7 @@ def test_selftest_camera_scores_focus(capsys: pytest.CaptureFixture[str], tmp_pa
         assert (out["width"], out["height"]) == (320, 240)
         scores.append(out["focus"])
     assert scores[0] > 2 * scores[1]  # the technician sees which one is out of focus
+    assert out["documents"] == []  # and that 320x240 resolves no document's print
     code, out, _ = run(capsys, "selftest", "/dev/video97", "--kind", "camera", "--json")
     assert code == EXIT_ABSENT
 
@@ -380,3 +381,22 @@ def test_quality_delegates_to_the_quality_gate(
     code, out, _ = run(capsys, "quality", str(garbage), "--json")
     assert out["results"][0]["verdict"] == "unreadable"
     assert code != EXIT_OK
+
+
+def test_quality_judges_as_the_document_kind_given(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import cv2
+
+    from hardware.quality.scenes import generate
+
+    scene = next(iter(generate(4, kinds=("kk",), sizes=("1080p",), cases=("sharp",))))
+    page = tmp_path / "kk.jpg"
+    cv2.imwrite(str(page), scene.image)
+    code, out, _ = run(capsys, "quality", "--document", "kk", str(page), "--json")
+    assert code == EXIT_OK, out
+    (result,) = out["results"]
+    assert (result["path"], result["verdict"], result["kind"]) == (str(page), "accept", "kk")
+    # The same family card judged as an ID card does not have an ID card's shape.
+    code, out, _ = run(capsys, "quality", str(page), "--json")
+    assert out["results"][0]["verdict"] == "reject" and code != EXIT_OK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -10,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from bilik import documents
 from bilik.catalogue import text
 from hardware.errors import ImageUnreadable
 from hardware.picture import load_image
@@ -114,11 +116,15 @@ def test_passing_frame_gives_the_straightened_document() -> None:
     v = judge(load_image(CORPUS / "sharp_00.jpg"))
     assert v.passed and v.reasons == []
     assert v.guidance.key == "quality.ok"
-    assert v.document is not None and v.document.shape == (540, 856, 3)
+    # Judged where the card's 1.5 mm print is 8 px tall: 5.33 px/mm.
+    assert v.document is not None and v.document.shape == (288, 457, 3)
     assert v.corners is not None and v.corners.shape == (4, 2)
     assert 150 < v.scores["ppi"] < 400
-    # The straightened card is good enough to read its QR code.
-    codes = decode(v.document)
+    # The capture is straightened again at the camera's own resolution, good enough to read
+    # its QR code.
+    captured = v.capture_image()
+    assert captured.shape[1] == pytest.approx(v.scores["px_per_mm"] * 85.6, abs=2)
+    codes = decode(captured)
     assert codes and codes[0].data.startswith("BPJS:")
 
 
@@ -126,14 +132,16 @@ def test_card_laid_portrait_is_turned_not_tilted() -> None:
     frame = np.ascontiguousarray(np.rot90(load_image(CORPUS / "sharp_01.jpg")))
     v = judge(frame)
     assert v.passed, v.reasons
-    assert v.document is not None and v.document.shape == (540, 856, 3)
+    assert v.document is not None and v.document.shape == (288, 457, 3)
 
 
 def test_resolution_follows_the_documents_physical_width() -> None:
     frame = load_image(CORPUS / "sharp_03.jpg")
     as_card = judge(frame)
     # The same outline read as a document twice as large has half the pixels per inch.
-    as_large = judge(frame, doc_width_mm=171.2, doc_height_mm=107.96)
+    ktp = documents.kind("ktp")
+    large = dataclasses.replace(ktp, width_mm=171.2, height_mm=107.96)
+    as_large = judge(frame, large)
     assert as_card.passed
     assert as_large.scores["ppi"] == pytest.approx(as_card.scores["ppi"] / 2, rel=1e-6)
     assert Reason.LOW_RESOLUTION in as_large.reasons
@@ -178,6 +186,6 @@ def test_garbage_frames_are_a_clear_error(frame: object, message: str) -> None:
         judge(frame)  # type: ignore[arg-type]
 
 
-def test_bad_document_size_is_rejected() -> None:
-    with pytest.raises(ValueError, match="document size"):
-        judge(np.zeros((10, 10, 3), np.uint8), doc_width_mm=0)
+def test_unknown_document_kind_is_a_clear_error() -> None:
+    with pytest.raises(KeyError, match="unknown document kind 'passport'"):
+        judge(np.zeros((10, 10, 3), np.uint8), "passport")

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from bilik.processes import ProcessGroup
 from hardware.emulators.printer import PtyPrinterEmulator, start_pty_emulator
 from hardware.emulators.scanner import ScannerEmulator
@@ -34,7 +36,6 @@ START_S = 120.0  # aiortc imports in six processes at once on a shared two-core 
 STEP_S = 60.0  # any one step of the journey, generously
 POLL_S = 0.2
 OFFICERS = {"o-01": "246801", "o-02": "135702"}
-QUALITY = Path(__file__).resolve().parents[1] / "data" / "quality"
 BLURRY_FRAMES = 12  # 1.2 s of a blurry card at the booth's 10 frames a second
 STILL_FRAMES = 16  # then the card held still
 
@@ -149,12 +150,26 @@ class Branch:
                 check=True, capture_output=True, timeout=START_S, env=self.group.env)
 
     def arrange_document_camera(self) -> None:
-        """A blurry card, then the same kind of card held still (replayed in name order)."""
+        """A 1080p document camera: a blurry card, the card held still, then a page (the
+        family card, the letter, the bank book all have a page's proportions) held still,
+        replayed in name order and looped."""
+        import cv2
+
+        from bilik.documents import kind
+        from hardware.quality.scenes import render
+
         self.doc_camera_dir.mkdir(parents=True, exist_ok=True)
-        for i in range(BLURRY_FRAMES):
-            shutil.copy(QUALITY / "blurred_00.jpg", self.doc_camera_dir / f"a{i:02d}-blurred.jpg")
-        for i in range(STILL_FRAMES):
-            shutil.copy(QUALITY / "sharp_00.jpg", self.doc_camera_dir / f"b{i:02d}-sharp.jpg")
+        frames = {
+            "a-blurred": render(kind("ktp"), "1080p", "blurred", 0, np.random.default_rng(1)),
+            "b-card": render(kind("ktp"), "1080p", "sharp", 0, np.random.default_rng(2)),
+            "c-page": render(kind("kk"), "1080p", "sharp", 0, np.random.default_rng(3)),
+        }
+        counts = {"a-blurred": BLURRY_FRAMES, "b-card": STILL_FRAMES, "c-page": STILL_FRAMES}
+        for name, image in frames.items():
+            first = self.doc_camera_dir / f"{name}-00.jpg"
+            cv2.imwrite(str(first), image)
+            for i in range(1, counts[name]):
+                shutil.copy(first, self.doc_camera_dir / f"{name}-{i:02d}.jpg")
 
     def start(self) -> None:
         self.add_officers()
