@@ -52,7 +52,13 @@ from booth.speaker import Speaker, SpeakerError, SpeakerKind, make_speaker
 from booth.ticket_camera import TicketCamera
 from booth.upload import Uploader, UploadRefused, http_base, send_reading
 from booth.view import View, compose
-from hardware.camera import FrameSource, ImageReplaySource, OpenCVCamera, SourceTrack
+from hardware.camera import (
+    FrameSource,
+    ImageReplaySource,
+    OpenCVCamera,
+    SourceTrack,
+    start_source,
+)
 from hardware.emulators.camera import expand_images
 from hardware.errors import HardwareError
 from hardware.ocr import Reader, Reading
@@ -740,8 +746,7 @@ class BoothAgent:
     async def _scan_with(self, factory: Callable[[], FrameSource]) -> None:
         try:
             camera = factory()
-            if not getattr(camera, "running", False):
-                await asyncio.to_thread(camera.start)
+            await start_source(camera)  # stopped again if the booth stops meanwhile
         except (HardwareError, ValueError, RuntimeError) as exc:
             self._device_health("document_camera", selftest.error(str(exc)))
             return

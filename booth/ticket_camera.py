@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable
 
 from booth import limits
-from hardware.camera import FrameSource
+from hardware.camera import FrameSource, start_source
 from hardware.errors import HardwareError
 from hardware.qr import decode
 
@@ -91,12 +91,14 @@ class TicketCamera:
         await self.lock.acquire()
         try:
             camera = self.factory()
-            if not getattr(camera, "running", False):
-                await asyncio.to_thread(camera.start)
+            await start_source(camera)
         except (HardwareError, ValueError, RuntimeError) as exc:
             self.lock.release()
             self.on_error(f"document camera (ticket QR): {exc}")
             return False
+        except asyncio.CancelledError:  # stopping while it opened: the camera is stopped
+            self.lock.release()
+            raise
         self.camera = camera
         log.info("reading ticket QR codes with the document camera")
         return True

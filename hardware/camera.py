@@ -13,6 +13,8 @@ capture timing rather than the time the encoder got round to the frame.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -72,6 +74,25 @@ class FrameSource(Protocol):
     def read(self, timeout: float | None = None) -> Frame: ...
 
     async def read_async(self) -> Frame: ...
+
+
+async def start_source(source: FrameSource) -> None:
+    """Start ``source`` (opening a device can block) in a worker thread.
+
+    If the caller is cancelled meanwhile, the start still runs to its end in its thread:
+    the source is then stopped before the cancellation goes on, so no capture thread is
+    left running that nobody owns (a booth stopping while it opened its document camera).
+    """
+    if getattr(source, "running", False):
+        return
+    starting = asyncio.ensure_future(asyncio.to_thread(source.start))
+    try:
+        await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await starting
+        await asyncio.to_thread(source.stop)
+        raise
 
 
 def _check_fps(fps: float) -> float:

@@ -19,6 +19,7 @@ from hardware.camera import (
     OpenCVCamera,
     SourceTrack,
     SyntheticSource,
+    start_source,
 )
 from hardware.emulators.camera import start_camera_emulator
 from hardware.errors import (
@@ -355,3 +356,32 @@ async def test_test_pattern_through_the_track_carries_its_capture_time() -> None
     elapsed_pts_ms = (int(second.pts or 0) - int(first.pts or 0)) / 90
     assert elapsed_ms > 0
     assert abs(elapsed_ms - elapsed_pts_ms) <= 1.0
+
+
+class _SlowToOpen(SyntheticSource):
+    """A real source whose device takes its time to open (a USB camera waking up)."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda t: np.zeros((48, 64, 3), np.uint8), 10, name="slow-camera")
+        self.opening = threading.Event()
+        self.may_open = threading.Event()
+
+    def start(self) -> None:
+        self.opening.set()
+        self.may_open.wait(10)
+        super().start()
+
+
+async def test_a_start_cancelled_midway_leaves_no_capture_thread_behind() -> None:
+    source = _SlowToOpen()
+    starting = asyncio.ensure_future(start_source(source))
+    await asyncio.to_thread(source.opening.wait, 10)
+    starting.cancel()  # the owner stops while the device is opening
+    await asyncio.sleep(0)
+    source.may_open.set()
+    with pytest.raises(asyncio.CancelledError):
+        await starting
+    # The start ran to its end in its thread, and what it started was stopped again.
+    assert not source.running
+    assert not any(t.name == "camera:slow-camera" and t.is_alive()
+                   for t in threading.enumerate())
