@@ -32,9 +32,11 @@ from signaling.queue import Priority, Scheduler
 from signaling.queue import appointments as appts
 from signaling.queue import decisions as de
 from signaling.queue import events as ev
+from signaling.queue import limits as qlimits
 from signaling.queue import stats as qstats
 from signaling.queue.errors import ImportFailed, QueueError
 from signaling.queue.rules import QueueRules
+from signaling.requestbody import read_bytes
 from signaling.server import BranchServer, Connection
 from signaling.store import Store
 
@@ -51,7 +53,7 @@ STATS_REFRESH_S = 30.0  # how often today's figures are recomputed for /metrics
 # The journal is the record; the state is snapshotted every this many events, and a
 # restart replays the journal after the snapshot through the (deterministic) core.
 SNAPSHOT_EVERY = 100
-MAX_UPLOAD_BYTES = 4 * 1024 * 1024  # appointment imports
+MAX_UPLOAD_BYTES = qlimits.MAX_IMPORT_BYTES  # appointment imports (docs: 4 MiB, 5,000 rows)
 
 STEPS = [
     """
@@ -90,6 +92,15 @@ def booth_label(booth_id: str) -> str:
     """``booth-03`` -> ``Bilik 3``: what the queue display shows."""
     match = re.search(r"(\d+)$", booth_id)
     return f"Bilik {int(match.group(1))}" if match else booth_id
+
+
+def fault_reason(broken: list[str]) -> str:
+    """``device: camera, printer`` for a booth's broken parts, cut to what an event holds
+    (a status may name 32 parts of 64 characters each)."""
+    reason = "device: " + ", ".join(broken)
+    if len(reason) <= qlimits.MAX_REASON_CHARS:
+        return reason
+    return reason[: qlimits.MAX_REASON_CHARS - 1] + "\u2026"
 
 
 # -- store functions (run on the store thread) ------------------------------------------------
@@ -475,8 +486,8 @@ class BranchQueue:
         booth = self.scheduler.booths[conn.device_id]
         broken = sorted(k for k, v in msg.health.items() if v not in ("ok", "absent-ok"))
         if broken and not booth.faulty:
-            await self.safe(ev.BoothFaulty(booth=conn.device_id,
-                                           reason="device: " + ", ".join(broken)), conn.device_id)
+            await self.safe(ev.BoothFaulty(booth=conn.device_id, reason=fault_reason(broken)),
+                            conn.device_id)
         elif not broken and booth.faulty and booth.fault != "offline":
             await self.safe(ev.BoothHealthy(booth=conn.device_id), conn.device_id)
 
@@ -647,6 +658,14 @@ class BranchQueue:
         if msg.resume:
             if booth is None or not booth.held:
                 raise ProtocolError(ErrorCode.NOT_PAIRED, f"booth {msg.booth} is not parked")
+            ticket = self.scheduler.tickets.get(booth.ticket or "")
+            parked_by = ticket.hub if ticket is not None else None
+            # The case is the parking officer's: another hub may take it over only once that
+            # hub is gone (else a parked participant would wait for nobody).
+            if parked_by not in (None, conn.device_id) and parked_by in self.server.connections:
+                raise ProtocolError(ErrorCode.FORBIDDEN,
+                                    f"booth {msg.booth} was parked by {parked_by}, not by "
+                                    f"{conn.device_id}")
             event: ev.Event = ev.Resume(booth=msg.booth)
         else:
             self._check_serves(conn, msg.booth)
@@ -724,11 +743,7 @@ def _json_error(status: int, code: str, detail: str, **extra: Any) -> web.Respon
 async def import_appointments(request: web.Request) -> web.Response:
     who = request[GRANT_KEY].device_id
     queue = request.app[QUEUE_KEY]
-    if request.content_length is not None and request.content_length > MAX_UPLOAD_BYTES:
-        return _json_error(413, "too_large", f"imports are limited to {MAX_UPLOAD_BYTES} bytes")
-    body = await request.read()
-    if len(body) > MAX_UPLOAD_BYTES:
-        return _json_error(413, "too_large", f"imports are limited to {MAX_UPLOAD_BYTES} bytes")
+    body = await read_bytes(request, max_bytes=MAX_UPLOAD_BYTES)
     ctype = request.content_type
     fmt = "csv" if "csv" in ctype else "json" if "json" in ctype else ""
     if not fmt:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import time
 from pathlib import Path
@@ -38,8 +39,9 @@ def register(sub: Any, name: str) -> None:
     )
     tok.add_argument("--role", required=True, choices=[r.value for r in Role])
     tok.add_argument("--id", required=True, dest="device_id", help="device id, e.g. booth-01")
-    tok.add_argument("--ttl-days", type=float, default=limits.DEFAULT_TOKEN_TTL_S / 86400,
-                     help="lifetime in days (default: %(default)g)")
+    tok.add_argument("--ttl-days", type=_ttl_days, default=limits.DEFAULT_TOKEN_TTL_S / 86400,
+                     help="lifetime in days, at least one minute and at most ten years "
+                     "(default: %(default)g)")
     tok.add_argument("--json", action="store_true", help="print a JSON object instead")
     _add_config_flags(tok, inner=True)
     tok.set_defaults(func=issue_token)
@@ -61,6 +63,20 @@ def register(sub: Any, name: str) -> None:
     conf = inner.add_parser("config", help="print the default server.toml with every setting")
     conf.set_defaults(func=lambda args: print(
         cfg.describe(ServerConfig, "server") + "\n" + cfg.describe(QueueRules, "queue")) or 0)
+
+
+def _ttl_days(text: str) -> float:
+    """``--ttl-days``: a finite number of days within the token limits, else a usage error."""
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    low, high = limits.MIN_TOKEN_TTL_S / 86400, limits.MAX_TOKEN_TTL_S / 86400
+    if not math.isfinite(days) or not low <= days <= high:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a token lives at least one minute ({low:.6f} days) and at most "
+            f"ten years ({high:g} days)")
+    return days
 
 
 def _add_config_flags(parser: argparse.ArgumentParser, *, inner: bool = False) -> None:

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -50,10 +51,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from signaling import crashpoint, limits, tokens
 from signaling import protocol as p
-from signaling import tokens
 from signaling.errors import ProtocolError, TokenError
 from signaling.protocol import ErrorCode, Role
+from signaling.requestbody import read_json_object
 
 if TYPE_CHECKING:
     from signaling.server import BranchServer, Connection
@@ -70,9 +72,9 @@ STALE_UPLOAD_S = 24 * 3600.0  # unfinished uploads are dropped after a day
 SWEEP_INTERVAL_S = 3600.0
 MAX_LIST = 200
 
-KIND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-ID_RE = re.compile(r"^[du]-[0-9a-f]{16,32}$")
+KIND_RE = re.compile(r"\A[a-z0-9_]{1,32}\Z")
+SHA256_RE = re.compile(r"\A[0-9a-f]{64}\Z")
+ID_RE = re.compile(r"\A[du]-[0-9a-f]{16,32}\Z")
 STATUSES = ("uploaded", "accepted", "rescan", "rejected", "deleted")
 HUB_STATUSES = ("accepted", "rescan", "rejected")
 
@@ -278,9 +280,9 @@ def sweep(store: Store, root: Path, now: float, *, retention_s: float = RETENTIO
 
 def _problem(status: int, code: str, detail: str, **extra: Any) -> web.HTTPException:
     cls = {400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden,
-           404: web.HTTPNotFound, 409: web.HTTPConflict, 410: web.HTTPGone,
-           413: web.HTTPRequestEntityTooLarge, 415: web.HTTPUnsupportedMediaType,
-           422: web.HTTPUnprocessableEntity}[status]
+           404: web.HTTPNotFound, 408: web.HTTPRequestTimeout, 409: web.HTTPConflict,
+           410: web.HTTPGone, 413: web.HTTPRequestEntityTooLarge,
+           415: web.HTTPUnsupportedMediaType, 422: web.HTTPUnprocessableEntity}[status]
     body = {"error": code, "detail": detail, **extra}
     if cls is web.HTTPRequestEntityTooLarge:
         return web.HTTPRequestEntityTooLarge(
@@ -293,6 +295,7 @@ class DocumentStore:
     def __init__(self, server: BranchServer) -> None:
         self.server = server
         self._sweeper: asyncio.Task[None] | None = None
+        self._writing: set[str] = set()  # uploads a PUT is writing to now
 
     @property
     def root(self) -> Path:
@@ -355,14 +358,16 @@ class DocumentStore:
 
     async def open_upload(self, request: web.Request) -> web.Response:
         grant = self._grant(request, Role.BOOTH)
-        try:
-            body = await request.json()
-        except ValueError:
-            raise _problem(400, "bad_request", "body must be JSON: {kind, size, sha256}") from None
-        if not isinstance(body, dict):
-            raise _problem(400, "bad_request", "body must be a JSON object")
+        # Who may upload is settled before the body is read: a booth out of session
+        # gets its 403 whatever it sends.
+        session = self._session_of(grant.device_id)
+        if session is None:
+            raise _problem(403, "not_in_session",
+                           f"{grant.device_id} holds no session: uploads are only for the "
+                           "participant being served")
+        body = await read_json_object(request, fields="kind, size, sha256")
         kind, size, sha = body.get("kind"), body.get("size"), body.get("sha256")
-        if not isinstance(kind, str) or not KIND_RE.match(kind):
+        if not isinstance(kind, str) or not KIND_RE.fullmatch(kind):
             raise _problem(400, "bad_request", "kind must be 1-32 of a-z, 0-9, _")
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise _problem(400, "bad_request", "size must be a positive integer (bytes)")
@@ -370,18 +375,17 @@ class DocumentStore:
             raise _problem(413, "too_large",
                            f"a document may be at most {MAX_DOCUMENT_BYTES} bytes; this is {size}",
                            size=size)
-        if not isinstance(sha, str) or not SHA256_RE.match(sha):
+        if not isinstance(sha, str) or not SHA256_RE.fullmatch(sha):
             raise _problem(400, "bad_request", "sha256 must be 64 lower-case hex digits")
-        session = self._session_of(grant.device_id)
-        if session is None:
-            raise _problem(403, "not_in_session",
-                           f"{grant.device_id} holds no session: uploads are only for the "
-                           "participant being served")
         upload = Upload(f"u-{secrets.token_hex(12)}", grant.device_id, session[0], session[1],
                         kind, size, sha, self.server.clock(), None)
+        # The file first, then its row: a crash between leaves an orphan file (swept), never
+        # a row whose file is missing.
+        await asyncio.to_thread(_create_durably, self._part(upload.id))
+        crashpoint.reached("upload.part_created")
         db = self.server.db
         await db.call(open_upload, db.sync, upload)
-        await asyncio.to_thread(self._part(upload.id).write_bytes, b"")
+        crashpoint.reached("upload.opened")
         return web.json_response({"upload": upload.id, "offset": 0,
                                   "chunk_max": MAX_CHUNK_BYTES}, status=201)
 
@@ -392,7 +396,7 @@ class DocumentStore:
         grant = self._grant(request, Role.BOOTH)
         upload_id = request.match_info["upload"]
         upload = None
-        if ID_RE.match(upload_id):
+        if ID_RE.fullmatch(upload_id):
             db = self.server.db
             upload = await db.call(get_upload, db.sync, upload_id)
         if upload is None or upload.booth != grant.device_id:
@@ -407,8 +411,24 @@ class DocumentStore:
         except FileNotFoundError:
             return 0
 
+    async def _recovered(self, upload: Upload) -> Upload:
+        """An upload whose ``.part`` is gone though no document was recorded: the server
+        died between moving the finished file into place and recording it (or between
+        refusing it and forgetting it). With the declared content in the store, the upload
+        is finished now; without it, it starts again from an empty ``.part``."""
+        if upload.document is not None or self._part(upload.id).exists():
+            return upload
+        if blob_path(self.root, upload.sha256).exists():
+            record = await self._record(upload, upload.booth, notify=False)
+            log.info("upload recovered after a crash", extra={"fields": {
+                "upload": upload.id, "document": record.id}})
+            return dataclasses.replace(upload, document=record.id)
+        await asyncio.to_thread(_create_durably, self._part(upload.id))
+        return upload
+
     async def upload_status(self, request: web.Request) -> web.Response:
         _, upload = await self._own_upload(request)
+        upload = await self._recovered(upload)
         offset = self._offset(upload)
         headers = {"Upload-Offset": str(offset), "Upload-Length": str(upload.size)}
         if request.method == "HEAD":
@@ -418,6 +438,17 @@ class DocumentStore:
 
     async def put_chunk(self, request: web.Request) -> web.Response:
         grant, upload = await self._own_upload(request)
+        if upload.id in self._writing:
+            raise _problem(409, "upload_busy", "another chunk of this upload is being received",
+                           offset=self._offset(upload))
+        self._writing.add(upload.id)
+        try:
+            return await self._put_chunk(request, grant, await self._recovered(upload))
+        finally:
+            self._writing.discard(upload.id)
+
+    async def _put_chunk(self, request: web.Request, grant: tokens.Grant, upload: Upload
+                         ) -> web.Response:
         if upload.document is not None:  # the last reply was lost: say again that it is done
             return web.json_response({"document": upload.document, "offset": upload.size,
                                       "status": "uploaded"}, status=201)
@@ -444,16 +475,25 @@ class DocumentStore:
             f.seek(current)
             f.truncate()
             try:
-                async for piece in request.content.iter_any():
-                    received += len(piece)
-                    if received > room:
-                        f.truncate(current)
-                        raise _problem(413, "too_large",
-                                       f"this chunk may be at most {room} bytes", size=received)
-                    f.write(piece)
+                async with asyncio.timeout(limits.BODY_READ_S):
+                    async for piece in request.content.iter_any():
+                        received += len(piece)
+                        if received > room:
+                            f.truncate(current)
+                            too_many, received = received, 0
+                            raise _problem(413, "too_large",
+                                           f"this chunk may be at most {room} bytes",
+                                           size=too_many)
+                        f.write(piece)
+            except TimeoutError:
+                # What did arrive is kept (it is in order): the booth asks for the offset.
+                raise _problem(408, "too_slow", f"a chunk must arrive within "
+                               f"{limits.BODY_READ_S:g} s; ask for the offset and go on",
+                               offset=current + received) from None
             finally:
                 f.flush()
                 os.fsync(f.fileno())
+        crashpoint.reached("upload.chunk_written")
         offset = current + received
         if offset < upload.size:
             return web.json_response({"offset": offset}, headers={"Upload-Offset": str(offset)})
@@ -479,19 +519,30 @@ class DocumentStore:
                            "nothing was stored")
         target = blob_path(self.root, digest)
         await asyncio.to_thread(_move_into_place, part, target)
+        crashpoint.reached("upload.moved")
+        record = await self._record(upload, booth, notify=True)
+        return web.json_response({"document": record.id, "offset": upload.size,
+                                  "sha256": digest, "status": "uploaded"}, status=201)
+
+    async def _record(self, upload: Upload, booth: str, *, notify: bool) -> DocumentRecord:
+        """The document row of a finished upload whose file is in place."""
+        db = self.server.db
+        target = blob_path(self.root, upload.sha256)
+        head = await asyncio.to_thread(_head, target)
         record = DocumentRecord(f"d-{secrets.token_hex(8)}", upload.ticket, booth,
-                                upload.pairing, upload.kind, upload.size, digest, content_type,
-                                booth, now, "uploaded", "")
+                                upload.pairing, upload.kind, upload.size, upload.sha256,
+                                sniff(head) or "application/octet-stream", booth,
+                                self.server.clock(), "uploaded", "")
         await db.call(finish_upload, db.sync, upload, record)
+        crashpoint.reached("upload.recorded")
         log.info("document stored", extra={"fields": {
             "document": record.id, "booth": booth, "kind": record.kind, "size": record.size}})
         pairing = self.server.book.of_booth(booth)
-        if pairing is not None and pairing.id == upload.pairing:
+        if notify and pairing is not None and pairing.id == upload.pairing:
             await self.server.send_to(pairing.hub, p.DocUpdate(
                 peer=booth, pairing=pairing.id, document=record.id, kind=record.kind,
                 status="uploaded"))
-        return web.json_response({"document": record.id, "offset": upload.size,
-                                  "sha256": digest, "status": "uploaded"}, status=201)
+        return record
 
     # -- the hub's side ---------------------------------------------------------------------
 
@@ -505,7 +556,7 @@ class DocumentStore:
         grant = self._grant(request, Role.HUB)
         doc_id = request.match_info["document"]
         db = self.server.db
-        record = await db.call(get_document, db.sync, doc_id) if ID_RE.match(doc_id) else None
+        record = await db.call(get_document, db.sync, doc_id) if ID_RE.fullmatch(doc_id) else None
         if record is None:
             raise _problem(404, "unknown_document", f"no document {doc_id[:40]!r}")
         if not self._hub_may_see(grant.device_id, record.booth, record.pairing, record.ticket):
@@ -568,17 +619,37 @@ def _digest(path: Path) -> tuple[str, bytes]:
     return h.hexdigest(), head
 
 
+def _head(path: Path) -> bytes:
+    with path.open("rb") as f:
+        return f.read(16)
+
+
+def _create_durably(path: Path) -> None:
+    """An empty file whose name survives a power cut (the directory entry is fsynced)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 def _move_into_place(part: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():  # the same content is stored once
         part.unlink()
         return
     os.replace(part, target)
-    dir_fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    _fsync_dir(target.parent)
+    _fsync_dir(part.parent)
 
 
 DOCUMENTS_KEY: web.AppKey[DocumentStore] = web.AppKey("bilik_documents")

@@ -21,13 +21,14 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from signaling import limits, policy, tokens
+from signaling import crashpoint, limits, policy, tokens
 from signaling import protocol as p
 from signaling.config import ServerConfig
 from signaling.errors import ProtocolError, TokenError
 from signaling.metrics import ServerMetrics
 from signaling.pairing import Pairing, PairingBook
 from signaling.protocol import ErrorCode, ReleaseReason, Role
+from signaling.queue.errors import QueueError
 from signaling.queue.rules import QueueRules
 from signaling.ratelimit import TokenBucket, WindowCounter
 from signaling.store import AsyncStore, PairingRecord
@@ -179,6 +180,9 @@ class BranchServer:
         conn = await self._authenticate(ws)
         if conn is None:
             return ws
+        if not self.is_live(conn):  # replaced while it was being welcomed
+            await self._disconnected(conn)
+            return ws
         # Reading and processing are separate: this handler keeps reading the socket (so
         # pings are answered and floods are cut) while the worker processes admitted
         # messages in order, however long one waits for the disk or the queue.
@@ -195,7 +199,7 @@ class BranchServer:
     async def _work(self, conn: Connection) -> None:
         """The connection's worker: its hooks, then each admitted message, in order."""
         try:
-            for hook in self.on_connect:
+            for hook in self.on_connect if self.is_live(conn) else ():
                 await hook(conn)
             while (item := await conn.inbox.get()) is not None:
                 if isinstance(item, bytes):
@@ -224,9 +228,14 @@ class BranchServer:
         await self._disconnected(conn)
 
     async def _authenticate(self, ws: web.WebSocketResponse) -> Connection | None:
+        hello_s = self.config.hello_timeout_s
         try:
-            msg = await ws.receive(timeout=self.config.hello_timeout_s)
+            # One deadline for the whole hello: ws.receive(timeout=...) restarts its clock at
+            # every ping the peer sends, so a socket answering pings would never be cut off.
+            async with asyncio.timeout(hello_s):
+                msg = await ws.receive()
         except TimeoutError:
+            self.metrics.disconnects.labels("hello_timeout").inc()
             await ws.close(code=limits.CLOSE_HELLO_TIMEOUT, message=b"no hello in time")
             return None
         if msg.type != WSMsgType.TEXT:
@@ -251,6 +260,15 @@ class BranchServer:
             await self._reject(ws, ErrorCode.FORBIDDEN,
                                f"role {grant.role} may not connect as a device", hello.id)
             return None
+        device = grant.device_id
+        # An identity is the id and its role: an id seen once as a booth stays a booth's, so a
+        # token of another role with that id cannot take the booth's place (or its pairing).
+        known = self.roles.get(device)
+        if known is not None and known is not grant.role:
+            await self._reject(ws, ErrorCode.FORBIDDEN,
+                               f"{device} is a {known}; a {grant.role} token may not use its id",
+                               hello.id)
+            return None
         now = self.monotonic()
         conn = Connection(
             ws=ws,
@@ -260,8 +278,16 @@ class BranchServer:
             bad=WindowCounter(limits.BAD_MESSAGE_WINDOW_S),
             info={"software": hello.software},
         )
-        device = grant.device_id
+        # Registration is one step with no await in it: of simultaneous hellos for one
+        # identity, each replaces the one before, and exactly one connection stays live.
         old = self.connections.get(device)
+        resumed = self._cancel_expiry(device) or old is not None
+        self.connections[device] = conn
+        self.roles[device] = grant.role
+        self.offline_since.pop(device, None)
+        if grant.role is Role.HUB:
+            self.book.set_online(device, True)
+        self.metrics.devices.labels(grant.role.value).inc()
         if old is not None:
             # The newest connection wins: a booth PC that rebooted must not be locked out
             # by its own half-open socket.
@@ -270,13 +296,8 @@ class BranchServer:
             log.info("device replaced", extra={"fields": {"device": device}})
             await old.ws.close(code=limits.CLOSE_REPLACED,
                                message=b"replaced by a newer connection of the same device")
-        resumed = self._cancel_expiry(device) or old is not None
-        self.connections[device] = conn
-        self.roles[device] = grant.role
-        self.offline_since.pop(device, None)
-        if grant.role is Role.HUB:
-            self.book.set_online(device, True)
-        self.metrics.devices.labels(grant.role.value).inc()
+        if not self.is_live(conn):
+            return conn  # replaced already by a later hello: handle_ws lets it go
         await self.db.call(self.db.sync.device_seen, device, grant.role.value, self.clock(),
                            online=True)
         await self._send(conn, p.Welcome(
@@ -289,6 +310,10 @@ class BranchServer:
         log.info("device connected", extra={"fields": {
             "device": device, "role": grant.role.value, "resumed": resumed}})
         return conn
+
+    def is_live(self, conn: Connection) -> bool:
+        """Whether ``conn`` is its identity's current connection (not replaced or closing)."""
+        return not conn.closing and self.connections.get(conn.device_id) is conn
 
     async def _reject(
         self, ws: web.WebSocketResponse, code: str, detail: str, ref: str | None = None
@@ -340,8 +365,8 @@ class BranchServer:
         return True
 
     async def _on_text(self, conn: Connection, data: str) -> None:
-        if self.stopping:
-            return
+        if self.stopping or not self.is_live(conn):
+            return  # a replaced connection is a ghost: nothing it sends changes state
         self.metrics.messages.labels("_raw").inc()
         try:
             msg = p.parse(data, max_bytes=self.config.max_frame_bytes)
@@ -357,6 +382,10 @@ class BranchServer:
             await self._dispatch(conn, msg)
         except ProtocolError as exc:
             await self._error(conn, exc.code, exc.detail, msg.id)
+        except QueueError as exc:
+            # The queue refused the event (an invalid field, a wrong state): an error reply,
+            # like a protocol error; the queue's state is unchanged (BranchQueue.handle).
+            await self._error(conn, exc.code, exc.detail, msg.id, text_key=exc.key or "")
 
     async def _bad(self, conn: Connection, exc: ProtocolError) -> None:
         await self._error(conn, exc.code, exc.detail, exc.ref)
@@ -440,8 +469,9 @@ class BranchServer:
             if self.book.counterpart(msg.pairing, conn.device_id) is None:
                 raise ProtocolError(ErrorCode.NOT_PAIRED,
                                     f"pairing {msg.pairing} is not yours or not active")
-            await self._send(conn, p.Ok(ref=msg.id))
-            await self.release(msg.pairing, ReleaseReason(msg.reason), actor=conn.device_id)
+            # ``release`` records it (committed) and tells both sides; only then the ok.
+            await self.release(msg.pairing, ReleaseReason(msg.reason), actor=conn.device_id,
+                               ack=(conn, msg.id))
         else:
             raise ProtocolError(ErrorCode.FORBIDDEN,
                                 f"{msg.TYPE!r} is not served by this branch server")
@@ -514,13 +544,20 @@ class BranchServer:
         return p.Pair(pairing=pairing.id, booth=pairing.booth, hub=pairing.hub,
                       ticket=pairing.ticket, number=pairing.number, service=pairing.service)
 
-    async def release(self, pairing_id: str, reason: ReleaseReason, *, actor: str) -> bool:
-        """End a pairing, record it, and tell both sides; frees the hub's slot."""
+    async def release(self, pairing_id: str, reason: ReleaseReason, *, actor: str,
+                      ack: tuple[Connection, str] | None = None) -> bool:
+        """End a pairing, record it, and tell both sides; frees the hub's slot.
+
+        ``ack`` (connection, message id) gets its ``ok`` once the release is committed."""
         pairing = self.book.remove(pairing_id)
         if pairing is None:
             return False
         await self.db.call(self.db.sync.release_pairing, pairing_id, self.clock(), reason.value,
                            actor=actor)
+        crashpoint.reached("release.committed")
+        if ack is not None:
+            await self._send(ack[0], p.Ok(ref=ack[1]))
+            crashpoint.reached("release.acknowledged")
         self.metrics.pairings_active.set(len(self.book.pairings))
         log.info("released", extra={"fields": {"pairing": pairing_id, "reason": reason.value}})
         notice = p.Release(pairing=pairing_id, reason=reason.value)
@@ -560,10 +597,11 @@ class BranchServer:
             log.info("send failed", extra={"fields": {"device": conn.device_id,
                                                       "error": repr(exc)}})
 
-    async def _error(self, conn: Connection, code: str, detail: str, ref: str | None = None
-                     ) -> None:
+    async def _error(self, conn: Connection, code: str, detail: str, ref: str | None = None,
+                     *, text_key: str = "") -> None:
         self.metrics.errors.labels(code).inc()
-        await self._send(conn, p.Error(code=code, detail=detail, ref=ref))
+        await self._send(conn, p.Error(code=code, detail=detail[:2048], ref=ref,
+                                       text_key=text_key))
 
     # -- views ----------------------------------------------------------------------------
 
