@@ -25,6 +25,7 @@ from signaling import crashpoint, limits, policy, tokens
 from signaling import protocol as p
 from signaling.config import ServerConfig
 from signaling.errors import ProtocolError, TokenError
+from signaling.gate import ConnectionGate
 from signaling.metrics import ServerMetrics
 from signaling.pairing import Pairing, PairingBook
 from signaling.protocol import ErrorCode, ReleaseReason, Role
@@ -86,6 +87,12 @@ class BranchServer:
         self.clock = clock
         self.monotonic = monotonic
         self.metrics = ServerMetrics()
+        # The door every socket passes when served by GatedSite (bilik server); under
+        # another site (aiohttp's TestServer) it sees no connection and does nothing.
+        self.gate = ConnectionGate(
+            per_address=config.max_connections_per_address,
+            header_read_s=config.header_read_s, frame_assembly_s=config.frame_assembly_s,
+            monotonic=monotonic)
         self.book = PairingBook()
         self.connections: dict[str, Connection] = {}
         self.offline_since: dict[str, float] = {}
@@ -176,6 +183,7 @@ class BranchServer:
             max_msg_size=self.config.max_frame_bytes,
             receive_timeout=None,
         )
+        self.gate.watch_frames(request.transport)  # what follows the upgrade is frames
         await ws.prepare(request)
         conn = await self._authenticate(ws)
         if conn is None:
@@ -615,6 +623,7 @@ class BranchServer:
             "devices": by_role,
             "pairings": len(self.book.pairings),
             "waiting": len(self.book.waiting),
+            "connections": self.gate.stats(),
         }
 
 
@@ -645,7 +654,19 @@ def make_app(
     from signaling.branchqueue import RULES_KEY
 
     branch = server or BranchServer(config)
-    app = web.Application(client_max_size=config.max_frame_bytes)
+
+    @web.middleware
+    async def gatekeeper(request: web.Request, handler: Any) -> web.StreamResponse:
+        # The headers are in: the header deadline stops until the next request begins.
+        branch.gate.request_started(request.transport)
+        try:
+            return await handler(request)
+        finally:
+            branch.gate.request_done(request.transport)
+
+    # Bodies are read by signaling.requestbody, each route with its own limit.
+    app = web.Application(client_max_size=limits.MAX_JSON_BODY_BYTES,
+                          middlewares=[gatekeeper])
     app[SERVER_KEY] = branch
     if queue_rules is not None:
         app[RULES_KEY] = queue_rules
