@@ -18,7 +18,7 @@ import pytest
 
 from signaling import limits
 from signaling.branchqueue import QUEUE_KEY
-from tests.signaling.conftest import Branch, Device, wait_until
+from tests.signaling.conftest import Branch, BranchFactory, Device, wait_until
 from tests.signaling.test_fuzz_roles import _seated
 
 
@@ -59,8 +59,8 @@ async def test_simultaneous_hellos_for_one_identity_leave_exactly_one_live_sessi
     assert len(survivors) == 1
     assert any(r.get("session") == live.session for _, r in welcomed)
     # The server's views agree with each other.
-    async with branch.http.get(branch.url("/healthz")) as reply:
-        health = await reply.json()
+    async with branch.http.get(branch.url("/healthz")) as answer:
+        health = await answer.json()
     assert health["devices"] == {"booth": 1}
     async def one_in_metrics() -> bool:
         return await _metric(branch, "bilik_connected_devices", 'role="booth"') == 1.0
@@ -89,15 +89,11 @@ async def test_a_token_of_another_role_cannot_take_a_devices_id(branch: Branch) 
     assert reply["type"] == "error" and reply["code"] == "forbidden"
 
 
-async def test_an_id_keeps_its_role_across_a_restart(start_branch: object) -> None:
-    from tests.signaling.conftest import BranchFactory
-
-    assert callable(start_branch)
-    factory: BranchFactory = start_branch  # type: ignore[assignment]
-    branch = await factory()
+async def test_an_id_keeps_its_role_across_a_restart(start_branch: BranchFactory) -> None:
+    branch = await start_branch()
     await branch.connect("booth-01", "booth")
     await branch.stop()
-    again = await factory()
+    again = await start_branch()
     _, reply = await _hello(again, "booth-01", again.token("hub", "booth-01"))
     assert reply["type"] == "error" and reply["code"] == "forbidden"
 
@@ -112,8 +108,8 @@ async def test_a_hub_cannot_resume_a_case_another_hub_parked(branch: Branch) -> 
     admin = branch.token("admin", "ops-1")
     async with branch.http.post(branch.url("/api/cases/officers"),
                                 json={"id": "officer-2", "pin": "1357"},
-                                headers={"Authorization": f"Bearer {admin}"}) as reply:
-        assert reply.status == 201
+                                headers={"Authorization": f"Bearer {admin}"}) as answer:
+        assert answer.status == 201
     assert (await other.request({"type": "officer_sign_in", "officer": "officer-2",
                                  "pin": "1357"}))["type"] == "ok"
     reply = await other.request({"type": "park", "booth": "booth-01", "resume": True})
