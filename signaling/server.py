@@ -73,6 +73,16 @@ class Connection:
         return self.grant.role
 
 
+@dataclass(frozen=True)
+class Joined:
+    """A connection just registered for its identity, before its welcome."""
+
+    conn: Connection
+    old: Connection | None  # the connection of the same identity it replaces
+    resumed: bool
+    hello_id: str
+
+
 class BranchServer:
     """Live state of the branch and the handlers that change it."""
 
@@ -185,18 +195,21 @@ class BranchServer:
         )
         self.gate.watch_frames(request.transport)  # what follows the upgrade is frames
         await ws.prepare(request)
-        conn = await self._authenticate(ws)
-        if conn is None:
+        joined = await self._authenticate(ws)
+        if joined is None:
             return ws
-        if not self.is_live(conn):  # replaced while it was being welcomed
-            await self._disconnected(conn)
-            return ws
-        # Reading and processing are separate: this handler keeps reading the socket (so
-        # pings are answered and floods are cut) while the worker processes admitted
-        # messages in order, however long one waits for the disk or the queue.
-        worker = self._spawn(self._work(conn), f"work-{conn.device_id}")
+        conn = joined.conn
+        worker: asyncio.Task[None] | None = None
+        # From its registration on, a connection always goes through its departure, even
+        # if it is replaced (or its peer vanishes) while it is being welcomed.
         try:
-            await self._serve(conn)
+            await self._welcome(joined)
+            if self.is_live(conn):
+                # Reading and processing are separate: this handler keeps reading the socket
+                # (so pings are answered and floods are cut) while the worker processes
+                # admitted messages in order, however long one waits for the disk or queue.
+                worker = self._spawn(self._work(conn), f"work-{conn.device_id}")
+                await self._serve(conn)
         finally:
             # aiohttp cancels this handler once the peer's TCP connection is gone; the
             # bookkeeping of a departure must still run to its end, so it gets its own task.
@@ -223,19 +236,22 @@ class BranchServer:
             conn.closing = True
             await conn.ws.close(code=limits.CLOSE_INTERNAL, message=b"internal error")
 
-    async def _departed(self, conn: Connection, worker: asyncio.Task[None]) -> None:
+    async def _departed(self, conn: Connection, worker: asyncio.Task[None] | None) -> None:
         """What the device sent before it went is processed first, then its departure.
 
         The worker is never cancelled: a message half applied (the queue's state changed,
         its journal row not yet written) must finish. With a full inbox, the end marker
         waits for the worker to make room."""
+        if worker is None:  # replaced before it was served
+            await self._disconnected(conn)
+            return
         end = asyncio.ensure_future(conn.inbox.put(None))
         await asyncio.wait({end, worker}, return_when=asyncio.FIRST_COMPLETED)
         await asyncio.gather(worker, return_exceptions=True)
         end.cancel()  # only still pending if the worker ended on an error
         await self._disconnected(conn)
 
-    async def _authenticate(self, ws: web.WebSocketResponse) -> Connection | None:
+    async def _authenticate(self, ws: web.WebSocketResponse) -> Joined | None:
         hello_s = self.config.hello_timeout_s
         try:
             # One deadline for the whole hello: ws.receive(timeout=...) restarts its clock at
@@ -296,28 +312,34 @@ class BranchServer:
         if grant.role is Role.HUB:
             self.book.set_online(device, True)
         self.metrics.devices.labels(grant.role.value).inc()
+        return Joined(conn, old, resumed, hello.id)
+
+    async def _welcome(self, joined: Joined) -> None:
+        """Close the connection it replaces, record the device online, say welcome."""
+        conn, old = joined.conn, joined.old
+        device, role = conn.device_id, conn.role
         if old is not None:
             # The newest connection wins: a booth PC that rebooted must not be locked out
             # by its own half-open socket.
             old.closing = True
             self.metrics.disconnects.labels("replaced").inc()
             log.info("device replaced", extra={"fields": {"device": device}})
-            await old.ws.close(code=limits.CLOSE_REPLACED,
-                               message=b"replaced by a newer connection of the same device")
+            with contextlib.suppress(Exception):
+                await old.ws.close(code=limits.CLOSE_REPLACED,
+                                   message=b"replaced by a newer connection of the same device")
         if not self.is_live(conn):
-            return conn  # replaced already by a later hello: handle_ws lets it go
-        await self.db.call(self.db.sync.device_seen, device, grant.role.value, self.clock(),
+            return  # replaced already by a later hello
+        await self.db.call(self.db.sync.device_seen, device, role.value, self.clock(),
                            online=True)
         await self._send(conn, p.Welcome(
-            ref=hello.id, device_id=device, role=grant.role.value, session=conn.session,
-            resumed=resumed, heartbeat_s=self.config.heartbeat_s,
+            ref=joined.hello_id, device_id=device, role=role.value, session=conn.session,
+            resumed=joined.resumed, heartbeat_s=self.config.heartbeat_s,
             resume_window_s=self.config.resume_window_s,
         ))
         for pairing in self.book.of_device(device):
             await self._send(conn, self._pair_message(pairing))
         log.info("device connected", extra={"fields": {
-            "device": device, "role": grant.role.value, "resumed": resumed}})
-        return conn
+            "device": device, "role": role.value, "resumed": joined.resumed}})
 
     def is_live(self, conn: Connection) -> bool:
         """Whether ``conn`` is its identity's current connection (not replaced or closing)."""

@@ -65,7 +65,11 @@ async def test_simultaneous_hellos_for_one_identity_leave_exactly_one_live_sessi
     async def one_in_metrics() -> bool:
         return await _metric(branch, "bilik_connected_devices", 'role="booth"') == 1.0
 
-    await wait_until(one_in_metrics, "/metrics to count the one booth connected")
+    try:
+        await wait_until(one_in_metrics, "/metrics to count the one booth connected")
+    except AssertionError:
+        async with branch.http.get(branch.url("/metrics")) as answer:
+            raise AssertionError([x for x in (await answer.text()).splitlines() if "device" in x]) from None
     # The ghost connections changed nothing: the stored status is the survivor's.
     await survivors[0].request({"type": "status", "state": "in_session"})
     await branch.settled()
