@@ -163,7 +163,7 @@ async def test_queue_validation_errors_come_back_as_error_replies(branch: Branch
     for device in (booth, hub, kiosk):
         assert (await device.request({"type": "status", "state": "idle"}))["type"] == "ok"
     # A status whose broken parts have long names: stored, and the booth is out of calling.
-    health = {f"{'scanner' * 9}{i}": "broken" for i in range(limits.MAX_HEALTH_ENTRIES)}
+    health = {f"{'scanner' * 8}{i:02d}": "broken" for i in range(limits.MAX_HEALTH_ENTRIES)}
     other = await branch.connect("booth-02", "booth")
     queue = branch.app[QUEUE_KEY]
     await wait_until(lambda: "booth-02" in queue.scheduler.booths, "booth-02 in the queue")
