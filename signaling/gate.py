@@ -32,6 +32,7 @@ from aiohttp import web
 
 from signaling import limits
 from signaling.framewatch import FrameWatch
+from signaling.heap import HeapTrimmer
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class ConnectionGate:
         self.by_address: Counter[str] = Counter()
         self.spell = RefusalSpell()
         self.refused: Counter[str] = Counter()  # by reason, since start
+        self.heap = HeapTrimmer()
         self.cut: Counter[str] = Counter()  # connections closed for dawdling, by reason
 
     # -- admission ------------------------------------------------------------------------
@@ -120,6 +122,7 @@ class ConnectionGate:
         self._end_spell()
         self.open[transport] = Tracked(address)
         self.by_address[address] += 1
+        self.heap.connections(len(self.open))
         self._arm_header_timer(transport)
         return True
 
@@ -132,6 +135,7 @@ class ConnectionGate:
         self.by_address[tracked.address] -= 1
         if self.by_address[tracked.address] <= 0:
             del self.by_address[tracked.address]
+        self.heap.connections(len(self.open))
 
     def _refuse(self, reason: str, address: str) -> None:
         self.refused[reason] += 1
@@ -212,7 +216,8 @@ class ConnectionGate:
 
     def stats(self) -> dict[str, Any]:
         return {"open": len(self.open), "max_open": self.max_open,
-                "refused": dict(self.refused), "cut": dict(self.cut)}
+                "refused": dict(self.refused), "cut": dict(self.cut),
+                "memory_trims": self.heap.trims}
 
     # -- the protocol in front of aiohttp -------------------------------------------------
 

@@ -26,6 +26,7 @@ SEND_TIMEOUT_S = 5.0  # a peer that cannot take a frame within this is dropped
 # (pings answered) while earlier messages wait for the disk or the queue; past this many
 # the reader waits too, so a device cannot pile up memory.
 MAX_INBOX = 256
+MAX_INBOX_BYTES = 1024 * 1024  # and at most this many bytes of them
 
 # Abuse
 RATE_PER_S = 50.0  # sustained messages a second per connection

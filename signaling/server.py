@@ -63,6 +63,10 @@ class Connection:
     # Frames read and admitted, processed in order by the connection's worker; None ends it.
     inbox: asyncio.Queue[str | bytes | None] = field(
         default_factory=lambda: asyncio.Queue(limits.MAX_INBOX))
+    # Bytes waiting in the inbox: past MAX_INBOX_BYTES the reader waits for the worker, so
+    # one connection holds at most that much (256 frames of 256 KiB would be 64 MiB).
+    inbox_bytes: int = 0
+    drained: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def device_id(self) -> str:
@@ -223,6 +227,9 @@ class BranchServer:
             for hook in self.on_connect if self.is_live(conn) else ():
                 await hook(conn)
             while (item := await conn.inbox.get()) is not None:
+                conn.inbox_bytes -= len(item)
+                if conn.inbox_bytes <= limits.MAX_INBOX_BYTES:
+                    conn.drained.set()
                 if isinstance(item, bytes):
                     await self._bad(conn, ProtocolError(
                         ErrorCode.BAD_MESSAGE, "binary frames are not part of the protocol"))
@@ -235,6 +242,8 @@ class BranchServer:
             log.exception("device message failed", extra={"fields": {"device": conn.device_id}})
             conn.closing = True
             await conn.ws.close(code=limits.CLOSE_INTERNAL, message=b"internal error")
+        finally:
+            conn.drained.set()  # a reader waiting for room must not wait for a dead worker
 
     async def _departed(self, conn: Connection, worker: asyncio.Task[None] | None) -> None:
         """What the device sent before it went is processed first, then its departure.
@@ -366,7 +375,11 @@ class BranchServer:
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                 if not await self._admit(conn):
                     break
+                conn.inbox_bytes += len(msg.data)
                 await conn.inbox.put(msg.data)
+                while conn.inbox_bytes > limits.MAX_INBOX_BYTES and not conn.ws.closed:
+                    conn.drained.clear()
+                    await conn.drained.wait()
             elif msg.type == WSMsgType.ERROR:
                 log.info("device socket error", extra={"fields": {
                     "device": conn.device_id, "error": str(conn.ws.exception())}})

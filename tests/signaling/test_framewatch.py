@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,7 +16,7 @@ PONG = _frame(b"hi", opcode=0xA)
 
 def _feed_split(watch: FrameWatch, data: bytes, cuts: list[int], now: float) -> None:
     points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in itertools.pairwise(points):
         watch.feed(data[a:b], now)
 
 
