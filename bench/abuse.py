@@ -172,7 +172,7 @@ async def bystander_view(http: aiohttp.ClientSession, server: Server) -> dict[st
         queue = await reply.json()
     async with http.get(server.url("/api/devices"), headers=admin) as reply:
         devices = (await reply.json())["devices"]
-    row = next((d for d in devices if d["id"] == "booth-99"), {})
+    row: dict[str, Any] = next((d for d in devices if d["id"] == "booth-99"), {})
     booth = queue["booths"].get("booth-99") or {}
     # Being called for a ticket the kiosk fuzz issued is the queue working, not a change.
     return {"queue": {k: booth.get(k) for k in ("label", "faulty", "fault", "held")},
