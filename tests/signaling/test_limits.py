@@ -296,3 +296,8 @@ async def test_when_a_spell_of_refusals_ends_it_says_so_once(
     assert log.count("accepting connections again") == 1
     counted = re.search(r"accepting connections again .*refused=(\d+)", log)
     assert counted and int(counted.group(1)) >= 20  # (and any /healthz asked too early)
+
+
+def test_the_server_unit_sets_a_descriptor_limit() -> None:
+    unit = Path(__file__).resolve().parents[2] / "docs" / "systemd" / "bilik-server.service"
+    assert re.search(r"^LimitNOFILE=(\d+)$", unit.read_text(), re.M)

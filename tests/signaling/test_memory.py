@@ -99,3 +99,34 @@ def test_freed_memory_is_given_back_when_a_spell_of_connections_ends() -> None:
     for n in range(250, 200, -1):
         trimmer.connections(n)
     assert calls == [0]  # not again until another spell ends
+
+
+async def test_a_connection_holds_at_most_a_megabyte_of_waiting_messages(
+    start_branch: BranchFactory,
+) -> None:
+    """While its worker waits (here for the queue's lock), a device's large messages wait
+    in the socket, not in the server's memory: the inbox stops at MAX_INBOX_BYTES."""
+    from signaling import limits
+    from signaling.branchqueue import QUEUE_KEY
+
+    branch = await start_branch(rate_per_s=10_000.0, rate_burst=10_000)
+    booth = await branch.connect("booth-01", "booth")
+    assert (await booth.request({"type": "status", "state": "idle"}))["type"] == "ok"
+    queue = branch.app[QUEUE_KEY]
+    conn = branch.server.connections["booth-01"]
+    big = {"type": "status", "state": "idle", "health": {
+        f"part{i:02d}": "x" * 500 for i in range(limits.MAX_HEALTH_ENTRIES)}}  # ~17 KB each
+    async with queue._lock:  # the worker's next queue event waits here
+        await booth.send({"type": "booth_ready"})
+        for _ in range(200):  # ~3.4 MB in all
+            await booth.send(big)
+        # The reader stops taking frames once the inbox holds a megabyte: it waits for
+        # the worker to drain it.
+        await wait_until(lambda: conn.inbox_bytes > limits.MAX_INBOX_BYTES
+                         and not conn.drained.is_set(), "the reader to wait for room")
+        assert conn.inbox_bytes <= limits.MAX_INBOX_BYTES + 20_000
+    answered = 0
+    while answered < 201:
+        reply = await booth.recv()
+        answered += reply.get("type") in ("ok", "error")
+    assert conn.inbox_bytes == 0 and not booth.ws.closed
