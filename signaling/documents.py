@@ -39,13 +39,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
 import logging
 import os
-import re
 import secrets
-import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,227 +49,47 @@ from aiohttp import web
 
 from signaling import crashpoint, limits, tokens
 from signaling import protocol as p
+from signaling.documentrecords import (
+    HUB_STATUSES,
+    ID_RE,
+    KIND_RE,
+    MAX_CHUNK_BYTES,
+    MAX_DOCUMENT_BYTES,
+    RETENTION_S,
+    SHA256_RE,
+    STALE_UPLOAD_S,
+    STEPS,
+    SWEEP_INTERVAL_S,
+    DocumentRecord,
+    Upload,
+    audit,
+    blob_path,
+    create_durably,
+    digest_of,
+    drop_upload,
+    finish_upload,
+    get_document,
+    get_upload,
+    head_of,
+    list_documents,
+    move_into_place,
+    open_upload,
+    set_status,
+    sniff,
+    sweep,
+)
 from signaling.errors import ProtocolError, TokenError
 from signaling.protocol import ErrorCode, Role
 from signaling.requestbody import read_json_object
 
 if TYPE_CHECKING:
     from signaling.server import BranchServer, Connection
-    from signaling.store import Store
+
+# Names the tests and the booth use from here (the records moved to documentrecords).
+__all__ = ["DOCUMENTS_KEY", "MAX_DOCUMENT_BYTES", "RETENTION_S", "STALE_UPLOAD_S",
+           "DocumentStore", "blob_path", "setup", "sweep"]
 
 log = logging.getLogger(__name__)
-
-# Named limits of the document store.
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024  # one scan; a 1280x720 JPEG is ~200 KB
-MAX_CHUNK_BYTES = 1024 * 1024  # one PUT
-RETENTION_S = 30 * 24 * 3600.0  # files are deleted 30 days after the session ended
-MAX_AGE_S = 90 * 24 * 3600.0  # and in any case 90 days after upload
-STALE_UPLOAD_S = 24 * 3600.0  # unfinished uploads are dropped after a day
-SWEEP_INTERVAL_S = 3600.0
-MAX_LIST = 200
-
-KIND_RE = re.compile(r"\A[a-z0-9_]{1,32}\Z")
-SHA256_RE = re.compile(r"\A[0-9a-f]{64}\Z")
-ID_RE = re.compile(r"\A[du]-[0-9a-f]{16,32}\Z")
-STATUSES = ("uploaded", "accepted", "rescan", "rejected", "deleted")
-HUB_STATUSES = ("accepted", "rescan", "rejected")
-
-JPEG_MAGIC = b"\xff\xd8\xff"
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-STEPS = [
-    """
-    CREATE TABLE documents (
-        id TEXT PRIMARY KEY,
-        ticket TEXT NOT NULL,
-        booth TEXT NOT NULL,
-        pairing TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        sha256 TEXT NOT NULL,
-        content_type TEXT NOT NULL,
-        uploaded_by TEXT NOT NULL,
-        at REAL NOT NULL,
-        status TEXT NOT NULL,
-        reason TEXT NOT NULL DEFAULT '',
-        deleted_at REAL
-    );
-    CREATE INDEX documents_ticket ON documents(ticket);
-    CREATE INDEX documents_sha ON documents(sha256);
-    CREATE TABLE document_uploads (
-        id TEXT PRIMARY KEY,
-        booth TEXT NOT NULL,
-        pairing TEXT NOT NULL,
-        ticket TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        sha256 TEXT NOT NULL,
-        created REAL NOT NULL,
-        document TEXT
-    );
-    """,
-]
-
-
-def sniff(head: bytes) -> str | None:
-    """The content type by magic bytes: ``image/jpeg``, ``image/png``, else ``None``."""
-    if head.startswith(JPEG_MAGIC):
-        return "image/jpeg"
-    if head.startswith(PNG_MAGIC):
-        return "image/png"
-    return None
-
-
-@dataclass(frozen=True)
-class DocumentRecord:
-    id: str
-    ticket: str
-    booth: str
-    pairing: str
-    kind: str
-    size: int
-    sha256: str
-    content_type: str
-    uploaded_by: str
-    at: float
-    status: str
-    reason: str
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class Upload:
-    id: str
-    booth: str
-    pairing: str
-    ticket: str
-    kind: str
-    size: int
-    sha256: str
-    created: float
-    document: str | None
-
-
-# --- store functions (run on the store thread) -----------------------------------------------
-
-_DOC_COLUMNS = ("id, ticket, booth, pairing, kind, size, sha256, content_type, uploaded_by, at, "
-                "status, reason")
-
-
-def get_document(store: Store, doc_id: str) -> DocumentRecord | None:
-    row = store.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id=?", (doc_id,)).fetchone()
-    return DocumentRecord(*row) if row else None
-
-
-def list_documents(store: Store, ticket: str) -> list[DocumentRecord]:
-    rows = store.execute(
-        f"SELECT {_DOC_COLUMNS} FROM documents WHERE ticket=? ORDER BY at LIMIT ?",
-        (ticket, MAX_LIST),
-    ).fetchall()
-    return [DocumentRecord(*r) for r in rows]
-
-
-def get_upload(store: Store, upload_id: str) -> Upload | None:
-    row = store.execute(
-        "SELECT id, booth, pairing, ticket, kind, size, sha256, created, document "
-        "FROM document_uploads WHERE id=?", (upload_id,)
-    ).fetchone()
-    return Upload(*row) if row else None
-
-
-def open_upload(store: Store, upload: Upload) -> None:
-    def work(db: sqlite3.Connection) -> None:
-        db.execute(
-            "INSERT INTO document_uploads (id, booth, pairing, ticket, kind, size, sha256, "
-            "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (upload.id, upload.booth, upload.pairing, upload.ticket, upload.kind, upload.size,
-             upload.sha256, upload.created),
-        )
-        store._audit(db, upload.created, upload.booth, "document_upload_open", upload.ticket,
-                     {"upload": upload.id, "kind": upload.kind, "size": upload.size})
-
-    store.transaction(work)
-
-
-def drop_upload(store: Store, upload_id: str, now: float, actor: str, why: str) -> None:
-    def work(db: sqlite3.Connection) -> None:
-        db.execute("DELETE FROM document_uploads WHERE id=?", (upload_id,))
-        store._audit(db, now, actor, "document_upload_refused", upload_id, {"reason": why})
-
-    store.transaction(work)
-
-
-def finish_upload(store: Store, upload: Upload, record: DocumentRecord) -> None:
-    def work(db: sqlite3.Connection) -> None:
-        db.execute(
-            f"INSERT INTO documents ({_DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record.id, record.ticket, record.booth, record.pairing, record.kind, record.size,
-             record.sha256, record.content_type, record.uploaded_by, record.at, record.status,
-             record.reason),
-        )
-        db.execute("UPDATE document_uploads SET document=? WHERE id=?", (record.id, upload.id))
-        store._audit(db, record.at, record.uploaded_by, "document_uploaded", record.ticket,
-                     {"document": record.id, "kind": record.kind, "size": record.size,
-                      "sha256": record.sha256})
-
-    store.transaction(work)
-
-
-def set_status(store: Store, doc_id: str, status: str, reason: str, now: float,
-               actor: str) -> None:
-    def work(db: sqlite3.Connection) -> None:
-        db.execute("UPDATE documents SET status=?, reason=? WHERE id=? AND status != 'deleted'",
-                   (status, reason, doc_id))
-        store._audit(db, now, actor, "document_status", doc_id,
-                     {"status": status, "reason": reason})
-
-    store.transaction(work)
-
-
-def audit(store: Store, now: float, actor: str, action: str, subject: str,
-          detail: dict[str, Any]) -> None:
-    store.audit(now, actor, action, subject, detail)
-
-
-def blob_path(root: Path, sha256: str) -> Path:
-    return root / sha256[:2] / sha256[2:]
-
-
-def sweep(store: Store, root: Path, now: float, *, retention_s: float = RETENTION_S,
-          max_age_s: float = MAX_AGE_S, stale_s: float = STALE_UPLOAD_S) -> int:
-    """Apply the retention rule; returns how many documents were deleted."""
-    due = store.execute(
-        """SELECT d.id, d.sha256 FROM documents d LEFT JOIN pairings pr ON pr.id = d.pairing
-           WHERE d.status != 'deleted'
-             AND ((pr.released IS NOT NULL AND pr.released < ?) OR d.at < ?)""",
-        (now - retention_s, now - max_age_s),
-    ).fetchall()
-    for doc_id, sha in due:
-        def work(db: sqlite3.Connection, doc_id: str = doc_id) -> None:
-            db.execute("UPDATE documents SET status='deleted', deleted_at=? WHERE id=?",
-                       (now, doc_id))
-            store._audit(db, now, "server", "document_deleted", doc_id,
-                         {"rule": "retention"})
-
-        store.transaction(work)
-        still_used = store.execute(
-            "SELECT 1 FROM documents WHERE sha256=? AND status != 'deleted' LIMIT 1", (sha,)
-        ).fetchone()
-        if still_used is None:
-            with contextlib.suppress(FileNotFoundError):
-                blob_path(root, sha).unlink()
-    stale = store.execute(
-        "SELECT id FROM document_uploads WHERE document IS NULL AND created < ?",
-        (now - stale_s,),
-    ).fetchall()
-    for (upload_id,) in stale:
-        with contextlib.suppress(FileNotFoundError):
-            (root / "uploads" / f"{upload_id}.part").unlink()
-        store.execute("DELETE FROM document_uploads WHERE id=?", (upload_id,))
-    return len(due)
-
 
 # --- the HTTP side -----------------------------------------------------------------------------
 
@@ -381,7 +197,7 @@ class DocumentStore:
                         kind, size, sha, self.server.clock(), None)
         # The file first, then its row: a crash between leaves an orphan file (swept), never
         # a row whose file is missing.
-        await asyncio.to_thread(_create_durably, self._part(upload.id))
+        await asyncio.to_thread(create_durably, self._part(upload.id))
         crashpoint.reached("upload.part_created")
         db = self.server.db
         await db.call(open_upload, db.sync, upload)
@@ -423,7 +239,7 @@ class DocumentStore:
             log.info("upload recovered after a crash", extra={"fields": {
                 "upload": upload.id, "document": record.id}})
             return dataclasses.replace(upload, document=record.id)
-        await asyncio.to_thread(_create_durably, self._part(upload.id))
+        await asyncio.to_thread(create_durably, self._part(upload.id))
         return upload
 
     async def upload_status(self, request: web.Request) -> web.Response:
@@ -502,7 +318,7 @@ class DocumentStore:
     async def _finish(self, upload: Upload, booth: str) -> web.Response:
         part = self._part(upload.id)
         db = self.server.db
-        digest, head = await asyncio.to_thread(_digest, part)
+        digest, head = await asyncio.to_thread(digest_of, part)
         now = self.server.clock()
         if digest != upload.sha256:
             await asyncio.to_thread(part.unlink)
@@ -518,7 +334,7 @@ class DocumentStore:
                            "a document must be a JPEG or PNG picture (by its content); "
                            "nothing was stored")
         target = blob_path(self.root, digest)
-        await asyncio.to_thread(_move_into_place, part, target)
+        await asyncio.to_thread(move_into_place, part, target)
         crashpoint.reached("upload.moved")
         record = await self._record(upload, booth, notify=True)
         return web.json_response({"document": record.id, "offset": upload.size,
@@ -528,7 +344,7 @@ class DocumentStore:
         """The document row of a finished upload whose file is in place."""
         db = self.server.db
         target = blob_path(self.root, upload.sha256)
-        head = await asyncio.to_thread(_head, target)
+        head = await asyncio.to_thread(head_of, target)
         record = DocumentRecord(f"d-{secrets.token_hex(8)}", upload.ticket, booth,
                                 upload.pairing, upload.kind, upload.size, upload.sha256,
                                 sniff(head) or "application/octet-stream", booth,
@@ -607,49 +423,6 @@ class DocumentStore:
                                 kind=msg.kind, status=msg.status, reason=msg.reason)
         if not await self.server.send_to(other, forwarded):
             raise ProtocolError(ErrorCode.PEER_OFFLINE, f"{other} is offline")
-
-
-def _digest(path: Path) -> tuple[str, bytes]:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        head = f.read(16)
-        h.update(head)
-        for block in iter(lambda: f.read(1024 * 1024), b""):
-            h.update(block)
-    return h.hexdigest(), head
-
-
-def _head(path: Path) -> bytes:
-    with path.open("rb") as f:
-        return f.read(16)
-
-
-def _create_durably(path: Path) -> None:
-    """An empty file whose name survives a power cut (the directory entry is fsynced)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _move_into_place(part: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():  # the same content is stored once
-        part.unlink()
-        return
-    os.replace(part, target)
-    _fsync_dir(target.parent)
-    _fsync_dir(part.parent)
 
 
 DOCUMENTS_KEY: web.AppKey[DocumentStore] = web.AppKey("bilik_documents")

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -24,6 +22,7 @@ from aiohttp import WSMsgType, web
 from signaling import crashpoint, limits, policy, tokens
 from signaling import protocol as p
 from signaling.config import ServerConfig
+from signaling.connection import Connection, Joined
 from signaling.errors import ProtocolError, TokenError
 from signaling.gate import ConnectionGate
 from signaling.metrics import ServerMetrics
@@ -45,46 +44,6 @@ SERVER_KEY: web.AppKey[BranchServer] = web.AppKey("bilik_server")
 # message handlers, device hooks, HTTP routes and tables (Store.migrate_feature).
 FEATURES = ("signaling.branchqueue", "signaling.documents", "signaling.cases")
 SOFTWARE = "bilik-server/1"
-
-
-@dataclass
-class Connection:
-    """One authenticated device socket."""
-
-    ws: web.WebSocketResponse
-    grant: tokens.Grant
-    session: str
-    bucket: TokenBucket
-    bad: WindowCounter
-    dropped: int = 0
-    rate_warned: bool = False
-    closing: bool = False
-    info: dict[str, Any] = field(default_factory=dict)
-    # Frames read and admitted, processed in order by the connection's worker; None ends it.
-    inbox: asyncio.Queue[str | bytes | None] = field(
-        default_factory=lambda: asyncio.Queue(limits.MAX_INBOX))
-    # Bytes waiting in the inbox: past MAX_INBOX_BYTES the reader waits for the worker, so
-    # one connection holds at most that much (256 frames of 256 KiB would be 64 MiB).
-    inbox_bytes: int = 0
-    drained: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def device_id(self) -> str:
-        return self.grant.device_id
-
-    @property
-    def role(self) -> Role:
-        return self.grant.role
-
-
-@dataclass(frozen=True)
-class Joined:
-    """A connection just registered for its identity, before its welcome."""
-
-    conn: Connection
-    old: Connection | None  # the connection of the same identity it replaces
-    resumed: bool
-    hello_id: str
 
 
 class BranchServer:
@@ -669,62 +628,11 @@ def _fields(msg: p.Message) -> dict[str, Any]:
 # -- HTTP application ---------------------------------------------------------------------
 
 
-async def _healthz(request: web.Request) -> web.Response:
-    return web.json_response(request.app[SERVER_KEY].health())
-
-
-async def _metrics(request: web.Request) -> web.Response:
-    from signaling.metrics import CONTENT_TYPE
-
-    body = request.app[SERVER_KEY].metrics.render()
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
-
-
 def make_app(
     config: ServerConfig, *, server: BranchServer | None = None,
     queue_rules: QueueRules | None = None,
 ) -> web.Application:
-    """The aiohttp application of a branch server; the server starts and stops with it."""
-    from signaling import admin
-    from signaling.branchqueue import RULES_KEY
+    """The aiohttp application of a branch server (see :func:`signaling.app.make_app`)."""
+    from signaling.app import make_app as build
 
-    branch = server or BranchServer(config)
-
-    @web.middleware
-    async def gatekeeper(request: web.Request, handler: Any) -> web.StreamResponse:
-        # The headers are in: the header deadline stops until the next request begins.
-        branch.gate.request_started(request.transport)
-        try:
-            return await handler(request)
-        finally:
-            branch.gate.request_done(request.transport)
-
-    # Bodies are read by signaling.requestbody, each route with its own limit.
-    app = web.Application(client_max_size=limits.MAX_JSON_BODY_BYTES,
-                          middlewares=[gatekeeper])
-    app[SERVER_KEY] = branch
-    if queue_rules is not None:
-        app[RULES_KEY] = queue_rules
-
-    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
-        await branch.start()
-        yield
-        await branch.stop()
-
-    app.cleanup_ctx.append(lifecycle)
-
-    async def on_shutdown(_app: web.Application) -> None:
-        # Close device sockets before aiohttp waits for handlers to finish.
-        for conn in list(branch.connections.values()):
-            conn.closing = True
-            with contextlib.suppress(Exception):
-                await conn.ws.close(code=limits.CLOSE_GOING_AWAY, message=b"server shutting down")
-
-    app.on_shutdown.append(on_shutdown)
-    app.router.add_get("/ws", branch.handle_ws)
-    app.router.add_get("/healthz", _healthz)
-    app.router.add_get("/metrics", _metrics)
-    admin.add_routes(app)
-    for feature in FEATURES:
-        importlib.import_module(feature).setup(app, branch)
-    return app
+    return build(config, server=server, queue_rules=queue_rules)
