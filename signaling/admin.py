@@ -129,6 +129,10 @@ async def issue_token(request: web.Request) -> web.Response:
         return _error(400, "bad_request", "id must be a string")
     if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl <= 10 * 365 * 86400:
         return _error(400, "bad_request", "ttl_s must be a number of seconds up to ten years")
+    known = server.roles.get(device_id)
+    if known is not None and known.value != role:
+        return _error(409, "role_conflict",
+                      f"{device_id} is a {known}; an id keeps its role (use a new id)")
     try:
         token = tokens.issue(server.secret, device_id, role, now=server.clock(), ttl_s=float(ttl))
     except ValueError as exc:

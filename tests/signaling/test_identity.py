@@ -146,3 +146,17 @@ async def test_a_decision_must_name_the_sessions_own_ticket(branch: Branch) -> N
     await branch.settled()
     decided = [json.loads(r[5]) for r in branch.snapshot()["audit"] if r[3] == "decision"]
     assert decided and all(d.get("ticket", known["ticket"]) == known["ticket"] for d in decided)
+
+
+async def test_the_admin_api_will_not_issue_a_token_giving_an_id_another_role(
+    branch: Branch,
+) -> None:
+    await branch.connect("booth-01", "booth")
+    admin = {"Authorization": f"Bearer {branch.token('admin', 'ops-1')}"}
+    async with branch.http.post(branch.url("/api/tokens"), headers=admin,
+                                json={"role": "hub", "id": "booth-01"}) as reply:
+        assert reply.status == 409
+        assert (await reply.json())["error"] == "role_conflict"
+    async with branch.http.post(branch.url("/api/tokens"), headers=admin,
+                                json={"role": "booth", "id": "booth-01"}) as reply:
+        assert reply.status == 200
