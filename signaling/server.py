@@ -155,6 +155,10 @@ class BranchServer:
             heartbeat=self.config.heartbeat_s,
             max_msg_size=self.config.max_frame_bytes,
             receive_timeout=None,
+            # No permessage-deflate: a client offering it would make the server hold zlib
+            # streams of a few hundred KB per socket, to save bytes on messages of a few
+            # hundred bytes on a LAN (the agents never offer it).
+            compress=False,
         )
         self.gate.watch_frames(request.transport)  # what follows the upgrade is frames
         await ws.prepare(request)
