@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import Counter, Gauge
 
+from signaling import crashpoint
 from signaling import protocol as p
 from signaling.errors import ProtocolError
 from signaling.pairing import Pairing
@@ -311,10 +312,12 @@ class BranchQueue:
             raise
         if snapshot is not None:
             self._since_snapshot = 0
+        crashpoint.reached("queue.committed")
         if reply is not None:
             answer = reply[1](decisions)
             if answer is not None:
                 await self.server.send_to(reply[0], answer)
+                crashpoint.reached("queue.answered")
         for decision in decisions:
             self.metrics.decisions.labels(decision.KIND.value).inc()
             try:

@@ -24,6 +24,8 @@ POINTS = (
     "upload.chunk_written",  # a chunk is fsynced, its 200 not yet sent
     "upload.moved",  # the finished file is in place, its document row not yet committed
     "upload.recorded",  # the document row is committed, the 201 not yet sent
+    "queue.committed",  # a queue event and its journal row are committed, nobody told yet
+    "queue.answered",  # the device that asked (a ticket, a claim...) was answered
 )
 
 

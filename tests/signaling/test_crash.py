@@ -265,3 +265,37 @@ def test_every_commit_is_fsynced(tmp_path: Path) -> None:
         assert store.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("point", ["queue.committed", "queue.answered"])
+async def test_a_ticket_acknowledged_is_a_ticket_kept(
+    http: aiohttp.ClientSession, server: CrashingServer, point: str,
+) -> None:
+    kiosk_token = _token(server.data, "kiosk", "kiosk-01")
+    server.start_at(point)
+    kiosk = await _device(http, server, "kiosk-01", kiosk_token)
+    sent = await kiosk.send({"type": "ticket_request", "service": "jht", "priority": "none"})
+    info: dict[str, object] = {}
+    with contextlib.suppress(AssertionError):
+        while True:
+            reply = await kiosk.recv()
+            if reply.get("ref") == sent and reply["type"] == "ticket_info":
+                info = reply
+    await kiosk.stop_reading()
+    server.wait_dead()
+    assert point != "queue.answered" or info, "the ticket was answered before the kill"
+    server.start_at()
+    admin = {"Authorization": f"Bearer {_token(server.data, 'admin', 'ops-1')}"}
+    async with http.get(server.url("/api/queue"), headers=admin) as r:
+        waiting = [t["ticket"] for t in (await r.json())["waiting"]]
+    if info:  # what the kiosk printed is in the queue after the restart
+        assert info["ticket"] in waiting
+    # Committed before the kill, told or not: the queue has it, and numbering goes on.
+    assert len(waiting) == 1
+    kiosk = await _device(http, server, "kiosk-01", kiosk_token)
+    try:
+        sent = await kiosk.send({"type": "ticket_request", "service": "jht", "priority": "none"})
+        again = await kiosk.expect("ticket_info", ref=sent)
+        assert again["number"] == "A002"
+    finally:
+        await kiosk.close()
