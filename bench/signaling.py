@@ -245,8 +245,10 @@ def run(n_devices: int, n_workers: int, seconds: float, rate: float, root: Path,
     shares = [creds[i::n_workers] for i in range(n_workers)]
 
     port = free_port()
+    # Every device is on 127.0.0.1 here, unlike a branch LAN: lift the per-address limit.
     env = {**os.environ, "BILIK_SERVER_HEARTBEAT_S": str(HEARTBEAT_S),
-           "BILIK_SERVER_RESUME_WINDOW_S": "60"}
+           "BILIK_SERVER_RESUME_WINDOW_S": "60",
+           "BILIK_SERVER_MAX_CONNECTIONS_PER_ADDRESS": str(2 * n_devices + 100)}
     log = open(root / "server.log", "wb")  # noqa: SIM115 - owned by the server process
     profiler = ["-m", "cProfile", "-o", str(profile)] if profile else []
     server = subprocess.Popen(

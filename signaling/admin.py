@@ -9,13 +9,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
 
 from signaling import limits, tokens
 from signaling.errors import TokenError
 from signaling.protocol import ReleaseReason, Role
+from signaling.requestbody import read_json_object
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 GRANT_KEY: web.RequestKey[tokens.Grant] = web.RequestKey("bilik_grant", tokens.Grant)
@@ -120,12 +120,7 @@ async def issue_token(request: web.Request) -> web.Response:
     from signaling.server import SERVER_KEY
 
     server = request.app[SERVER_KEY]
-    try:
-        body: Any = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "bad_request", "body must be JSON")
-    if not isinstance(body, dict):
-        return _error(400, "bad_request", "body must be a JSON object")
+    body = await read_json_object(request, fields="role, id, ttl_s")
     role, device_id = body.get("role"), body.get("id")
     ttl = body.get("ttl_s", limits.DEFAULT_TOKEN_TTL_S)
     if role not in {r.value for r in Role}:
@@ -134,6 +129,10 @@ async def issue_token(request: web.Request) -> web.Response:
         return _error(400, "bad_request", "id must be a string")
     if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl <= 10 * 365 * 86400:
         return _error(400, "bad_request", "ttl_s must be a number of seconds up to ten years")
+    known = server.roles.get(device_id)
+    if known is not None and known.value != role:
+        return _error(409, "role_conflict",
+                      f"{device_id} is a {known}; an id keeps its role (use a new id)")
     try:
         token = tokens.issue(server.secret, device_id, role, now=server.clock(), ttl_s=float(ttl))
     except ValueError as exc:

@@ -23,17 +23,17 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import Counter, Gauge
 
+from signaling import crashpoint
 from signaling import protocol as p
-from signaling.admin import GRANT_KEY, admin_only
 from signaling.errors import ProtocolError
 from signaling.pairing import Pairing
 from signaling.protocol import ErrorCode, ReleaseReason, Role
 from signaling.queue import Priority, Scheduler
-from signaling.queue import appointments as appts
 from signaling.queue import decisions as de
 from signaling.queue import events as ev
+from signaling.queue import limits as qlimits
 from signaling.queue import stats as qstats
-from signaling.queue.errors import ImportFailed, QueueError
+from signaling.queue.errors import QueueError
 from signaling.queue.rules import QueueRules
 from signaling.server import BranchServer, Connection
 from signaling.store import Store
@@ -51,7 +51,7 @@ STATS_REFRESH_S = 30.0  # how often today's figures are recomputed for /metrics
 # The journal is the record; the state is snapshotted every this many events, and a
 # restart replays the journal after the snapshot through the (deterministic) core.
 SNAPSHOT_EVERY = 100
-MAX_UPLOAD_BYTES = 4 * 1024 * 1024  # appointment imports
+MAX_UPLOAD_BYTES = qlimits.MAX_IMPORT_BYTES  # appointment imports (docs: 4 MiB, 5,000 rows)
 
 STEPS = [
     """
@@ -90,6 +90,15 @@ def booth_label(booth_id: str) -> str:
     """``booth-03`` -> ``Bilik 3``: what the queue display shows."""
     match = re.search(r"(\d+)$", booth_id)
     return f"Bilik {int(match.group(1))}" if match else booth_id
+
+
+def fault_reason(broken: list[str]) -> str:
+    """``device: camera, printer`` for a booth's broken parts, cut to what an event holds
+    (a status may name 32 parts of 64 characters each)."""
+    reason = "device: " + ", ".join(broken)
+    if len(reason) <= qlimits.MAX_REASON_CHARS:
+        return reason
+    return reason[: qlimits.MAX_REASON_CHARS - 1] + "\u2026"
 
 
 # -- store functions (run on the store thread) ------------------------------------------------
@@ -303,10 +312,12 @@ class BranchQueue:
             raise
         if snapshot is not None:
             self._since_snapshot = 0
+        crashpoint.reached("queue.committed")
         if reply is not None:
             answer = reply[1](decisions)
             if answer is not None:
                 await self.server.send_to(reply[0], answer)
+                crashpoint.reached("queue.answered")
         for decision in decisions:
             self.metrics.decisions.labels(decision.KIND.value).inc()
             try:
@@ -475,8 +486,8 @@ class BranchQueue:
         booth = self.scheduler.booths[conn.device_id]
         broken = sorted(k for k, v in msg.health.items() if v not in ("ok", "absent-ok"))
         if broken and not booth.faulty:
-            await self.safe(ev.BoothFaulty(booth=conn.device_id,
-                                           reason="device: " + ", ".join(broken)), conn.device_id)
+            await self.safe(ev.BoothFaulty(booth=conn.device_id, reason=fault_reason(broken)),
+                            conn.device_id)
         elif not broken and booth.faulty and booth.fault != "offline":
             await self.safe(ev.BoothHealthy(booth=conn.device_id), conn.device_id)
 
@@ -649,6 +660,14 @@ class BranchQueue:
         if msg.resume:
             if booth is None or not booth.held:
                 raise ProtocolError(ErrorCode.NOT_PAIRED, f"booth {msg.booth} is not parked")
+            ticket = self.scheduler.tickets.get(booth.ticket or "")
+            parked_by = ticket.hub if ticket is not None else None
+            # The case is the parking officer's: another hub may take it over only once that
+            # hub is gone (else a parked participant would wait for nobody).
+            if parked_by not in (None, conn.device_id) and parked_by in self.server.connections:
+                raise ProtocolError(ErrorCode.FORBIDDEN,
+                                    f"booth {msg.booth} was parked by {parked_by}, not by "
+                                    f"{conn.device_id}")
             event: ev.Event = ev.Resume(booth=msg.booth)
         else:
             self._check_serves(conn, msg.booth)
@@ -714,62 +733,6 @@ class BranchQueue:
         return await asyncio.to_thread(summarise)
 
 
-# -- HTTP ---------------------------------------------------------------------------------------
-
-
-def _json_error(status: int, code: str, detail: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": code, "detail": detail, **extra}, status=status)
-
-
-
-
-@admin_only
-async def import_appointments(request: web.Request) -> web.Response:
-    who = request[GRANT_KEY].device_id
-    queue = request.app[QUEUE_KEY]
-    if request.content_length is not None and request.content_length > MAX_UPLOAD_BYTES:
-        return _json_error(413, "too_large", f"imports are limited to {MAX_UPLOAD_BYTES} bytes")
-    body = await request.read()
-    if len(body) > MAX_UPLOAD_BYTES:
-        return _json_error(413, "too_large", f"imports are limited to {MAX_UPLOAD_BYTES} bytes")
-    ctype = request.content_type
-    fmt = "csv" if "csv" in ctype else "json" if "json" in ctype else ""
-    if not fmt:
-        return _json_error(415, "unsupported_type",
-                           "send Content-Type: application/json or text/csv")
-    try:
-        result = appts.parse(body, fmt, branch=queue.branch, services=queue.rules.services,
-                             utc_offset_min=queue.rules.utc_offset_min)
-    except ImportFailed as exc:
-        return _json_error(400, "bad_import", str(exc),
-                           rows=[{"row": r, "field": f, "problem": m} for r, f, m in exc.rows])
-    try:
-        await queue.handle(ev.AppointmentsBooked(
-            bookings=tuple(a.booking() for a in result.appointments)), actor=who)
-    except QueueError as exc:
-        return _json_error(400, exc.code, exc.detail)
-    return web.json_response({"imported": len(result.appointments),
-                              "other_branches": result.other_branches})
-
-
-@admin_only
-async def queue_view(request: web.Request) -> web.Response:
-    return web.json_response(request.app[QUEUE_KEY].view())
-
-
-@admin_only
-async def queue_stats(request: web.Request) -> web.Response:
-    queue = request.app[QUEUE_KEY]
-    raw = request.query.get("since")
-    since = 0.0
-    if raw is not None:
-        try:
-            since = float(raw)
-        except ValueError:
-            return _json_error(400, "bad_request", "since must be seconds since the epoch")
-    return web.json_response(await queue.stats(since))
-
-
 def setup(app: web.Application, server: BranchServer) -> None:
     rules = app.get(RULES_KEY) or QueueRules()
     queue = BranchQueue(server, rules, branch=server.config.branch,
@@ -795,6 +758,8 @@ def setup(app: web.Application, server: BranchServer) -> None:
         p.Transfer.TYPE: queue.on_transfer,
         p.Park.TYPE: queue.on_park,
     })
+    from signaling.queuehttp import import_appointments, queue_stats, queue_view
+
     app.router.add_post("/api/queue/appointments", import_appointments)
     app.router.add_get("/api/queue", queue_view)
     app.router.add_get("/api/stats", queue_stats)

@@ -40,6 +40,7 @@ from signaling import tokens
 from signaling.errors import ProtocolError, TokenError
 from signaling.pairing import Pairing
 from signaling.protocol import ErrorCode, ReleaseReason, Role
+from signaling.requestbody import read_json_object
 from signaling.store import PairingRecord, Store
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 FEATURE = "cases"
 
 # Named limits of this feature.
-PIN_RE = re.compile(r"^[0-9]{4,12}$")
+PIN_RE = re.compile(r"\A[0-9]{4,12}\Z")
 SCRYPT_N = 2**14  # about 50 ms and 16 MB per check: slow for guessing, fine for signing in
 SCRYPT_R = 8
 SCRYPT_P = 1
@@ -122,9 +123,9 @@ def hash_pin(pin: str, salt: bytes) -> bytes:
 
 def check_new_officer(officer_id: str, pin: str) -> None:
     """Raise ValueError saying what is wrong with a new officer's id or PIN."""
-    if not isinstance(officer_id, str) or not p.DEVICE_ID_RE.match(officer_id):
+    if not isinstance(officer_id, str) or not p.DEVICE_ID_RE.fullmatch(officer_id):
         raise ValueError("officer id must be 1-64 lower-case letters, digits or ._-")
-    if not isinstance(pin, str) or not PIN_RE.match(pin):
+    if not isinstance(pin, str) or not PIN_RE.fullmatch(pin):
         raise ValueError("PIN must be 4 to 12 digits")
 
 
@@ -349,6 +350,16 @@ class Cases:
             )
         officer = await self._officer(conn)
         pairing = self._own_pairing(conn, msg.booth)
+        # The decision is the session's: it names the session's ticket (or, outside the
+        # queue, the pairing), never another participant's.
+        session_keys = {pairing.ticket} if pairing.ticket else {pairing.id,
+                                                                f"pairing:{pairing.id}"}
+        if msg.ticket not in session_keys:
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN,
+                f"ticket {msg.ticket[:40]!r} is not the one served at {msg.booth}; "
+                f"this session's is {sorted(session_keys)[0]!r}",
+            )
         now = self.server.clock()
         record = DecisionRecord(
             reference=new_reference(now), booth=msg.booth, ticket=msg.ticket,
@@ -445,12 +456,7 @@ class Cases:
 
     async def http_add_officer(self, request: web.Request) -> web.Response:
         grant = self._grant(request, Role.ADMIN)
-        try:
-            body: Any = await request.json()
-        except (ValueError, UnicodeDecodeError):
-            raise _http_error(400, "bad_request", "body must be JSON") from None
-        if not isinstance(body, dict):
-            raise _http_error(400, "bad_request", "body must be a JSON object")
+        body = await read_json_object(request, fields="id, pin, name")
         officer_id, pin, name = body.get("id"), body.get("pin"), body.get("name", "")
         if not isinstance(name, str) or len(name) > 128:
             raise _http_error(400, "bad_request", "name must be a string of up to 128 characters")

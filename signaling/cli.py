@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import math
 import os
 import time
 from pathlib import Path
@@ -38,8 +40,9 @@ def register(sub: Any, name: str) -> None:
     )
     tok.add_argument("--role", required=True, choices=[r.value for r in Role])
     tok.add_argument("--id", required=True, dest="device_id", help="device id, e.g. booth-01")
-    tok.add_argument("--ttl-days", type=float, default=limits.DEFAULT_TOKEN_TTL_S / 86400,
-                     help="lifetime in days (default: %(default)g)")
+    tok.add_argument("--ttl-days", type=_ttl_days, default=limits.DEFAULT_TOKEN_TTL_S / 86400,
+                     help="lifetime in days, at least one minute and at most ten years "
+                     "(default: %(default)g)")
     tok.add_argument("--json", action="store_true", help="print a JSON object instead")
     _add_config_flags(tok, inner=True)
     tok.set_defaults(func=issue_token)
@@ -61,6 +64,20 @@ def register(sub: Any, name: str) -> None:
     conf = inner.add_parser("config", help="print the default server.toml with every setting")
     conf.set_defaults(func=lambda args: print(
         cfg.describe(ServerConfig, "server") + "\n" + cfg.describe(QueueRules, "queue")) or 0)
+
+
+def _ttl_days(text: str) -> float:
+    """``--ttl-days``: a finite number of days within the token limits, else a usage error."""
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    low, high = limits.MIN_TOKEN_TTL_S / 86400, limits.MAX_TOKEN_TTL_S / 86400
+    if not math.isfinite(days) or not low <= days <= high:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a token lives at least one minute ({low:.6f} days) and at most "
+            f"ten years ({high:g} days)")
+    return days
 
 
 def _add_config_flags(parser: argparse.ArgumentParser, *, inner: bool = False) -> None:
@@ -138,16 +155,61 @@ def add_officer(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aiohttp import web
+    import asyncio
 
+    from signaling.gate import raise_fd_limit
     from signaling.server import make_app
 
     config = load_config(args)
     rules = load_rules(args)
     _check_data_dir(config.data_dir)
+    nofile = raise_fd_limit()
     app = make_app(config, queue_rules=rules)
-    log.info("listening", extra={"fields": {"url": f"http://{config.host}:{config.port}"}})
+    log.info("listening", extra={"fields": {"url": f"http://{config.host}:{config.port}",
+                                            "nofile": nofile}})
     gcpause.settle()
-    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None,
-                shutdown_timeout=5.0)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(app, config))
     return 0
+
+
+async def _serve(app: Any, config: ServerConfig) -> None:
+    """Like aiohttp's run_app, with the connection gate in front of the listening socket."""
+    import asyncio
+    import signal
+
+    from aiohttp import web
+
+    from signaling.gate import GatedSite
+    from signaling.server import SERVER_KEY
+
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_OnceAMinute(loop))
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=5.0)
+    await runner.setup()
+    try:
+        site = GatedSite(runner, app[SERVER_KEY].gate, config.host, config.port)
+        await site.start()
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+class _OnceAMinute:
+    """The loop's error log, at most once a minute per message: when the process is out of
+    file descriptors, asyncio's accept loop would log every failed accept (tens of MB)."""
+
+    def __init__(self, loop: Any) -> None:
+        self.loop = loop
+        self.last: dict[str, float] = {}
+
+    def __call__(self, loop: Any, context: dict[str, Any]) -> None:
+        message = str(context.get("message", ""))
+        now = time.monotonic()
+        if now - self.last.get(message, -60.0) < 60.0:
+            return
+        self.last[message] = now
+        loop.default_exception_handler(context)

@@ -33,6 +33,19 @@ class ServerConfig:
     hello_timeout_s: float = setting(
         limits.HELLO_TIMEOUT_S, "Seconds a new connection has to authenticate", min=0.1, max=600.0
     )
+    header_read_s: float = setting(
+        limits.HEADER_READ_S, "Seconds an HTTP request's headers may take once begun",
+        min=0.1, max=600.0,
+    )
+    frame_assembly_s: float = setting(
+        limits.FRAME_ASSEMBLY_S, "Seconds a WebSocket message may take to arrive once begun",
+        min=0.1, max=600.0,
+    )
+    max_connections_per_address: int = setting(
+        limits.MAX_CONNECTIONS_PER_ADDRESS,
+        "Open connections one client address may hold (a branch LAN has one per device)",
+        min=1, max=100000,
+    )
     max_frame_bytes: int = setting(
         limits.MAX_FRAME_BYTES, "Largest WebSocket frame accepted (close code 1009 beyond)",
         min=4096, max=16 * 1024 * 1024,

@@ -38,249 +38,67 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
+import dataclasses
 import logging
 import os
-import re
 import secrets
-import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from signaling import crashpoint, limits, tokens
 from signaling import protocol as p
-from signaling import tokens
+from signaling.documentrecords import (
+    HUB_STATUSES,
+    ID_RE,
+    KIND_RE,
+    MAX_CHUNK_BYTES,
+    MAX_DOCUMENT_BYTES,
+    RETENTION_S,
+    SHA256_RE,
+    STALE_UPLOAD_S,
+    STEPS,
+    SWEEP_INTERVAL_S,
+    DocumentRecord,
+    Upload,
+    audit,
+    blob_path,
+    create_durably,
+    digest_of,
+    drop_upload,
+    finish_upload,
+    get_document,
+    get_upload,
+    head_of,
+    list_documents,
+    move_into_place,
+    open_upload,
+    set_status,
+    sniff,
+    sweep,
+)
 from signaling.errors import ProtocolError, TokenError
 from signaling.protocol import ErrorCode, Role
+from signaling.requestbody import read_json_object
 
 if TYPE_CHECKING:
     from signaling.server import BranchServer, Connection
-    from signaling.store import Store
+
+# Names the tests and the booth use from here (the records moved to documentrecords).
+__all__ = ["DOCUMENTS_KEY", "MAX_DOCUMENT_BYTES", "RETENTION_S", "STALE_UPLOAD_S",
+           "DocumentStore", "blob_path", "setup", "sweep"]
 
 log = logging.getLogger(__name__)
-
-# Named limits of the document store.
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024  # one scan; a 1280x720 JPEG is ~200 KB
-MAX_CHUNK_BYTES = 1024 * 1024  # one PUT
-RETENTION_S = 30 * 24 * 3600.0  # files are deleted 30 days after the session ended
-MAX_AGE_S = 90 * 24 * 3600.0  # and in any case 90 days after upload
-STALE_UPLOAD_S = 24 * 3600.0  # unfinished uploads are dropped after a day
-SWEEP_INTERVAL_S = 3600.0
-MAX_LIST = 200
-
-KIND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-ID_RE = re.compile(r"^[du]-[0-9a-f]{16,32}$")
-STATUSES = ("uploaded", "accepted", "rescan", "rejected", "deleted")
-HUB_STATUSES = ("accepted", "rescan", "rejected")
-
-JPEG_MAGIC = b"\xff\xd8\xff"
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-STEPS = [
-    """
-    CREATE TABLE documents (
-        id TEXT PRIMARY KEY,
-        ticket TEXT NOT NULL,
-        booth TEXT NOT NULL,
-        pairing TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        sha256 TEXT NOT NULL,
-        content_type TEXT NOT NULL,
-        uploaded_by TEXT NOT NULL,
-        at REAL NOT NULL,
-        status TEXT NOT NULL,
-        reason TEXT NOT NULL DEFAULT '',
-        deleted_at REAL
-    );
-    CREATE INDEX documents_ticket ON documents(ticket);
-    CREATE INDEX documents_sha ON documents(sha256);
-    CREATE TABLE document_uploads (
-        id TEXT PRIMARY KEY,
-        booth TEXT NOT NULL,
-        pairing TEXT NOT NULL,
-        ticket TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        sha256 TEXT NOT NULL,
-        created REAL NOT NULL,
-        document TEXT
-    );
-    """,
-]
-
-
-def sniff(head: bytes) -> str | None:
-    """The content type by magic bytes: ``image/jpeg``, ``image/png``, else ``None``."""
-    if head.startswith(JPEG_MAGIC):
-        return "image/jpeg"
-    if head.startswith(PNG_MAGIC):
-        return "image/png"
-    return None
-
-
-@dataclass(frozen=True)
-class DocumentRecord:
-    id: str
-    ticket: str
-    booth: str
-    pairing: str
-    kind: str
-    size: int
-    sha256: str
-    content_type: str
-    uploaded_by: str
-    at: float
-    status: str
-    reason: str
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class Upload:
-    id: str
-    booth: str
-    pairing: str
-    ticket: str
-    kind: str
-    size: int
-    sha256: str
-    created: float
-    document: str | None
-
-
-# --- store functions (run on the store thread) -----------------------------------------------
-
-_DOC_COLUMNS = ("id, ticket, booth, pairing, kind, size, sha256, content_type, uploaded_by, at, "
-                "status, reason")
-
-
-def get_document(store: Store, doc_id: str) -> DocumentRecord | None:
-    row = store.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id=?", (doc_id,)).fetchone()
-    return DocumentRecord(*row) if row else None
-
-
-def list_documents(store: Store, ticket: str) -> list[DocumentRecord]:
-    rows = store.execute(
-        f"SELECT {_DOC_COLUMNS} FROM documents WHERE ticket=? ORDER BY at LIMIT ?",
-        (ticket, MAX_LIST),
-    ).fetchall()
-    return [DocumentRecord(*r) for r in rows]
-
-
-def get_upload(store: Store, upload_id: str) -> Upload | None:
-    row = store.execute(
-        "SELECT id, booth, pairing, ticket, kind, size, sha256, created, document "
-        "FROM document_uploads WHERE id=?", (upload_id,)
-    ).fetchone()
-    return Upload(*row) if row else None
-
-
-def open_upload(store: Store, upload: Upload) -> None:
-    def work(db: sqlite3.Connection) -> None:
-        db.execute(
-            "INSERT INTO document_uploads (id, booth, pairing, ticket, kind, size, sha256, "
-            "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (upload.id, upload.booth, upload.pairing, upload.ticket, upload.kind, upload.size,
-             upload.sha256, upload.created),
-        )
-        store._audit(db, upload.created, upload.booth, "document_upload_open", upload.ticket,
-                     {"upload": upload.id, "kind": upload.kind, "size": upload.size})
-
-    store.transaction(work)
-
-
-def drop_upload(store: Store, upload_id: str, now: float, actor: str, why: str) -> None:
-    def work(db: sqlite3.Connection) -> None:
-        db.execute("DELETE FROM document_uploads WHERE id=?", (upload_id,))
-        store._audit(db, now, actor, "document_upload_refused", upload_id, {"reason": why})
-
-    store.transaction(work)
-
-
-def finish_upload(store: Store, upload: Upload, record: DocumentRecord) -> None:
-    def work(db: sqlite3.Connection) -> None:
-        db.execute(
-            f"INSERT INTO documents ({_DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record.id, record.ticket, record.booth, record.pairing, record.kind, record.size,
-             record.sha256, record.content_type, record.uploaded_by, record.at, record.status,
-             record.reason),
-        )
-        db.execute("UPDATE document_uploads SET document=? WHERE id=?", (record.id, upload.id))
-        store._audit(db, record.at, record.uploaded_by, "document_uploaded", record.ticket,
-                     {"document": record.id, "kind": record.kind, "size": record.size,
-                      "sha256": record.sha256})
-
-    store.transaction(work)
-
-
-def set_status(store: Store, doc_id: str, status: str, reason: str, now: float,
-               actor: str) -> None:
-    def work(db: sqlite3.Connection) -> None:
-        db.execute("UPDATE documents SET status=?, reason=? WHERE id=? AND status != 'deleted'",
-                   (status, reason, doc_id))
-        store._audit(db, now, actor, "document_status", doc_id,
-                     {"status": status, "reason": reason})
-
-    store.transaction(work)
-
-
-def audit(store: Store, now: float, actor: str, action: str, subject: str,
-          detail: dict[str, Any]) -> None:
-    store.audit(now, actor, action, subject, detail)
-
-
-def blob_path(root: Path, sha256: str) -> Path:
-    return root / sha256[:2] / sha256[2:]
-
-
-def sweep(store: Store, root: Path, now: float, *, retention_s: float = RETENTION_S,
-          max_age_s: float = MAX_AGE_S, stale_s: float = STALE_UPLOAD_S) -> int:
-    """Apply the retention rule; returns how many documents were deleted."""
-    due = store.execute(
-        """SELECT d.id, d.sha256 FROM documents d LEFT JOIN pairings pr ON pr.id = d.pairing
-           WHERE d.status != 'deleted'
-             AND ((pr.released IS NOT NULL AND pr.released < ?) OR d.at < ?)""",
-        (now - retention_s, now - max_age_s),
-    ).fetchall()
-    for doc_id, sha in due:
-        def work(db: sqlite3.Connection, doc_id: str = doc_id) -> None:
-            db.execute("UPDATE documents SET status='deleted', deleted_at=? WHERE id=?",
-                       (now, doc_id))
-            store._audit(db, now, "server", "document_deleted", doc_id,
-                         {"rule": "retention"})
-
-        store.transaction(work)
-        still_used = store.execute(
-            "SELECT 1 FROM documents WHERE sha256=? AND status != 'deleted' LIMIT 1", (sha,)
-        ).fetchone()
-        if still_used is None:
-            with contextlib.suppress(FileNotFoundError):
-                blob_path(root, sha).unlink()
-    stale = store.execute(
-        "SELECT id FROM document_uploads WHERE document IS NULL AND created < ?",
-        (now - stale_s,),
-    ).fetchall()
-    for (upload_id,) in stale:
-        with contextlib.suppress(FileNotFoundError):
-            (root / "uploads" / f"{upload_id}.part").unlink()
-        store.execute("DELETE FROM document_uploads WHERE id=?", (upload_id,))
-    return len(due)
-
 
 # --- the HTTP side -----------------------------------------------------------------------------
 
 
 def _problem(status: int, code: str, detail: str, **extra: Any) -> web.HTTPException:
     cls = {400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden,
-           404: web.HTTPNotFound, 409: web.HTTPConflict, 410: web.HTTPGone,
-           413: web.HTTPRequestEntityTooLarge, 415: web.HTTPUnsupportedMediaType,
-           422: web.HTTPUnprocessableEntity}[status]
+           404: web.HTTPNotFound, 408: web.HTTPRequestTimeout, 409: web.HTTPConflict,
+           410: web.HTTPGone, 413: web.HTTPRequestEntityTooLarge,
+           415: web.HTTPUnsupportedMediaType, 422: web.HTTPUnprocessableEntity}[status]
     body = {"error": code, "detail": detail, **extra}
     if cls is web.HTTPRequestEntityTooLarge:
         return web.HTTPRequestEntityTooLarge(
@@ -293,6 +111,7 @@ class DocumentStore:
     def __init__(self, server: BranchServer) -> None:
         self.server = server
         self._sweeper: asyncio.Task[None] | None = None
+        self._writing: set[str] = set()  # uploads a PUT is writing to now
 
     @property
     def root(self) -> Path:
@@ -355,14 +174,16 @@ class DocumentStore:
 
     async def open_upload(self, request: web.Request) -> web.Response:
         grant = self._grant(request, Role.BOOTH)
-        try:
-            body = await request.json()
-        except ValueError:
-            raise _problem(400, "bad_request", "body must be JSON: {kind, size, sha256}") from None
-        if not isinstance(body, dict):
-            raise _problem(400, "bad_request", "body must be a JSON object")
+        # Who may upload is settled before the body is read: a booth out of session
+        # gets its 403 whatever it sends.
+        session = self._session_of(grant.device_id)
+        if session is None:
+            raise _problem(403, "not_in_session",
+                           f"{grant.device_id} holds no session: uploads are only for the "
+                           "participant being served")
+        body = await read_json_object(request, fields="kind, size, sha256")
         kind, size, sha = body.get("kind"), body.get("size"), body.get("sha256")
-        if not isinstance(kind, str) or not KIND_RE.match(kind):
+        if not isinstance(kind, str) or not KIND_RE.fullmatch(kind):
             raise _problem(400, "bad_request", "kind must be 1-32 of a-z, 0-9, _")
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise _problem(400, "bad_request", "size must be a positive integer (bytes)")
@@ -370,18 +191,17 @@ class DocumentStore:
             raise _problem(413, "too_large",
                            f"a document may be at most {MAX_DOCUMENT_BYTES} bytes; this is {size}",
                            size=size)
-        if not isinstance(sha, str) or not SHA256_RE.match(sha):
+        if not isinstance(sha, str) or not SHA256_RE.fullmatch(sha):
             raise _problem(400, "bad_request", "sha256 must be 64 lower-case hex digits")
-        session = self._session_of(grant.device_id)
-        if session is None:
-            raise _problem(403, "not_in_session",
-                           f"{grant.device_id} holds no session: uploads are only for the "
-                           "participant being served")
         upload = Upload(f"u-{secrets.token_hex(12)}", grant.device_id, session[0], session[1],
                         kind, size, sha, self.server.clock(), None)
+        # The file first, then its row: a crash between leaves an orphan file (swept), never
+        # a row whose file is missing.
+        await asyncio.to_thread(create_durably, self._part(upload.id))
+        crashpoint.reached("upload.part_created")
         db = self.server.db
         await db.call(open_upload, db.sync, upload)
-        await asyncio.to_thread(self._part(upload.id).write_bytes, b"")
+        crashpoint.reached("upload.opened")
         return web.json_response({"upload": upload.id, "offset": 0,
                                   "chunk_max": MAX_CHUNK_BYTES}, status=201)
 
@@ -392,7 +212,7 @@ class DocumentStore:
         grant = self._grant(request, Role.BOOTH)
         upload_id = request.match_info["upload"]
         upload = None
-        if ID_RE.match(upload_id):
+        if ID_RE.fullmatch(upload_id):
             db = self.server.db
             upload = await db.call(get_upload, db.sync, upload_id)
         if upload is None or upload.booth != grant.device_id:
@@ -407,8 +227,24 @@ class DocumentStore:
         except FileNotFoundError:
             return 0
 
+    async def _recovered(self, upload: Upload) -> Upload:
+        """An upload whose ``.part`` is gone though no document was recorded: the server
+        died between moving the finished file into place and recording it (or between
+        refusing it and forgetting it). With the declared content in the store, the upload
+        is finished now; without it, it starts again from an empty ``.part``."""
+        if upload.document is not None or self._part(upload.id).exists():
+            return upload
+        if blob_path(self.root, upload.sha256).exists():
+            record = await self._record(upload, upload.booth, notify=False)
+            log.info("upload recovered after a crash", extra={"fields": {
+                "upload": upload.id, "document": record.id}})
+            return dataclasses.replace(upload, document=record.id)
+        await asyncio.to_thread(create_durably, self._part(upload.id))
+        return upload
+
     async def upload_status(self, request: web.Request) -> web.Response:
         _, upload = await self._own_upload(request)
+        upload = await self._recovered(upload)
         offset = self._offset(upload)
         headers = {"Upload-Offset": str(offset), "Upload-Length": str(upload.size)}
         if request.method == "HEAD":
@@ -418,6 +254,17 @@ class DocumentStore:
 
     async def put_chunk(self, request: web.Request) -> web.Response:
         grant, upload = await self._own_upload(request)
+        if upload.id in self._writing:
+            raise _problem(409, "upload_busy", "another chunk of this upload is being received",
+                           offset=self._offset(upload))
+        self._writing.add(upload.id)
+        try:
+            return await self._put_chunk(request, grant, await self._recovered(upload))
+        finally:
+            self._writing.discard(upload.id)
+
+    async def _put_chunk(self, request: web.Request, grant: tokens.Grant, upload: Upload
+                         ) -> web.Response:
         if upload.document is not None:  # the last reply was lost: say again that it is done
             return web.json_response({"document": upload.document, "offset": upload.size,
                                       "status": "uploaded"}, status=201)
@@ -444,16 +291,25 @@ class DocumentStore:
             f.seek(current)
             f.truncate()
             try:
-                async for piece in request.content.iter_any():
-                    received += len(piece)
-                    if received > room:
-                        f.truncate(current)
-                        raise _problem(413, "too_large",
-                                       f"this chunk may be at most {room} bytes", size=received)
-                    f.write(piece)
+                async with asyncio.timeout(limits.BODY_READ_S):
+                    async for piece in request.content.iter_any():
+                        received += len(piece)
+                        if received > room:
+                            f.truncate(current)
+                            too_many, received = received, 0
+                            raise _problem(413, "too_large",
+                                           f"this chunk may be at most {room} bytes",
+                                           size=too_many)
+                        f.write(piece)
+            except TimeoutError:
+                # What did arrive is kept (it is in order): the booth asks for the offset.
+                raise _problem(408, "too_slow", f"a chunk must arrive within "
+                               f"{limits.BODY_READ_S:g} s; ask for the offset and go on",
+                               offset=current + received) from None
             finally:
                 f.flush()
                 os.fsync(f.fileno())
+        crashpoint.reached("upload.chunk_written")
         offset = current + received
         if offset < upload.size:
             return web.json_response({"offset": offset}, headers={"Upload-Offset": str(offset)})
@@ -462,7 +318,7 @@ class DocumentStore:
     async def _finish(self, upload: Upload, booth: str) -> web.Response:
         part = self._part(upload.id)
         db = self.server.db
-        digest, head = await asyncio.to_thread(_digest, part)
+        digest, head = await asyncio.to_thread(digest_of, part)
         now = self.server.clock()
         if digest != upload.sha256:
             await asyncio.to_thread(part.unlink)
@@ -478,20 +334,31 @@ class DocumentStore:
                            "a document must be a JPEG or PNG picture (by its content); "
                            "nothing was stored")
         target = blob_path(self.root, digest)
-        await asyncio.to_thread(_move_into_place, part, target)
+        await asyncio.to_thread(move_into_place, part, target)
+        crashpoint.reached("upload.moved")
+        record = await self._record(upload, booth, notify=True)
+        return web.json_response({"document": record.id, "offset": upload.size,
+                                  "sha256": digest, "status": "uploaded"}, status=201)
+
+    async def _record(self, upload: Upload, booth: str, *, notify: bool) -> DocumentRecord:
+        """The document row of a finished upload whose file is in place."""
+        db = self.server.db
+        target = blob_path(self.root, upload.sha256)
+        head = await asyncio.to_thread(head_of, target)
         record = DocumentRecord(f"d-{secrets.token_hex(8)}", upload.ticket, booth,
-                                upload.pairing, upload.kind, upload.size, digest, content_type,
-                                booth, now, "uploaded", "")
+                                upload.pairing, upload.kind, upload.size, upload.sha256,
+                                sniff(head) or "application/octet-stream", booth,
+                                self.server.clock(), "uploaded", "")
         await db.call(finish_upload, db.sync, upload, record)
+        crashpoint.reached("upload.recorded")
         log.info("document stored", extra={"fields": {
             "document": record.id, "booth": booth, "kind": record.kind, "size": record.size}})
         pairing = self.server.book.of_booth(booth)
-        if pairing is not None and pairing.id == upload.pairing:
+        if notify and pairing is not None and pairing.id == upload.pairing:
             await self.server.send_to(pairing.hub, p.DocUpdate(
                 peer=booth, pairing=pairing.id, document=record.id, kind=record.kind,
                 status="uploaded"))
-        return web.json_response({"document": record.id, "offset": upload.size,
-                                  "sha256": digest, "status": "uploaded"}, status=201)
+        return record
 
     # -- the hub's side ---------------------------------------------------------------------
 
@@ -505,7 +372,7 @@ class DocumentStore:
         grant = self._grant(request, Role.HUB)
         doc_id = request.match_info["document"]
         db = self.server.db
-        record = await db.call(get_document, db.sync, doc_id) if ID_RE.match(doc_id) else None
+        record = await db.call(get_document, db.sync, doc_id) if ID_RE.fullmatch(doc_id) else None
         if record is None:
             raise _problem(404, "unknown_document", f"no document {doc_id[:40]!r}")
         if not self._hub_may_see(grant.device_id, record.booth, record.pairing, record.ticket):
@@ -556,29 +423,6 @@ class DocumentStore:
                                 kind=msg.kind, status=msg.status, reason=msg.reason)
         if not await self.server.send_to(other, forwarded):
             raise ProtocolError(ErrorCode.PEER_OFFLINE, f"{other} is offline")
-
-
-def _digest(path: Path) -> tuple[str, bytes]:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        head = f.read(16)
-        h.update(head)
-        for block in iter(lambda: f.read(1024 * 1024), b""):
-            h.update(block)
-    return h.hexdigest(), head
-
-
-def _move_into_place(part: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():  # the same content is stored once
-        part.unlink()
-        return
-    os.replace(part, target)
-    dir_fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 DOCUMENTS_KEY: web.AppKey[DocumentStore] = web.AppKey("bilik_documents")

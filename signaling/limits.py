@@ -12,7 +12,12 @@ MAX_LIST_ITEMS = 64
 MAX_HUB_SLOTS = 6  # one officer serves at most six booths
 
 # Connections
-HELLO_TIMEOUT_S = 10.0  # a connection must authenticate within this time
+HELLO_TIMEOUT_S = 10.0  # a connection must authenticate within this time, pings or not
+HEADER_READ_S = 10.0  # an HTTP request's headers must arrive within this, once begun
+BODY_READ_S = 30.0  # an HTTP request body (JSON, an import, one upload chunk) within this
+FRAME_ASSEMBLY_S = 30.0  # a WebSocket message, once begun, must be complete within this
+MAX_CONNECTIONS_PER_ADDRESS = 64  # open TCP connections from one client address
+FD_RESERVE = 64  # file descriptors kept free for the database, documents and logs
 HEARTBEAT_INTERVAL_S = 5.0  # WebSocket ping period; a missed pong closes the socket
 OFFLINE_TIMEOUT_S = HEARTBEAT_INTERVAL_S * 1.5  # a silent device is offline within this
 RESUME_WINDOW_S = 15.0  # a device back within this keeps its pairings
@@ -21,6 +26,7 @@ SEND_TIMEOUT_S = 5.0  # a peer that cannot take a frame within this is dropped
 # (pings answered) while earlier messages wait for the disk or the queue; past this many
 # the reader waits too, so a device cannot pile up memory.
 MAX_INBOX = 256
+MAX_INBOX_BYTES = 1024 * 1024  # and at most this many bytes of them
 
 # Abuse
 RATE_PER_S = 50.0  # sustained messages a second per connection
@@ -31,6 +37,9 @@ BAD_MESSAGE_WINDOW_S = 60.0
 
 # Tokens
 DEFAULT_TOKEN_TTL_S = 365 * 24 * 3600.0
+MIN_TOKEN_TTL_S = 60.0  # shorter would be expired before a device could use it
+MAX_TOKEN_TTL_S = 10 * 365 * 24 * 3600.0
+MAX_TOKEN_TIME = 253402300799.0  # 9999-12-31T23:59:59Z: any later "iat"/"exp" is malformed
 MAX_TOKEN_CHARS = 2048
 CLOCK_SKEW_S = 60.0  # tolerated for "issued at" in the future
 
@@ -41,6 +50,11 @@ REQUEST_TIMEOUT_S = 10.0
 
 # Admin API
 AUDIT_PAGE_MAX = 1000
+
+# HTTP bodies
+MAX_JSON_BODY_BYTES = 64 * 1024  # a JSON request body (tokens, officers, upload opening)
+MAX_JSON_DEPTH = 32  # nesting of a JSON request body
+MAX_HTTP_BODY_BYTES = 4 * 1024 * 1024  # the largest body any route reads whole (imports)
 
 # WebSocket close codes (4000-4999 are ours)
 CLOSE_GOING_AWAY = 1001

@@ -32,8 +32,8 @@ from signaling.errors import ProtocolError
 PROTOCOL_VERSION = 1
 ENVELOPE_FIELDS = ("v", "type", "id", "ref")
 
-ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-DEVICE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+ID_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z")
+DEVICE_ID_RE = re.compile(r"\A[a-z0-9][a-z0-9._-]{0,63}\Z")
 
 
 class Role(enum.StrEnum):
@@ -539,7 +539,7 @@ def _check_value(spec: _FieldSpec, value: Any, ref: str | None) -> Any:
         if len(value) > meta.get("max", limits.MAX_TEXT_CHARS):
             raise bad(f"is longer than {meta.get('max', limits.MAX_TEXT_CHARS)} characters")
         pattern = meta.get("pattern")
-        if pattern is not None and not pattern.match(value):
+        if pattern is not None and not pattern.fullmatch(value):
             raise bad(f"has an invalid format: {value[:40]!r}")
         if meta.get("sdp"):
             _check_sdp(value, spec.name, ref)
@@ -614,7 +614,7 @@ def parse(data: str | bytes, *, max_bytes: int = limits.MAX_FRAME_BYTES) -> Mess
     if not isinstance(obj, dict):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "message must be a JSON object")
     raw_id = obj.get("id")
-    ref = raw_id if isinstance(raw_id, str) and ID_RE.match(raw_id) else None
+    ref = raw_id if isinstance(raw_id, str) and ID_RE.fullmatch(raw_id) else None
     version = obj.get("v")
     if version is None:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "missing field 'v' (protocol version)", ref)
@@ -641,7 +641,7 @@ def parse(data: str | bytes, *, max_bytes: int = limits.MAX_FRAME_BYTES) -> Mess
             ErrorCode.BAD_MESSAGE, "field 'id' must be 1-64 letters, digits or ._:-", None
         )
     msg_ref = obj.get("ref")
-    if msg_ref is not None and not (isinstance(msg_ref, str) and ID_RE.match(msg_ref)):
+    if msg_ref is not None and not (isinstance(msg_ref, str) and ID_RE.fullmatch(msg_ref)):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "field 'ref' must be a message id", ref)
     specs = _specs(cls)
     known = set(ENVELOPE_FIELDS) | {s.name for s in specs}

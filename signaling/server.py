@@ -10,26 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from bilik import documents
-from bilik.errors import ConfigError
-from signaling import limits, policy, tokens
+from signaling import crashpoint, limits, policy, tokens
 from signaling import protocol as p
 from signaling.config import ServerConfig
+from signaling.connection import Connection, Joined
 from signaling.errors import ProtocolError, TokenError
+from signaling.gate import ConnectionGate
 from signaling.metrics import ServerMetrics
 from signaling.pairing import Pairing, PairingBook
 from signaling.protocol import ErrorCode, ReleaseReason, Role
+from signaling.queue.errors import QueueError
 from signaling.queue.rules import QueueRules
 from signaling.ratelimit import TokenBucket, WindowCounter
 from signaling.store import AsyncStore, PairingRecord
@@ -48,32 +47,6 @@ FEATURES = ("signaling.branchqueue", "signaling.documents", "signaling.readings"
 SOFTWARE = "bilik-server/1"
 
 
-@dataclass
-class Connection:
-    """One authenticated device socket."""
-
-    ws: web.WebSocketResponse
-    grant: tokens.Grant
-    session: str
-    bucket: TokenBucket
-    bad: WindowCounter
-    dropped: int = 0
-    rate_warned: bool = False
-    closing: bool = False
-    info: dict[str, Any] = field(default_factory=dict)
-    # Frames read and admitted, processed in order by the connection's worker; None ends it.
-    inbox: asyncio.Queue[str | bytes | None] = field(
-        default_factory=lambda: asyncio.Queue(limits.MAX_INBOX))
-
-    @property
-    def device_id(self) -> str:
-        return self.grant.device_id
-
-    @property
-    def role(self) -> Role:
-        return self.grant.role
-
-
 class BranchServer:
     """Live state of the branch and the handlers that change it."""
 
@@ -88,6 +61,12 @@ class BranchServer:
         self.clock = clock
         self.monotonic = monotonic
         self.metrics = ServerMetrics()
+        # The door every socket passes when served by GatedSite (bilik server); under
+        # another site (aiohttp's TestServer) it sees no connection and does nothing.
+        self.gate = ConnectionGate(
+            per_address=config.max_connections_per_address,
+            header_read_s=config.header_read_s, frame_assembly_s=config.frame_assembly_s,
+            monotonic=monotonic)
         self.book = PairingBook()
         self.connections: dict[str, Connection] = {}
         self.offline_since: dict[str, float] = {}
@@ -177,17 +156,28 @@ class BranchServer:
             heartbeat=self.config.heartbeat_s,
             max_msg_size=self.config.max_frame_bytes,
             receive_timeout=None,
+            # No permessage-deflate: a client offering it would make the server hold zlib
+            # streams of a few hundred KB per socket, to save bytes on messages of a few
+            # hundred bytes on a LAN (the agents never offer it).
+            compress=False,
         )
+        self.gate.watch_frames(request.transport)  # what follows the upgrade is frames
         await ws.prepare(request)
-        conn = await self._authenticate(ws)
-        if conn is None:
+        joined = await self._authenticate(ws)
+        if joined is None:
             return ws
-        # Reading and processing are separate: this handler keeps reading the socket (so
-        # pings are answered and floods are cut) while the worker processes admitted
-        # messages in order, however long one waits for the disk or the queue.
-        worker = self._spawn(self._work(conn), f"work-{conn.device_id}")
+        conn = joined.conn
+        worker: asyncio.Task[None] | None = None
+        # From its registration on, a connection always goes through its departure, even
+        # if it is replaced (or its peer vanishes) while it is being welcomed.
         try:
-            await self._serve(conn)
+            await self._welcome(joined)
+            if self.is_live(conn):
+                # Reading and processing are separate: this handler keeps reading the socket
+                # (so pings are answered and floods are cut) while the worker processes
+                # admitted messages in order, however long one waits for the disk or queue.
+                worker = self._spawn(self._work(conn), f"work-{conn.device_id}")
+                await self._serve(conn)
         finally:
             # aiohttp cancels this handler once the peer's TCP connection is gone; the
             # bookkeeping of a departure must still run to its end, so it gets its own task.
@@ -198,9 +188,12 @@ class BranchServer:
     async def _work(self, conn: Connection) -> None:
         """The connection's worker: its hooks, then each admitted message, in order."""
         try:
-            for hook in self.on_connect:
+            for hook in self.on_connect if self.is_live(conn) else ():
                 await hook(conn)
             while (item := await conn.inbox.get()) is not None:
+                conn.inbox_bytes -= len(item)
+                if conn.inbox_bytes <= limits.MAX_INBOX_BYTES:
+                    conn.drained.set()
                 if isinstance(item, bytes):
                     await self._bad(conn, ProtocolError(
                         ErrorCode.BAD_MESSAGE, "binary frames are not part of the protocol"))
@@ -213,23 +206,33 @@ class BranchServer:
             log.exception("device message failed", extra={"fields": {"device": conn.device_id}})
             conn.closing = True
             await conn.ws.close(code=limits.CLOSE_INTERNAL, message=b"internal error")
+        finally:
+            conn.drained.set()  # a reader waiting for room must not wait for a dead worker
 
-    async def _departed(self, conn: Connection, worker: asyncio.Task[None]) -> None:
+    async def _departed(self, conn: Connection, worker: asyncio.Task[None] | None) -> None:
         """What the device sent before it went is processed first, then its departure.
 
         The worker is never cancelled: a message half applied (the queue's state changed,
         its journal row not yet written) must finish. With a full inbox, the end marker
         waits for the worker to make room."""
+        if worker is None:  # replaced before it was served
+            await self._disconnected(conn)
+            return
         end = asyncio.ensure_future(conn.inbox.put(None))
         await asyncio.wait({end, worker}, return_when=asyncio.FIRST_COMPLETED)
         await asyncio.gather(worker, return_exceptions=True)
         end.cancel()  # only still pending if the worker ended on an error
         await self._disconnected(conn)
 
-    async def _authenticate(self, ws: web.WebSocketResponse) -> Connection | None:
+    async def _authenticate(self, ws: web.WebSocketResponse) -> Joined | None:
+        hello_s = self.config.hello_timeout_s
         try:
-            msg = await ws.receive(timeout=self.config.hello_timeout_s)
+            # One deadline for the whole hello: ws.receive(timeout=...) restarts its clock at
+            # every ping the peer sends, so a socket answering pings would never be cut off.
+            async with asyncio.timeout(hello_s):
+                msg = await ws.receive()
         except TimeoutError:
+            self.metrics.disconnects.labels("hello_timeout").inc()
             await ws.close(code=limits.CLOSE_HELLO_TIMEOUT, message=b"no hello in time")
             return None
         if msg.type != WSMsgType.TEXT:
@@ -254,6 +257,15 @@ class BranchServer:
             await self._reject(ws, ErrorCode.FORBIDDEN,
                                f"role {grant.role} may not connect as a device", hello.id)
             return None
+        device = grant.device_id
+        # An identity is the id and its role: an id seen once as a booth stays a booth's, so a
+        # token of another role with that id cannot take the booth's place (or its pairing).
+        known = self.roles.get(device)
+        if known is not None and known is not grant.role:
+            await self._reject(ws, ErrorCode.FORBIDDEN,
+                               f"{device} is a {known}; a {grant.role} token may not use its id",
+                               hello.id)
+            return None
         now = self.monotonic()
         conn = Connection(
             ws=ws,
@@ -263,16 +275,9 @@ class BranchServer:
             bad=WindowCounter(limits.BAD_MESSAGE_WINDOW_S),
             info={"software": hello.software},
         )
-        device = grant.device_id
+        # Registration is one step with no await in it: of simultaneous hellos for one
+        # identity, each replaces the one before, and exactly one connection stays live.
         old = self.connections.get(device)
-        if old is not None:
-            # The newest connection wins: a booth PC that rebooted must not be locked out
-            # by its own half-open socket.
-            old.closing = True
-            self.metrics.disconnects.labels("replaced").inc()
-            log.info("device replaced", extra={"fields": {"device": device}})
-            await old.ws.close(code=limits.CLOSE_REPLACED,
-                               message=b"replaced by a newer connection of the same device")
         resumed = self._cancel_expiry(device) or old is not None
         self.connections[device] = conn
         self.roles[device] = grant.role
@@ -280,18 +285,38 @@ class BranchServer:
         if grant.role is Role.HUB:
             self.book.set_online(device, True)
         self.metrics.devices.labels(grant.role.value).inc()
-        await self.db.call(self.db.sync.device_seen, device, grant.role.value, self.clock(),
+        return Joined(conn, old, resumed, hello.id)
+
+    async def _welcome(self, joined: Joined) -> None:
+        """Close the connection it replaces, record the device online, say welcome."""
+        conn, old = joined.conn, joined.old
+        device, role = conn.device_id, conn.role
+        if old is not None:
+            # The newest connection wins: a booth PC that rebooted must not be locked out
+            # by its own half-open socket.
+            old.closing = True
+            self.metrics.disconnects.labels("replaced").inc()
+            log.info("device replaced", extra={"fields": {"device": device}})
+            with contextlib.suppress(Exception):
+                await old.ws.close(code=limits.CLOSE_REPLACED,
+                                   message=b"replaced by a newer connection of the same device")
+        if not self.is_live(conn):
+            return  # replaced already by a later hello
+        await self.db.call(self.db.sync.device_seen, device, role.value, self.clock(),
                            online=True)
         await self._send(conn, p.Welcome(
-            ref=hello.id, device_id=device, role=grant.role.value, session=conn.session,
-            resumed=resumed, heartbeat_s=self.config.heartbeat_s,
+            ref=joined.hello_id, device_id=device, role=role.value, session=conn.session,
+            resumed=joined.resumed, heartbeat_s=self.config.heartbeat_s,
             resume_window_s=self.config.resume_window_s,
         ))
         for pairing in self.book.of_device(device):
             await self._send(conn, self._pair_message(pairing))
         log.info("device connected", extra={"fields": {
-            "device": device, "role": grant.role.value, "resumed": resumed}})
-        return conn
+            "device": device, "role": role.value, "resumed": joined.resumed}})
+
+    def is_live(self, conn: Connection) -> bool:
+        """Whether ``conn`` is its identity's current connection (not replaced or closing)."""
+        return not conn.closing and self.connections.get(conn.device_id) is conn
 
     async def _reject(
         self, ws: web.WebSocketResponse, code: str, detail: str, ref: str | None = None
@@ -314,7 +339,11 @@ class BranchServer:
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                 if not await self._admit(conn):
                     break
+                conn.inbox_bytes += len(msg.data)
                 await conn.inbox.put(msg.data)
+                while conn.inbox_bytes > limits.MAX_INBOX_BYTES and not conn.ws.closed:
+                    conn.drained.clear()
+                    await conn.drained.wait()
             elif msg.type == WSMsgType.ERROR:
                 log.info("device socket error", extra={"fields": {
                     "device": conn.device_id, "error": str(conn.ws.exception())}})
@@ -343,8 +372,8 @@ class BranchServer:
         return True
 
     async def _on_text(self, conn: Connection, data: str) -> None:
-        if self.stopping:
-            return
+        if self.stopping or not self.is_live(conn):
+            return  # a replaced connection is a ghost: nothing it sends changes state
         self.metrics.messages.labels("_raw").inc()
         try:
             msg = p.parse(data, max_bytes=self.config.max_frame_bytes)
@@ -360,6 +389,10 @@ class BranchServer:
             await self._dispatch(conn, msg)
         except ProtocolError as exc:
             await self._error(conn, exc.code, exc.detail, msg.id)
+        except QueueError as exc:
+            # The queue refused the event (an invalid field, a wrong state): an error reply,
+            # like a protocol error; the queue's state is unchanged (BranchQueue.handle).
+            await self._error(conn, exc.code, exc.detail, msg.id, text_key=exc.key or "")
 
     async def _bad(self, conn: Connection, exc: ProtocolError) -> None:
         await self._error(conn, exc.code, exc.detail, exc.ref)
@@ -443,8 +476,9 @@ class BranchServer:
             if self.book.counterpart(msg.pairing, conn.device_id) is None:
                 raise ProtocolError(ErrorCode.NOT_PAIRED,
                                     f"pairing {msg.pairing} is not yours or not active")
-            await self._send(conn, p.Ok(ref=msg.id))
-            await self.release(msg.pairing, ReleaseReason(msg.reason), actor=conn.device_id)
+            # ``release`` records it (committed) and tells both sides; only then the ok.
+            await self.release(msg.pairing, ReleaseReason(msg.reason), actor=conn.device_id,
+                               ack=(conn, msg.id))
         else:
             raise ProtocolError(ErrorCode.FORBIDDEN,
                                 f"{msg.TYPE!r} is not served by this branch server")
@@ -517,13 +551,20 @@ class BranchServer:
         return p.Pair(pairing=pairing.id, booth=pairing.booth, hub=pairing.hub,
                       ticket=pairing.ticket, number=pairing.number, service=pairing.service)
 
-    async def release(self, pairing_id: str, reason: ReleaseReason, *, actor: str) -> bool:
-        """End a pairing, record it, and tell both sides; frees the hub's slot."""
+    async def release(self, pairing_id: str, reason: ReleaseReason, *, actor: str,
+                      ack: tuple[Connection, str] | None = None) -> bool:
+        """End a pairing, record it, and tell both sides; frees the hub's slot.
+
+        ``ack`` (connection, message id) gets its ``ok`` once the release is committed."""
         pairing = self.book.remove(pairing_id)
         if pairing is None:
             return False
         await self.db.call(self.db.sync.release_pairing, pairing_id, self.clock(), reason.value,
                            actor=actor)
+        crashpoint.reached("release.committed")
+        if ack is not None:
+            await self._send(ack[0], p.Ok(ref=ack[1]))
+            crashpoint.reached("release.acknowledged")
         self.metrics.pairings_active.set(len(self.book.pairings))
         log.info("released", extra={"fields": {"pairing": pairing_id, "reason": reason.value}})
         notice = p.Release(pairing=pairing_id, reason=reason.value)
@@ -563,10 +604,11 @@ class BranchServer:
             log.info("send failed", extra={"fields": {"device": conn.device_id,
                                                       "error": repr(exc)}})
 
-    async def _error(self, conn: Connection, code: str, detail: str, ref: str | None = None
-                     ) -> None:
+    async def _error(self, conn: Connection, code: str, detail: str, ref: str | None = None,
+                     *, text_key: str = "") -> None:
         self.metrics.errors.labels(code).inc()
-        await self._send(conn, p.Error(code=code, detail=detail, ref=ref))
+        await self._send(conn, p.Error(code=code, detail=detail[:2048], ref=ref,
+                                       text_key=text_key))
 
     # -- views ----------------------------------------------------------------------------
 
@@ -580,6 +622,7 @@ class BranchServer:
             "devices": by_role,
             "pairings": len(self.book.pairings),
             "waiting": len(self.book.waiting),
+            "connections": self.gate.stats(),
         }
 
 
@@ -590,65 +633,11 @@ def _fields(msg: p.Message) -> dict[str, Any]:
 # -- HTTP application ---------------------------------------------------------------------
 
 
-async def _healthz(request: web.Request) -> web.Response:
-    return web.json_response(request.app[SERVER_KEY].health())
-
-
-async def _metrics(request: web.Request) -> web.Response:
-    from signaling.metrics import CONTENT_TYPE
-
-    body = request.app[SERVER_KEY].metrics.render()
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
-
-
-async def _document_kinds(request: web.Request) -> web.Response:
-    return web.json_response(documents.as_json())
-
-
-def _require_checklists(rules: QueueRules) -> None:
-    """Every service the queue offers must have its checklist: refused at start-up, never
-    served with another service's list."""
-    try:
-        documents.require_checklists(rules.services)
-    except documents.MissingChecklist as exc:
-        raise ConfigError("queue.services", str(exc)) from None
-
-
 def make_app(
     config: ServerConfig, *, server: BranchServer | None = None,
     queue_rules: QueueRules | None = None,
 ) -> web.Application:
-    """The aiohttp application of a branch server; the server starts and stops with it."""
-    from signaling import admin
-    from signaling.branchqueue import RULES_KEY
+    """The aiohttp application of a branch server (see :func:`signaling.app.make_app`)."""
+    from signaling.app import make_app as build
 
-    _require_checklists(queue_rules or QueueRules())
-    branch = server or BranchServer(config)
-    app = web.Application(client_max_size=config.max_frame_bytes)
-    app[SERVER_KEY] = branch
-    if queue_rules is not None:
-        app[RULES_KEY] = queue_rules
-
-    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
-        await branch.start()
-        yield
-        await branch.stop()
-
-    app.cleanup_ctx.append(lifecycle)
-
-    async def on_shutdown(_app: web.Application) -> None:
-        # Close device sockets before aiohttp waits for handlers to finish.
-        for conn in list(branch.connections.values()):
-            conn.closing = True
-            with contextlib.suppress(Exception):
-                await conn.ws.close(code=limits.CLOSE_GOING_AWAY, message=b"server shutting down")
-
-    app.on_shutdown.append(on_shutdown)
-    app.router.add_get("/ws", branch.handle_ws)
-    app.router.add_get("/healthz", _healthz)
-    app.router.add_get("/metrics", _metrics)
-    app.router.add_get("/api/document-kinds", _document_kinds)
-    admin.add_routes(app)
-    for feature in FEATURES:
-        importlib.import_module(feature).setup(app, branch)
-    return app
+    return build(config, server=server, queue_rules=queue_rules)

@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import os
 import secrets
 from dataclasses import dataclass
@@ -60,19 +61,24 @@ def issue(
     secret: bytes, device_id: str, role: Role | str, *, now: float, ttl_s: float
 ) -> str:
     """Sign a grant for ``device_id`` acting as ``role``, valid for ``ttl_s`` seconds."""
-    if not DEVICE_ID_RE.match(device_id):
+    if not isinstance(device_id, str) or not DEVICE_ID_RE.fullmatch(device_id):
         raise ValueError(
             f"device id {device_id!r} must be 1-64 lowercase letters, digits or ._- "
             "and start with a letter or digit"
         )
     role = Role(role)
-    if ttl_s <= 0:
-        raise ValueError("token lifetime must be positive")
+    if not isinstance(ttl_s, int | float) or not math.isfinite(ttl_s) or not (
+            limits.MIN_TOKEN_TTL_S <= ttl_s <= limits.MAX_TOKEN_TTL_S):
+        raise ValueError(
+            f"token lifetime must be between {limits.MIN_TOKEN_TTL_S:g} s and "
+            f"{limits.MAX_TOKEN_TTL_S / 86400:g} days, got {ttl_s!r} s")
+    if not math.isfinite(now) or not 0 <= now <= limits.MAX_TOKEN_TIME - ttl_s:
+        raise ValueError(f"issuing time {now!r} is not a usable clock reading")
     payload = {
         "sub": device_id,
         "role": role.value,
         "iat": int(now),
-        "exp": int(now + ttl_s),
+        "exp": math.ceil(now + ttl_s),
         "jti": secrets.token_hex(8),
     }
     body = _b64(json.dumps(payload, separators=(",", ":")).encode())
@@ -94,25 +100,43 @@ def verify(secret: bytes, token: str, *, now: float) -> Grant:
         raise TokenSignatureInvalid("token signature does not match this branch's secret")
     try:
         payload = json.loads(_unb64(parts[1]))
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):
         raise TokenMalformed("token payload is not base64url JSON") from None
     if not isinstance(payload, dict):
         raise TokenMalformed("token payload must be an object")
-    try:
-        device_id = payload["sub"]
-        role = Role(payload["role"])
-        iat = float(payload["iat"])
-        exp = float(payload["exp"])
-        jti = str(payload.get("jti", ""))
-    except (KeyError, ValueError, TypeError):
-        raise TokenMalformed("token payload lacks sub, role, iat or exp") from None
-    if not isinstance(device_id, str) or not DEVICE_ID_RE.match(device_id):
+    device_id = payload.get("sub")
+    if not isinstance(device_id, str) or not DEVICE_ID_RE.fullmatch(device_id):
         raise TokenMalformed("token subject is not a valid device id")
+    try:
+        role = Role(str(payload.get("role")))
+    except ValueError:
+        raise TokenMalformed("token role is not one of "
+                             + ", ".join(r.value for r in Role)) from None
+    iat, exp = _time_field(payload, "iat"), _time_field(payload, "exp")
+    jti = payload.get("jti", "")
+    if not isinstance(jti, str) or len(jti) > limits.MAX_ID_CHARS:
+        raise TokenMalformed("token id (jti) must be a short string")
+    if exp <= iat:
+        raise TokenMalformed("token expires before it was issued")
     if now >= exp:
         raise TokenExpired(f"token for {device_id} expired {int(now - exp)} s ago")
     if iat > now + limits.CLOCK_SKEW_S:
         raise TokenMalformed("token was issued in the future; check the branch server's clock")
     return Grant(device_id, role, iat, exp, jti)
+
+
+def _time_field(payload: dict[str, object], name: str) -> float:
+    """``iat``/``exp``: a finite number of epoch seconds between 1970 and the year 9999.
+
+    NaN compares false with everything (it would never expire), infinity never expires and
+    a huge integer overflows a float: each is malformed, not a long-lived grant."""
+    value = payload.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TokenMalformed(f"token field {name!r} must be a number of seconds")
+    if not (isinstance(value, int) or math.isfinite(value)) or not (
+            0 <= value <= limits.MAX_TOKEN_TIME):
+        raise TokenMalformed(f"token field {name!r} is not a time between 1970 and 9999")
+    return float(value)
 
 
 def load_or_create_secret(data_dir: Path) -> bytes:

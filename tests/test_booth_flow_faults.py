@@ -94,7 +94,9 @@ async def test_a_printer_out_of_paper_shows_the_reference_and_reports_the_fault(
         await agent.start()
         await until(lambda: agent.booth.state is BoothState.IN_SESSION, "the session")
         printer.set_faults(Fault.PAPER_OUT)
-        await hub.send(p.Decision(booth="booth-01", ticket="walk-in", outcome="approved"))
+        session = hub.pairings["booth-01"]  # a decision names its session's ticket (or pairing)
+        await hub.send(p.Decision(booth="booth-01", ticket=session.ticket or session.pairing,
+                                  outcome="approved"))
         verdict = await hub.expect(p.Verdict)
         await until(lambda: agent.booth.state is BoothState.RECEIPT, "the end of the visit")
         assert agent.booth.receipt_printed is False

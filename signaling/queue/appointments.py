@@ -24,7 +24,7 @@ from signaling.queue.errors import CheckInRefused, ImportFailed
 from signaling.queue.rules import QueueRules
 from signaling.queue.tickets import day_key
 
-CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{3,31}$")
+CODE_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9-]{3,31}\Z")
 FIELDS = ("code", "service", "slot", "branch", "name")
 REQUIRED = ("code", "service", "slot")
 
@@ -141,7 +141,7 @@ def parse(
             values[name] = raw.strip()
         code = values.get("code")
         if code is not None:
-            if not CODE_RE.match(code):
+            if not CODE_RE.fullmatch(code):
                 errors.append((n, "code", f"{code[:40]!r} is not 4-32 letters, digits or '-'"))
             elif code in seen:
                 errors.append((n, "code", f"{code!r} already on row {seen[code]}"))
@@ -177,6 +177,8 @@ def _json_rows(text: str) -> list[Any]:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ImportFailed([(0, "file", f"not JSON: {exc.msg} at line {exc.lineno}")]) from None
+    except RecursionError:
+        raise ImportFailed([(0, "file", "not an appointment list: nested too deeply")]) from None
     if isinstance(doc, dict) and isinstance(doc.get("appointments"), list):
         doc = doc["appointments"]
     if not isinstance(doc, list):
@@ -185,10 +187,16 @@ def _json_rows(text: str) -> list[Any]:
 
 
 def _csv_rows(text: str) -> list[Any]:
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
+    # newline="" lets the csv module see every line ending as written: CRLF, LF or a lone CR
+    # (old spreadsheet exports), and CR or LF inside quoted cells.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise ImportFailed([(1, "header", f"bad CSV: {exc}")]) from None
+    if not fieldnames:
         raise ImportFailed([(0, "file", "empty CSV (no header row)")])
-    header = [h.strip() for h in reader.fieldnames]
+    header = [h.strip() for h in fieldnames]
     missing = [f for f in REQUIRED if f not in header]
     unknown = [h for h in header if h not in FIELDS]
     if missing or unknown:

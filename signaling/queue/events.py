@@ -254,7 +254,7 @@ class SessionEnded(Event):
 
 
 def _check_token(kind: EventKind, token: str) -> None:
-    if not TOKEN_RE.match(token):
+    if not TOKEN_RE.fullmatch(token):
         raise InvalidEvent(
             f"{kind.value}: token must be 1-{limits.TOKEN_CHARS} letters, digits, '-' or '_'"
         )

@@ -114,7 +114,7 @@ def _check(kind: str, name: str, tp: Any, value: Any) -> None:
             raise bad
         return
     if base is str:
-        if not isinstance(value, str) or len(value) > limits.MAX_ID_CHARS * 4:
+        if not isinstance(value, str) or len(value) > limits.MAX_REASON_CHARS:
             raise bad
         return
     if base is bool:

@@ -50,7 +50,7 @@ from signaling.queue.tickets import (
 
 log = logging.getLogger(__name__)
 
-CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{3,31}$")
+CODE_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9-]{3,31}\Z")
 SAMPLE_KINDS = ("cycle", "walk", "attention_delay")
 Decisions = list[de.Decision]
 
@@ -59,7 +59,7 @@ class Scheduler:
     """One branch's queue. Build it with the rules and the branch id; feed it events."""
 
     def __init__(self, rules: QueueRules, *, branch: str, now: float = 0.0) -> None:
-        if not BRANCH_RE.match(branch):
+        if not BRANCH_RE.fullmatch(branch):
             raise InvalidEvent(f"branch id {branch!r} must be 1-32 letters, digits or '-'")
         letters = [*rules.services.values(), rules.appointment_letter]
         if any(not re.fullmatch(r"[A-Z]", x) for x in letters) or len(set(letters)) != len(letters):
@@ -368,7 +368,7 @@ class Scheduler:
             extra = sorted(set(b) - {"code", "service", "slot", "branch", "name"})
             if extra:
                 raise InvalidEvent(f"{where}: unknown field(s) {', '.join(map(str, extra))}")
-            if not isinstance(code, str) or not CODE_RE.match(code):
+            if not isinstance(code, str) or not CODE_RE.fullmatch(code):
                 raise InvalidEvent(f"{where}: code {str(code)[:40]!r} is not a booking code")
             if code in seen:
                 raise InvalidEvent(f"{where}: code {code!r} appears twice")

@@ -12,9 +12,9 @@ from signaling.queue import limits
 from signaling.queue.errors import InvalidQr
 
 QR_PREFIX = "BILIK1"
-BRANCH_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")
-TICKET_ID_RE = re.compile(r"^\d{8}-[A-Z]\d{3}$")
-TOKEN_RE = re.compile(rf"^[A-Za-z0-9_-]{{1,{limits.TOKEN_CHARS}}}$")
+BRANCH_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9-]{0,31}\Z")
+TICKET_ID_RE = re.compile(r"\A\d{8}-[A-Z]\d{3}\Z")
+TOKEN_RE = re.compile(rf"\A[A-Za-z0-9_-]{{1,{limits.TOKEN_CHARS}}}\Z")
 
 
 class Priority(enum.StrEnum):
@@ -64,7 +64,7 @@ def parse_ticket_qr(payload: str, branch: str) -> tuple[str, str]:
     _, _, qr_branch, ticket_id, token = parts
     if qr_branch != branch:
         raise InvalidQr(f"ticket of branch {qr_branch!r}, this is branch {branch!r}")
-    if not TICKET_ID_RE.match(ticket_id) or not TOKEN_RE.match(token):
+    if not TICKET_ID_RE.fullmatch(ticket_id) or not TOKEN_RE.fullmatch(token):
         raise InvalidQr(f"malformed ticket QR: {payload[:40]!r}")
     return ticket_id, token
 
