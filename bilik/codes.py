@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import re
 
-CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")  # protocol CheckIn.code: <= 32 chars
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}\Z")  # protocol CheckIn.code: <= 32 chars
 TICKET_QR_PREFIX = "BILIK1:T:"  # a printed queue ticket (signaling.queue.tickets.ticket_qr)
 
 

@@ -52,7 +52,7 @@ MAX_NAME = 80
 MAX_PEOPLE = 12  # a family card lists at most ten or so members
 MAX_PROBLEMS = 10
 MAX_PROBLEM = 300
-NIK_RE = re.compile(r"^[0-9]{0,16}$")
+NIK_RE = re.compile(r"^[0-9]{0,16}\Z")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ FORMS = (
 )
 _SERIAL_OPTIONS = ("baudrate", "rtscts", "xonxoff")
 _PYSERIAL_URL = re.compile(r"^[a-z][a-z0-9+]*://", re.IGNORECASE)
-_TCP = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9._-]+))(?::(?P<port>\d+))?$")
+_TCP = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9._-]+))(?::(?P<port>\d+))?\Z")
 
 
 class AddressKind(enum.Enum):
