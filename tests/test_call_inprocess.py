@@ -17,6 +17,8 @@ from aiohttp.test_utils import TestServer
 from booth.agent import BoothAgent, CallState
 from booth.config import BoothConfig
 from booth.replay import encode_loop
+from hardware.emulators.button import IDENT, ButtonEmulator
+from officer import console
 from officer.config import HubConfig
 from officer.hub import Hub
 from officer.peers import SlotState
@@ -169,3 +171,33 @@ async def test_a_pairing_beyond_capacity_is_refused_and_the_call_goes_on(
     assert b"bilik_hub_pairings_refused_total 1.0" in hub.metrics.render()
     before = frames(hub, "booth-01")
     await until(receiving(hub, "booth-01", before + 15), "booth-01 still streaming")
+
+
+async def test_the_hand_button_raises_the_hand_on_the_officers_tile(
+    branch: Branch, tmp_path: Path,
+) -> None:
+    """The push-button, through its emulator on a pty, the booth agent, the server and the
+    hub, to the hand mark the console draws on the booth's tile (its state feed)."""
+    emulator = ButtonEmulator()
+    try:
+        hub = await branch.hub()
+        agent = await branch.booth("booth-01", hand_button=emulator.path,
+                                   data_dir=tmp_path / "booth-01")
+        await until(lambda: frames(hub, "booth-01") > 3, "booth-01's video at the hub")
+        await until(lambda: agent.hand_button is not None and agent.hand_button.ident == IDENT,
+                    "the button's self-test")
+
+        def tile() -> dict[str, object]:
+            return next(b for b in console.state(hub)["booths"] if b["booth"] == "booth-01")
+
+        assert tile()["hand"]["raised"] is False  # type: ignore[index]
+        emulator.click()  # the participant presses the button
+        await until(lambda: tile()["hand"]["raised"] is True,  # type: ignore[index]
+                    "the hand on booth-01's tile")
+        emulator.click()
+        await until(lambda: tile()["hand"]["raised"] is False,  # type: ignore[index]
+                    "the hand lowered on the tile")
+        await agent.stop()  # before its button goes away
+        branch.parts.remove(agent)
+    finally:
+        emulator.close()
