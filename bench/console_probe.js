@@ -4,16 +4,17 @@
 //
 // window.bilikProbe.seats[n]: latencies (ms) from the booth's capture to the frame
 //   presented in the page, every SAMPLE_EVERY-th frame of seat n;
-// window.bilikProbe.phase: the wall-clock phase of the fake camera's loop (min over the
-//   camera's frames, as the capture hands them to the page through a
-//   MediaStreamTrackProcessor, of (now - timecode) mod LOOP_MS), which turns a booth's
-//   reading of the officer's picture into the browser-capture-to-booth-decode latency.
+// window.bilikProbe.camera: [wall ms, timecode] of every frame of the officer's camera as
+//   the capture hands it to the page (a MediaStreamTrackProcessor on a clone of the track).
+//   Chromium's fake camera plays its Y4M loop at about, not exactly, its frame rate, so a
+//   booth's reading of the officer's picture is matched with the capture of that very
+//   frame, not with a phase computed once: that gives the browser-capture-to-booth-decode
+//   latency.
 "use strict";
 (() => {
   const COLUMNS = 32, ROWS = 2, BLOCK = 20, WIDTH = 640, LOOP_MS = 8000;
   const SAMPLE_EVERY = 3, MAX_MS = 5000;
-  const probe = { seats: [[], [], [], [], [], []], phase: null, selfSamples: 0 };
-  let first = null, least = null; // the self-view's phases, unwrapped around the first
+  const probe = { seats: [[], [], [], [], [], []], camera: [] };
   window.bilikProbe = probe;
   const canvas = document.createElement("canvas");
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
@@ -84,15 +85,6 @@
       if (ms >= 0 && ms <= MAX_MS) probe.seats[seat].push([now, ms]);
     });
   });
-  function phaseSample(timecode, now) {
-    const phase = (((now - timecode) % LOOP_MS) + LOOP_MS) % LOOP_MS;
-    probe.selfSamples += 1;
-    if (first === null) first = phase;
-    const delta = ((((phase - first) % LOOP_MS) + LOOP_MS * 1.5) % LOOP_MS) - LOOP_MS / 2;
-    if (least === null || delta < least) least = delta;
-    probe.phase = (((first + least) % LOOP_MS) + LOOP_MS) % LOOP_MS;
-  }
-
   function readI420(frame) { // the Y plane's top strip of a captured VideoFrame
     const w = frame.codedWidth;
     const strip = ROWS * BLOCK;
@@ -121,16 +113,14 @@
     }
     probe.cameraProbe = "capture";
     const reader = new MediaStreamTrackProcessor({ track: track.clone() }).readable.getReader();
-    let n = 0;
     for (;;) {
       const { value: frame, done } = await reader.read();
       if (done) return;
       const now = Date.now();
-      n += 1;
-      if (n % SAMPLE_EVERY === 0 && frame.format === "I420" && frame.codedWidth >= WIDTH) {
+      if (frame.format === "I420" && frame.codedWidth >= WIDTH) {
         try {
           const timecode = await readI420(frame);
-          if (timecode !== null) phaseSample(timecode, now);
+          if (timecode !== null) probe.camera.push([now, timecode]);
         } catch (err) { probe.cameraError = String(err); }
       }
       frame.close();

@@ -282,10 +282,7 @@ def measure(branch: Any, hub: subprocess.Popen[bytes], names: list[str],
     since_epoch = first["now_ms"]
     in_page = [ms for seat in (probe or {}).get("seats", []) for at, ms in seat
                if at >= since_epoch]
-    phase = (probe or {}).get("phase")
-    # A booth's reading of the officer's picture is relative to the camera loop's phase
-    # slot; the page's self-view gives the phase (bench/console_probe.js).
-    officer_ms = [(ms - phase) % LOOP_MS for ms in return_all] if phase is not None else []
+    officer_ms = officer_latencies(returns, (probe or {}).get("camera", []), since)
     source = (last.get("officer_media") or {}).get("source")
     return {
         "bench": "hub",
@@ -339,9 +336,8 @@ def measure(branch: Any, hub: subprocess.Popen[bytes], names: list[str],
                                 "p95": percentile(in_page, 95)},
         "officer_to_booth_ms": {"samples": len(officer_ms), "p50": percentile(officer_ms, 50),
                                 "p95": percentile(officer_ms, 95),
-                                "camera_phase_ms": phase,
-                                "phase_from": (probe or {}).get("cameraProbe"),
-                                "phase_samples": (probe or {}).get("selfSamples")},
+                                "camera_frames_seen": len((probe or {}).get("camera", [])),
+                                "camera_probe": (probe or {}).get("cameraProbe")},
         "browser_cpu_cores": round((chrome1 - chrome0) / wall, 3),
         "booth_processes_cpu_cores": round((booth1 - booth0) / wall, 3),
         "machine": machine(),
@@ -357,6 +353,30 @@ def console_decoded(page: Any, by_slot: dict[int, str]) -> dict[str, int]:
                   if (r.type === 'inbound-rtp') n = r.framesDecoded || 0; });
                 return n; })); }""")
     return {by_slot[n]: count for n, count in enumerate(decoded, 1) if n in by_slot}
+
+
+def officer_latencies(returns: dict[str, Any], camera: list[list[int]],
+                      since_ms: int) -> list[float]:
+    """The officer's camera frame captured in the page to the same frame decoded at a booth.
+
+    A booth records ``(decoded at, at - capture_time_ms(timecode, at))``: the timecode, the
+    frame's position in the fake camera's loop, is that record modulo ``LOOP_MS``. It is
+    matched with the page's own capture of that frame (the latest one at or before the
+    decode), so the drift of the fake camera against the wall clock does not count.
+    """
+    captured: dict[int, list[int]] = {}
+    for wall, timecode in camera:
+        captured.setdefault(int(timecode), []).append(int(wall))
+    found: list[float] = []
+    for r in returns.values():
+        for at, reading in r.get("return_samples", []):
+            if at < since_ms:
+                continue
+            timecode = round(at - reading) % LOOP_MS
+            walls = [w for w in captured.get(timecode, []) if w <= at]
+            if walls and at - max(walls) < LOOP_MS / 2:
+                found.append(float(at - max(walls)))
+    return found
 
 
 def kbit_s(count: float, seconds: float) -> float | None:
