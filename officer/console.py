@@ -65,7 +65,8 @@ def state(hub: Hub) -> dict[str, Any]:
             since_attended = None  # never attended: the console counts from pairing
         documents = [
             {"id": doc, **info,
-             "name": checklists.document_label(str(info.get("kind") or "")) or doc}
+             "name": checklists.document_label(str(info.get("kind") or "")) or doc,
+             "read": peer.readings.get(doc)}
             for doc, info in peer.documents.items()
         ]
         booths.append({
@@ -86,6 +87,7 @@ def state(hub: Hub) -> dict[str, Any]:
             "away_s": None if (away := peer.away_s()) is None else round(away, 1),
             "documents": documents,
             "documents_waiting": sum(1 for d in documents if d.get("status") == "uploaded"),
+            "flags": peer.reading_flags,
             "fps": reading.fps,
             "p95_ms": reading.p95_ms,
             "case": hub.desk.cases.get(peer.booth, {}),

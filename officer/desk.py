@@ -136,6 +136,30 @@ class Desk:
                     "kind": str(doc.get("kind", "")), "status": str(doc.get("status", "")),
                     "reason": str(doc.get("reason", "")), "at": doc.get("at")})
         self.hub.changed.set()
+        await self.load_readings(peer)
+
+    async def load_readings(self, peer: HubPeer) -> None:
+        """What the booth's OCR read from the claim's documents (NIK, name, the family
+        card's rows) and the mismatches between them, for the console."""
+        ticket = peer.ticket or f"pairing:{peer.pairing}"
+        try:
+            body = await self._get_json(f"/api/readings?ticket={quote(ticket)}")
+        except DeskError as exc:
+            log.info("readings of %s not listed: %s", ticket, exc)
+            return
+        if not isinstance(body, dict):
+            return
+        readings = body.get("readings")
+        peer.readings = {
+            r["document"]: {key: r.get(key) for key in ("nik", "name", "confidence",
+                                                        "problems", "people")}
+            for r in (readings if isinstance(readings, list) else [])
+            if isinstance(r, dict) and isinstance(r.get("document"), str)}
+        flags = body.get("flags")
+        peer.reading_flags = [
+            {"kind": str(f.get("kind", "")), "detail": str(f.get("detail", ""))}
+            for f in (flags if isinstance(flags, list) else []) if isinstance(f, dict)]
+        self.hub.changed.set()
 
     async def fetch_document(self, document: str) -> tuple[bytes, str]:
         """A document's bytes and content type from the server's document store."""
@@ -264,6 +288,8 @@ class Desk:
         elif isinstance(msg, p.DocUpdate):
             peer.documents[msg.document] = {"kind": msg.kind, "status": msg.status,
                                             "reason": msg.reason, "at": self.hub.clock()}
+            # The booth posts what its OCR read before it announces the document.
+            self.hub.spawn(self.load_readings(peer), "hub-readings")
 
     def server_message(self, msg: p.Message) -> None:
         if isinstance(msg, p.Alert):

@@ -127,6 +127,10 @@ class HubPeer:
         self.last_attended: float | None = None  # monotonic; None: never attended
         self.hand: dict[str, object] = {"raised": False, "reason": "", "at": None}
         self.documents: dict[str, dict[str, object]] = {}
+        # What OCR read from each document (by document id), and the mismatches between
+        # the claim's documents, from the server (officer.desk.Desk.load_readings).
+        self.readings: dict[str, dict[str, object]] = {}
+        self.reading_flags: list[dict[str, object]] = []
         self.parked = False
         self.away_since: float | None = None  # monotonic; None while the seat is occupied
         # The queue's alert about this booth's ticket (an appointment at risk), shown on the

@@ -28,6 +28,22 @@ const SERVICES = {
   jp: "JP, pensiun / pension",
   pension: "JP, pensiun / pension",
 };
+// What the booth's OCR read from a document, shown beside it, and the mismatches found
+// between the claim's documents (bilik/documents/crosscheck.py), in words.
+const FLAGS = {
+  nik_not_on_kk: "NIK KTP tidak ada di KK / The KTP's NIK is not on the family card",
+  nik_differs: "NIK berbeda antar dokumen / A different NIK on another document",
+  name_differs: "Nama berbeda antar dokumen / A different name on another document",
+  too_young_for_pension: "Usia dari NIK belum cukup untuk pensiun / The NIK's birth date is too young for a pension",
+};
+
+function readLine(read) {
+  if (!read || (!read.nik && !read.name)) return "";
+  const confidence = read.confidence ? ` (${Math.round(read.confidence)}%)` : "";
+  const rows = (read.people || []).length ? ` · ${read.people.length} anggota / members` : "";
+  return `<div class="read">NIK <b>${escape(read.nik || "–")}</b> · ${escape(read.name || "–")}${confidence}${rows}</div>`;
+}
+
 let state = null;
 let lists = null;
 let view = { zoom: 1, rotate: 0 };
@@ -184,8 +200,10 @@ function renderCase() {
   $("ticket").innerHTML = `<dt>Tiket / Ticket</dt><dd>${escape(b.number || b.ticket || b.pairing)}</dd>
     <dt>Layanan / Service</dt><dd title="${escape(b.service)}">${escape(SERVICES[b.service] || b.service)}</dd><dt>Sesi / Session</dt><dd>${fmt(b.in_session_s)}</dd>`;
   $("documents").innerHTML = b.documents.map((d) =>
-    `<li><a href="#" data-doc="${escape(d.id)}" title="${escape(d.kind)}">${escape(d.name || d.kind || d.id)}</a><span data-status="${escape(d.status)}">${escape(DOC_STATUS[d.status] || d.status)}</span></li>`).join("")
+    `<li><a href="#" data-doc="${escape(d.id)}" title="${escape(d.kind)}">${escape(d.name || d.kind || d.id)}</a><span data-status="${escape(d.status)}">${escape(DOC_STATUS[d.status] || d.status)}</span>${readLine(d.read)}</li>`).join("")
     || "<li class=hint>Belum ada / None yet</li>";
+  $("flags").innerHTML = (b.flags || []).map((f) =>
+    `<li data-kind="${escape(f.kind)}">⚠ ${escape(FLAGS[f.kind] || f.kind)}: ${escape(f.detail)}</li>`).join("");
   const select = $("rescan-document");
   const current = select.value;
   select.innerHTML = b.documents.map((d) => `<option value="${escape(d.id)}">${escape(d.name || d.kind || d.id)}</option>`).join("");
