@@ -34,6 +34,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from bilik import __version__
 from bilik.catalogue import Message
 from bilik.codes import CodeKind, kind_of
+from bilik.tasks import TaskSet
 from bilik.webrtc import ice
 from booth import limits, selftest, statefile
 from booth import state as st
@@ -145,7 +146,7 @@ class BoothAgent:
         self._detector = presence
         self._presence = presence_tracker or PresenceTracker()
         self._peer_connection_no = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet()
         self._scan_task: asyncio.Task[None] | None = None
         self._camera_task: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
@@ -221,10 +222,7 @@ class BoothAgent:
 
     async def stop(self) -> None:
         await self._stop_scan()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel_all()
         await self._drop_peer()
         await self.incoming.close()
         await self.narrator.close()
@@ -256,9 +254,7 @@ class BoothAgent:
         return CallState.CALLING
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task = self._tasks.spawn(coro, name)
         return task
 
     # -- the state machine ------------------------------------------------------------------

@@ -22,6 +22,7 @@ import av
 import numpy as np
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
 
+from bilik.tasks import TaskSet
 from booth.config import BoothConfig
 from booth.errors import BoothError
 from booth.speaker import Speaker
@@ -69,15 +70,13 @@ class IncomingMedia:
         self.dropped = 0  # video frames replaced before the screen took them
         self._latest: av.VideoFrame | None = None
         self._picture: np.ndarray | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
 
     def attach(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio":
             self.speaker.new_stream()
         consume = self._video(track) if track.kind == "video" else self._audio(track)
-        task = asyncio.get_running_loop().create_task(consume, name=f"booth-in-{track.kind}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(consume, f"booth-in-{track.kind}")
 
     async def _video(self, track: MediaStreamTrack) -> None:
         while True:
@@ -117,12 +116,7 @@ class IncomingMedia:
         self._picture = None
 
     async def close(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.cancel_all()
         self.forget()
 
 

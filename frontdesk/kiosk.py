@@ -37,6 +37,7 @@ from typing import Any
 from bilik import __version__, themes
 from bilik import config as cfg
 from bilik.catalogue import Message, text
+from bilik.tasks import TaskSet
 from frontdesk import limits, loopback
 from frontdesk.kiosk_commands import (
     CheckInCode,
@@ -159,7 +160,7 @@ class Kiosk:
         self.control_url: str | None = None
         self._pending: dict[str, asyncio.Future[p.Message]] = {}
         self._lock = asyncio.Lock()  # one participant at a time: tickets print in order
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet()
         self.control: KioskControl | None = None
         self._help_clear: asyncio.TimerHandle | None = None
         self._scanner: SerialScanner | None = None
@@ -195,10 +196,7 @@ class Kiosk:
         if self.control is not None:
             await self.control.stop()
             self.control = None
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel_all()
         if self._scanner is not None:
             with contextlib.suppress(HardwareError):
                 await self._scanner.close()
@@ -209,9 +207,7 @@ class Kiosk:
             self.printer = None
 
     def _spawn(self, coro: Any, name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro, name)
 
     # -- the requests -----------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from aiohttp import web
 
 from bilik import __version__
 from bilik import config as cfg
+from bilik.tasks import TaskSet
 from frontdesk import limits
 from frontdesk.announcer import Announcer
 from frontdesk.calls_board import CallsBoard, booth_short, led_line, pole_lines, tv_calls
@@ -225,7 +226,7 @@ class DisplayAgent:
         self._runner: web.AppRunner | None = None
         self._dirty = asyncio.Event()
         self._rendered = asyncio.Event()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet()
         self._reported: dict[str, str] | None = None
 
     # -- lifetime ---------------------------------------------------------------------------
@@ -254,17 +255,12 @@ class DisplayAgent:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel_all()
         for output in self.outputs:
             await asyncio.to_thread(output.close)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro, name)
 
     # -- server events ----------------------------------------------------------------------
 

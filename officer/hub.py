@@ -31,6 +31,7 @@ from typing import Any
 from aiohttp import web
 
 from bilik import __version__
+from bilik.tasks import TaskSet
 from bilik.webrtc import ice
 from bilik.webrtc.looplag import LoopLagMonitor
 from officer import checklists, console, health, limits, seats
@@ -83,7 +84,7 @@ class Hub:
         self.lag_samples: collections.deque[tuple[int, float]] = collections.deque(
             maxlen=limits.LOOP_LAG_SAMPLES)
         self._lock = asyncio.Lock()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet()
         self._runner: web.AppRunner | None = None
         self.metrics_port: int | None = None
         self._last_report = 0.0
@@ -129,10 +130,7 @@ class Hub:
         return welcome.device_id
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel_all()
         for pairing in list(self.peers):
             await self._free(pairing, DropReason.SHUTDOWN, tell_server=False)
         await self.console_media.close()
@@ -145,9 +143,7 @@ class Hub:
         self.streams.stop()
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro, name)
 
     @property
     def free_slots(self) -> int:

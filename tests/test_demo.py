@@ -199,10 +199,12 @@ def test_headless_serves_n_participants_shows_every_booth_screen_and_exits(
                  .get("queue"), "the queue on the overview")
     assert set(data["booths"]) == {f"booth-{n:02d}" for n in range(1, 7)}
     # Headless: no console page connects media, so the overview says the officer is synthetic.
-    links = until(lambda: [o for o in json.loads(
-        http_get(ready["overview"] + "api/overview")[2] or b"{}")["links"]["officers"]
-        if o.get("officer_media") == "synthetic"], "the officer media on the overview")
-    assert len(links) == len(ready["officers"])
+    def officer_media() -> list[str]:
+        overview_data = json.loads(http_get(ready["overview"] + "api/overview")[2] or b"{}")
+        return [o.get("officer_media") for o in overview_data["links"]["officers"]]
+
+    assert until(lambda: officer_media() == ["synthetic"] * len(ready["officers"]),
+                 "every hub's officer media on the overview")
     for n in range(1, 7):
         url = f"{ready['overview']}screens/booth-{n:02d}.png"
 

@@ -22,6 +22,7 @@ import numpy as np
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
 
+from bilik.tasks import TaskSet
 from bilik.webrtc.connection import close_quietly, create_peer_connection
 from hardware.camera import SourceTrack, SyntheticSource
 from hardware.testpattern import TimecodeError, read_frame_timecode
@@ -57,16 +58,14 @@ class HubPeer:
         self.booth_video_sizes: list[tuple[int, int]] = []
         self.timecodes_by_size: collections.Counter[tuple[int, int]] = collections.Counter()
         self._tracks: list[MediaStreamTrack] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
 
     async def start(self) -> None:
         await self.client.start()
         await self.client.wait_connected(WAIT_S)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel_all()
         await self._close_pc()
         await self.client.close()
 
@@ -101,10 +100,7 @@ class HubPeer:
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            task = asyncio.get_running_loop().create_task(self._consume(track),
-                                                          name=f"hubpeer-{track.kind}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.spawn(self._consume(track), f"hubpeer-{track.kind}")
 
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type="offer"))
         video = SourceTrack(SyntheticSource(officer_picture, 10.0, name="officer-camera"),

@@ -10,7 +10,6 @@ decoded audio and how much of it is loud (a booth's tone).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from typing import Any
@@ -20,6 +19,7 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from bilik.tasks import TaskSet
 from bilik.webrtc.connection import close_quietly, create_peer_connection, set_remote
 from hardware.camera import SourceTrack, SyntheticSource
 from hardware.testpattern import TestPattern, TimecodeError, read_frame_timecode
@@ -47,7 +47,7 @@ class ConsolePeer:
         self.seat_sizes: list[set[tuple[int, int]]] = [set() for _ in range(SEATS)]
         self.heard_frames = 0  # loud audio frames on the headset track
         self.quiet_frames = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
 
     async def post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         async with aiohttp.ClientSession() as http, http.post(
@@ -93,9 +93,7 @@ class ConsolePeer:
         await set_remote(pc, body["sdp"], "answer")
 
     def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name="console-peer")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro, "console-peer")
 
     async def _seat(self, index: int, track: MediaStreamTrack) -> None:
         while True:
@@ -130,10 +128,7 @@ class ConsolePeer:
             self.camera.stop()
 
     async def close_pc(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel_all()
         pc, self.pc = self.pc, None
         if pc is not None:
             await close_quietly(pc)

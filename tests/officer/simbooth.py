@@ -34,6 +34,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import compute_audio_level_dbov
 
 from bilik import cvthreads
+from bilik.tasks import TaskSet
 from bilik.webrtc.connection import close_quietly, create_peer_connection, prefer_vp8
 from bilik.webrtc.meter import FrameMeter, capture_time_ms
 from booth import limits as booth_limits
@@ -191,7 +192,7 @@ class SimBooth:
         self.verdicts: list[p.Verdict] = []
         self.doc_requests: list[p.DocRequest] = []
         self.releases = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet()
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
@@ -203,10 +204,7 @@ class SimBooth:
         await self.client.start()
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel_all()
         await self._close_pc()
         await self.client.close()
         if self.source is not None:
@@ -214,9 +212,7 @@ class SimBooth:
         self.tone.stop()
 
     def _spawn(self, coro: Any, name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro, name)
 
     def _on_state(self, state: ClientState) -> None:
         if state is ClientState.CONNECTED and not self.queue:
