@@ -12,7 +12,7 @@ focus sends 320x240): a picture ``w`` pixels wide with ``MIN_READ_WIDTH <= w < W
 read as the 640-px pattern scaled by ``s = w / WIDTH`` (0.5 <= s < 1), sampling each
 block's centre at the scaled position (block side ``20 * s`` px, a square of about half of
 it). At 320x240 the blocks are 10 px, smaller than a VP8 macroblock, so their edges blur
-more; their centres still read at 150 kbit/s (``tests/test_call_timecode.py``). Pictures
+more; their centres still read at 150 kbit/s (``tests/webrtc/test_call_timecode.py``). Pictures
 at least ``WIDTH`` wide are read at full scale; narrower than ``MIN_READ_WIDTH`` are refused.
 
 Everything here is a pure function of its inputs: the pattern is a function of the

@@ -49,7 +49,7 @@ def _load() -> None:
         entries: dict[str, tuple[str, str]] = getattr(module, "MESSAGES", {})
         for key, (id_text, en_text) in entries.items():
             full = f"{mod.name}.{key}"
-            if full in _TABLE:  # pragma: no cover - caught by tests/test_catalogue.py
+            if full in _TABLE:  # pragma: no cover - caught by tests/bilik/test_catalogue.py
                 raise RuntimeError(f"catalogue key defined twice: {full}")
             _TABLE[full] = Message(full, id_text, en_text)
 

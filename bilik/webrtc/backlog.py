@@ -144,7 +144,7 @@ _SHIM = _queue_module()
 def check_aiortc_shape(version: str | None = None) -> None:
     aiortcversion.require(
         "the decoder-backlog bound", "read aiortc's rtcrtpreceiver.py and re-run "
-        "tests/test_call_backlog.py", BacklogHookError, version)
+        "tests/webrtc/test_call_backlog.py", BacklogHookError, version)
     source = inspect.getsource(_receiver_module)
     if source.count("queue.Queue()") != 1 or _RECEIVER_CONSTRUCTS not in source:
         raise BacklogHookError(

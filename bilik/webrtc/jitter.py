@@ -175,7 +175,7 @@ def check_aiortc_shape(version: str | None = None) -> None:
     """Raise :class:`JitterHookError` unless aiortc looks exactly as this module expects."""
     aiortcversion.require(
         "the marker jitter buffer", "read aiortc's jitterbuffer.py and rtcrtpreceiver.py and "
-        "re-run tests/test_call_jitter.py", JitterHookError, version)
+        "re-run tests/webrtc/test_call_jitter.py", JitterHookError, version)
     missing = [name for name in _BASE_ATTRIBUTES if not hasattr(_ORIGINAL(capacity=2), name)]
     if missing:
         raise JitterHookError(

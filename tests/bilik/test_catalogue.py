@@ -10,7 +10,7 @@ import pytest
 
 from bilik.catalogue import all_messages, text
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 
 
 def test_every_entry_has_indonesian_and_english_with_the_same_placeholders() -> None:

@@ -73,7 +73,7 @@ def test_every_described_default_file_loads_back_to_the_defaults(
 
 
 def test_the_configuration_reference_is_current() -> None:
-    committed = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
+    committed = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
     assert committed == render(), "run: .venv/bin/python scripts/config_reference.py"
 
 
@@ -84,8 +84,8 @@ def test_the_example_files_for_real_hardware_are_valid(
     import importlib
 
     section, module, name, file = role[:4]
-    example = Path(__file__).parent.parent / "docs" / "examples" / file
+    example = Path(__file__).parents[2] / "docs" / "examples" / file
     if not example.exists():
-        example = Path(__file__).parent.parent / "docs" / "examples" / "booth.toml"
+        example = Path(__file__).parents[2] / "docs" / "examples" / "booth.toml"
     cls = getattr(importlib.import_module(module), name)
     cfg.load(cls, section, path=example, env={})  # raises ConfigError naming any bad key

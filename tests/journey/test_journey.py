@@ -30,7 +30,7 @@ from tests.journey.officer import Officer, browser_page
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-DOCS_IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 KINDS = ["ktp", "kk", "membership", "termination", "bank_book"]  # the claim's documents
 
 

@@ -39,7 +39,7 @@ from tests.booth.hubpeer import OFFICER_BGR, HubPeer, until
 
 pytestmark = pytest.mark.slow
 
-DATA = Path(__file__).parent / "data" / "quality"
+DATA = Path(__file__).parents[1] / "data" / "quality"
 
 
 def load(path: Path) -> np.ndarray:
