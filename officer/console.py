@@ -98,6 +98,7 @@ def state(hub: Hub) -> dict[str, Any]:
         "officer": hub.desk.officer,
         "signed_out_because": hub.desk.signed_out_because,
         "idle_sign_out_s": hub.config.console_idle_s,
+        "activity_report_s": limits.ACTIVITY_REPORT_S,
         "signaling": hub.client.state.value,
         "focused": hub.focused,
         "max_booths": hub.config.max_booths,

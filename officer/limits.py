@@ -37,18 +37,11 @@ VAD_MIN_VOICED_FRAMES = 3  # 60 ms of sound before the mark lights (clicks do no
 # those levels and, out of focus, not decoded; otherwise its audio is decoded for the mark.
 AUDIO_LEVEL_FRESH_S = 1.0
 
-# Console (console.py, tiles.py).
-TILE_FPS = 5.0  # snapshots a second per tile shown in a browser
-TILE_WIDTH = 320
-TILE_HEIGHT = 240
-TILE_JPEG_QUALITY = 70
-TILE_WANTED_S = 3.0  # a snapshot not fetched for this long is no longer made (no socket open)
+# Console (console.py, console/).
 CONSOLE_IDLE_S = 900.0  # an officer who left the desk is signed out after this (setting)
 ACTIVITY_REPORT_S = 30.0  # the page reports the officer's input at most this often
 STATE_PUSH_S = 0.5  # console state is pushed this often (and on every change)
 CONSOLE_WS_HEARTBEAT_S = 10.0
-CLOSE_UNEXPECTED = 1003  # WebSocket close: the page sent what the feed does not take
-CLOSE_SIGNED_OUT = 4403  # WebSocket close: the tile feed is for a signed-in officer
 REQUEST_TIMEOUT_S = 10.0  # a request to the branch server (sign-in, decision...)
 DOCUMENT_MAX_BYTES = 20 * 1024 * 1024  # a document fetched through the hub
 SWITCH_SAMPLES = 200  # focus-switch times kept for /healthz

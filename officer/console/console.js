@@ -258,10 +258,10 @@ $("sign-in-form").addEventListener("submit", async (event) => {
 });
 
 // The officer's input keeps the sign-in: an unattended console signs out by itself
-// (hub setting console_idle_s). Reported at most every ACTIVITY_REPORT_S.
+// (hub setting console_idle_s). Reported at most every activity_report_s (from the state).
 let lastReport = 0;
 function activity() {
-  if (!state || !state.officer || Date.now() - lastReport < 30000) return;
+  if (!state || !state.officer || Date.now() - lastReport < 1000 * state.activity_report_s) return;
   lastReport = Date.now();
   post("api/activity").catch(() => {});
 }
