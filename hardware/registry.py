@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from bilik.devicehealth import DeviceHealth
 from hardware import limits
 from hardware.backoff import Backoff
 from hardware.config import HardwareConfig
@@ -66,15 +67,6 @@ class Role(enum.Enum):
     def kind(self) -> str:
         """ "video" for cameras (V4L2 devices), "serial" for the rest."""
         return "video" if self in (Role.CAMERA, Role.DOCUMENT_CAMERA) else "serial"
-
-
-class DeviceHealth(enum.Enum):
-    OK = "ok"
-    ABSENT = "absent"
-    BUSY = "busy"
-    PERMISSION_DENIED = "permission_denied"
-    ERROR = "error"
-    REOPENING = "reopening"
 
 
 @dataclass(frozen=True)
