@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import Counter, Gauge
 
+from bilik.devicehealth import DeviceHealth
 from signaling import crashpoint
 from signaling import protocol as p
 from signaling.errors import ProtocolError
@@ -75,6 +76,9 @@ STEPS = [
     UPDATE queue_state SET seq = (SELECT COALESCE(MAX(seq), 0) FROM queue_journal);
     """,
 ]
+
+# A booth's part in one of these is fine; any other health marks the booth faulty.
+HEALTHY = frozenset({DeviceHealth.OK.value, "absent-ok"})
 
 _UNPAIR_REASON = {
     de.UnpairReason.DONE: ReleaseReason.DONE,
@@ -484,7 +488,7 @@ class BranchQueue:
         if conn.role is not Role.BOOTH or conn.device_id not in self.scheduler.booths:
             return
         booth = self.scheduler.booths[conn.device_id]
-        broken = sorted(k for k, v in msg.health.items() if v not in ("ok", "absent-ok"))
+        broken = sorted(k for k, v in msg.health.items() if v not in HEALTHY)
         if broken and not booth.faulty:
             await self.safe(ev.BoothFaulty(booth=conn.device_id, reason=fault_reason(broken)),
                             conn.device_id)

@@ -39,7 +39,7 @@ from signaling import protocol as p
 from signaling import tokens
 from signaling.errors import ProtocolError, TokenError
 from signaling.pairing import Pairing
-from signaling.protocol import ErrorCode, ReleaseReason, Role
+from signaling.protocol import ErrorCode, Outcome, ReleaseReason, Role
 from signaling.requestbody import read_json_object
 from signaling.store import PairingRecord, Store
 
@@ -60,11 +60,12 @@ SIGN_IN_LOCKOUT_S = 300.0
 CASE_EVENTS_MAX = 200  # events returned per case view
 
 # Outcome codes of a decision and the catalogue key of the next steps told to the booth.
+# The codes are the protocol's (signaling.protocol.Outcome), which the officer's console shows.
 OUTCOMES: dict[str, str] = {
-    "approved": "officer.next_approved",
-    "rejected_documents": "officer.next_rejected_documents",
-    "incomplete": "officer.next_incomplete",
-    "referred": "officer.next_referred",
+    Outcome.APPROVED: "officer.next_approved",
+    Outcome.REJECTED_DOCUMENTS: "officer.next_rejected_documents",
+    Outcome.INCOMPLETE: "officer.next_incomplete",
+    Outcome.REFERRED: "officer.next_referred",
 }
 
 STEPS = [
