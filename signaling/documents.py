@@ -43,7 +43,7 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -78,9 +78,11 @@ from signaling.documentrecords import (
     sniff,
     sweep,
 )
-from signaling.errors import ProtocolError, TokenError
+from signaling.errors import ProtocolError
+from signaling.problems import problem
 from signaling.protocol import ErrorCode, Role
 from signaling.requestbody import read_json_object
+from signaling.roleguard import grant_of
 
 if TYPE_CHECKING:
     from signaling.server import BranchServer, Connection
@@ -92,19 +94,6 @@ __all__ = ["DOCUMENTS_KEY", "MAX_DOCUMENT_BYTES", "RETENTION_S", "STALE_UPLOAD_S
 log = logging.getLogger(__name__)
 
 # --- the HTTP side -----------------------------------------------------------------------------
-
-
-def _problem(status: int, code: str, detail: str, **extra: Any) -> web.HTTPException:
-    cls = {400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden,
-           404: web.HTTPNotFound, 408: web.HTTPRequestTimeout, 409: web.HTTPConflict,
-           410: web.HTTPGone, 413: web.HTTPRequestEntityTooLarge,
-           415: web.HTTPUnsupportedMediaType, 422: web.HTTPUnprocessableEntity}[status]
-    body = {"error": code, "detail": detail, **extra}
-    if cls is web.HTTPRequestEntityTooLarge:
-        return web.HTTPRequestEntityTooLarge(
-            max_size=MAX_DOCUMENT_BYTES, actual_size=extra.get("size", 0),
-            text=web.json_response(body).text, content_type="application/json")
-    return cls(text=web.json_response(body).text, content_type="application/json")
 
 
 class DocumentStore:
@@ -150,18 +139,6 @@ class DocumentStore:
 
     # -- who is asking ----------------------------------------------------------------------
 
-    def _grant(self, request: web.Request, role: Role) -> tokens.Grant:
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            raise _problem(401, "unauthorized", "missing 'Authorization: Bearer <device token>'")
-        try:
-            grant = tokens.verify(self.server.secret, header[7:].strip(), now=self.server.clock())
-        except TokenError as exc:
-            raise _problem(401, "unauthorized", str(exc)) from None
-        if grant.role is not role:
-            raise _problem(403, "forbidden", f"a {grant.role} may not do this; only a {role}")
-        return grant
-
     def _session_of(self, booth: str) -> tuple[str, str] | None:
         """(pairing id, ticket) of the booth's current session, if it has one."""
         pairing = self.server.book.of_booth(booth)
@@ -173,26 +150,26 @@ class DocumentStore:
     # -- upload -----------------------------------------------------------------------------
 
     async def open_upload(self, request: web.Request) -> web.Response:
-        grant = self._grant(request, Role.BOOTH)
+        grant = grant_of(request, Role.BOOTH)
         # Who may upload is settled before the body is read: a booth out of session
         # gets its 403 whatever it sends.
         session = self._session_of(grant.device_id)
         if session is None:
-            raise _problem(403, "not_in_session",
+            raise problem(403, "not_in_session",
                            f"{grant.device_id} holds no session: uploads are only for the "
                            "participant being served")
         body = await read_json_object(request, fields="kind, size, sha256")
         kind, size, sha = body.get("kind"), body.get("size"), body.get("sha256")
         if not isinstance(kind, str) or not KIND_RE.fullmatch(kind):
-            raise _problem(400, "bad_request", "kind must be 1-32 of a-z, 0-9, _")
+            raise problem(400, "bad_request", "kind must be 1-32 of a-z, 0-9, _")
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise _problem(400, "bad_request", "size must be a positive integer (bytes)")
+            raise problem(400, "bad_request", "size must be a positive integer (bytes)")
         if size > MAX_DOCUMENT_BYTES:
-            raise _problem(413, "too_large",
+            raise problem(413, "too_large",
                            f"a document may be at most {MAX_DOCUMENT_BYTES} bytes; this is {size}",
                            size=size)
         if not isinstance(sha, str) or not SHA256_RE.fullmatch(sha):
-            raise _problem(400, "bad_request", "sha256 must be 64 lower-case hex digits")
+            raise problem(400, "bad_request", "sha256 must be 64 lower-case hex digits")
         upload = Upload(f"u-{secrets.token_hex(12)}", grant.device_id, session[0], session[1],
                         kind, size, sha, self.server.clock(), None)
         # The file first, then its row: a crash between leaves an orphan file (swept), never
@@ -209,14 +186,14 @@ class DocumentStore:
         return self.root / "uploads" / f"{upload_id}.part"
 
     async def _own_upload(self, request: web.Request) -> tuple[tokens.Grant, Upload]:
-        grant = self._grant(request, Role.BOOTH)
+        grant = grant_of(request, Role.BOOTH)
         upload_id = request.match_info["upload"]
         upload = None
         if ID_RE.fullmatch(upload_id):
             db = self.server.db
             upload = await db.call(get_upload, db.sync, upload_id)
         if upload is None or upload.booth != grant.device_id:
-            raise _problem(404, "unknown_upload", f"no upload {upload_id[:40]!r} of this booth")
+            raise problem(404, "unknown_upload", f"no upload {upload_id[:40]!r} of this booth")
         return grant, upload
 
     def _offset(self, upload: Upload) -> int:
@@ -255,7 +232,7 @@ class DocumentStore:
     async def put_chunk(self, request: web.Request) -> web.Response:
         grant, upload = await self._own_upload(request)
         if upload.id in self._writing:
-            raise _problem(409, "upload_busy", "another chunk of this upload is being received",
+            raise problem(409, "upload_busy", "another chunk of this upload is being received",
                            offset=self._offset(upload))
         self._writing.add(upload.id)
         try:
@@ -270,20 +247,20 @@ class DocumentStore:
                                       "status": "uploaded"}, status=201)
         session = self._session_of(grant.device_id)
         if session is None or session[0] != upload.pairing:
-            raise _problem(403, "not_in_session",
+            raise problem(403, "not_in_session",
                            "the session this upload was opened in is over")
         try:
             offset = int(request.query.get("offset", ""))
         except ValueError:
-            raise _problem(400, "bad_request", "query parameter offset=N is required") from None
+            raise problem(400, "bad_request", "query parameter offset=N is required") from None
         current = self._offset(upload)
         if offset != current:
-            raise _problem(409, "wrong_offset",
+            raise problem(409, "wrong_offset",
                            f"the server has {current} bytes; send from there", offset=current)
         room = min(MAX_CHUNK_BYTES, upload.size - current)
         declared = request.content_length
         if declared is not None and declared > room:
-            raise _problem(413, "too_large", f"this chunk may be at most {room} bytes",
+            raise problem(413, "too_large", f"this chunk may be at most {room} bytes",
                            size=declared)
         part = self._part(upload.id)
         received = 0
@@ -297,13 +274,13 @@ class DocumentStore:
                         if received > room:
                             f.truncate(current)
                             too_many, received = received, 0
-                            raise _problem(413, "too_large",
+                            raise problem(413, "too_large",
                                            f"this chunk may be at most {room} bytes",
                                            size=too_many)
                         f.write(piece)
             except TimeoutError:
                 # What did arrive is kept (it is in order): the booth asks for the offset.
-                raise _problem(408, "too_slow", f"a chunk must arrive within "
+                raise problem(408, "too_slow", f"a chunk must arrive within "
                                f"{limits.BODY_READ_S:g} s; ask for the offset and go on",
                                offset=current + received) from None
             finally:
@@ -323,14 +300,14 @@ class DocumentStore:
         if digest != upload.sha256:
             await asyncio.to_thread(part.unlink)
             await db.call(drop_upload, db.sync, upload.id, now, booth, "checksum")
-            raise _problem(422, "checksum_mismatch",
+            raise problem(422, "checksum_mismatch",
                            f"the bytes received have SHA-256 {digest}, not {upload.sha256}; "
                            "nothing was stored: start the upload again")
         content_type = sniff(head)
         if content_type is None:
             await asyncio.to_thread(part.unlink)
             await db.call(drop_upload, db.sync, upload.id, now, booth, "type")
-            raise _problem(415, "unsupported_type",
+            raise problem(415, "unsupported_type",
                            "a document must be a JPEG or PNG picture (by its content); "
                            "nothing was stored")
         target = blob_path(self.root, digest)
@@ -369,17 +346,17 @@ class DocumentStore:
         return pairing.id == pairing_id or (bool(ticket) and pairing.ticket == ticket)
 
     async def download(self, request: web.Request) -> web.StreamResponse:
-        grant = self._grant(request, Role.HUB)
+        grant = grant_of(request, Role.HUB)
         doc_id = request.match_info["document"]
         db = self.server.db
         record = await db.call(get_document, db.sync, doc_id) if ID_RE.fullmatch(doc_id) else None
         if record is None:
-            raise _problem(404, "unknown_document", f"no document {doc_id[:40]!r}")
+            raise problem(404, "unknown_document", f"no document {doc_id[:40]!r}")
         if not self._hub_may_see(grant.device_id, record.booth, record.pairing, record.ticket):
-            raise _problem(403, "forbidden",
+            raise problem(403, "forbidden",
                            "only the hub serving this document's session may download it")
         if record.status == "deleted":
-            raise _problem(410, "deleted", "the document was deleted by the retention rule")
+            raise problem(410, "deleted", "the document was deleted by the retention rule")
         await db.call(audit, db.sync, self.server.clock(), grant.device_id,
                       "document_downloaded", record.id, {"ticket": record.ticket})
         return web.FileResponse(blob_path(self.root, record.sha256),
@@ -387,16 +364,16 @@ class DocumentStore:
                                          "X-Checksum-SHA256": record.sha256})
 
     async def list_for_ticket(self, request: web.Request) -> web.Response:
-        grant = self._grant(request, Role.HUB)
+        grant = grant_of(request, Role.HUB)
         ticket = request.query.get("ticket", "")
         if not ticket or len(ticket) > 80:
-            raise _problem(400, "bad_request", "query parameter ticket= is required")
+            raise problem(400, "bad_request", "query parameter ticket= is required")
         db = self.server.db
         records = await db.call(list_documents, db.sync, ticket)
         visible = [r for r in records
                    if self._hub_may_see(grant.device_id, r.booth, r.pairing, r.ticket)]
         if records and not visible:
-            raise _problem(403, "forbidden", "only the hub serving this ticket may list it")
+            raise problem(403, "forbidden", "only the hub serving this ticket may list it")
         return web.json_response({"ticket": ticket, "documents": [r.to_json() for r in visible]})
 
     async def on_doc_update(self, conn: Connection, msg: p.Message) -> None:

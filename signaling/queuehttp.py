@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
-from signaling.admin import GRANT_KEY, admin_only
 from signaling.branchqueue import MAX_UPLOAD_BYTES, QUEUE_KEY
+from signaling.problems import problem
 from signaling.queue import appointments as appts
 from signaling.queue import events as ev
 from signaling.queue.errors import ImportFailed, QueueError
 from signaling.requestbody import read_bytes
-
-
-def _json_error(status: int, code: str, detail: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": code, "detail": detail, **extra}, status=status)
-
-
+from signaling.roleguard import GRANT_KEY, admin_only
 
 
 @admin_only
@@ -28,19 +21,19 @@ async def import_appointments(request: web.Request) -> web.Response:
     ctype = request.content_type
     fmt = "csv" if "csv" in ctype else "json" if "json" in ctype else ""
     if not fmt:
-        return _json_error(415, "unsupported_type",
+        raise problem(415, "unsupported_type",
                            "send Content-Type: application/json or text/csv")
     try:
         result = appts.parse(body, fmt, branch=queue.branch, services=queue.rules.services,
                              utc_offset_min=queue.rules.utc_offset_min)
     except ImportFailed as exc:
-        return _json_error(400, "bad_import", str(exc),
-                           rows=[{"row": r, "field": f, "problem": m} for r, f, m in exc.rows])
+        rows = [{"row": r, "field": f, "problem": m} for r, f, m in exc.rows]
+        raise problem(400, "bad_import", str(exc), rows=rows) from None
     try:
         await queue.handle(ev.AppointmentsBooked(
             bookings=tuple(a.booking() for a in result.appointments)), actor=who)
     except QueueError as exc:
-        return _json_error(400, exc.code, exc.detail)
+        raise problem(400, exc.code, exc.detail) from None
     return web.json_response({"imported": len(result.appointments),
                               "other_branches": result.other_branches})
 
@@ -59,5 +52,5 @@ async def queue_stats(request: web.Request) -> web.Response:
         try:
             since = float(raw)
         except ValueError:
-            return _json_error(400, "bad_request", "since must be seconds since the epoch")
+            raise problem(400, "bad_request", "since must be seconds since the epoch") from None
     return web.json_response(await queue.stats(since))

@@ -26,8 +26,10 @@ from typing import Any
 from aiohttp import web
 
 from bilik.documents.crosscheck import mismatches
-from signaling.documents import DOCUMENTS_KEY, ID_RE, _problem, get_document, list_documents
+from signaling.documents import DOCUMENTS_KEY, ID_RE, get_document, list_documents
+from signaling.problems import problem
 from signaling.protocol import Role
+from signaling.roleguard import grant_of
 from signaling.server import BranchServer
 from signaling.store import Store
 
@@ -88,7 +90,7 @@ def _text(body: dict[str, Any], key: str, limit: int, pattern: re.Pattern[str] |
           ) -> str:
     value = body.get(key, "")
     if not isinstance(value, str) or len(value) > limit or (pattern and not pattern.match(value)):
-        raise _problem(400, "bad_request", f"{key} must be text of at most {limit} characters"
+        raise problem(400, "bad_request", f"{key} must be text of at most {limit} characters"
                        + (" (digits only)" if pattern else ""))
     return value
 
@@ -96,30 +98,30 @@ def _text(body: dict[str, Any], key: str, limit: int, pattern: re.Pattern[str] |
 def _confidence(body: dict[str, Any], key: str = "confidence") -> float:
     value = body.get(key, 0.0)
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
-        raise _problem(400, "bad_request", f"{key} must be a number from 0 to 100")
+        raise problem(400, "bad_request", f"{key} must be a number from 0 to 100")
     return float(value)
 
 
 def parse_reading(body: Any) -> tuple[str, str, float, list[Row], list[str]]:
     """The fields of a posted reading, or a 400 naming the one that is wrong."""
     if not isinstance(body, dict):
-        raise _problem(400, "bad_request", "body must be a JSON object")
+        raise problem(400, "bad_request", "body must be a JSON object")
     nik = _text(body, "nik", 16, NIK_RE)
     name = _text(body, "name", MAX_NAME)
     confidence = _confidence(body)
     people_in = body.get("people", [])
     if not isinstance(people_in, list) or len(people_in) > MAX_PEOPLE:
-        raise _problem(400, "bad_request", f"people must be a list of at most {MAX_PEOPLE}")
+        raise problem(400, "bad_request", f"people must be a list of at most {MAX_PEOPLE}")
     people = []
     for row in people_in:
         if not isinstance(row, dict):
-            raise _problem(400, "bad_request", "each of people must be an object")
+            raise problem(400, "bad_request", "each of people must be an object")
         people.append(Row(_text(row, "nik", 16, NIK_RE), _text(row, "name", MAX_NAME),
                           _confidence(row)))
     problems = body.get("problems", [])
     if not isinstance(problems, list) or len(problems) > MAX_PROBLEMS or not all(
             isinstance(p, str) and len(p) <= MAX_PROBLEM for p in problems):
-        raise _problem(400, "bad_request",
+        raise problem(400, "bad_request",
                        f"problems must be at most {MAX_PROBLEMS} texts of {MAX_PROBLEM}")
     return nik, name, confidence, people, problems
 
@@ -151,17 +153,16 @@ class Readings:
         await db.call(db.sync.migrate_feature, "readings", STEPS)
 
     async def post(self, request: web.Request) -> web.Response:
-        docs = self.app[DOCUMENTS_KEY]
-        grant = docs._grant(request, Role.BOOTH)  # the document store's token check
+        grant = grant_of(request, Role.BOOTH)
         doc_id = request.match_info["document"]
         db = self.server.db
         record = await db.call(get_document, db.sync, doc_id) if ID_RE.match(doc_id) else None
         if record is None or record.booth != grant.device_id:
-            raise _problem(404, "unknown_document", f"no document {doc_id[:40]!r} of this booth")
+            raise problem(404, "unknown_document", f"no document {doc_id[:40]!r} of this booth")
         try:
             body = await request.json()
         except ValueError:
-            raise _problem(400, "bad_request", "body must be JSON") from None
+            raise problem(400, "bad_request", "body must be JSON") from None
         nik, name, confidence, people, problems = parse_reading(body)
         reading = StoredReading(record.id, record.ticket, record.kind, nik, name, confidence,
                                 people, problems, self.server.clock())
@@ -170,16 +171,16 @@ class Readings:
 
     async def get(self, request: web.Request) -> web.Response:
         docs = self.app[DOCUMENTS_KEY]
-        grant = docs._grant(request, Role.HUB)
+        grant = grant_of(request, Role.HUB)
         ticket = request.query.get("ticket", "")
         if not ticket or len(ticket) > 80:
-            raise _problem(400, "bad_request", "query parameter ticket= is required")
+            raise problem(400, "bad_request", "query parameter ticket= is required")
         db = self.server.db
         records = await db.call(list_documents, db.sync, ticket)
         visible = {r.id for r in records
                    if docs._hub_may_see(grant.device_id, r.booth, r.pairing, r.ticket)}
         if records and not visible:
-            raise _problem(403, "forbidden", "only the hub serving this ticket may read it")
+            raise problem(403, "forbidden", "only the hub serving this ticket may read it")
         readings = [r for r in await db.call(readings_of, db.sync, ticket)
                     if r.document in visible]
         latest = {r.kind: r for r in readings}  # a document scanned again replaces the first

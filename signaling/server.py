@@ -1,9 +1,9 @@
 """The branch server: device WebSocket, pairing, SDP/ICE relay, health and metrics.
 
 One :class:`BranchServer` per process holds the live state (connections, the
-pairing book) and the durable store. :func:`make_app` wraps it in an aiohttp
-application: ``/ws`` for devices, ``/healthz``, ``/metrics`` and the admin API
-under ``/api``. Everything a device is told is committed to the store first.
+pairing book) and the durable store. :func:`signaling.app.make_app` wraps it in an
+aiohttp application: ``/ws`` for devices, ``/healthz``, ``/metrics``, the admin API
+under ``/api`` and the features. Everything a device is told is committed to the store first.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from signaling.metrics import ServerMetrics
 from signaling.pairing import Pairing, PairingBook
 from signaling.protocol import ErrorCode, ReleaseReason, Role
 from signaling.queue.errors import QueueError
-from signaling.queue.rules import QueueRules
 from signaling.ratelimit import TokenBucket, WindowCounter
 from signaling.store import AsyncStore, PairingRecord
 
@@ -40,10 +39,6 @@ Handler = Callable[["Connection", p.Message], Awaitable[None]]
 
 SERVER_KEY: web.AppKey[BranchServer] = web.AppKey("bilik_server")
 
-# Features of the branch server, each a module with ``setup(app, server)`` that adds its
-# message handlers, device hooks, HTTP routes and tables (Store.migrate_feature).
-FEATURES = ("signaling.branchqueue", "signaling.documents", "signaling.readings",
-            "signaling.cases", "signaling.helpcalls")
 SOFTWARE = "bilik-server/1"
 
 
@@ -628,16 +623,3 @@ class BranchServer:
 
 def _fields(msg: p.Message) -> dict[str, Any]:
     return {k: v for k, v in p.to_dict(msg).items() if k not in ("v", "type")}
-
-
-# -- HTTP application ---------------------------------------------------------------------
-
-
-def make_app(
-    config: ServerConfig, *, server: BranchServer | None = None,
-    queue_rules: QueueRules | None = None,
-) -> web.Application:
-    """The aiohttp application of a branch server (see :func:`signaling.app.make_app`)."""
-    from signaling.app import make_app as build
-
-    return build(config, server=server, queue_rules=queue_rules)
