@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from signaling import protocol as p
 from signaling.connection import Connection
@@ -18,12 +17,10 @@ from signaling.queue import events as ev
 from signaling.queue.errors import QueueError
 from signaling.queue.rules import QueueRules
 from signaling.queuemapping import priority
+from signaling.server import BranchServer
 
 # (device to answer, builds the answer from the event's decisions)
 Reply = tuple[str, Callable[[list[de.Decision]], p.Message | None]]
-
-if TYPE_CHECKING:
-    from signaling.server import BranchServer
 
 
 class QueueRequests:

@@ -12,78 +12,32 @@ API (device tokens as for documents):
   claim's service (:func:`bilik.documents.crosscheck.mismatches`): the KTP's NIK not on the
   family card, another NIK or name on a card, a holder too young for a pension claim.
 
-Bad input is a 400 naming the field; records stay as they were.
+Bad input is a 400 naming the field; records stay as they were. The table and its records are
+:mod:`signaling.readingrecords`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from bilik.documents.crosscheck import mismatches
-from signaling.documents import DOCUMENTS_KEY, ID_RE, get_document, list_documents
+from signaling.documentrecords import ID_RE, get_document, list_documents
+from signaling.documents import DOCUMENTS_KEY
 from signaling.problems import problem
 from signaling.protocol import Role
+from signaling.readingrecords import STEPS, Row, StoredReading, readings_of, store_reading
 from signaling.roleguard import grant_of
 from signaling.server import BranchServer
-from signaling.store import Store
-
-STEPS = [
-    """
-    CREATE TABLE document_readings (
-        document TEXT PRIMARY KEY,
-        ticket TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        nik TEXT NOT NULL,
-        name TEXT NOT NULL,
-        confidence REAL NOT NULL,
-        people TEXT NOT NULL,
-        problems TEXT NOT NULL,
-        at REAL NOT NULL
-    );
-    CREATE INDEX document_readings_ticket ON document_readings(ticket);
-    """,
-]
 
 MAX_NAME = 80
 MAX_PEOPLE = 12  # a family card lists at most ten or so members
 MAX_PROBLEMS = 10
 MAX_PROBLEM = 300
 NIK_RE = re.compile(r"^[0-9]{0,16}\Z")
-
-
-@dataclass(frozen=True)
-class Row:
-    nik: str
-    name: str
-    confidence: float = 0.0
-
-
-@dataclass(frozen=True)
-class StoredReading:
-    document: str
-    ticket: str
-    kind: str
-    nik: str
-    name: str
-    confidence: float
-    people: list[Row] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    at: float = 0.0
-
-    def value(self, name: str) -> str:
-        return {"nik": self.nik, "name": self.name}.get(name, "")
-
-    def to_json(self) -> dict[str, Any]:
-        return {"document": self.document, "kind": self.kind, "nik": self.nik,
-                "name": self.name, "confidence": self.confidence,
-                "people": [r.__dict__ for r in self.people], "problems": self.problems,
-                "at": self.at}
 
 
 def _text(body: dict[str, Any], key: str, limit: int, pattern: re.Pattern[str] | None = None
@@ -126,23 +80,6 @@ def parse_reading(body: Any) -> tuple[str, str, float, list[Row], list[str]]:
     return nik, name, confidence, people, problems
 
 
-def store_reading(store: Store, r: StoredReading) -> None:
-    store.execute(
-        "INSERT OR REPLACE INTO document_readings (document, ticket, kind, nik, name, "
-        "confidence, people, problems, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (r.document, r.ticket, r.kind, r.nik, r.name, r.confidence,
-         json.dumps([p.__dict__ for p in r.people]), json.dumps(r.problems), r.at))
-
-
-def readings_of(store: Store, ticket: str) -> list[StoredReading]:
-    rows = store.execute(
-        "SELECT document, ticket, kind, nik, name, confidence, people, problems, at "
-        "FROM document_readings WHERE ticket=? ORDER BY at", (ticket,)).fetchall()
-    return [StoredReading(r[0], r[1], r[2], r[3], r[4], r[5],
-                          [Row(**p) for p in json.loads(r[6])], json.loads(r[7]), r[8])
-            for r in rows]
-
-
 class Readings:
     def __init__(self, server: BranchServer, app: web.Application) -> None:
         self.server = server
@@ -178,7 +115,7 @@ class Readings:
         db = self.server.db
         records = await db.call(list_documents, db.sync, ticket)
         visible = {r.id for r in records
-                   if docs._hub_may_see(grant.device_id, r.booth, r.pairing, r.ticket)}
+                   if docs.hub_may_see(grant.device_id, r.booth, r.pairing, r.ticket)}
         if records and not visible:
             raise problem(403, "forbidden", "only the hub serving this ticket may read it")
         readings = [r for r in await db.call(readings_of, db.sync, ticket)
