@@ -50,7 +50,6 @@ class Message:
     ref: str | None = None
 
 
-
 # Every message type by its ``type``: filled by signaling.protocol_messages and register().
 MESSAGE_TYPES: dict[str, type[Message]] = {}
 

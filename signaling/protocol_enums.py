@@ -53,7 +53,6 @@ class ReleaseReason(enum.StrEnum):
     PARK = "park"  # the case is on hold; the officer's slot is free
 
 
-
 class Priority(enum.StrEnum):
     """Who goes ahead of the walk-in queue (chosen at the kiosk)."""
 

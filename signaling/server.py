@@ -127,8 +127,6 @@ class BranchServer(DeviceSockets):
                 await store.call(store.sync.audit, self.clock(), "server", "stop")
             store.close()
 
-
-
     # -- resume window --------------------------------------------------------------------
 
     def _window_over(self, device: str) -> None:
@@ -190,7 +188,7 @@ class BranchServer(DeviceSockets):
         existing = self.book.of_booth(conn.device_id)
         await self._send(conn, p.Ok(ref=msg.id))
         if existing is not None:
-            await self._send(conn, self._pair_message(existing))
+            await self._send(conn, pair_message(existing))
             return
         position = self.book.wait(conn.device_id)
         log.info("booth waiting for a hub", extra={"fields": {
@@ -228,14 +226,10 @@ class BranchServer(DeviceSockets):
         for device in (booth, hub):
             target = self.connections.get(device)
             if target is not None:
-                await self._send(target, self._pair_message(pairing))
+                await self._send(target, pair_message(pairing))
         for hook in self.on_pair:
             await hook(pairing)
         return pairing
-
-    @staticmethod
-    def _pair_message(pairing: Pairing) -> p.Pair:
-        return pair_message(pairing)
 
     async def release(self, pairing_id: str, reason: ReleaseReason, *, actor: str,
                       ack: tuple[Connection, str] | None = None) -> bool:

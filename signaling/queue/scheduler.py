@@ -4,7 +4,11 @@ Every handler checks the event against the state first and raises a :class:`Queu
 before changing anything, so a refused event leaves the state exactly as it was. Timeouts
 (recall, no-show, missed bookings), forecasts and late alerts happen on :class:`Tick`; the
 shell sends one at :meth:`Scheduler.next_deadline`. After every event, free booths call and
-booths waiting for an officer are paired (``_fill``).
+booths waiting for an officer are paired (:func:`~signaling.queue.moves.fill`).
+
+The state and its queries are :class:`~signaling.queue.state.QueueState`; each event's handler
+is a function over it in :mod:`~signaling.queue.arrivals`, :mod:`~signaling.queue.boothevents`,
+:mod:`~signaling.queue.hubevents` or :mod:`~signaling.queue.timeouts` (:data:`HANDLERS`).
 """
 
 from __future__ import annotations
