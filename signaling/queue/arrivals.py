@@ -3,6 +3,7 @@ kiosk or at a booth). No I/O."""
 
 from __future__ import annotations
 
+from signaling.protocol_enums import Priority
 from signaling.queue import decisions as de
 from signaling.queue import events as ev
 from signaling.queue import limits, moves
@@ -18,7 +19,6 @@ from signaling.queue.errors import (
 )
 from signaling.queue.state import Decisions, QueueState
 from signaling.queue.tickets import (
-    Priority,
     Ticket,
     TicketState,
     day_key,
