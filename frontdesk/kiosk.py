@@ -61,7 +61,7 @@ from hardware.scanner import SerialScanner, Suffix
 from signaling import protocol as p
 from signaling.client import ClientState, SignalingClient
 from signaling.errors import ClientError, NotConnected
-from signaling.queue.rules import DEFAULT_SERVICES
+from signaling.protocol import DEFAULT_SERVICES
 from signaling.tokens import read_token
 
 log = logging.getLogger(__name__)

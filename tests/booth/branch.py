@@ -12,9 +12,10 @@ from booth.agent import BoothAgent
 from booth.config import BoothConfig
 from signaling import protocol as p
 from signaling import tokens
+from signaling.app import make_app
 from signaling.client import SignalingClient
 from signaling.config import ServerConfig
-from signaling.server import SERVER_KEY, Connection, make_app
+from signaling.server import SERVER_KEY, Connection
 from tests.booth.hubpeer import HubPeer
 
 

@@ -17,10 +17,10 @@ from PIL import Image
 from booth.upload import Uploader, UploadRefused, http_base
 from signaling import protocol as p
 from signaling import tokens
+from signaling.app import make_app
 from signaling.client import SignalingClient
 from signaling.config import ServerConfig
 from signaling.documents import blob_path
-from signaling.server import make_app
 from tests.booth.hubpeer import until
 
 

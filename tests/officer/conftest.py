@@ -17,12 +17,13 @@ from officer.config import HubConfig
 from officer.hub import Hub
 from signaling import protocol as p
 from signaling import tokens
+from signaling.app import make_app
 from signaling.branchqueue import QUEUE_KEY
 from signaling.cases import add_officer
 from signaling.client import SignalingClient
 from signaling.config import ServerConfig
 from signaling.queue import events as ev
-from signaling.server import SERVER_KEY, make_app
+from signaling.server import SERVER_KEY
 from tests.officer.simbooth import SimBooth
 
 WAIT_S = 60.0

@@ -22,8 +22,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from signaling import tokens
+from signaling.app import make_app
 from signaling.config import ServerConfig
-from signaling.server import SERVER_KEY, BranchServer, make_app
+from signaling.server import SERVER_KEY, BranchServer
 from signaling.store import DB_FILE
 
 REPLY_S = 10.0  # generous: the machine is shared; only a missing reply makes this wait

@@ -24,8 +24,8 @@ from officer.hub import Hub
 from officer.peers import SlotState
 from signaling import protocol as p
 from signaling import tokens
+from signaling.app import make_app
 from signaling.config import ServerConfig
-from signaling.server import make_app
 
 pytestmark = pytest.mark.slow
 
