@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from bilik.cli import main
-from hardware.cli import EXIT_ABSENT, EXIT_BUSY, EXIT_FAULT, EXIT_OK, EXIT_PERMISSION
+from hardware.commands.output import EXIT_ABSENT, EXIT_BUSY, EXIT_FAULT, EXIT_OK, EXIT_PERMISSION
 from hardware.displays.calls import Call
 from hardware.displays.pole import PoleCommandSet, PoleDisplay, PoleEncoder
 from hardware.emulators.led import LedEmulator
