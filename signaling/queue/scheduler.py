@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from bilik.codes import is_booking_code
 from signaling.queue import decisions as de
 from signaling.queue import events as ev
 from signaling.queue import forecast, limits
@@ -50,7 +51,6 @@ from signaling.queue.tickets import (
 
 log = logging.getLogger(__name__)
 
-CODE_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9-]{3,31}\Z")
 SAMPLE_KINDS = ("cycle", "walk", "attention_delay")
 Decisions = list[de.Decision]
 
@@ -368,7 +368,7 @@ class Scheduler:
             extra = sorted(set(b) - {"code", "service", "slot", "branch", "name"})
             if extra:
                 raise InvalidEvent(f"{where}: unknown field(s) {', '.join(map(str, extra))}")
-            if not isinstance(code, str) or not CODE_RE.fullmatch(code):
+            if not isinstance(code, str) or not is_booking_code(code):
                 raise InvalidEvent(f"{where}: code {str(code)[:40]!r} is not a booking code")
             if code in seen:
                 raise InvalidEvent(f"{where}: code {code!r} appears twice")
