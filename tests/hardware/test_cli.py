@@ -4,7 +4,6 @@ emulators on pseudo-terminals."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -28,17 +27,6 @@ from hardware.serialport import open_port
 
 TIMEOUT = 20.0
 BILIK = [sys.executable, "-m", "bilik.cli"]
-
-
-@pytest.fixture(autouse=True)
-def _root_logging_restored() -> Iterator[None]:
-    """``main`` sets up the root logger on this test's captured stderr, as a process would; put
-    it back, or every later log line (an emulator thread's) goes to a closed stream."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
