@@ -2,8 +2,9 @@
 
 Subcommands: ``list``, ``probe``, ``status``, ``selftest``, ``watch``, ``emulate``,
 ``quality``, ``ocr``. Every one takes ``--json`` (one JSON document on stdout, or JSON lines for
-the live ones) and ends with one of the exit codes below; progress goes to stderr so
-that stdout stays machine-readable.
+the live ones) and ends with one of the exit codes of :mod:`hardware.commands.output`; progress
+goes to stderr so that stdout stays machine-readable. This module is the parser; the commands
+live in :mod:`hardware.commands`, one module per subject.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from hardware.commands.emulate import cmd_emulate
 from hardware.commands.output import EXIT_CODES_HELP
 from hardware.commands.selftest import cmd_selftest, selftest_kinds
 from hardware.errors import HardwareError
-
-# The commands live in hardware/commands/, one module per subject; this module is the parser.
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
