@@ -3,11 +3,12 @@ kiosk or at a booth). No I/O."""
 
 from __future__ import annotations
 
+from bilik.codes import is_booking_code
 from signaling.protocol_enums import Priority
 from signaling.queue import decisions as de
 from signaling.queue import events as ev
 from signaling.queue import limits, moves
-from signaling.queue.appointments import CODE_RE, Appointment, AppointmentState, refuse_check_in
+from signaling.queue.appointments import Appointment, AppointmentState, refuse_check_in
 from signaling.queue.booths import Booth
 from signaling.queue.errors import (
     DailyLimitReached,
@@ -93,7 +94,7 @@ def appointments_booked(
         extra = sorted(set(b) - {"code", "service", "slot", "branch", "name"})
         if extra:
             raise InvalidEvent(f"{where}: unknown field(s) {', '.join(map(str, extra))}")
-        if not isinstance(code, str) or not CODE_RE.fullmatch(code):
+        if not isinstance(code, str) or not is_booking_code(code):
             raise InvalidEvent(f"{where}: code {str(code)[:40]!r} is not a booking code")
         if code in seen:
             raise InvalidEvent(f"{where}: code {code!r} appears twice")

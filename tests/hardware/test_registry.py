@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bilik.config import load
+from bilik.devicehealth import DeviceHealth
 from hardware.backoff import Backoff
 from hardware.config import HardwareConfig
 from hardware.displays.calls import Call
@@ -18,7 +19,6 @@ from hardware.emulators.pole import PoleEmulator
 from hardware.errors import DeviceAbsent, DeviceDisconnected, DeviceRuleError
 from hardware.hotplug import PortInfo, diff_listing, list_video_devices
 from hardware.registry import (
-    DeviceHealth,
     DeviceRegistry,
     HealthReport,
     MatchRule,
