@@ -36,6 +36,7 @@ from typing import Any
 
 from bilik import __version__, themes
 from bilik import config as cfg
+from bilik.backoff import Backoff
 from bilik.catalogue import Message, text
 from bilik.tasks import TaskSet
 from frontdesk import limits, loopback
@@ -419,7 +420,7 @@ class Kiosk:
     # -- the scanner ------------------------------------------------------------------------
 
     async def _scan_loop(self) -> None:
-        delay = limits.DEVICE_RETRY_MIN_S
+        backoff = Backoff(limits.DEVICE_RETRY_MIN_S, limits.DEVICE_RETRY_MAX_S, jitter=0.0)
         while True:
             scanner = SerialScanner(self.config.scanner, baudrate=self.config.scanner_baud,
                                     suffix=Suffix(self.config.scanner_suffix),
@@ -427,7 +428,7 @@ class Kiosk:
             try:
                 self._scanner = await scanner.open()
                 await self._set_health("scanner", "ok", "")
-                delay = limits.DEVICE_RETRY_MIN_S
+                backoff.reset()
                 async for code in scanner:
                     await self.scanned(code)
             except (DeviceDisconnected, HardwareError) as exc:
@@ -436,8 +437,7 @@ class Kiosk:
                 self._scanner = None
                 with contextlib.suppress(HardwareError):
                     await scanner.close()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, limits.DEVICE_RETRY_MAX_S)
+            await asyncio.sleep(backoff.next_delay())
 
     def _scanner_garbage(self, exc: HardwareError) -> None:
         log.warning("scanner: %s", exc)

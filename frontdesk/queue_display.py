@@ -35,6 +35,7 @@ from aiohttp import web
 
 from bilik import __version__
 from bilik import config as cfg
+from bilik.backoff import Backoff
 from bilik.tasks import TaskSet
 from frontdesk import limits
 from frontdesk.announcer import Announcer
@@ -123,7 +124,7 @@ class SerialOutput:
         self._port: serial.SerialBase | None = None
         self._driver: Any = None
         self._retry_at = 0.0
-        self._delay = limits.DEVICE_RETRY_MIN_S
+        self._backoff = Backoff(limits.DEVICE_RETRY_MIN_S, limits.DEVICE_RETRY_MAX_S, jitter=0.0)
         self.health = "ok"
         self.detail = ""
         self.shown: View | None = None
@@ -146,7 +147,7 @@ class SerialOutput:
             return
         self.shown = view
         self.health, self.detail = "ok", ""
-        self._delay = limits.DEVICE_RETRY_MIN_S
+        self._backoff.reset()
 
     def _failed(self, exc: BaseException) -> None:
         if self.health == "ok":
@@ -154,8 +155,7 @@ class SerialOutput:
         self.health, self.detail = "error", f"{self.name}: {exc}"
         self.shown = None
         self.close()
-        self._retry_at = self._clock() + self._delay
-        self._delay = min(self._delay * 2, limits.DEVICE_RETRY_MAX_S)
+        self._retry_at = self._clock() + self._backoff.next_delay()
 
     def close(self) -> None:
         if self._port is not None:

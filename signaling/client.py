@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 
+from bilik.backoff import Backoff
 from signaling import limits
 from signaling import protocol as p
-from signaling.backoff import Backoff
 from signaling.errors import ClientError, NotConnected, ProtocolError, RequestFailed
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class SignalingClient:
         self.on_message = on_message
         self.on_state = on_state
         self.software = software
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or Backoff(limits.RECONNECT_MIN_S, limits.RECONNECT_MAX_S)
         self.heartbeat_s = heartbeat_s
         self.max_frame_bytes = max_frame_bytes
         self.state = ClientState.IDLE

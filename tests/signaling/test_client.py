@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bilik.backoff import Backoff
 from signaling import protocol as p
-from signaling.backoff import Backoff
 from signaling.client import ClientState, SignalingClient
 from signaling.errors import ClientError, NotConnected, RequestFailed
 from tests.signaling.conftest import Branch, BranchFactory, wait_until
@@ -161,20 +161,6 @@ async def test_request_while_disconnected_raises_not_connected() -> None:
         await client.wait_connected(0.3)
     await client.close()
     assert client.state is ClientState.CLOSED
-
-
-def test_backoff_is_capped_exponential_with_jitter() -> None:
-    draws = iter([0.0, 1.0 - 1e-9, 0.5] + [0.0] * 20)
-    b = Backoff(0.5, 10.0, rand=lambda: next(draws))
-    delays = [b.next_delay() for _ in range(8)]
-    assert delays[0] == 0.25  # 0.5 scaled by 0.5
-    assert delays[1] == pytest.approx(1.0)  # 1.0 scaled by ~1
-    assert delays[2] == 1.5  # 2.0 scaled by 0.75
-    assert max(delays) <= 10.0 and delays[-1] == 5.0  # capped at 10, then jittered
-    b.reset()
-    assert b.next_delay() == 0.25
-    with pytest.raises(ValueError):
-        Backoff(0, 1)
 
 
 async def test_a_typed_reply_answers_a_request_and_an_error_keeps_its_text_key(
