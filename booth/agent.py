@@ -66,8 +66,7 @@ from hardware.ocr import Reader, Reading
 from hardware.printing import AsyncPrinter
 from hardware.scanner import SerialScanner
 from signaling import protocol as p
-from signaling.client import ClientState, SignalingClient
-from signaling.errors import ClientError
+from signaling.client import ClientError, ClientState, SignalingClient
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +112,8 @@ class BoothAgent:
             on_message=self._on_message,
             on_state=self._on_client_state,
             software=SOFTWARE,
+            device_id=config.id,
+            role=p.Role.BOOTH,
         )
         self.device_id: str | None = None
         self.booth = st.Booth()
@@ -211,13 +212,9 @@ class BoothAgent:
         await self.client.start()
 
     async def wait_connected(self, timeout: float = limits.CONNECT_TIMEOUT_S) -> str:
-        """Wait for the branch server's welcome; returns this booth's device id."""
+        """Wait for the branch server's welcome; returns this booth's device id (the client
+        refuses a token naming another device: :class:`signaling.client.Refused`)."""
         welcome = await self.client.wait_connected(timeout)
-        if self.config.id is not None and welcome.device_id != self.config.id:
-            raise BoothError(
-                f"the token is for device {welcome.device_id!r}, but this booth is configured "
-                f"as {self.config.id!r}"
-            )
         return welcome.device_id
 
     async def stop(self) -> None:
@@ -510,10 +507,6 @@ class BoothAgent:
         if state is ClientState.CONNECTED:
             welcome = self.client.welcome
             if welcome is not None:
-                if self.config.id is not None and welcome.device_id != self.config.id:
-                    log.error(
-                        "token is for %s, configured id is %s", welcome.device_id, self.config.id
-                    )
                 self.device_id = welcome.device_id
             self.dispatch(st.Connected(self._event_time()))
             if self.config.flow == "direct":

@@ -18,12 +18,10 @@ that fails is reported (``Status`` health) and reopened with backoff.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
 import os
-import signal
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -35,13 +33,13 @@ from aiohttp import web
 
 from bilik import __version__
 from bilik import config as cfg
+from bilik.agent.settings import DeviceSettings
 from bilik.backoff import Backoff
 from bilik.tasks import TaskSet
 from frontdesk import limits
 from frontdesk.announcer import Announcer
 from frontdesk.calls_board import CallsBoard, booth_short, led_line, pole_lines, tv_calls
 from hardware.config import HardwareConfig
-from hardware.config import load_config as load_hardware
 from hardware.displays.led import LedDisplay, LedEncoder, LedFraming
 from hardware.displays.pole import PoleCommandSet, PoleDisplay, PoleEncoder
 from hardware.displays.tv import TvFeed, make_tv_app
@@ -49,9 +47,7 @@ from hardware.errors import HardwareError
 from hardware.serialport import open_port
 from hardware.speech import Announcements, EspeakVoice
 from signaling import protocol as p
-from signaling.client import ClientState, SignalingClient
-from signaling.errors import ClientError, NotConnected
-from signaling.tokens import read_token
+from signaling.client import ClientError, ClientState, SignalingClient
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +56,7 @@ POLE_KINDS = tuple(k.value for k in PoleCommandSet)
 
 
 @dataclass(frozen=True)
-class DisplayConfig:
-    server: str = cfg.setting("ws://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
-    token: str | None = cfg.setting(
-        None, "Device token (prefer token_file: tokens in files stay out of ps)"
-    )
-    token_file: Path | None = cfg.setting(None, "File holding the device token")
-    id: str | None = cfg.setting(
-        None, "Expected device id; the display refuses to run if its token names another"
-    )
+class DisplayConfig(DeviceSettings):
     pole: str = cfg.setting("", "Pole display serial port (path or pyserial URL); empty: none")
     pole_kind: str = cfg.setting("pole-cd5220", "Pole display command set", choices=POLE_KINDS)
     pole_baud: int = cfg.setting(9600, "Pole display line speed", min=1200, max=115200)
@@ -194,7 +182,8 @@ class DisplayAgent:
         self.online = False
         self.client = SignalingClient(
             config.server, token, on_message=self._on_message, on_state=self._on_state,
-            software=f"bilik-display {__version__}",
+            software=f"bilik-display {__version__}", device_id=config.id,
+            role=p.Role.DISPLAY,
         )
         self.outputs: list[SerialOutput] = []
         if config.pole:
@@ -242,13 +231,11 @@ class DisplayAgent:
         self._dirty.set()
         await self.client.start()
 
-    async def wait_connected(self, timeout: float) -> p.Welcome:
+    async def wait_connected(self, timeout: float) -> str:
+        """Wait for the branch server's welcome; this display's device id (the client
+        refuses a token of another role or naming another device)."""
         welcome = await self.client.wait_connected(timeout)
-        if welcome.role != p.Role.DISPLAY:
-            raise ClientError(f"the token is for a {welcome.role}, not a display")
-        if self.config.id and welcome.device_id != self.config.id:
-            raise ClientError(f"the token names {welcome.device_id}, not {self.config.id}")
-        return welcome
+        return welcome.device_id
 
     async def stop(self) -> None:
         await self.client.close()
@@ -383,79 +370,3 @@ class DisplayAgent:
         # then retries with backoff and is refused (503) until the server is back.
         for transport in list(self._tv_sockets):
             transport.close()
-
-
-# -- the command line ---------------------------------------------------------------------------
-
-
-def register(sub: Any, name: str) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        name,
-        help="run the queue display (pole, LED and/or TV page showing the calls)",
-        description=(
-            "Run the queue display agent: connect to the branch server as a display and "
-            "show each call ('A001 ke Bilik 1 / A001 to Booth 1') on a 2x20 pole display "
-            "(--pole), an RS-485 LED display (--led; framing from [hardware] in --config) "
-            "and/or the TV page served on --tv-host:--tv-port (default 127.0.0.1:8790). "
-            "Runs until Ctrl-C or SIGTERM. Settings come from --config (section [display]), "
-            "BILIK_DISPLAY_* variables and flags."
-        ),
-    )
-    parser.add_argument("--config", type=Path,
-                        help="display.toml (section [display]; LED framing in [hardware])")
-    parser.add_argument("--server", help="branch server WebSocket URL, e.g. ws://10.0.0.2:8765/ws")
-    parser.add_argument("--token", help="device token (prefer --token-file)")
-    parser.add_argument("--token-file", type=Path, help="file holding the device token")
-    parser.add_argument("--id", help="expected device id (checked against the token)")
-    parser.add_argument("--pole", help="pole display serial port, e.g. /dev/ttyUSB0")
-    parser.add_argument("--pole-kind", choices=POLE_KINDS, help="pole display command set")
-    parser.add_argument("--led", help="RS-485 LED display serial port")
-    parser.add_argument("--tv-host", help="address to serve the TV page on")
-    parser.add_argument("--tv-port", type=int, help="port to serve the TV page on (0: any)")
-    parser.add_argument("--no-tv", action="store_true", help="do not serve the TV page")
-    parser.add_argument("--no-speak", action="store_true",
-                        help="do not speak the calls aloud on the TV page")
-    parser.add_argument("--volume", type=float, help="loudness of the spoken calls, 0..1")
-    parser.set_defaults(func=run)
-    inner = parser.add_subparsers(dest="display_command", metavar="SUBCOMMAND")
-    conf = inner.add_parser("config", help="print the default display.toml with every setting")
-    conf.set_defaults(func=lambda args: print(cfg.describe(DisplayConfig, SECTION)) or 0)
-
-
-def load_config(args: argparse.Namespace) -> DisplayConfig:
-    return cfg.load(DisplayConfig, SECTION, path=args.config, overrides={
-        "server": args.server, "token": args.token, "token_file": args.token_file,
-        "id": args.id, "pole": args.pole, "pole_kind": args.pole_kind, "led": args.led,
-        "tv_host": args.tv_host, "tv_port": args.tv_port,
-        "tv": False if args.no_tv else None,
-        "speak": False if args.no_speak else None, "volume": args.volume,
-    })
-
-
-def run(args: argparse.Namespace) -> int:
-    config = load_config(args)
-    hardware = load_hardware(args.config)
-    token = read_token(config.token, config.token_file, SECTION)
-    return asyncio.run(_serve(config, token, hardware))
-
-
-async def _serve(config: DisplayConfig, token: str, hardware: HardwareConfig) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    agent = DisplayAgent(config, token, hardware=hardware)
-    await agent.start()
-    try:
-        if agent.tv_url:
-            print(f"TV page: {agent.tv_url}", flush=True)
-        try:
-            welcome = await agent.wait_connected(limits.CONNECT_TIMEOUT_S)
-            log.info("display running", extra={"fields": {"device": welcome.device_id}})
-        except NotConnected as exc:
-            log.warning("%s; still trying", exc)  # the client keeps reconnecting
-        await stop.wait()
-    finally:
-        await agent.stop()
-    return 0
-
