@@ -59,7 +59,7 @@ async def soak(branch: Branch, minutes: float, sample_s: float, root: Path) -> d
             await asyncio.sleep(min(sample_s, max(0.1, duration - elapsed)))
         samples.append((round(time.monotonic() - t0, 1), me.memory_info().rss / 2**20))
         after_warmup = [rss for t, rss in samples if t >= warmup] or [samples[-1][1]]
-        tee = agent._tee
+        tee = agent.face.tee
         peer = agent.peer
         track = peer.track if peer is not None else None
         result = {
@@ -85,7 +85,7 @@ async def soak(branch: Branch, minutes: float, sample_s: float, root: Path) -> d
             },
             "screen_frames_drawn": agent.screen.frames_drawn,
             "call_state_end": agent.state.value,
-            "calls_started": agent.calls_started,
+            "calls_started": agent.call.calls_started,
             "rss_samples_mb": [[t, round(r, 1)] for t, r in samples],
             "machine": machine(),
         }

@@ -137,15 +137,15 @@ async def test_a_booking_scanned_at_the_booth_is_refused_or_told_its_turn_then_c
         # A booking in its window: checked in; not its turn here, so the number is told.
         reader.scan("BK-1001")
         await shows(agent, text("booth.checked_in", number="R002"))
-        assert agent._tee is None  # nobody is claimed: the camera stays off
+        assert agent.face.tee is None  # nobody is claimed: the camera stays off
 
         # A second booth comes; the officer signs in (no free slot): each free booth calls
         # one of the two bookings.
         await other.start()
         await other.wait_connected(60)
         await hub.open(slots=0)
-        await until(lambda: agent._called, "a booking called to booth-01")
-        [(ticket, number)] = agent._called.items()
+        await until(lambda: agent.inbound.called, "a booking called to booth-01")
+        [(ticket, number)] = agent.inbound.called.items()
         codes = {"R001": "BK-5005", "R002": "BK-1001"}
         code = codes.pop(number)
         [elsewhere] = codes.values()
@@ -180,7 +180,7 @@ async def test_a_booking_whose_turn_is_here_sits_down_at_once(
         await hub.open(slots=0)
         reader.scan("BK-1001")
         await until(lambda: agent.booth.state is BoothState.WAITING, "seated at once")
-        assert agent.booth.number == "R001" and agent._tee is not None
+        assert agent.booth.number == "R001" and agent.face.tee is not None
         await until(lambda: (snap := agent.screen.last) is not None
                     and snap.view.screen is ScreenName.WAITING, "the waiting screen")
     finally:
