@@ -28,7 +28,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.call import Branch, get_json, machine
+from bench.call import Branch, machine
 from booth.agent import BoothAgent, CallState
 from booth.config import BoothConfig
 
@@ -105,7 +105,7 @@ def main() -> int:
         try:
             branch.spawn("server", "server", "--data-dir", str(branch.data),
                          "--port", str(branch.port))
-            branch.wait(lambda: get_json(f"http://127.0.0.1:{branch.port}/healthz"), "the server")
+            branch.wait(branch.server_up, "the server")
             hub_token = branch.token_file("hub", "hub-01")
             branch.spawn("hub", "hub", "--server", branch.url, "--token-file", str(hub_token),
                          "--metrics-port", str(branch.hub_port), "--synthetic-officer",

@@ -1,9 +1,9 @@
 """The booth's self-test at start and its periodic health: one word per device.
 
-Health words: ``ok``; ``absent`` is never used for a configured device (a configured
-device that is missing is a fault); anything else is ``error: <what>``. The queue takes a
-booth whose health has any value other than ``ok`` out of rotation, so only configured
-devices are listed.
+Health words (:class:`bilik.devicehealth.DeviceHealth`): ``ok``; ``absent`` is never used for
+a configured device (a configured device that is missing is a fault); anything else is
+``error: <what>``. The queue takes a booth whose health has any value other than ``ok`` out of
+rotation, so only configured devices are listed.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bilik.devicehealth import DeviceHealth
 from booth import limits
 from booth.config import BoothConfig
 from booth.devices import safe_source
@@ -23,7 +24,7 @@ from hardware.scanner import SerialScanner
 
 log = logging.getLogger(__name__)
 
-OK = "ok"
+OK = DeviceHealth.OK  # anything else: "error: <what>"
 
 
 def error(detail: str) -> str:

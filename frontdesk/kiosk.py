@@ -33,6 +33,7 @@ from bilik import config as cfg
 from bilik.agent.settings import DeviceSettings
 from bilik.backoff import Backoff
 from bilik.catalogue import Message, text
+from bilik.devicehealth import DeviceHealth
 from bilik.tasks import TaskSet
 from frontdesk import limits
 from frontdesk.kiosk_commands import (
@@ -132,9 +133,10 @@ class Kiosk:
             software=f"bilik-kiosk {__version__}", device_id=config.id, role=p.Role.KIOSK,
         )
         self.printer: AsyncPrinter | None = None
-        self.health = _Health({"printer": "ok" if config.printer else "absent"})
+        self.health = _Health({"printer": DeviceHealth.OK if config.printer
+                               else DeviceHealth.ABSENT})
         if config.scanner:
-            self.health.parts["scanner"] = "ok"
+            self.health.parts["scanner"] = DeviceHealth.OK
         self.last: KioskResult | None = None
         self.failed_job: PrintJob | None = None  # the last ticket that did not print
         self.control_url: str | None = None
@@ -296,10 +298,10 @@ class Kiosk:
             self.failed_job = exc.job
             if exc.job.reason is FailureReason.DISCONNECTED:
                 await self._drop_printer()
-            await self._set_health("printer", "error", exc.job.describe())
+            await self._set_health("printer", DeviceHealth.ERROR, exc.job.describe())
             return Outcome.PRINT_FAILED, exc.job.describe(), job.job_id
         self.failed_job = None
-        await self._set_health("printer", "ok", "")
+        await self._set_health("printer", DeviceHealth.OK, "")
         return Outcome.PRINTED, done.describe(), job.job_id
 
     async def _open_printer(self) -> AsyncPrinter | None:
@@ -308,7 +310,8 @@ class Kiosk:
                 self.config.printer, status_timeout=self.config.printer_status_timeout_s)
         except HardwareError as exc:
             log.warning("ticket printer not available: %s", exc)
-            await self._set_health("printer", "error", f"cannot open printer: {exc}")
+            await self._set_health("printer", DeviceHealth.ERROR,
+                                   f"cannot open printer: {exc}")
             return None
         return self.printer
 
@@ -322,7 +325,7 @@ class Kiosk:
         """While the printer is not ok, ask it whether it recovered (paper refilled...)."""
         while True:
             await asyncio.sleep(self.config.printer_recheck_s)
-            if self.health.parts.get("printer") == "ok" or self._lock.locked():
+            if self.health.parts.get("printer") == DeviceHealth.OK or self._lock.locked():
                 continue
             printer = self.printer or await self._open_printer()
             if printer is None:
@@ -331,11 +334,11 @@ class Kiosk:
                 status = await printer.status()
             except PrinterError as exc:
                 await self._drop_printer()
-                await self._set_health("printer", "error", str(exc))
+                await self._set_health("printer", DeviceHealth.ERROR, str(exc))
                 continue
             if status.ok:
                 log.info("ticket printer ready again")
-                await self._set_health("printer", "ok", "")
+                await self._set_health("printer", DeviceHealth.OK, "")
 
     # -- health -----------------------------------------------------------------------------
 
@@ -367,7 +370,8 @@ class Kiosk:
 
     async def _report(self) -> None:
         parts = dict(self.health.parts)
-        state = "ready" if all(v in ("ok", "absent") for v in parts.values()) else "fault"
+        serving = (DeviceHealth.OK, DeviceHealth.ABSENT)
+        state = "ready" if all(v in serving for v in parts.values()) else "fault"
         if parts.get("help") == "requested":
             state = "help"
         if self._reported == (state, parts) or not self.client.connected:
@@ -404,12 +408,12 @@ class Kiosk:
                                     on_error=self._scanner_garbage)
             try:
                 self._scanner = await scanner.open()
-                await self._set_health("scanner", "ok", "")
+                await self._set_health("scanner", DeviceHealth.OK, "")
                 backoff.reset()
                 async for code in scanner:
                     await self.scanned(code)
             except (DeviceDisconnected, HardwareError) as exc:
-                await self._set_health("scanner", "error", str(exc))
+                await self._set_health("scanner", DeviceHealth.ERROR, str(exc))
             finally:
                 self._scanner = None
                 with contextlib.suppress(HardwareError):

@@ -35,6 +35,7 @@ from bilik import __version__
 from bilik import config as cfg
 from bilik.agent.settings import DeviceSettings
 from bilik.backoff import Backoff
+from bilik.devicehealth import DeviceHealth
 from bilik.tasks import TaskSet
 from frontdesk import limits
 from frontdesk.announcer import Announcer
@@ -113,7 +114,7 @@ class SerialOutput:
         self._driver: Any = None
         self._retry_at = 0.0
         self._backoff = Backoff(limits.DEVICE_RETRY_MIN_S, limits.DEVICE_RETRY_MAX_S, jitter=0.0)
-        self.health = "ok"
+        self.health = DeviceHealth.OK
         self.detail = ""
         self.shown: View | None = None
 
@@ -134,13 +135,13 @@ class SerialOutput:
             self._failed(exc)
             return
         self.shown = view
-        self.health, self.detail = "ok", ""
+        self.health, self.detail = DeviceHealth.OK, ""
         self._backoff.reset()
 
     def _failed(self, exc: BaseException) -> None:
-        if self.health == "ok":
+        if self.health is DeviceHealth.OK:
             log.warning("%s display failed: %s", self.name, exc)
-        self.health, self.detail = "error", f"{self.name}: {exc}"
+        self.health, self.detail = DeviceHealth.ERROR, f"{self.name}: {exc}"
         self.shown = None
         self.close()
         self._retry_at = self._clock() + self._backoff.next_delay()
@@ -299,7 +300,7 @@ class DisplayAgent:
             await asyncio.sleep(limits.EXPIRE_CHECK_S)
             if self.board.expire(self.clock()):
                 self._dirty.set()
-            elif any(o.health != "ok" for o in self.outputs):
+            elif any(o.health is not DeviceHealth.OK for o in self.outputs):
                 self._dirty.set()  # a failed output gets its retry
 
     async def rendered(self, timeout: float) -> View:
@@ -315,9 +316,9 @@ class DisplayAgent:
         return self.view()
 
     async def _report(self) -> None:
-        health = {o.name: o.health for o in self.outputs}
+        health: dict[str, str] = {o.name: o.health for o in self.outputs}
         if self.feed is not None:
-            health["tv"] = "ok"
+            health["tv"] = DeviceHealth.OK
         if self.announcer is not None:
             health["speech"] = self.announcer.health
         if self._reported == health or not self.client.connected:
@@ -325,7 +326,7 @@ class DisplayAgent:
         details = [o.detail for o in self.outputs] + [
             self.announcer.detail if self.announcer is not None else ""]
         detail = "; ".join(d for d in details if d)
-        state = "ready" if all(v == "ok" for v in health.values()) else "fault"
+        state = "ready" if all(v == DeviceHealth.OK for v in health.values()) else "fault"
         try:
             await self.client.request(p.Status(state=state, health=health, detail=detail[:500]),
                                       timeout=limits.REPORT_TIMEOUT_S)

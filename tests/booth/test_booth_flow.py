@@ -35,7 +35,8 @@ from signaling.cases import add_officer_offline
 from signaling.config import ServerConfig
 from signaling.server import make_app
 from tests.booth.branch import Kiosk
-from tests.booth.hubpeer import OFFICER_BGR, HubPeer, until
+from tests.booth.hubpeer import OFFICER_BGR, HubPeer
+from tests.helpers import until
 
 pytestmark = pytest.mark.slow
 

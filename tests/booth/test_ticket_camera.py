@@ -24,7 +24,7 @@ from booth.view import ScreenName
 from hardware.camera import SyntheticSource
 from signaling import protocol as p
 from tests.booth.branch import Branch, Kiosk
-from tests.booth.hubpeer import until
+from tests.helpers import until
 
 FORGED = "BILIK1:T:kc-01:forged"
 
