@@ -11,7 +11,8 @@ is still shown and returned, never silently lost.
 Ways in, all ending in :meth:`Kiosk.take_ticket` / :meth:`Kiosk.check_in`:
 
 - the in-process API (tests, the demo in one process);
-- a console line protocol on stdin (``jht``, ``jht elderly``, ``code BK-1001``);
+- a console line protocol on stdin (``jht``, ``jht elderly``, ``code BK-1001``;
+  :mod:`frontdesk.kiosk_cli`, which also runs the kiosk as ``bilik kiosk``);
 - codes from a serial QR/barcode scanner (optional);
 - the touch screen page and a small JSON API on this machine's loopback
   (:mod:`frontdesk.kiosk_control`: ``GET /``, ``POST /ticket``, ``POST /check-in``...).

@@ -13,7 +13,8 @@ While the server is unreachable the outputs say so: the pole shows the offline l
 the LED dashes, and the TV page its offline band (its feed socket is dropped and
 refused, so the page shows "Reconnecting..." and retries by itself).
 One renderer task writes every change, in order, coalescing bursts; a serial output
-that fails is reported (``Status`` health) and reopened with backoff.
+that fails is reported (``Status`` health) and reopened with backoff. ``bilik display`` runs it
+(:mod:`frontdesk.queue_display_cli`).
 """
 
 from __future__ import annotations
