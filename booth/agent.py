@@ -39,14 +39,14 @@ from booth.documents import BoothDocuments
 from booth.errors import BoothError
 from booth.face_camera import FaceCamera
 from booth.hand_button import HandButtonLoop
-from booth.media import IncomingMedia, make_camera
-from booth.narration import Narrator
+from booth.media import make_camera
 from booth.peer import BoothPeer
 from booth.presence import FaceDetector, PresenceTracker
 from booth.receipt import print_receipt
 from booth.replay import ReplayLoop, ReplayTrack
 from booth.screen import BoothScreen
-from booth.speaker import Speaker, SpeakerError, SpeakerKind, make_speaker
+from booth.sound import BoothSound
+from booth.speaker import Speaker
 from booth.ticket_camera import TicketCamera
 from booth.upload import Uploader, http_base
 from booth.view import View, compose
@@ -99,13 +99,8 @@ class BoothAgent:
         self.state_path = config.data_dir / statefile.STATE_FILE
         self.transitions: list[tuple[str, str, str]] = []  # (event, from, to), for tests
         self.health: dict[str, str] = {}
-        try:
-            self.speaker = make_speaker(config.speaker)
-        except ValueError as exc:
-            raise BoothError(str(exc)) from None
-        self.incoming = IncomingMedia(self.speaker)
-        self.narrator = Narrator(self.speaker.narration, config.data_dir / "speech",
-                                 enabled=config.read_aloud, voice=config.speech_voice)
+        self.sound = BoothSound(config, on_fault=self._speaker_fault)
+        self.incoming, self.narrator = self.sound.incoming, self.sound.narrator
         self.screen = screen or devices.make_screen(config)
         self.printer = printer
         self.health_every_s = health_every_s
@@ -130,7 +125,6 @@ class BoothAgent:
         self._replay: ReplayLoop | None = None
         self._scanner: SerialScanner | None = None
         self.presence_note = ""
-        self.speaker_note = ""
         self.button_note = ""
         self.hand_button = HandButtonLoop(
             config.hand_button, on_press=self.press, raised=lambda: self.booth.hand_raised,
@@ -184,12 +178,11 @@ class BoothAgent:
         await self.documents.stop_scan()
         await self._tasks.cancel_all()
         await self.call.drop()
-        await self.incoming.close()
-        await self.narrator.close()
+        await self.sound.close()
         await self.client.close()
         await self.face.off()
         await self.documents.close()
-        await asyncio.to_thread(self.speaker.close)
+        await self.sound.close_speaker()
         if self._scanner is not None:
             with contextlib.suppress(HardwareError):
                 await self._scanner.close()
@@ -203,6 +196,10 @@ class BoothAgent:
     @property
     def peer(self) -> BoothPeer | None:
         return self.call.peer
+
+    @property
+    def speaker(self) -> Speaker:
+        return self.sound.speaker
 
     @property
     def state(self) -> CallState:
@@ -287,7 +284,7 @@ class BoothAgent:
         self._spawn(send(), f"booth-send-{msg.TYPE}")
 
     async def _report(self, detail: str = "") -> None:
-        notes = [d for d in (detail, self.presence_note, self.speaker_note, self.button_note)
+        notes = [d for d in (detail, self.presence_note, self.sound.note, self.button_note)
                  if d]
         status = p.Status(state=self.booth.state.value, health=dict(self.health),
                           detail="; ".join(notes)[:500])
@@ -304,7 +301,9 @@ class BoothAgent:
         self.health.update(found.health)
         self.printer, self._scanner = found.printer, found.scanner
         self._owns_printer = found.owns_printer
-        await self._open_speaker()
+        speaker = await self.sound.open()
+        if speaker is not None:
+            self.health["speaker"] = speaker
         now = self._event_time()
         for device, health in self.health.items():
             if health != selftest.OK:
@@ -312,40 +311,16 @@ class BoothAgent:
                 self.dispatch(st.DeviceFailed(now, device))
         log.info("self-test", extra={"fields": dict(self.health)})
 
-    async def _open_speaker(self) -> None:
-        """Open the loudspeaker. Only a required one counts in the booth's health: a booth
-        without sound can still serve (the officer can type), so by default a failed
-        speaker is reported in ``Status.detail`` and the officer's audio is dropped."""
-        if self.speaker.kind is SpeakerKind.NULL:
-            return
-        try:
-            await asyncio.to_thread(self.speaker.open)
-        except SpeakerError as exc:
-            self._speaker_failed(str(exc))
-            return
-        if self.config.speaker_required:
-            self.health["speaker"] = selftest.OK
-
-    def _speaker_failed(self, why: str) -> None:
-        log.error("%s", why)
-        if self.config.speaker_required:
-            self.health["speaker"] = selftest.error(why)
-            self.dispatch(st.DeviceFailed(self._event_time(), "speaker"))
-        else:
-            self.speaker_note = f"speaker unavailable: {why}"[:200]
-            failed, self.speaker = self.speaker, Speaker()
-            self.incoming.speaker = self.speaker
-            self.narrator.narration = self.speaker.narration
-            failed.close()
+    def _speaker_fault(self, health: str) -> None:
+        self.health["speaker"] = health
+        self.dispatch(st.DeviceFailed(self._event_time(), "speaker"))
 
     async def _health_loop(self) -> None:
         while True:
             await asyncio.sleep(self.health_every_s)
             if self.printer is not None and self.booth.state is not st.BoothState.VERDICT:
                 self._device_health("printer", await selftest.check_printer(self.printer))
-            problem = self.speaker.check()
-            if problem is not None and "speaker" not in self.booth.faults:
-                self._speaker_failed(f"speaker {self.speaker.name}: {problem}")
+            self.sound.check(known_faulty="speaker" in self.booth.faults)
             await self._report()
 
     def _device_health(self, device: str, health: str) -> None:
