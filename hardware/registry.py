@@ -21,9 +21,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from bilik.backoff import Backoff
 from bilik.devicehealth import DeviceHealth
 from hardware import limits
-from hardware.backoff import Backoff
 from hardware.devicerules import (
     RULE_FORMS,
     RULE_KEYS,
@@ -170,7 +170,9 @@ class DeviceRegistry:
         self._opener = opener
         self._clock = clock
         self._poll_interval = poll_interval
-        self._backoff = backoff or Backoff(rng=rng)
+        self._backoff = backoff or Backoff(
+            limits.REOPEN_BACKOFF_BASE_S, limits.REOPEN_BACKOFF_CAP_S,
+            factor=limits.REOPEN_BACKOFF_FACTOR, jitter=limits.REOPEN_JITTER, rand=rng)
         now = clock()
         self._slots = {
             s.role: _Slot(s, HealthReport(s.role, DeviceHealth.ABSENT, s.text, since=now))

@@ -21,7 +21,7 @@ from signaling.app import make_app
 from signaling.client import SignalingClient
 from signaling.config import ServerConfig
 from signaling.documents import blob_path
-from tests.booth.hubpeer import until
+from tests.helpers import until
 
 
 def jpeg(size: tuple[int, int] = (700, 500)) -> bytes:
