@@ -63,3 +63,17 @@ class ServerConfig:
         "Malformed messages a device may send within a minute before it is disconnected",
         min=1, max=1000000,
     )
+    # Evidence and the head office (signaling/outbox.py, docs/evidence.md).
+    headoffice_url: str = setting(
+        "", "Head office URL(s), comma-separated (tried in turn); empty: bundles are built "
+        "and kept here, not sent")
+    evidence_build_delay_s: float = setting(
+        0.0, "Seconds after a decision before its bundle is built (time for a recording to be "
+        "uploaded)", min=0.0, max=86400.0)
+    evidence_retention_s: float = setting(
+        30 * 24 * 3600.0, "A bundle's local copy is deleted this long after the head office "
+        "acknowledged it", min=0.0, max=10 * 365 * 24 * 3600.0)
+    outbox_retry_min_s: float = setting(
+        2.0, "First wait before sending to the head office again", min=0.01, max=3600.0)
+    outbox_retry_max_s: float = setting(
+        300.0, "Longest wait between tries to reach the head office", min=0.01, max=86400.0)

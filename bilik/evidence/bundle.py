@@ -6,12 +6,13 @@ Layout (docs/evidence.md)::
                          SHA-256, the audit chain's genesis, length and last hash
     signature            base64 Ed25519 signature of manifest.json's exact bytes
     decision.json        the decision with its claim data, the pairing and the case events
-    documents.json       each document's record (kind, size, SHA-256, status, ...)
+    documents.json       each document's and recording's record (kind, size, SHA-256, ...,
+                         and "file": its name in the bundle, null when retention deleted it)
     documents/<id>.jpg   the documents' files, as uploaded
     readings.json        what OCR read from them
     audit.jsonl          the case's audit entries, hash-chained (bilik.evidence.chain)
     consent.json         optional: the participant's consent (wording version, time, answer)
-    recording/*.webm     optional: the session's recording(s)
+    recording/<id>.webm  optional: the session's recording(s)
 
 :func:`write` is used by the branch server, :func:`verify` by the head office and by
 ``bilik evidence verify``; verification collects every problem it finds, each one sentence.
@@ -61,7 +62,7 @@ EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png"}
 @dataclass(frozen=True)
 class Document:
     record: dict[str, Any]  # id, kind, sha256, content_type, ... as the branch stored it
-    path: Path  # its file
+    path: Path | None  # its file (None, or a path that no longer exists: deleted by retention)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class Claim:
     readings: Sequence[dict[str, Any]] = ()
     audit: Sequence[dict[str, Any]] = ()  # seq, at, actor, action, subject, detail; in order
     consent: dict[str, Any] | None = None
-    recordings: Sequence[Path] = ()
+    recordings: Sequence[Document] = ()  # the session's recordings (uploaded like documents)
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,25 @@ def document_member(record: dict[str, Any]) -> str:
     return f"documents/{record['id']}{EXTENSIONS.get(str(record.get('content_type')), '.bin')}"
 
 
+def recording_member(record: dict[str, Any]) -> str:
+    name = f"{record['id']}.webm"
+    if not RECORDING_RE.fullmatch(name):
+        raise ValueError(f"recording id {record['id']!r} cannot name a file")
+    return f"recording/{name}"
+
+
+def _add_documents(w: _Writer, docs: Sequence[Document], member: Any) -> list[dict[str, Any]]:
+    out = []
+    for doc in docs:
+        name: str | None = member(doc.record)
+        if doc.path is not None and doc.path.exists():
+            w.add_file(str(name), doc.path)
+        else:
+            name = None  # the record stays; its file was deleted by the retention rule
+        out.append({**doc.record, "file": name})
+    return out
+
+
 def write(claim: Claim, key: Ed25519PrivateKey, target: Path) -> tuple[str, int]:
     """Write the signed bundle to ``target`` (atomically, fsynced); its SHA-256 and size."""
     start = chain.genesis(claim.branch, claim.reference)
@@ -133,21 +153,13 @@ def write(claim: Claim, key: Ed25519PrivateKey, target: Path) -> tuple[str, int]
     with zipfile.ZipFile(tmp, "w") as zf:
         w = _Writer(zf)
         w.add_bytes(DECISION, dumps(claim.decision))
-        docs = []
-        for doc in claim.documents:
-            name = document_member(doc.record)
-            w.add_file(name, doc.path)
-            docs.append({**doc.record, "file": name})
+        docs = _add_documents(w, claim.documents, document_member)
+        docs += _add_documents(w, claim.recordings, recording_member)
         w.add_bytes(DOCUMENTS, dumps(docs))
         w.add_bytes(READINGS, dumps(list(claim.readings)))
         w.add_bytes(AUDIT, chain.to_jsonl(chained))
         if claim.consent is not None:
             w.add_bytes(CONSENT, dumps(claim.consent))
-        for rec in claim.recordings:
-            if not RECORDING_RE.fullmatch(rec.name):
-                raise ValueError(f"recording file name {rec.name!r} is not NAME.webm or "
-                                 "NAME.mkv")
-            w.add_file(f"recording/{rec.name}", rec)
         manifest = {
             "format": FORMAT, "branch": claim.branch, "reference": claim.reference,
             "ticket": claim.ticket, "created": claim.created,

@@ -44,5 +44,5 @@ def make_claim(tmp: Path, *, branch: str = "kc-01", reference: str = "KLM-202612
         audit=audit,
         consent={"version": "consent-2026-1", "accepted": True, "at": 1_800_000_001.0}
         if consent else None,
-        recordings=[rec] if recording else [],
+        recordings=[doc("r-00000000000000b1", "recording", WEBM, rec)] if recording else [],
     )

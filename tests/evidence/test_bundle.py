@@ -57,9 +57,9 @@ def test_a_fresh_bundle_verifies_with_the_branch_key(made: Path) -> None:
     with zipfile.ZipFile(made) as zf:
         names = set(zf.namelist())
     assert {"manifest.json", "signature", "decision.json", "documents.json", "readings.json",
-            "audit.jsonl", "consent.json", "recording/session.webm",
+            "audit.jsonl", "consent.json", "recording/r-00000000000000b1.webm",
             "documents/d-00000000000000a1.jpg"} <= names
-    assert member(made, "recording/session.webm") == WEBM
+    assert member(made, "recording/r-00000000000000b1.webm") == WEBM
     decision = json.loads(member(made, "decision.json"))
     assert decision["claim"] == {"program": "JHT", "amount": 12_500_000}
 
