@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from aiohttp import web
 from prometheus_client import Counter, Gauge
 
 from bilik.evidence import bundle, keys
+from bilik.evidence.limits import HASH_CHUNK
 from signaling import evidence as ev
 from signaling import protocol as p
 from signaling.admin import admin_only
@@ -169,6 +171,10 @@ class Outbox:
         db = self.server.db
         assert self.link is not None
 
+        damage = await asyncio.to_thread(_damage, self.root / row.file, row.sha256, row.size)
+        if damage:  # the disk or someone changed it after it was built: never send that
+            await self._refused(row, [damage])
+            return
         resumed: list[int] = []
         try:
             ack = await self.link.send(self.root / row.file, row.reference, row.sha256, row.size,
@@ -183,11 +189,7 @@ class Outbox:
                 "reference": row.reference, "retry_in_s": round(delay, 2), "error": str(exc)}})
             return
         except BundleRefused as exc:
-            self.metrics.refused.inc()
-            await db.call(ev.mark_refused, db.sync, row.reference, self.server.clock(),
-                          exc.problems)
-            log.error("head office refused an evidence bundle", extra={"fields": {
-                "reference": row.reference, "problems": exc.problems}})
+            await self._refused(row, exc.problems)
             return
         if resumed:  # the head office had part of it: the upload went on from there
             await db.call(ev.mark_resumed, db.sync, row.reference, resumed[0])
@@ -196,6 +198,13 @@ class Outbox:
         self.metrics.acked.inc()
         await db.call(ev.mark_acked, db.sync, row.reference, self.server.clock(),
                       {"sha256": ack.sha256, "duplicate": ack.duplicate})
+
+    async def _refused(self, row: ev.OutboxRow, problems: list[str]) -> None:
+        db = self.server.db
+        self.metrics.refused.inc()
+        await db.call(ev.mark_refused, db.sync, row.reference, self.server.clock(), problems)
+        log.error("evidence bundle refused", extra={"fields": {
+            "reference": row.reference, "problems": problems}})
 
     async def _sweep(self) -> None:
         db, config = self.server.db, self.server.config
@@ -233,6 +242,23 @@ class Outbox:
         return web.FileResponse(self.root / row.file, headers={
             "Content-Type": "application/zip",
             "Content-Disposition": f'attachment; filename="{row.file}"'})
+
+
+def _damage(path: Path, sha256: str, size: int) -> str:
+    """Why the local copy is not the bundle that was built ("" when it is)."""
+    try:
+        actual = path.stat().st_size
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            while chunk := f.read(HASH_CHUNK):
+                digest.update(chunk)
+    except OSError as exc:
+        return f"the local copy {path.name} cannot be read: {exc.strerror}"
+    if actual != size or digest.hexdigest() != sha256:
+        return (f"the local copy {path.name} changed after it was built (SHA-256 "
+                f"{digest.hexdigest()[:12]}…, {actual} bytes; built {sha256[:12]}…, {size} "
+                "bytes)")
+    return ""
 
 
 def setup(app: web.Application, server: BranchServer) -> None:

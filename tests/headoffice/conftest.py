@@ -175,3 +175,19 @@ def office_processes(dsn: str, tmp_path: Path) -> Iterator[Any]:
     yield factory
     for proc in started:
         proc.stop()
+
+
+async def register_pem(dsn: str, branch: str, pem: bytes) -> None:
+    pool = await database.connect(dsn)
+    try:
+        await database.add_branch(pool, branch, pem, "test")
+    finally:
+        await pool.close()
+
+
+async def rows(dsn: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return list(await conn.fetch(sql, *args))
+    finally:
+        await conn.close()
