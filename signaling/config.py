@@ -77,3 +77,6 @@ class ServerConfig:
         2.0, "First wait before sending to the head office again", min=0.01, max=3600.0)
     outbox_retry_max_s: float = setting(
         300.0, "Longest wait between tries to reach the head office", min=0.01, max=86400.0)
+    bookings_pull_s: float = setting(
+        900.0, "Pull the day's bookings from the head office this often (0: never; the manual "
+        "upload stays)", min=0.0, max=86400.0)

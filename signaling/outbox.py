@@ -8,6 +8,7 @@ restart; a bundle is marked acknowledged only once the head office has verified 
 it, and its local copy is deleted only after ``evidence_retention_s`` more. A bundle the head
 office refuses is kept, audited, counted and logged as an error.
 
+With a head office configured it also pulls the day's bookings (:mod:`signaling.bookingpull`).
 The backlog (bundles not acknowledged, age of the oldest) is on ``/metrics``; the outbox is
 listed at ``GET /api/evidence/outbox`` (admin) and a bundle downloaded at
 ``GET /api/evidence/{reference}`` (admin).
@@ -32,6 +33,8 @@ from signaling import evidence as ev
 from signaling import protocol as p
 from signaling.admin import admin_only
 from signaling.backoff import Backoff
+from signaling.bookingpull import BookingPull
+from signaling.branchqueue import QUEUE_KEY
 from signaling.headofficelink import BundleRefused, HeadOfficeLink, LinkError
 
 if TYPE_CHECKING:
@@ -65,8 +68,10 @@ class OutboxMetrics:
 
 
 class Outbox:
-    def __init__(self, server: BranchServer) -> None:
+    def __init__(self, server: BranchServer, app: web.Application) -> None:
         self.server = server
+        self.app = app
+        self.pull: BookingPull | None = None
         config = server.config
         self.urls = [u.strip() for u in config.headoffice_url.split(",") if u.strip()]
         self.metrics = OutboxMetrics(server.metrics.registry)
@@ -96,9 +101,16 @@ class Outbox:
             self._session = aiohttp.ClientSession()
             self.link = HeadOfficeLink(self.urls, self.server.config.branch, self.key,
                                        self._session, self.server.clock)
+            queue = self.app.get(QUEUE_KEY)
+            if queue is not None and self.server.config.bookings_pull_s > 0:
+                self.pull = BookingPull(self.server, queue, self.link,
+                                        self.server.config.bookings_pull_s)
+                self.pull.start()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="evidence-outbox")
 
     async def stop(self) -> None:
+        if self.pull is not None:
+            await self.pull.stop()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -263,7 +275,7 @@ def _damage(path: Path, sha256: str, size: int) -> str:
 
 def setup(app: web.Application, server: BranchServer) -> None:
     """Bundles for decisions (after :mod:`signaling.cases`), the outbox and its routes."""
-    outbox = Outbox(server)
+    outbox = Outbox(server, app)
     app[OUTBOX_KEY] = outbox
     server.on_start.append(outbox.start)
     server.on_stop.append(outbox.stop)
