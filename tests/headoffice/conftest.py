@@ -25,7 +25,7 @@ from bilik.evidence import keys, requestauth
 from headoffice import database
 from headoffice.app import make_app
 from headoffice.config import HeadOfficeConfig
-from tests.headoffice.postgres import PostgresServer, free_port
+from headoffice.scratchdb import PostgresServer, free_port
 
 START_S = 60.0
 _names = itertools.count(1)

@@ -210,7 +210,7 @@ def test_branch_add_and_list_from_the_command_line(
 
 def test_an_unreachable_database_is_one_clear_line(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.headoffice.postgres import free_port
+    from headoffice.scratchdb import free_port
 
     dsn = f"postgresql://postgres@127.0.0.1:{free_port()}/nothing"
     assert main(["headoffice", "branch", "list", "--dsn", dsn]) == 1

@@ -26,12 +26,12 @@ import pytest
 from PIL import Image
 
 from bilik.evidence.bundle import verify
+from headoffice.scratchdb import free_port
 from signaling import evidence as ev
 from signaling.outbox import OUTBOX_KEY
 from signaling.store import DB_FILE
 from tests.headoffice.branches import Desk, branch_key_pem, start_branch
 from tests.headoffice.conftest import register_pem, rows
-from tests.headoffice.postgres import free_port
 from tests.signaling.conftest import Branch, wait_until
 from tests.signaling.test_documents import open_upload, put
 

@@ -1,5 +1,7 @@
-"""A throw-away PostgreSQL server for the tests: initdb in a temporary directory, run by the
-``postgres`` system user (PostgreSQL refuses to run as root), on 127.0.0.1 and a free port."""
+"""A throw-away PostgreSQL server for the tests and the benchmark: initdb in a temporary
+directory, run by the ``postgres`` system user when we are root (PostgreSQL refuses to run as
+root), on 127.0.0.1 and a free port, with Debian's binaries (/usr/lib/postgresql/*/bin).
+Never for production data: fsync is off."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from headoffice.errors import DatabaseUnavailable
 
 START_S = 60.0
 
@@ -31,8 +35,8 @@ class PostgresServer:
     def __init__(self) -> None:
         bin_dir = _bin_dir()
         if bin_dir is None:
-            raise RuntimeError("PostgreSQL is not installed (scripts/setup.sh installs Debian's "
-                               "postgresql)")
+            raise DatabaseUnavailable("PostgreSQL is not installed (scripts/setup.sh installs "
+                                      "Debian's postgresql)")
         self.bin = bin_dir
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="bilik-pg-"))
@@ -52,7 +56,7 @@ class PostgresServer:
         done = self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
                          "--no-sync", "-E", "UTF8", "--locale", "C")
         if done.returncode != 0:
-            raise RuntimeError(f"initdb failed: {done.stderr}")
+            raise DatabaseUnavailable(f"initdb failed: {done.stderr}")
         # fsync off: the tests kill head-office processes, never this server.
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
@@ -61,7 +65,7 @@ class PostgresServer:
         if done.returncode != 0:
             log = (self.root / "postgres.log").read_text() if (
                 self.root / "postgres.log").exists() else ""
-            raise RuntimeError(f"pg_ctl start failed: {done.stderr}\n{log}")
+            raise DatabaseUnavailable(f"pg_ctl start failed: {done.stderr}\n{log}")
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.SubprocessError, OSError):
