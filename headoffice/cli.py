@@ -63,7 +63,7 @@ def _flags(parser: argparse.ArgumentParser, *, inner: bool = False) -> None:
     extra: dict[str, Any] = {"default": argparse.SUPPRESS} if inner else {}
     parser.add_argument("--config", type=Path, help="headoffice.toml ([headoffice])", **extra)
     parser.add_argument("--host", help="listen address (default 127.0.0.1)", **extra)
-    parser.add_argument("--port", type=int, help="listen port (default 8780)", **extra)
+    parser.add_argument("--port", type=int, help="listen port (default 8800)", **extra)
     parser.add_argument("--dsn", help="PostgreSQL connection URI", **extra)
     parser.add_argument("--blob-dir", type=Path, help="directory of the bundles' files",
                         **extra)

@@ -13,7 +13,7 @@ from headoffice import limits
 @dataclass(frozen=True)
 class HeadOfficeConfig:
     host: str = setting("127.0.0.1", "Address to listen on")
-    port: int = setting(8780, "TCP port for the branches' uploads and bookings", min=0,
+    port: int = setting(8800, "TCP port for the branches' uploads and bookings", min=0,
                         max=65535)
     dsn: str = setting("postgresql:///bilik_headoffice",
                        "PostgreSQL connection (libpq URI); shared by every head-office process")
