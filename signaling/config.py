@@ -67,9 +67,10 @@ class ServerConfig:
     headoffice_url: str = setting(
         "", "Head office URL(s), comma-separated (tried in turn); empty: bundles are built "
         "and kept here, not sent")
-    evidence_build_delay_s: float = setting(
-        0.0, "Seconds after a decision before its bundle is built (time for a recording to be "
-        "uploaded)", min=0.0, max=86400.0)
+    evidence_recording_wait_s: float = setting(
+        900.0, "When the participant accepted recording, a claim's bundle waits for the "
+        "recording (uploaded by the hub after the session) at most this long after the "
+        "decision", min=0.0, max=7 * 86400.0)
     evidence_retention_s: float = setting(
         30 * 24 * 3600.0, "A bundle's local copy is deleted this long after the head office "
         "acknowledged it", min=0.0, max=10 * 365 * 24 * 3600.0)

@@ -96,15 +96,43 @@ def bundle_name(reference: str) -> str:
 # -- the outbox ------------------------------------------------------------------------------
 
 
-def enqueue_decided(store: Store, delay_s: float) -> int:
+def enqueue_decided(store: Store) -> int:
     """Every decision without an outbox row gets one (the decision's own hook and the start-up
     both come here, so a crash between the two loses nothing). Returns how many were added."""
     cur = store.execute(
         "INSERT INTO evidence_outbox (reference, decided, state, next_try) "
-        "SELECT reference, at, ?, at + ? FROM decisions "
+        "SELECT reference, at, ?, at FROM decisions "
         "WHERE reference NOT IN (SELECT reference FROM evidence_outbox)",
-        (OutboxState.PENDING.value, delay_s))
+        (OutboxState.PENDING.value,))
     return int(cur.rowcount)
+
+
+def awaits_recording(store: Store, reference: str) -> bool:
+    """The participant accepted recording and the recording has not been uploaded yet (the
+    hub uploads it after the session): the bundle should wait for it."""
+    if not _has_table(store, "consents"):
+        return False
+    row = store.execute("SELECT ticket, pairing FROM decisions WHERE reference=?",
+                        (reference,)).fetchone()
+    if row is None:
+        return False
+    ticket, pairing = str(row[0]), str(row[1])
+    accepted = store.execute(
+        "SELECT 1 FROM consents WHERE (ticket=? OR pairing=?) AND accepted=1 LIMIT 1",
+        (ticket, pairing)).fetchone()
+    if accepted is None:
+        return False
+    recorded = store.execute(
+        "SELECT 1 FROM documents WHERE (ticket=? OR pairing=?) AND (kind='recording' OR "
+        "content_type LIKE 'video/%') AND status != 'deleted' LIMIT 1",
+        (ticket, pairing)).fetchone()
+    return recorded is None
+
+
+def postpone(store: Store, reference: str, next_try: float, why: str) -> None:
+    """Try again later without counting a failure (waiting for a recording)."""
+    store.execute("UPDATE evidence_outbox SET next_try=?, last_error=? WHERE reference=?",
+                  (next_try, why, reference))
 
 
 def due(store: Store, now: float, limit: int) -> list[OutboxRow]:

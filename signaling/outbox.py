@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 20  # outbox rows handled per pass
 IDLE_S = 30.0  # a pass at least this often (retention, rows due later)
+RECORDING_POLL_S = 5.0  # a bundle waiting for its recording looks again this often
 OUTBOX_KEY: web.AppKey[Outbox] = web.AppKey("bilik_outbox")
 
 
@@ -140,8 +141,8 @@ class Outbox:
 
     async def step(self) -> float:
         """One pass: enqueue, build, send, sweep, count. Returns seconds until the next."""
-        db, config = self.server.db, self.server.config
-        await db.call(ev.enqueue_decided, db.sync, config.evidence_build_delay_s)
+        db = self.server.db
+        await db.call(ev.enqueue_decided, db.sync)
         now = self.server.clock()
         for row in await db.call(ev.due, db.sync, now, BATCH):
             if row.state is ev.OutboxState.PENDING:
@@ -162,6 +163,13 @@ class Outbox:
     async def _build(self, row: ev.OutboxRow) -> ev.OutboxRow:
         db, config = self.server.db, self.server.config
         assert self.key is not None
+        now = self.server.clock()
+        if now < row.decided + config.evidence_recording_wait_s and await db.call(
+                ev.awaits_recording, db.sync, row.reference):
+            await db.call(ev.postpone, db.sync, row.reference,
+                          min(now + RECORDING_POLL_S, row.decided
+                              + config.evidence_recording_wait_s), "waiting for the recording")
+            return row
         try:
             claim = await db.call(ev.collect, db.sync, row.reference, config.branch,
                                   config.data_dir / "documents", self.server.clock())

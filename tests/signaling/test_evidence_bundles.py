@@ -124,3 +124,67 @@ async def _built(branch: Branch, reference: str) -> dict[str, Any] | None:
         if row["reference"] == reference and row["state"] != "pending":
             return dict(row)
     return None
+
+
+CONSENTS = """CREATE TABLE IF NOT EXISTS consents (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, ticket TEXT NOT NULL, booth TEXT NOT NULL,
+    pairing TEXT NOT NULL, hub TEXT NOT NULL, wording TEXT NOT NULL, accepted INTEGER NOT NULL,
+    at REAL NOT NULL, required INTEGER NOT NULL, received REAL NOT NULL)"""
+
+
+async def test_an_accepted_consent_waits_for_the_recording_and_both_go_in_the_bundle(
+        branch: Branch, tmp_path: Path) -> None:
+    """The consent feature's records (a ``consents`` table, the recording a document of kind
+    ``recording`` uploaded by the hub after the session) are written here as that feature
+    writes them; the bundle waits for the recording, then holds both."""
+    import sqlite3
+    import time
+
+    from signaling.documentrecords import blob_path
+    from signaling.outbox import OUTBOX_KEY
+    from signaling.store import DB_FILE
+
+    devices, known = await _seated(branch)
+    db_path = branch.config.data_dir / DB_FILE
+    with sqlite3.connect(db_path) as db:
+        db.execute(CONSENTS)
+        db.execute("INSERT INTO consents (ticket, booth, pairing, hub, wording, accepted, at, "
+                   "required, received) VALUES (?, 'booth-01', ?, 'hub-01', 'consent-1', 1, ?, "
+                   "0, ?)", (known["ticket"], known["pairing"], time.time(), time.time()))
+    sent = await devices["hub"].send({"type": "decision", "booth": "booth-01",
+                                      "ticket": known["ticket"], "outcome": "approved"})
+    reference = (await devices["hub"].expect("verdict", ref=sent))["reference"]
+    await wait_until(lambda: _waiting(branch, reference), "the bundle to wait for the recording")
+
+    webm = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01webm" + bytes(5000)
+    sha = hashlib.sha256(webm).hexdigest()
+    blob = blob_path(branch.config.data_dir / "documents", sha)
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    blob.write_bytes(webm)
+    with sqlite3.connect(db_path) as db:
+        db.execute("INSERT INTO documents (id, ticket, booth, pairing, kind, size, sha256, "
+                   "content_type, uploaded_by, at, status) VALUES ('d-00000000000000000000ab', "
+                   "?, 'booth-01', ?, 'recording', ?, ?, 'video/webm', 'hub-01', ?, "
+                   "'uploaded')", (known["ticket"], known["pairing"], len(webm), sha,
+                                   time.time()))
+    branch.app[OUTBOX_KEY].wake()
+    # The waiting bundle looks for its recording every RECORDING_POLL_S (5 s).
+    await wait_until(lambda: _built(branch, reference), "the bundle once the recording is in",
+                     timeout=60.0)
+    async with branch.http.get(branch.url(f"/api/evidence/{reference}"),
+                               headers=auth(branch, "ops-1", "admin")) as r:
+        (tmp_path / "b.zip").write_bytes(await r.read())
+    bundle.verify(tmp_path / "b.zip", keys.load_or_create(branch.config.data_dir).public_key())
+    with zipfile.ZipFile(tmp_path / "b.zip") as zf:
+        consent = json.loads(zf.read("consent.json"))
+        assert zf.read("recording/d-00000000000000000000ab.webm") == webm
+        documents = json.loads(zf.read("documents.json"))
+    assert consent["accepted"] == 1 and consent["wording"] == "consent-1"
+    assert [d["file"] for d in documents if d["kind"] == "recording"] == [
+        "recording/d-00000000000000000000ab.webm"]
+
+
+async def _waiting(branch: Branch, reference: str) -> bool:
+    body = await outbox(branch)
+    return any(r["reference"] == reference and r["state"] == "pending"
+               and r["last_error"] == "waiting for the recording" for r in body["bundles"])
