@@ -4,6 +4,7 @@ receiver and the bookings; ``/healthz`` and ``/metrics`` open."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -12,7 +13,7 @@ from aiohttp import web
 
 from bilik.evidence import keys, requestauth
 from bilik.evidence.errors import KeyFileError
-from headoffice import bookings, database
+from headoffice import bookings, database, limits
 from headoffice.blobs import Blobs
 from headoffice.config import HeadOfficeConfig
 from headoffice.metrics import HeadOfficeMetrics
@@ -38,8 +39,20 @@ def make_app(config: HeadOfficeConfig, *,
         pool = await database.connect(config.dsn, min_size=config.pool_min,
                                       max_size=max(config.pool_min, config.pool_max))
         app[POOL_KEY] = pool
-        app[RECEIVER_KEY] = Receiver(pool, blobs, metrics)
+        receiver = app[RECEIVER_KEY] = Receiver(pool, blobs, metrics)
+
+        async def sweep() -> None:
+            while True:
+                # The database away: the next sweep will do it.
+                with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    await receiver.sweep_stale(limits.STALE_UPLOAD_S)
+                await asyncio.sleep(limits.SWEEP_INTERVAL_S)
+
+        sweeper = asyncio.get_running_loop().create_task(sweep(), name="headoffice-sweep")
         yield
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
         await pool.close()
 
     app.cleanup_ctx.append(lifecycle)

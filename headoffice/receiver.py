@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import re
 from typing import Any
 
@@ -34,6 +35,8 @@ from headoffice import crashpoint, limits
 from headoffice.blobs import Blobs
 from headoffice.metrics import HeadOfficeMetrics
 from headoffice.problems import problem
+
+log = logging.getLogger(__name__)
 
 SHA256_RE = re.compile(r"\A[0-9a-f]{64}\Z")
 REFERENCE_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
@@ -139,6 +142,12 @@ class Receiver:
             target = self.blobs.bundle(branch, sha)
             part = self.blobs.part(uid)
             source = part if part.exists() else target  # moved before a crash: check it there
+            if not source.exists():  # the blob directory lost it: send it again from the start
+                await conn.execute("UPDATE uploads SET received=0, updated=now() WHERE id=$1",
+                                   uid)
+                return web.json_response({"error": "incomplete", "detail": "the received bytes "
+                                          "are gone; send the bundle again", "offset": 0},
+                                         status=409)
             pem = await conn.fetchval("SELECT public_key FROM branches WHERE id=$1", branch)
             problems = await asyncio.to_thread(self._check, source, sha, branch, reference,
                                                str(pem).encode())
@@ -149,6 +158,8 @@ class Receiver:
                 await conn.execute("DELETE FROM uploads WHERE id=$1", uid)
                 await asyncio.to_thread(part.unlink, missing_ok=True)
                 self.metrics.refused.inc()
+                log.warning("bundle refused", extra={"fields": {
+                    "branch": branch, "reference": reference, "problems": problems}})
                 return web.json_response({"error": "bundle_invalid", "detail": problems[0],
                                           "problems": problems}, status=422)
             if source is part:
@@ -173,6 +184,16 @@ class Receiver:
         self.metrics.stored.inc()
         self.metrics.verify_seconds.observe(asyncio.get_running_loop().time() - started)
         return _stored(reference, sha, duplicate=False, status=201)
+
+    async def sweep_stale(self, older_than_s: float) -> int:
+        """Drop uploads nobody continued for ``older_than_s`` (a branch gone, a bundle
+        refused on the branch's side); returns how many."""
+        rows = await self.pool.fetch(
+            "DELETE FROM uploads WHERE updated < now() - make_interval(secs => $1) "
+            "RETURNING id", older_than_s)
+        for row in rows:
+            await asyncio.to_thread(self.blobs.part(row["id"]).unlink, missing_ok=True)
+        return len(rows)
 
     @staticmethod
     def _check(source: Any, sha: str, branch: str, reference: str, pem: bytes) -> list[str]:

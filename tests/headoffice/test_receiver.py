@@ -216,3 +216,20 @@ def test_an_unreachable_database_is_one_clear_line(
     assert main(["headoffice", "branch", "list", "--dsn", dsn]) == 1
     err = capsys.readouterr().err
     assert err.startswith("bilik headoffice: error: cannot connect to PostgreSQL at")
+
+
+async def test_stale_uploads_are_swept_and_metrics_count(
+        headoffice: HeadOffice, dsn: str, http: aiohttp.ClientSession, tmp_path: Path) -> None:
+    from headoffice.app import RECEIVER_KEY
+
+    await register(dsn, BRANCH, KEY)
+    path, sha, _ = made(tmp_path)
+    _status, partial = await upload(http, headoffice.url, path, sha, stop_after=1)
+    part = headoffice.config.blob_dir / "parts" / f"{partial['upload']}.part"
+    assert part.exists()
+    receiver = headoffice.app[RECEIVER_KEY]
+    assert await receiver.sweep_stale(3600.0) == 0  # fresh: kept
+    assert await receiver.sweep_stale(0.0) == 1
+    assert not part.exists() and await rows(dsn, "SELECT * FROM uploads") == []
+    async with http.get(headoffice.url + "/metrics") as r:
+        assert "bilik_headoffice_upload_bytes_total 4096.0" in await r.text()
