@@ -26,6 +26,7 @@ from signaling.errors import SignalingError
 CHUNK_BYTES = 256 * 1024  # one PUT
 REQUEST_TIMEOUT_S = 30.0
 MAX_REPLY_BYTES = 1024 * 1024
+MAX_ROUNDS = 4  # openings of one upload per send (each after the head office moved on)
 
 
 class LinkError(SignalingError):
@@ -94,19 +95,43 @@ class HeadOfficeLink:
 
     async def send(self, path: Path, reference: str, sha256: str, size: int,
                    on_resume: Callable[[int], Any] | None = None) -> Ack:
-        """Upload one bundle file (resuming where the head office is) until acknowledged."""
-        status, body = await self.request(
-            "POST", "/api/bundles", payload={"reference": reference, "sha256": sha256,
-                                          "size": size})
-        if status == 409:
-            raise BundleRefused([body.get("detail", "conflict")])
-        if status not in (200, 201) or not isinstance(body, dict):
-            raise LinkError(f"opening the upload: {self._problem(status, body)}")
-        if body.get("state") == "stored":
-            return Ack(reference, sha256, duplicate=True)
-        upload, offset = str(body["upload"]), int(body["offset"])
-        if offset > 0 and on_resume is not None:
-            on_resume(offset)
+        """Upload one bundle file (resuming where the head office is) until acknowledged.
+
+        An upload another try finished meanwhile (404), or one the head office wants resumed
+        (409 with an offset), is opened again: the answer is then the acknowledgement, or
+        the offset to go on from.
+        """
+        for _round in range(MAX_ROUNDS):
+            status, body = await self.request(
+                "POST", "/api/bundles", payload={"reference": reference, "sha256": sha256,
+                                                 "size": size})
+            if status == 409:
+                raise BundleRefused([self._problem(status, body)])
+            if status not in (200, 201) or not isinstance(body, dict):
+                raise LinkError(f"opening the upload: {self._problem(status, body)}")
+            if body.get("state") == "stored":
+                return Ack(reference, sha256, duplicate=True)
+            upload, offset = str(body["upload"]), int(body["offset"])
+            if offset > 0 and on_resume is not None:
+                on_resume(offset)
+            if not await self._chunks(path, upload, offset, size):
+                continue
+            status, body = await self.request("POST", f"/api/bundles/uploads/{upload}/finish")
+            if status == 422 and isinstance(body, dict):
+                raise BundleRefused([str(p) for p in body.get("problems", [])]
+                                    or [self._problem(status, body)])
+            if status == 404 or (status == 409 and isinstance(body, dict) and "offset" in body):
+                continue
+            if status == 409:
+                raise BundleRefused([self._problem(status, body)])
+            if status not in (200, 201) or not isinstance(body, dict) or body.get(
+                    "state") != "stored":
+                raise LinkError(f"finishing the upload: {self._problem(status, body)}")
+            return Ack(reference, sha256, duplicate=bool(body.get("duplicate")))
+        raise LinkError(f"the upload of {reference} did not settle in {MAX_ROUNDS} rounds")
+
+    async def _chunks(self, path: Path, upload: str, offset: int, size: int) -> bool:
+        """Send the chunks from ``offset``; False when the upload is gone (open it again)."""
         while offset < size:
             chunk = await asyncio.to_thread(_read_at, path, offset, self.chunk_bytes)
             status, body = await self.request(
@@ -114,18 +139,12 @@ class HeadOfficeLink:
             if status == 409 and isinstance(body, dict) and "offset" in body:
                 offset = int(body["offset"])  # the head office has more or less: go on from there
                 continue
+            if status == 404:
+                return False
             if status != 200 or not isinstance(body, dict):
                 raise LinkError(f"sending a chunk: {self._problem(status, body)}")
             offset = int(body["offset"])
-        status, body = await self.request("POST", f"/api/bundles/uploads/{upload}/finish")
-        if status == 422 and isinstance(body, dict):
-            raise BundleRefused([str(p) for p in body.get("problems", [])]
-                                or [self._problem(status, body)])
-        if status == 409:
-            raise BundleRefused([self._problem(status, body)])
-        if status not in (200, 201) or not isinstance(body, dict) or body.get("state") != "stored":
-            raise LinkError(f"finishing the upload: {self._problem(status, body)}")
-        return Ack(reference, sha256, duplicate=bool(body.get("duplicate")))
+        return True
 
     async def bookings(self, day: str) -> list[Any]:
         status, body = await self.request("GET", f"/api/bookings?day={day}")

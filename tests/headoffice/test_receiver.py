@@ -233,3 +233,25 @@ async def test_stale_uploads_are_swept_and_metrics_count(
     assert not part.exists() and await rows(dsn, "SELECT * FROM uploads") == []
     async with http.get(headoffice.url + "/metrics") as r:
         assert "bilik_headoffice_upload_bytes_total 4096.0" in await r.text()
+
+
+async def test_the_same_bundle_sent_to_two_processes_at_once_is_stored_once(
+        start_headoffice: Any, dsn: str, http: aiohttp.ClientSession, tmp_path: Path) -> None:
+    """Two uploads of one bundle race through two head offices on one database (the branch's
+    retry crossing its first try): both are acknowledged, one row, one file."""
+    import time
+
+    from signaling.headofficelink import HeadOfficeLink
+
+    await register(dsn, BRANCH, KEY)
+    first, second = await start_headoffice(), await start_headoffice()
+    path, sha, size = made(tmp_path)
+    links = [HeadOfficeLink([office.url], BRANCH, KEY, http, time.time, chunk_bytes=2048)
+             for office in (first, second)]
+    acks = await asyncio.gather(*(link.send(path, "KLM-20261207-0A1B2C3D", sha, size)
+                                  for link in links))
+    assert all(ack.sha256 == sha for ack in acks)
+    assert len(await rows(dsn, "SELECT 1 FROM bundles")) == 1
+    assert await rows(dsn, "SELECT 1 FROM uploads") == []
+    stored = list((first.config.blob_dir / "bundles").rglob("*.zip"))
+    assert [p.read_bytes() == path.read_bytes() for p in stored] == [True]
