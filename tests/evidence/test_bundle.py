@@ -176,3 +176,9 @@ def test_a_missing_signature(made: Path) -> None:
 
 def test_jpeg_fixture_is_a_jpeg() -> None:
     assert JPEG.startswith(b"\xff\xd8\xff")
+
+
+def test_a_member_name_that_could_escape_is_named(made: Path) -> None:
+    rewrite(made, {"../../etc/passwd": b"x"})
+    found = problems(made)
+    assert "'../../etc/passwd' is not an allowed file name in a bundle" in found

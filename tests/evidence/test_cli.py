@@ -65,3 +65,18 @@ def test_a_bad_public_key_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["evidence", "verify", str(tmp_path / "b.zip"), "--public-key",
                  str(tmp_path / "k.pem")]) == 1
     assert "is not a PEM public key" in capsys.readouterr().err
+
+
+def test_verify_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    key = keys.load_or_create(tmp_path / "server")
+    target = tmp_path / "b.zip"
+    bundle.write(make_claim(tmp_path), key, target)
+    assert main(["evidence", "verify", str(target), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["valid"] and result["key_given"] is False
+    target.write_bytes(b"junk")
+    assert main(["evidence", "verify", str(target), "--json"]) == EXIT_INVALID
+    result = json.loads(capsys.readouterr().out)
+    assert result["valid"] is False and result["problems"][0].startswith("not an evidence")

@@ -255,3 +255,22 @@ async def test_the_same_bundle_sent_to_two_processes_at_once_is_stored_once(
     assert await rows(dsn, "SELECT 1 FROM uploads") == []
     stored = list((first.config.blob_dir / "bundles").rglob("*.zip"))
     assert [p.read_bytes() == path.read_bytes() for p in stored] == [True]
+
+
+async def test_a_bundle_of_another_branch_is_refused(
+        headoffice: HeadOffice, dsn: str, http: aiohttp.ClientSession, tmp_path: Path) -> None:
+    """kc-02 replays kc-01's bundle (both keys registered, here one key for both): refused."""
+    await register(dsn, BRANCH, KEY)
+    await register(dsn, "kc-02", KEY)
+    path, sha, size = made(tmp_path)
+    data = await asyncio.to_thread(path.read_bytes)
+    status, body = await signed(http, headoffice.url, KEY, "kc-02", "POST", "/api/bundles",
+                                json={"reference": "KLM-20261207-0A1B2C3D", "sha256": sha,
+                                      "size": size})
+    assert status == 201
+    status, _ = await signed(http, headoffice.url, KEY, "kc-02", "PUT",
+                             f"/api/bundles/uploads/{body['upload']}?offset=0", data=data)
+    assert status == 200
+    status, body = await signed(http, headoffice.url, KEY, "kc-02", "POST",
+                                f"/api/bundles/uploads/{body['upload']}/finish")
+    assert status == 422 and body["problems"] == ["the bundle is branch kc-01's, sent by kc-02"]
