@@ -135,17 +135,22 @@ def postpone(store: Store, reference: str, next_try: float, why: str) -> None:
                   (next_try, why, reference))
 
 
-def due(store: Store, now: float, limit: int) -> list[OutboxRow]:
+def _states(sending: bool) -> tuple[str, str]:
+    """The states with work to do: built bundles only when there is a head office to send to."""
+    return (OutboxState.PENDING.value,
+            (OutboxState.BUILT if sending else OutboxState.PENDING).value)
+
+
+def due(store: Store, now: float, limit: int, *, sending: bool) -> list[OutboxRow]:
     rows = store.execute(
         f"SELECT {_COLUMNS} FROM evidence_outbox WHERE state IN (?, ?) AND next_try <= ? "
-        "ORDER BY next_try, decided LIMIT ?",
-        (*(s.value for s in UNSENT), now, limit)).fetchall()
+        "ORDER BY next_try, decided LIMIT ?", (*_states(sending), now, limit)).fetchall()
     return [_row(r) for r in rows]
 
 
-def next_due(store: Store) -> float | None:
+def next_due(store: Store, *, sending: bool) -> float | None:
     row = store.execute("SELECT MIN(next_try) FROM evidence_outbox WHERE state IN (?, ?)",
-                        tuple(s.value for s in UNSENT)).fetchone()
+                        _states(sending)).fetchone()
     return None if row[0] is None else float(row[0])
 
 

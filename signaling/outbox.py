@@ -144,7 +144,8 @@ class Outbox:
         db = self.server.db
         await db.call(ev.enqueue_decided, db.sync)
         now = self.server.clock()
-        for row in await db.call(ev.due, db.sync, now, BATCH):
+        sending = self.link is not None
+        for row in await db.call(ev.due, db.sync, now, BATCH, sending=sending):
             if row.state is ev.OutboxState.PENDING:
                 row = await self._build(row)
             if row.state is ev.OutboxState.BUILT and self.link is not None:
@@ -153,7 +154,7 @@ class Outbox:
                 await self._send(row)
         await self._sweep()
         await self._count()
-        next_due = await db.call(ev.next_due, db.sync)
+        next_due = await db.call(ev.next_due, db.sync, sending=sending)
         now = self.server.clock()
         wait = IDLE_S if next_due is None else next_due - now
         if self.link is not None and next_due is not None:

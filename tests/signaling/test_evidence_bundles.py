@@ -91,6 +91,10 @@ async def test_without_a_head_office_the_bundle_is_kept_and_counted(branch: Bran
         text = await r.text()
     assert "bilik_outbox_backlog 1.0" in text
     assert "bilik_outbox_oldest_age_seconds" in text
+    # With nothing to send to, a built bundle is no work: the outbox rests, it does not spin.
+    from signaling.outbox import IDLE_S, OUTBOX_KEY
+
+    assert await branch.app[OUTBOX_KEY].step() == IDLE_S
 
 
 async def test_a_decision_recorded_before_a_restart_is_bundled_after_it(
