@@ -46,7 +46,7 @@ class Desk:
         assert signed["type"] == "ok", signed
         return self
 
-    async def decide(self, outcome: str = "approved") -> str:
+    async def decide(self, outcome: str = "referred") -> str:
         """Pair a new booth, decide its claim; the claim reference."""
         assert self.hub is not None
         self.booths += 1

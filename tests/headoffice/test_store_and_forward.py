@@ -116,7 +116,7 @@ async def test_a_head_office_killed_mid_upload_the_branch_resumes_at_another(
                                   data[offset:offset + 1024 * 1024])
         assert status == 201
         sent = await desk.hub.send({"type": "decision", "booth": "booth-01",
-                                    "ticket": f"pairing:{pairing}", "outcome": "approved"})
+                                    "ticket": f"pairing:{pairing}", "outcome": "referred"})
         reference = (await desk.hub.expect("verdict", ref=sent))["reference"]
         assert await asyncio.to_thread(doomed.wait_dead) == -9  # killed after one chunk
         await wait_until(lambda: delivered(dsn, 1), "the bundle at the other process",
@@ -152,7 +152,7 @@ async def test_an_altered_bundle_is_refused_and_the_branch_reports_it(
         with zipfile.ZipFile(path) as zf:
             members = {n: zf.read(n) for n in zf.namelist()}
         # The decision changed on the branch's disk after it was signed.
-        members["decision.json"] = members["decision.json"].replace(b'"approved"',
+        members["decision.json"] = members["decision.json"].replace(b'"referred"',
                                                                     b'"rejected_documents"')
         with zipfile.ZipFile(path, "w") as zf:
             for name, data in members.items():

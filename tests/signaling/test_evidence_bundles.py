@@ -40,7 +40,7 @@ async def decide_with_a_document(branch: Branch) -> tuple[str, bytes, dict[str, 
                                       "confidence": 88.0}) as r:
         assert r.status in (200, 201), await r.text()
     sent = await devices["hub"].send({"type": "decision", "booth": "booth-01",
-                                      "ticket": known["ticket"], "outcome": "approved",
+                                      "ticket": known["ticket"], "outcome": "referred",
                                       "note": "dokumen lengkap"})
     verdict = await devices["hub"].expect("verdict", ref=sent)
     return str(verdict["reference"]), data, {**known, "document": doc}
@@ -71,7 +71,7 @@ async def test_a_decided_claim_gets_a_bundle_that_verifies_with_the_branch_key(
         audit = [json.loads(line) for line in zf.read("audit.jsonl").splitlines()]
         assert zf.read(documents[0]["file"]) == data
         names = zf.namelist()
-    assert decision["outcome"] == "approved" and decision["note"] == "dokumen lengkap"
+    assert decision["outcome"] == "referred" and decision["note"] == "dokumen lengkap"
     assert decision["ticket"] == known["ticket"] and decision["officer"] == "officer-1"
     assert [d["id"] for d in documents] == [known["document"]]
     assert readings[0]["nik"] == "3171234567890001"
@@ -156,7 +156,7 @@ async def test_an_accepted_consent_waits_for_the_recording_and_both_go_in_the_bu
                    "required, received) VALUES (?, 'booth-01', ?, 'hub-01', 'consent-1', 1, ?, "
                    "0, ?)", (known["ticket"], known["pairing"], time.time(), time.time()))
     sent = await devices["hub"].send({"type": "decision", "booth": "booth-01",
-                                      "ticket": known["ticket"], "outcome": "approved"})
+                                      "ticket": known["ticket"], "outcome": "referred"})
     reference = (await devices["hub"].expect("verdict", ref=sent))["reference"]
     await wait_until(lambda: _waiting(branch, reference), "the bundle to wait for the recording")
 
