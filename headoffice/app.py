@@ -16,6 +16,7 @@ from bilik.evidence.errors import KeyFileError
 from headoffice import bookings, database, limits
 from headoffice.blobs import Blobs
 from headoffice.config import HeadOfficeConfig
+from headoffice.errors import HeadOfficeError
 from headoffice.metrics import HeadOfficeMetrics
 from headoffice.problems import problem
 from headoffice.receiver import Receiver
@@ -35,7 +36,11 @@ def make_app(config: HeadOfficeConfig, *,
     blobs = Blobs(config.blob_dir)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        await asyncio.to_thread(blobs.prepare)
+        try:
+            await asyncio.to_thread(blobs.prepare)
+        except OSError as exc:
+            raise HeadOfficeError(f"blob directory {config.blob_dir} cannot be used: "
+                                  f"{exc.strerror or exc}") from None
         pool = await database.connect(config.dsn, min_size=config.pool_min,
                                       max_size=max(config.pool_min, config.pool_max))
         app[POOL_KEY] = pool

@@ -274,3 +274,15 @@ async def test_a_bundle_of_another_branch_is_refused(
     status, body = await signed(http, headoffice.url, KEY, "kc-02", "POST",
                                 f"/api/bundles/uploads/{body['upload']}/finish")
     assert status == 422 and body["problems"] == ["the bundle is branch kc-01's, sent by kc-02"]
+
+
+def test_an_unusable_blob_directory_is_one_clear_line(
+        dsn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from headoffice.scratchdb import free_port
+
+    (tmp_path / "file").write_text("x")
+    assert main(["headoffice", "--dsn", dsn, "--blob-dir", str(tmp_path / "file" / "blobs"),
+                 "--port", str(free_port())]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"bilik headoffice: error: blob directory {tmp_path}/file/blobs "
+                          "cannot be used: Not a directory")
