@@ -286,3 +286,23 @@ def test_an_unusable_blob_directory_is_one_clear_line(
     err = capsys.readouterr().err
     assert err.startswith(f"bilik headoffice: error: blob directory {tmp_path}/file/blobs "
                           "cannot be used: Not a directory")
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("{not json", "the bookings file is not JSON: Expecting property name enclosed in double "
+                  "quotes: line 1 column 2 (char 1)"),
+    ('[{"code": "BK-0001", "service": "jht", "slot": "2026-12-07T09:00"}, {"service": "jht"}]',
+     "booking 1: no branch (give --branch or a branch field)"),
+    ('[{"code": "BK-0001", "service": "jht", "slot": "2026-12-07T09:00", "branch": "kc-01"}, '
+     '{"service": "jht", "slot": "2026-12-07T09:00", "branch": "kc-01"}]',
+     "booking 2: code must be 4-32 letters, digits or '-'"),
+    ('[{"code": "BK-0001", "service": "jht", "slot": "07-12-2026 09:00", "branch": "kc-01"}]',
+     "booking 1: slot: day '07-12-2026' must be YYYY-MM-DD"),
+])
+def test_a_bad_bookings_file_is_named_and_nothing_imported(
+        dsn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str,
+        message: str) -> None:
+    (tmp_path / "b.json").write_text(content)
+    assert main(["headoffice", "bookings", "import", str(tmp_path / "b.json"),
+                 "--dsn", dsn]) == 1
+    assert capsys.readouterr().err.strip() == f"bilik headoffice: error: {message}"
