@@ -27,15 +27,16 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import Counter, Gauge
 
+from bilik.backoff import Backoff
 from bilik.evidence import bundle, keys
 from bilik.evidence.limits import HASH_CHUNK
 from signaling import evidence as ev
 from signaling import protocol as p
-from signaling.admin import admin_only
-from signaling.backoff import Backoff
 from signaling.bookingpull import BookingPull
 from signaling.branchqueue import QUEUE_KEY
 from signaling.headofficelink import BundleRefused, HeadOfficeLink, LinkError
+from signaling.problems import problem
+from signaling.roleguard import admin_only
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -257,9 +258,8 @@ class Outbox:
         reference = request.match_info["reference"]
         row = await db.call(ev.get, db.sync, reference)
         if row is None or not row.file or not (self.root / row.file).exists():
-            return web.json_response({"error": "not_found", "detail":
-                                      f"no bundle of claim {reference[:64]!r} is kept here"},
-                                     status=404)
+            raise problem(404, "not_found", f"no bundle of claim {reference[:64]!r} is kept "
+                          "here")
         return web.FileResponse(self.root / row.file, headers={
             "Content-Type": "application/zip",
             "Content-Disposition": f'attachment; filename="{row.file}"'})
