@@ -30,7 +30,8 @@ from prometheus_client import Counter, Gauge
 from bilik.backoff import Backoff
 from bilik.evidence import bundle, keys
 from bilik.evidence.limits import HASH_CHUNK
-from signaling import evidence as ev
+from signaling import evidence
+from signaling import outboxrecords as ev
 from signaling import protocol as p
 from signaling.bookingpull import BookingPull
 from signaling.branchqueue import QUEUE_KEY
@@ -167,13 +168,13 @@ class Outbox:
         assert self.key is not None
         now = self.server.clock()
         if now < row.decided + config.evidence_recording_wait_s and await db.call(
-                ev.awaits_recording, db.sync, row.reference):
+                evidence.awaits_recording, db.sync, row.reference):
             await db.call(ev.postpone, db.sync, row.reference,
                           min(now + RECORDING_POLL_S, row.decided
                               + config.evidence_recording_wait_s), "waiting for the recording")
             return row
         try:
-            claim = await db.call(ev.collect, db.sync, row.reference, config.branch,
+            claim = await db.call(evidence.collect, db.sync, row.reference, config.branch,
                                   config.data_dir / "documents", self.server.clock())
             name = ev.bundle_name(row.reference)
             sha, size = await asyncio.to_thread(bundle.write, claim, self.key, self.root / name)

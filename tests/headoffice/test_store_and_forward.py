@@ -27,7 +27,7 @@ from PIL import Image
 
 from bilik.evidence.bundle import verify
 from headoffice.scratchdb import free_port
-from signaling import evidence as ev
+from signaling import outboxrecords as ev
 from signaling.outbox import OUTBOX_KEY
 from signaling.store import DB_FILE
 from tests.headoffice.branches import Desk, branch_key_pem, start_branch
