@@ -18,7 +18,16 @@ from aiohttp import web
 
 from bilik import documents as document_kinds
 from bilik.errors import ConfigError
-from signaling import admin, cases, documentshttp, helpcalls, limits, queuehttp, readings
+from signaling import (
+    admin,
+    cases,
+    documentshttp,
+    helpcalls,
+    limits,
+    outbox,
+    queuehttp,
+    readings,
+)
 from signaling.branchqueue import RULES_KEY
 from signaling.config import ServerConfig
 from signaling.metrics import CONTENT_TYPE
@@ -29,7 +38,8 @@ __all__ = ["FEATURES", "SERVER_KEY", "make_app"]
 
 # The features, set up in this order: the queue first (cases wrap its Transfer and Park
 # handlers), documents before readings (readings read the document records).
-FEATURES: tuple[ModuleType, ...] = (queuehttp, documentshttp, readings, cases, helpcalls)
+FEATURES: tuple[ModuleType, ...] = (queuehttp, documentshttp, readings, cases, helpcalls,
+                                    outbox)
 
 
 async def _healthz(request: web.Request) -> web.Response:
