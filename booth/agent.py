@@ -39,6 +39,7 @@ from bilik.webrtc import ice
 from booth import limits, selftest, statefile
 from booth import state as st
 from booth.config import BoothConfig
+from booth.consent import ConsentAsker
 from booth.errors import BoothError
 from booth.hand_button import HandButtonLoop
 from booth.media import CameraTee, IncomingMedia, make_camera, make_microphone
@@ -161,6 +162,7 @@ class BoothAgent:
         self.hand_button = HandButtonLoop(
             config.hand_button, on_press=self.press, raised=lambda: self.booth.hand_raised,
             on_health=self._button_health) if config.hand_button else None
+        self.consent = ConsentAsker(enabled=config.consent, send=self._send, clock=clock)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -499,6 +501,8 @@ class BoothAgent:
 
     def press(self, key: int = SPACE) -> None:
         """The participant pressed the hand button (or a key on the screen's window)."""
+        if self.consent.press(key):
+            return  # it answered the consent question
         if key in (SPACE, ENTER):
             self.dispatch(st.HandToggled(self._event_time()))
         elif key in REPEAT_KEYS:
@@ -580,6 +584,8 @@ class BoothAgent:
                 return
             self.dispatch(st.Paired(now, msg.pairing, msg.hub, msg.ticket, msg.number))
             if self.booth.state in st.SESSION_STATES or self.config.flow == "direct":
+                self.consent.in_session(self.booth.ticket or msg.ticket or f"pairing:{msg.pairing}",
+                                        msg.pairing, msg.hub)
                 await self._paired(msg)
         elif isinstance(msg, p.Answer):
             if self.peer is not None and msg.pairing == self.peer.pairing:
@@ -815,7 +821,7 @@ class BoothAgent:
             guidance = self.scan.guidance
         elif self._scan_notice is not None and self._scan_notice[0] == self.booth.scanning_kind:
             guidance = self._scan_notice[1]
-        return compose(self.booth, guidance, now=self._event_time())
+        return self.consent.overlay(compose(self.booth, guidance, now=self._event_time()))
 
     async def _screen_loop(self) -> None:
         period = 1.0 / limits.SCREEN_FPS
