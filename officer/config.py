@@ -65,3 +65,9 @@ class HubConfig:
         min=0,
         max=65535,
     )
+    record: bool = setting(
+        True, "Record a session (both directions' audio and video, not re-encoded) once the "
+        "participant accepted at the booth; off: never record (docs/recording.md)")
+    recording_dir: Path = setting(
+        Path("var/hub/recordings"), "Where recordings are written until the branch server "
+        "has them")
