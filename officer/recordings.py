@@ -134,14 +134,16 @@ class Recordings:
         peer.consent = {"accepted": msg.accepted, "required": msg.required,
                         "wording": msg.wording, "at": msg.at, "ticket": msg.ticket}
         if msg.accepted and self.enabled and peer.recording is None:
-            self.begin(peer)
+            self.begin(peer, msg.ticket)
         elif not msg.accepted:
             log.warning("participant refused the recording", extra={"fields": {
                 "booth": peer.booth, "ticket": msg.ticket, "required": msg.required}})
         self.hub.changed.set()
 
-    def begin(self, peer: HubPeer) -> SessionRecording:
-        info = RecordingInfo(peer.booth, self.hub.desk.officer or "", peer.ticket,
+    def begin(self, peer: HubPeer, ticket: str = "") -> SessionRecording:
+        """Record ``peer``'s session from now on (``ticket``: the server's name of the case,
+        ``pairing:<id>`` for a session outside the queue)."""
+        info = RecordingInfo(peer.booth, self.hub.desk.officer or "", peer.ticket or ticket,
                              peer.pairing, self.hub.clock())
         recording = SessionRecording(self.directory, info, wall=self.hub.clock)
         entry = Entry(info, recording.path, RecordingState.RECORDING)
