@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bilik.catalogue.consent import WORDINGS
 from signaling import protocol as p
 from signaling import tokens
 from signaling.errors import ProtocolError, TokenError
@@ -132,6 +133,9 @@ class Consents:
             return
         if conn.role is not Role.BOOTH:
             raise ProtocolError(ErrorCode.FORBIDDEN, "only a booth gives a participant's consent")
+        if msg.wording not in WORDINGS:
+            raise ProtocolError(ErrorCode.BAD_MESSAGE, f"no consent wording {msg.wording[:32]!r}"
+                                f"; this branch knows {', '.join(WORDINGS)}")
         server = self.server
         pairing = server.book.pairings.get(msg.pairing)
         if pairing is None or pairing.booth != conn.device_id or pairing.hub != msg.peer:
