@@ -1,0 +1,82 @@
+"""The consent question at the booth as a pure model: asked once per ticket, answered with
+the hand button or a key, in both languages on the screen (its first line is read out)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bilik.catalogue import text
+from bilik.catalogue.consent import CURRENT_WORDING, WORDINGS
+from booth.consent import (
+    Consent,
+    ConsentAsker,
+    ConsentState,
+    answer,
+    ask,
+    overlay,
+)
+from booth.limits import CONSENT_ANSWER_SHOWN_S
+from booth.state import Booth, BoothState
+from booth.view import compose
+from signaling import protocol as p
+
+SESSION = Booth(state=BoothState.IN_SESSION, ticket="A001", pairing="p-1", hub="hub-01",
+                online=True)
+
+
+def test_every_wording_version_is_in_the_catalogue_in_both_languages() -> None:
+    assert CURRENT_WORDING in WORDINGS
+    for key in WORDINGS.values():
+        question = text(key)
+        assert question.id and question.en and question.id != question.en
+
+
+def test_asked_once_per_ticket_and_a_new_pairing_keeps_the_answer() -> None:
+    asked = ask(Consent(), "A001", "p-1", "hub-01")
+    assert asked.state is ConsentState.ASKING and asked.wording == CURRENT_WORDING
+    answered = answer(asked, True, 100.0)
+    assert (answered.state, answered.answered_at) == (ConsentState.ACCEPTED, 100.0)
+    again = ask(answered, "A001", "p-2", "hub-02")  # failover to another hub
+    assert again.state is ConsentState.ACCEPTED and (again.pairing, again.hub) == (
+        "p-2", "hub-02")
+    assert ask(again, "A002", "p-3", "hub-01").state is ConsentState.ASKING
+    assert answer(answered, False, 200.0) == answered  # a later key is no answer
+    with pytest.raises(ValueError, match="no consent wording"):
+        ask(Consent(), "A001", "p-1", "hub-01", wording="1999.1")
+
+
+def test_the_question_is_the_screens_first_line_until_answered() -> None:
+    asking = ask(Consent(), "A001", "p-1", "hub-01")
+    view = overlay(asking, compose(SESSION), now=10.0)
+    assert view.lines == (text(WORDINGS[CURRENT_WORDING]), text("consent.keys"))
+    assert view.banner == text("consent.banner") and not view.show_officer
+    refused = answer(asking, False, 10.0)
+    shown = overlay(refused, compose(SESSION), now=11.0)
+    assert shown.lines[0] == text("consent.refused")
+    later = overlay(refused, compose(SESSION), now=10.0 + CONSENT_ANSWER_SHOWN_S)
+    assert later == compose(SESSION)
+
+
+def test_the_hand_button_agrees_2_refuses_other_keys_do_nothing() -> None:
+    sent: list[p.Message] = []
+    asker = ConsentAsker(enabled=True, send=sent.append, clock=lambda: 50.0)
+    assert not asker.press(32)  # nothing asked yet: the key is the hand's
+    asker.in_session("A001", "p-1", "hub-01")
+    assert not asker.press(ord("r"))  # "read again" is not an answer
+    assert asker.press(32)
+    assert len(sent) == 1
+    msg = sent[0]
+    assert isinstance(msg, p.Consent)
+    assert (msg.peer, msg.pairing, msg.ticket, msg.wording, msg.accepted, msg.at) == (
+        "hub-01", "p-1", "A001", CURRENT_WORDING, True, 50.0)
+    assert not asker.press(ord("2"))  # answered already
+    asker.in_session("A002", "p-2", "hub-01")
+    assert asker.press(ord("2")) and sent[-1].accepted is False  # type: ignore[attr-defined]
+
+
+def test_a_booth_not_set_to_ask_never_asks() -> None:
+    sent: list[p.Message] = []
+    asker = ConsentAsker(enabled=False, send=sent.append, clock=lambda: 0.0)
+    asker.in_session("A001", "p-1", "hub-01")
+    assert not asker.press(32) and sent == []
+    assert asker.overlay(compose(SESSION)) == compose(SESSION)
