@@ -88,6 +88,8 @@ async def test_accepted_is_recorded_and_uploaded_refused_is_not(
                         f"the consent question at {agent.config.id}")
             assert agent.view().lines[1] == text("consent.keys")
             assert not agent.view().show_officer
+        await until(lambda: hub.peer_of("booth-01") is not None
+                    and hub.peer_of("booth-02") is not None, "both booths at the hub")
         p1, p2 = hub.peer_of("booth-01"), hub.peer_of("booth-02")
         assert p1 is not None and p2 is not None
         assert p1.recording is None and p1.consent is None  # nothing before the answer
@@ -156,6 +158,7 @@ async def test_a_required_recording_refused_is_the_officers_to_decide(
     agent = await booth_agent(branch, "booth-01", tmp_path)
     try:
         await until(lambda: agent.view().lines[:1] == (QUESTION,), "the consent question")
+        await until(lambda: hub.peer_of("booth-01") is not None, "booth-01 at the hub")
         peer = hub.peer_of("booth-01")
         assert peer is not None
         agent.press(ord("n"))
