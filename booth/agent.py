@@ -162,7 +162,8 @@ class BoothAgent:
         self.hand_button = HandButtonLoop(
             config.hand_button, on_press=self.press, raised=lambda: self.booth.hand_raised,
             on_health=self._button_health) if config.hand_button else None
-        self.consent = ConsentAsker(enabled=config.consent, send=self._send, clock=clock)
+        self.consent = ConsentAsker(enabled=config.consent, send=self._send, clock=clock,
+                                    online=lambda: self.client.connected)
 
     # -- lifecycle ------------------------------------------------------------------------
 

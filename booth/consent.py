@@ -105,11 +105,13 @@ class ConsentAsker:
     """The agent's side: state, the answer sent, the question on the screen."""
 
     def __init__(self, *, enabled: bool, send: Callable[[p.Message], None],
-                 clock: Callable[[], float]) -> None:
+                 clock: Callable[[], float], online: Callable[[], bool] = lambda: True) -> None:
         self.enabled = enabled
         self.send = send
         self.clock = clock
+        self.online = online
         self.consent = Consent()
+        self.unsent = False  # answered while the server was away: sent at the next pairing
 
     def in_session(self, ticket: str, pairing: str, hub: str) -> None:
         """The booth is paired with ``hub`` for ``ticket``: ask (once per ticket)."""
@@ -120,8 +122,9 @@ class ConsentAsker:
         if self.consent.state is ConsentState.ASKING and before.state is not ConsentState.ASKING:
             log.info("consent asked", extra={"fields": {"ticket": ticket,
                                                         "wording": self.consent.wording}})
-        elif self.consent.answered and (before.pairing, before.hub) != (pairing, hub):
-            self.send(message(self.consent))  # the new pairing's hub learns it too
+        elif self.consent.answered and (self.unsent
+                                        or (before.pairing, before.hub) != (pairing, hub)):
+            self._send()  # the server missed it, or the new pairing's hub learns it too
 
     def press(self, key: int) -> bool:
         """A key or the hand button: ``True`` when it answered the question."""
@@ -136,8 +139,13 @@ class ConsentAsker:
         self.consent = answer(self.consent, accepted, self.clock())
         log.info("consent answered", extra={"fields": {"ticket": self.consent.ticket,
                                                        "accepted": accepted}})
-        self.send(message(self.consent))
+        self._send()
         return True
+
+    def _send(self) -> None:
+        self.unsent = not self.online()
+        if not self.unsent:
+            self.send(message(self.consent))
 
     def overlay(self, view: View) -> View:
         return overlay(self.consent, view, self.clock())

@@ -164,6 +164,9 @@ class Recordings:
         to the server."""
         if new_case:
             peer.consent = None
+            # A session this hub took over (a restart, another hub's case): the consent
+            # was given before; the server has it.
+            self.hub.spawn(self.restore(peer, peer.ticket), "hub-consent-restore")
         recording, peer.recording = peer.recording, None
         if recording is None:
             return
@@ -181,6 +184,28 @@ class Recordings:
             "packets": result.packets, "dropped": result.dropped}})
         self._uploads.put_nowait(entry)
         self.hub.changed.set()
+
+    async def restore(self, peer: HubPeer, ticket: str) -> None:
+        """The participant's answer for ``ticket`` as the server keeps it, if any: an
+        accepted consent goes on being recorded (into a file of its own)."""
+        if self._http is None or not ticket:
+            return
+        try:
+            async with self._http.get(f"{self.hub.desk.base}/api/consents",
+                                      params={"ticket": ticket}) as r:
+                body = await _body(r)
+                if r.status != 200:
+                    return  # not asked yet (404), or not this hub's
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.info("consent of %s not read: %s", ticket, str(exc) or type(exc).__name__)
+            return
+        if self.hub.peers.get(peer.pairing) is not peer or peer.ticket != ticket \
+                or peer.consent is not None:
+            return  # the session moved on, or the booth answered meanwhile
+        self.consent(p.Consent(peer=peer.booth, pairing=peer.pairing, ticket=ticket,
+                               wording=str(body.get("wording", "")),
+                               accepted=body.get("accepted") is True,
+                               required=body.get("required") is True))
 
     def _entry(self, path: Path) -> Entry | None:
         for entry in self.entries:

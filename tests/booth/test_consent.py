@@ -80,3 +80,17 @@ def test_a_booth_not_set_to_ask_never_asks() -> None:
     asker.in_session("A001", "p-1", "hub-01")
     assert not asker.press(32) and sent == []
     assert asker.overlay(compose(SESSION)) == compose(SESSION)
+
+
+def test_an_answer_given_offline_is_sent_at_the_next_pairing() -> None:
+    sent: list[p.Message] = []
+    online = [False]
+    asker = ConsentAsker(enabled=True, send=sent.append, clock=lambda: 5.0,
+                         online=lambda: online[0])
+    asker.in_session("A001", "p-1", "hub-01")
+    assert asker.press(ord("1")) and sent == [] and asker.unsent
+    online[0] = True
+    asker.in_session("A001", "p-1", "hub-01")  # the server sends the pairing again
+    assert len(sent) == 1 and not asker.unsent
+    asker.in_session("A001", "p-1", "hub-01")
+    assert len(sent) == 1  # sent once

@@ -175,3 +175,34 @@ async def test_a_required_recording_refused_is_the_officers_to_decide(
         assert peer.recording is None
     finally:
         await stopped(agent.stop(), "booth-01")
+
+
+async def test_a_restarted_hub_goes_on_recording_a_consented_session(
+        optional: Branch, tmp_path: Path) -> None:
+    """The hub goes away mid-session: its file is kept and uploaded when it is back, and
+    the session, paired again, is recorded again from the consent the server keeps."""
+    branch = optional
+    hub = await recording_hub(branch, tmp_path)
+    booth = await branch.booth("booth-01", queue=True)
+    booth.consent = True  # the participant accepts at the booth
+    await branch.book("BK-REC1", time.time() + 30)
+    info = await branch.check_in("BK-REC1")
+    await until(lambda: any(c.ticket == info.ticket for c in booth.called), "the call")
+    await booth.claim(info.qr)
+    await until(lambda: (peer := hub.peer_of("booth-01")) is not None
+                and peer.recording is not None, "booth-01 recorded")
+    first = hub.peer_of("booth-01")
+    assert first is not None and first.recording is not None
+    recording = first.recording
+    await until(lambda: recording.writer.last_ms >= 2000, "two seconds recorded")
+
+    await stopped(hub.stop(), "the hub")
+    branch.hubs.remove(hub)
+    again = await recording_hub(branch, tmp_path)  # the same hub, back
+    await until(lambda: (peer := again.peer_of("booth-01")) is not None
+                and peer.recording is not None, "the session recorded again")
+    peer = again.peer_of("booth-01")
+    assert peer is not None and peer.consent is not None and peer.consent["accepted"]
+    await until(lambda: any(e.info.ticket == info.ticket and e.state is RecordingState.UPLOADED
+                            for e in again.recordings.entries),
+                "the first file uploaded by the hub back")
