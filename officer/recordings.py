@@ -231,6 +231,17 @@ class Recordings:
                              upload=str(data.get("upload") or "")))
         return out
 
+    def health(self) -> dict[str, Any]:
+        """For ``/healthz``: sessions being recorded, files waiting for the server, and the
+        packets the recordings lost (a disk that could not keep up)."""
+        active = [peer.recording for peer in self.hub.peers.values()
+                  if peer.recording is not None]
+        return {"active": len(active),
+                "waiting_upload": sum(1 for e in self.entries
+                                      if e.state is RecordingState.UPLOADING),
+                "dropped_packets": sum(r.dropped for r in active),
+                "errors": [r.error for r in active if r.error]}
+
     def status(self) -> list[dict[str, Any]]:
         return [entry.to_json() for entry in reversed(self.entries)]
 

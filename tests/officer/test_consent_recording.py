@@ -120,6 +120,8 @@ async def test_accepted_is_recorded_and_uploaded_refused_is_not(
         recording = p1.recording
         assert recording is not None
         await until(lambda: recording.writer.last_ms >= 4000, "four seconds recorded")
+        assert hub.health()["recordings"] == {"active": 1, "waiting_upload": 0,
+                                              "dropped_packets": 0, "errors": []}
         # The participant leaves: the call ends, the file is closed and uploaded.
         await stopped(one.stop(), "booth-01")
         await until(lambda: hub.peer_of("booth-01") is None, "booth-01's slot freed")
