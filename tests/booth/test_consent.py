@@ -3,10 +3,14 @@ the hand button or a key, in both languages on the screen (its first line is rea
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bilik.catalogue import text
 from bilik.catalogue.consent import CURRENT_WORDING, WORDINGS
+from booth.agent import BoothAgent
+from booth.config import BoothConfig
 from booth.consent import (
     Consent,
     ConsentAsker,
@@ -18,7 +22,10 @@ from booth.consent import (
 from booth.limits import CONSENT_ANSWER_SHOWN_S
 from booth.state import Booth, BoothState
 from booth.view import compose
+from hardware.emulators.button import IDENT, ButtonEmulator
 from signaling import protocol as p
+from tests.booth.branch import Branch
+from tests.booth.hubpeer import until
 
 SESSION = Booth(state=BoothState.IN_SESSION, ticket="A001", pairing="p-1", hub="hub-01",
                 online=True)
@@ -94,3 +101,37 @@ def test_an_answer_given_offline_is_sent_at_the_next_pairing() -> None:
     assert len(sent) == 1 and not asker.unsent
     asker.in_session("A001", "p-1", "hub-01")
     assert len(sent) == 1  # sent once
+
+
+async def test_the_question_is_read_out_and_the_hand_button_answers_through_the_server(
+        branch: Branch, tmp_path: Path) -> None:
+    """The booth agent against the real server and a hub peer: the question read out in the
+    Indonesian voice, the participant's press of the serial hand button (its emulator on a
+    pty) is the answer, and it reaches the hub with the wording's version."""
+    hub = branch.hub()
+    emulator = ButtonEmulator()
+    agent = BoothAgent(BoothConfig(
+        server=branch.url, id="booth-01", flow="direct", consent=True,
+        speaker=f"wav:{tmp_path / 'played.wav'}", hand_button=emulator.path,
+        data_dir=tmp_path / "booth"), branch.token("booth-01", "booth"))
+    try:
+        await hub.open()
+        await agent.start()
+        await agent.wait_connected(60)
+        question = text(WORDINGS[CURRENT_WORDING])
+        await until(lambda: agent.narrator.spoken[-1:] == [question.id], "the question read out")
+        assert agent.view().lines[0] == question
+        await until(lambda: agent.hand_button is not None and agent.hand_button.ident == IDENT,
+                    "the button's self-test")
+        emulator.click()
+        told = await hub.expect(p.Consent)
+        assert (told.peer, told.accepted, told.wording, told.required) == (
+            "booth-01", True, CURRENT_WORDING, False)
+        assert told.ticket == f"pairing:{told.pairing}"
+        assert agent.booth.hand_raised is False  # the press answered; it raised no hand
+        await until(lambda: agent.narrator.spoken[-1:] == [text("consent.accepted").id],
+                    "the answer read out")
+    finally:
+        await agent.stop()  # before its button goes away
+        emulator.close()
+        await hub.close()
