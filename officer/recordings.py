@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from bilik.backoff import Backoff
 from officer import limits
 from officer.recording import RecordingError, RecordingInfo, SessionRecording
 from signaling import protocol as p
-from signaling.backoff import Backoff
 
 if TYPE_CHECKING:
     from officer.hub import Hub

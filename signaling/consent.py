@@ -15,30 +15,29 @@ bundle holds as ``consent.json``::
     {"ticket": "A001", "booth": "booth-01", "wording": "2026-12.1", "accepted": true,
      "at": "2026-12-07T06:01:02.125Z", "required": false}
 
-``GET /api/consents?ticket=`` (a hub token) answers the latest record of a ticket;
-:func:`consent_of` is the same read for other features (the evidence bundle).
+``GET /api/consents?ticket=`` (the hub that served the ticket, or an admin) answers the
+latest record of a ticket; :func:`signaling.consentrecords.consent_of` is the same read for
+other features (the evidence bundle).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import sqlite3
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bilik.catalogue.consent import WORDINGS
 from signaling import protocol as p
-from signaling import tokens
-from signaling.errors import ProtocolError, TokenError
+from signaling.consentrecords import STEPS, ConsentRecord, consent_of, record_consent
+from signaling.errors import ProtocolError
+from signaling.policy import allow_type
+from signaling.problems import problem
 from signaling.protocol import ErrorCode, Role
+from signaling.roleguard import grant_of
+from signaling.server import BranchServer, Connection
 
-if TYPE_CHECKING:
-    from signaling.server import BranchServer, Connection
-    from signaling.store import Store
+__all__ = ["POLICIES", "ConsentRecord", "Consents", "consent_of", "setup"]
 
 log = logging.getLogger(__name__)
 
@@ -48,73 +47,6 @@ POLICIES = (REQUIRED, OPTIONAL)
 # An answer stamped further than this from the server's clock is stored with the server's
 # time instead (a booth whose clock is wrong must not date the case).
 MAX_CLOCK_SKEW_S = 300.0
-
-STEPS = [
-    """
-    CREATE TABLE consents (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        ticket TEXT NOT NULL,
-        booth TEXT NOT NULL,
-        pairing TEXT NOT NULL,
-        hub TEXT NOT NULL,
-        wording TEXT NOT NULL,
-        accepted INTEGER NOT NULL,
-        at REAL NOT NULL,
-        required INTEGER NOT NULL,
-        received REAL NOT NULL
-    );
-    CREATE INDEX consents_ticket ON consents(ticket);
-    """,
-]
-
-
-@dataclass(frozen=True)
-class ConsentRecord:
-    ticket: str
-    booth: str
-    pairing: str
-    hub: str
-    wording: str
-    accepted: bool
-    at: float
-    required: bool
-
-    def to_json(self) -> dict[str, Any]:
-        """The record as the case and the evidence bundle keep it."""
-        at = datetime.fromtimestamp(self.at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        return {"ticket": self.ticket, "booth": self.booth, "wording": self.wording,
-                "accepted": self.accepted, "at": at, "required": self.required}
-
-
-# --- store functions (run on the store thread) ---------------------------------------------
-
-
-def record_consent(store: Store, record: ConsentRecord, received: float) -> None:
-    def work(db: sqlite3.Connection) -> None:
-        db.execute(
-            "INSERT INTO consents (ticket, booth, pairing, hub, wording, accepted, at, required, "
-            "received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record.ticket, record.booth, record.pairing, record.hub, record.wording,
-             int(record.accepted), record.at, int(record.required), received))
-        store._audit(db, received, record.booth, "consent", record.ticket,
-                     {"wording": record.wording, "accepted": record.accepted,
-                      "at": record.at, "pairing": record.pairing})
-
-    store.transaction(work)
-
-
-def consent_of(store: Store, ticket: str) -> ConsentRecord | None:
-    """The latest answer given for ``ticket``, or ``None`` if the participant was not asked."""
-    row = store.execute(
-        "SELECT ticket, booth, pairing, hub, wording, accepted, at, required FROM consents "
-        "WHERE ticket=? ORDER BY seq DESC LIMIT 1", (ticket,)).fetchone()
-    if row is None:
-        return None
-    return ConsentRecord(str(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]),
-                         bool(row[5]), float(row[6]), bool(row[7]))
-
-
-# --- the feature ----------------------------------------------------------------------------
 
 
 class Consents:
@@ -160,34 +92,21 @@ class Consents:
             accepted=msg.accepted, at=at, required=self.required))
 
     async def http_consent(self, request: web.Request) -> web.Response:
-        header = request.headers.get("Authorization", "")
-        try:
-            grant = tokens.verify(self.server.secret, header.removeprefix("Bearer ").strip(),
-                                  now=self.server.clock())
-        except TokenError as exc:
-            return _error(401, "unauthorized", str(exc))
-        if grant.role not in (Role.HUB, Role.ADMIN):
-            return _error(403, "forbidden", f"a {grant.role} token cannot read consents")
+        grant = grant_of(request, Role.HUB, Role.ADMIN, purpose="a participant's consent")
         ticket = request.query.get("ticket", "")
         if not ticket or len(ticket) > 80:
-            return _error(400, "bad_request", "query parameter ticket= is required")
+            raise problem(400, "bad_request", "query parameter ticket= is required")
         db = self.server.db
         record = await db.call(consent_of, db.sync, ticket)
         if record is None:
-            return _error(404, "no_consent", f"no consent was given for ticket {ticket!r}")
+            raise problem(404, "no_consent", f"no consent was given for ticket {ticket!r}")
         if grant.role is Role.HUB and record.hub != grant.device_id:
-            return _error(403, "forbidden", "only the hub that served this ticket may read it")
+            raise problem(403, "forbidden", "only the hub that served this ticket may read it")
         return web.json_response(record.to_json())
-
-
-def _error(status: int, code: str, detail: str) -> web.Response:
-    return web.json_response({"error": code, "detail": detail}, status=status)
 
 
 def setup(app: web.Application, server: BranchServer) -> None:
     """Add the consents table, the booth's Consent message and the read API."""
-    from signaling.policy import allow_type
-
     consents = Consents(server, server.config.recording)
     server.on_start.append(consents.start)
     server.handlers[p.Consent.TYPE] = consents.on_consent

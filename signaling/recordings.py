@@ -29,11 +29,11 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from signaling import limits, tokens
+from signaling import limits
 from signaling.documentrecords import (
     ID_RE,
     SHA256_RE,
@@ -51,11 +51,13 @@ from signaling.documentrecords import (
     move_into_place,
     open_upload,
 )
-from signaling.errors import TokenError
+from signaling.problems import problem
 from signaling.protocol import DEVICE_ID_RE, Role
+from signaling.requestbody import read_json_object
+from signaling.roleguard import grant_of
+from signaling.server import BranchServer
 
 if TYPE_CHECKING:
-    from signaling.server import BranchServer
     from signaling.store import Store
 
 log = logging.getLogger(__name__)
@@ -70,22 +72,6 @@ EBML_MAGIC = b"\x1a\x45\xdf\xa3"
 def is_webm(head: bytes) -> bool:
     """An EBML document whose DocType is ``webm`` (within its first bytes)."""
     return head.startswith(EBML_MAGIC) and b"webm" in head[:64]
-
-
-def _error(status: int, code: str, detail: str, **extra: Any) -> web.HTTPException:
-    body = web.json_response({"error": code, "detail": detail, **extra}).text
-    cls: type[web.HTTPException] = {
-        400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden,
-        404: web.HTTPNotFound, 408: web.HTTPRequestTimeout, 409: web.HTTPConflict,
-        410: web.HTTPGone, 415: web.HTTPUnsupportedMediaType,
-        422: web.HTTPUnprocessableEntity}[status]
-    return cls(text=body, content_type="application/json")
-
-
-def _too_large(detail: str) -> web.HTTPException:
-    body = web.json_response({"error": "too_large", "detail": detail}).text
-    return web.HTTPRequestEntityTooLarge(max_size=MAX_RECORDING_BYTES, actual_size=0,
-                                         text=body, content_type="application/json")
 
 
 def served_by(store: Store, pairing: str) -> tuple[str, str, str] | None:
@@ -105,42 +91,30 @@ class RecordingStore:
         return self.server.config.data_dir / "documents"  # the documents' files and uploads
 
     def _hub(self, request: web.Request) -> str:
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            raise _error(401, "unauthorized", "missing 'Authorization: Bearer <device token>'")
-        try:
-            grant = tokens.verify(self.server.secret, header[7:].strip(),
-                                  now=self.server.clock())
-        except TokenError as exc:
-            raise _error(401, "unauthorized", str(exc)) from None
-        if grant.role is not Role.HUB:
-            raise _error(403, "forbidden", f"a {grant.role} may not do this; only a hub")
-        return grant.device_id
+        return grant_of(request, Role.HUB, purpose="the recordings").device_id
 
     def _part(self, upload_id: str) -> Path:
         return self.root / "uploads" / f"{upload_id}.part"
 
     async def open_upload(self, request: web.Request) -> web.Response:
-        from signaling.requestbody import read_json_object
-
         hub = self._hub(request)
         body = await read_json_object(request, fields="ticket, booth, pairing, size, sha256")
         booth, pairing, size, sha = (body.get(k) for k in ("booth", "pairing", "size", "sha256"))
         if not isinstance(pairing, str) or not pairing or len(pairing) > 64:
-            raise _error(400, "bad_request", "pairing must name the session's pairing")
+            raise problem(400, "bad_request", "pairing must name the session's pairing")
         if not isinstance(booth, str) or not DEVICE_ID_RE.fullmatch(booth):
-            raise _error(400, "bad_request", "booth must be a device id")
+            raise problem(400, "bad_request", "booth must be a device id")
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise _error(400, "bad_request", "size must be a positive integer (bytes)")
+            raise problem(400, "bad_request", "size must be a positive integer (bytes)")
         if size > MAX_RECORDING_BYTES:
-            raise _too_large(f"a recording may be at most {MAX_RECORDING_BYTES} bytes; "
-                             f"this is {size}")
+            raise problem(413, "too_large", f"a recording may be at most {MAX_RECORDING_BYTES} "
+                          f"bytes; this is {size}", size=size)
         if not isinstance(sha, str) or not SHA256_RE.fullmatch(sha):
-            raise _error(400, "bad_request", "sha256 must be 64 lower-case hex digits")
+            raise problem(400, "bad_request", "sha256 must be 64 lower-case hex digits")
         db = self.server.db
         session = await db.call(served_by, db.sync, pairing)
         if session is None or session[1] != hub or session[0] != booth:
-            raise _error(403, "not_your_session",
+            raise problem(403, "not_your_session",
                          f"{hub} did not serve {booth} in pairing {pairing[:64]!r}")
         ticket = session[2] or f"pairing:{pairing}"
         upload = Upload(f"u-{secrets.token_hex(12)}", hub, pairing, ticket, KIND, size, sha,
@@ -158,7 +132,7 @@ class RecordingStore:
             db = self.server.db
             upload = await db.call(get_upload, db.sync, upload_id)
         if upload is None or upload.booth != hub or upload.kind != KIND:
-            raise _error(404, "unknown_upload", f"no recording upload {upload_id[:40]!r} "
+            raise problem(404, "unknown_upload", f"no recording upload {upload_id[:40]!r} "
                          "of this hub")
         return hub, upload
 
@@ -184,7 +158,7 @@ class RecordingStore:
     async def put_chunk(self, request: web.Request) -> web.Response:
         hub, upload = await self._own_upload(request)
         if upload.id in self._writing:
-            raise _error(409, "upload_busy", "another chunk of this upload is being received",
+            raise problem(409, "upload_busy", "another chunk of this upload is being received",
                          offset=self._offset(upload))
         self._writing.add(upload.id)
         try:
@@ -199,14 +173,14 @@ class RecordingStore:
         try:
             offset = int(request.query.get("offset", ""))
         except ValueError:
-            raise _error(400, "bad_request", "query parameter offset=N is required") from None
+            raise problem(400, "bad_request", "query parameter offset=N is required") from None
         current = self._offset(upload)
         if offset != current:
-            raise _error(409, "wrong_offset",
+            raise problem(409, "wrong_offset",
                          f"the server has {current} bytes; send from there", offset=current)
         room = min(MAX_CHUNK_BYTES, upload.size - current)
         if request.content_length is not None and request.content_length > room:
-            raise _too_large(f"this chunk may be at most {room} bytes")
+            raise problem(413, "too_large", f"this chunk may be at most {room} bytes")
         received = 0
         with self._part(upload.id).open("r+b") as f:
             f.seek(current)
@@ -217,10 +191,11 @@ class RecordingStore:
                         received += len(piece)
                         if received > room:
                             f.truncate(current)
-                            raise _too_large(f"this chunk may be at most {room} bytes")
+                            raise problem(413, "too_large",
+                                          f"this chunk may be at most {room} bytes")
                         f.write(piece)
             except TimeoutError:
-                raise _error(408, "too_slow", f"a chunk must arrive within "
+                raise problem(408, "too_slow", f"a chunk must arrive within "
                              f"{limits.BODY_READ_S:g} s; ask for the offset and go on",
                              offset=current + received) from None
             finally:
@@ -239,13 +214,13 @@ class RecordingStore:
         if digest != upload.sha256:
             await asyncio.to_thread(part.unlink)
             await db.call(drop_upload, db.sync, upload.id, now, hub, "checksum")
-            raise _error(422, "checksum_mismatch",
+            raise problem(422, "checksum_mismatch",
                          f"the bytes received have SHA-256 {digest}, not {upload.sha256}; "
                          "nothing was stored: start the upload again")
         if not is_webm(head):
             await asyncio.to_thread(part.unlink)
             await db.call(drop_upload, db.sync, upload.id, now, hub, "type")
-            raise _error(415, "unsupported_type",
+            raise problem(415, "unsupported_type",
                          "a recording must be a WebM file (by its content); nothing was stored")
         await asyncio.to_thread(move_into_place, part, blob_path(self.root, digest))
         booth = await db.call(served_by, db.sync, upload.pairing)
@@ -262,7 +237,7 @@ class RecordingStore:
         hub = self._hub(request)
         ticket = request.query.get("ticket", "")
         if not ticket or len(ticket) > 80:
-            raise _error(400, "bad_request", "query parameter ticket= is required")
+            raise problem(400, "bad_request", "query parameter ticket= is required")
         db = self.server.db
         records = [r for r in await db.call(list_documents, db.sync, ticket)
                    if r.kind == KIND and r.uploaded_by == hub]
@@ -275,11 +250,11 @@ class RecordingStore:
         db = self.server.db
         record = await db.call(get_document, db.sync, doc_id) if ID_RE.fullmatch(doc_id) else None
         if record is None or record.kind != KIND:
-            raise _error(404, "unknown_recording", f"no recording {doc_id[:40]!r}")
+            raise problem(404, "unknown_recording", f"no recording {doc_id[:40]!r}")
         if record.uploaded_by != hub:
-            raise _error(403, "forbidden", "only the hub that recorded it may read it")
+            raise problem(403, "forbidden", "only the hub that recorded it may read it")
         if record.status == "deleted":
-            raise _error(410, "deleted", "the recording was deleted by the retention rule")
+            raise problem(410, "deleted", "the recording was deleted by the retention rule")
         if "Range" not in request.headers or request.headers["Range"].startswith("bytes=0-"):
             await db.call(audit, db.sync, self.server.clock(), hub, "recording_downloaded",
                           record.id, {"ticket": record.ticket})

@@ -25,7 +25,7 @@ from booth.view import compose
 from hardware.emulators.button import IDENT, ButtonEmulator
 from signaling import protocol as p
 from tests.booth.branch import Branch
-from tests.booth.hubpeer import until
+from tests.helpers import until
 
 SESSION = Booth(state=BoothState.IN_SESSION, ticket="A001", pairing="p-1", hub="hub-01",
                 online=True)

@@ -6,12 +6,12 @@ told as the branch is set."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from bilik.catalogue import text
 from bilik.catalogue.consent import CURRENT_WORDING, WORDINGS
@@ -21,10 +21,8 @@ from officer import console
 from officer.hub import Hub
 from officer.recording import probe
 from officer.recordings import RecordingState
-from signaling.config import ServerConfig
 from signaling.consent import consent_of
 from signaling.documentrecords import blob_path, list_documents
-from signaling.server import make_app
 from tests.officer.conftest import Branch, stopped, until
 
 pytestmark = pytest.mark.slow
@@ -33,11 +31,10 @@ QUESTION = text(WORDINGS[CURRENT_WORDING])
 
 
 async def start_branch(tmp_path: Path, loop_file: Path, recording: str) -> Branch:
-    config = ServerConfig(data_dir=tmp_path / "server", resume_window_s=30.0, heartbeat_s=1.0,
-                          recording=recording)
-    server = TestServer(make_app(config), host="127.0.0.1", port=0)
-    await server.start_server()
-    return Branch(tmp_path / "server", server, loop_file)
+    branch = Branch(tmp_path / "server", loop_file)
+    branch.config = dataclasses.replace(branch.config, recording=recording)
+    await branch.start()
+    return branch
 
 
 @pytest.fixture
@@ -47,7 +44,7 @@ async def optional(tmp_path: Path, loop_file: Path) -> AsyncIterator[Branch]:
         yield branch
     finally:
         await branch.close()
-        await branch.server.close()
+        await branch.stop()
 
 
 @pytest.fixture
@@ -57,7 +54,7 @@ async def required(tmp_path: Path, loop_file: Path) -> AsyncIterator[Branch]:
         yield branch
     finally:
         await branch.close()
-        await branch.server.close()
+        await branch.stop()
 
 
 async def booth_agent(branch: Branch, device: str, tmp_path: Path) -> BoothAgent:
