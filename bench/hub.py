@@ -62,6 +62,7 @@ from typing import Any
 
 import psutil
 
+from bilik.processes import get_json
 from bilik.webrtc.meter import percentile as _percentile
 
 BENCH = Path(__file__).resolve().parent
@@ -74,7 +75,7 @@ assert _spec is not None and _spec.loader is not None
 _call = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_call)
 FPS, RESOLUTION, START_S = _call.FPS, _call.RESOLUTION, _call.START_S
-Branch, get_json, machine = _call.Branch, _call.get_json, _call.machine
+Branch, machine = _call.Branch, _call.machine
 OFFICER, PIN = "bench", "13579"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -132,18 +133,18 @@ def run(booths: int, replay: bool, seconds: float, switch_s: float, root: Path,
         hub_flags = ["--synthetic-officer"] if officer == "synthetic" else []
         hub_flags += ["--inspect-video"] if inspect else []
         recordings = root / "recordings"
-        os.environ["BILIK_HUB_RECORDING_DIR"] = str(recordings)  # the hub's only
+        branch.env["BILIK_HUB_RECORDING_DIR"] = str(recordings)  # the hub's only
         try:
             hub = branch.spawn("hub", "hub", "--server", branch.url, "--token-file",
                                str(hub_token), "--metrics-port", str(branch.hub_port),
                                *hub_flags)
         finally:
-            del os.environ["BILIK_HUB_RECORDING_DIR"]
+            del branch.env["BILIK_HUB_RECORDING_DIR"]
         branch.wait(lambda: (branch.health() or {}).get("signaling") == "connected", "the hub")
         extra: list[str] = []
         if replay:
             loop = root / "loop.ivf"
-            subprocess.run(branch.bilik("booth", "make-replay", str(loop), "--fps", str(FPS)),
+            subprocess.run(branch.command("booth", "make-replay", str(loop), "--fps", str(FPS)),
                            check=True, capture_output=True, timeout=START_S)
             extra = ["--replay", str(loop)]
         names = [f"booth-{i:02d}" for i in range(1, booths + 1)]
