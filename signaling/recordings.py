@@ -36,6 +36,7 @@ from aiohttp import web
 from signaling import limits
 from signaling.documentrecords import (
     ID_RE,
+    RECORDING_KIND,
     SHA256_RE,
     DocumentRecord,
     Upload,
@@ -62,7 +63,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-KIND = "recording"
+KIND = RECORDING_KIND
 CONTENT_TYPE = "video/webm"
 MAX_RECORDING_BYTES = 4 * 1024 ** 3  # about 9 hours of a call at 1 Mbit/s
 MAX_CHUNK_BYTES = 8 * 1024 * 1024  # one PUT

@@ -122,3 +122,19 @@ async def test_bad_recordings_store_nothing_and_say_why(branch: Branch, webm: by
         assert body["detail"]
     with sqlite3.connect(branch.config.data_dir / DB_FILE) as db:
         assert db.execute("SELECT count(*) FROM documents").fetchone() == (0,)
+
+
+async def test_a_recording_is_not_listed_among_the_scanned_documents(
+        branch: Branch, webm: bytes) -> None:
+    """The documents' list of a ticket (the console's case) holds what the participant
+    scanned; the recording is listed by /api/recordings."""
+    _booth, _hub, pairing = await branch.pair()  # the session still on
+    _, opened = await open_upload(branch, webm, pairing)
+    status, body = await put(branch, opened["upload"], 0, webm)
+    assert status == 201
+    async with branch.http.get(branch.url(f"/api/documents?ticket=pairing:{pairing}"),
+                               headers=auth(branch)) as r:
+        assert r.status == 200 and (await r.json())["documents"] == []
+    async with branch.http.get(branch.url(f"/api/recordings?ticket=pairing:{pairing}"),
+                               headers=auth(branch)) as r:
+        assert [d["id"] for d in (await r.json())["recordings"]] == [body["document"]]
