@@ -31,6 +31,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import WSMsgType, web
 
 from officer import checklists, limits
@@ -91,6 +92,8 @@ def state(hub: Hub) -> dict[str, Any]:
             "fps": reading.fps,
             "p95_ms": reading.p95_ms,
             "case": hub.desk.cases.get(peer.booth, {}),
+            "consent": peer.consent,
+            "recording": peer.recording is not None,
             "verdict": hub.desk.verdicts.get(peer.booth),
         })
     return {
@@ -107,6 +110,7 @@ def state(hub: Hub) -> dict[str, Any]:
         "alerts": list(hub.desk.alerts),
         "queue": hub.desk.queue,
         "media": hub.officer_media(),
+        "recordings": hub.recordings.status(),
         "now": now,
     }
 
@@ -333,6 +337,33 @@ async def document(request: web.Request) -> web.Response:
                         headers={"Cache-Control": "no-store"})
 
 
+async def recording(request: web.Request) -> web.StreamResponse:
+    """A session's recording from the branch server, for the console's ``<video>``: byte
+    ranges are passed through, so the page can seek without the whole file."""
+    hub = _hub(request)
+    doc = request.match_info["document"]
+    if not ID_RE.match(doc):
+        return _error(400, "bad_request", "not a recording id")
+    if hub.desk.officer is None:
+        return _error(403, "forbidden", "sign in first")
+    try:
+        upstream = await hub.recordings.fetch(doc, request.headers.get("Range"))
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return _error(502, "offline", f"the branch server: {exc or type(exc).__name__}")
+    async with upstream:
+        if upstream.status >= 400:
+            return _error(upstream.status, "upstream", await upstream.text())
+        out = web.StreamResponse(status=upstream.status, headers={
+            k: v for k, v in upstream.headers.items()
+            if k in ("Content-Type", "Content-Length", "Content-Range", "Accept-Ranges")})
+        out.headers["Cache-Control"] = "no-store"
+        await out.prepare(request)
+        async for chunk in upstream.content.iter_chunked(64 * 1024):
+            await out.write(chunk)
+        await out.write_eof()
+        return out
+
+
 def _foreign(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     return origin is not None and origin.split("://", 1)[-1] != request.host
@@ -414,6 +445,7 @@ def add_routes(app: web.Application, hub: Hub) -> None:
     r.add_post("/console/api/media", media_offer)
     r.add_post("/console/api/media/devices", media_devices)
     r.add_get("/console/documents/{document}", document)
+    r.add_get("/console/recordings/{document}", recording)
 
 
 async def _redirect(request: web.Request) -> web.Response:

@@ -21,12 +21,14 @@ from bilik.errors import ConfigError
 from signaling import (
     admin,
     cases,
+    consent,
     documentshttp,
     helpcalls,
     limits,
     outbox,
     queuehttp,
     readings,
+    recordings,
 )
 from signaling.branchqueue import RULES_KEY
 from signaling.config import ServerConfig
@@ -37,9 +39,9 @@ from signaling.server import SERVER_KEY, BranchServer
 __all__ = ["FEATURES", "SERVER_KEY", "make_app"]
 
 # The features, set up in this order: the queue first (cases wrap its Transfer and Park
-# handlers), documents before readings (readings read the document records).
+# handlers), documents before readings and recordings (they use the document records).
 FEATURES: tuple[ModuleType, ...] = (queuehttp, documentshttp, readings, cases, helpcalls,
-                                    outbox)
+                                    consent, recordings, outbox)
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -63,6 +63,11 @@ class ServerConfig:
         "Malformed messages a device may send within a minute before it is disconnected",
         min=1, max=1000000,
     )
+    recording: str = setting(
+        "optional", "A participant who refuses the recording of the session: 'required' "
+        "tells the officer, who decides whether to go on; 'optional' goes on without "
+        "recording (docs/recording.md)", choices=("required", "optional"),
+    )
     # Evidence and the head office (signaling/outbox.py, docs/evidence.md).
     headoffice_url: str = setting(
         "", "Head office URL(s), comma-separated (tried in turn); empty: bundles are built "

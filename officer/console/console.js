@@ -93,6 +93,7 @@ function render() {
   renderMosaic();
   renderQueue();
   renderCase();
+  renderRecordings();
 }
 
 function renderMosaic() {
@@ -173,6 +174,8 @@ function updateTile(el, b) {
   if (b.speaking) badges.push(`<span class="badge speaking">🔊 BICARA / SPEAKING</span>`);
   if (b.documents_waiting) badges.push(`<span class="badge docs">📄 ${b.documents_waiting}</span>`);
   if (b.parked) badges.push(`<span class="badge">DITUNDA / PARKED</span>`);
+  if (b.recording) badges.push(`<span class="badge rec">⏺ REKAM / REC</span>`);
+  if (b.consent && !b.consent.accepted) badges.push(`<span class="badge refused">⛔ TANPA REKAMAN / NOT RECORDED</span>`);
   el.querySelector(".badges").innerHTML = badges.join("");
 }
 
@@ -197,6 +200,8 @@ function renderCase() {
   const switched = caseBooth !== b.booth;
   caseBooth = b.booth;
   $("case-title").textContent = `Kasus / Case: ${b.booth}`;
+  $("consent").textContent = consentLine(b);
+  $("consent").dataset.consent = !b.consent ? "none" : b.consent.accepted ? "accepted" : "refused";
   $("ticket").innerHTML = `<dt>Tiket / Ticket</dt><dd>${escape(b.number || b.ticket || b.pairing)}</dd>
     <dt>Layanan / Service</dt><dd title="${escape(b.service)}">${escape(SERVICES[b.service] || b.service)}</dd><dt>Sesi / Session</dt><dd>${fmt(b.in_session_s)}</dd>`;
   $("documents").innerHTML = b.documents.map((d) =>
@@ -215,6 +220,47 @@ function renderCase() {
     ...(b.case.events || []).map((e) => ({ at: e.at, text: `${e.officer}: ${e.kind}` }))].sort((x, y) => x.at - y.at);
   $("history").innerHTML = events.map((e) => `<li>${new Date(e.at * 1000).toLocaleTimeString()} ${escape(e.text)}</li>`).join("");
   $("park-button").textContent = b.parked ? "Lanjutkan / Resume" : "Tunda / Park";
+}
+
+// The participant's answer to the recording consent (asked at the booth before the officer
+// joins); with the branch's "required" setting a refusal is the officer's to decide.
+function consentLine(b) {
+  const c = b.consent;
+  if (!c) return "Persetujuan rekaman: belum dijawab / Recording consent: not answered yet";
+  if (c.accepted) return `Peserta setuju direkam (teks ${c.wording}) / The participant agreed to the recording (wording ${c.wording})`;
+  if (c.required) return "Peserta menolak direkam, dan rekaman diwajibkan: putuskan apakah sesi dilanjutkan / The participant refused the recording, which is required: decide whether to go on";
+  return "Peserta menolak direkam: sesi berlanjut tanpa rekaman / The participant refused the recording: the session goes on without it";
+}
+
+// Recent recordings: a <video> each once the branch server has it (played through the hub).
+const REC_STATE = { recording: "merekam / recording", uploading: "mengunggah / uploading",
+  uploaded: "tersimpan / stored", refused: "ditolak server / refused by the server" };
+function renderRecordings() {
+  const list = $("recordings");
+  const recs = state.recordings || [];
+  if (!recs.length) return;
+  list.querySelector(".hint")?.remove();
+  for (const r of recs) {
+    const key = `${r.booth}-${r.started_at}`;
+    let li = list.querySelector(`li[data-key="${CSS.escape(key)}"]`);
+    if (!li) {
+      li = document.createElement("li");
+      li.dataset.key = key;
+      li.innerHTML = `<span class="what"></span> <span class="state"></span>`;
+      list.prepend(li);
+    }
+    li.querySelector(".what").textContent = `${r.booth} · ${r.ticket} · ${r.officer || "–"} · ${new Date(r.started_at * 1000).toLocaleTimeString()} · ${fmt(r.duration_s)}`;
+    li.querySelector(".state").textContent = REC_STATE[r.state] || r.state;
+    li.dataset.state = r.state;
+    if (r.document && !li.querySelector("video")) {
+      const video = document.createElement("video");
+      video.controls = true;
+      video.preload = "metadata";
+      video.dataset.document = r.document;
+      video.src = `recordings/${encodeURIComponent(r.document)}`;
+      li.append(video);
+    }
+  }
 }
 
 function checklistKey(b) { return `bilik-checklist-${b.pairing}`; }
