@@ -96,6 +96,7 @@ def state(hub: Hub) -> dict[str, Any]:
     return {
         "hub": hub.device_id,
         "officer": hub.desk.officer,
+        "skills": hub.desk.skills,
         "signed_out_because": hub.desk.signed_out_because,
         "idle_sign_out_s": hub.config.console_idle_s,
         "activity_report_s": limits.ACTIVITY_REPORT_S,

@@ -52,6 +52,7 @@ class Desk:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.officer: str | None = None
+        self.skills: list[str] = []  # the services the officer serves (empty: all)
         self.last_input: float | None = None  # monotonic: the officer's latest input
         self.signed_out_because = ""  # "idle" after an automatic sign-out
         self.cases: dict[str, dict[str, Any]] = {}  # booth -> case view from the server
@@ -189,6 +190,10 @@ class Desk:
         self.officer = officer
         self.signed_out_because = ""
         self.touch()
+        try:
+            await self._refresh()  # the officer's skills, which the hub announces
+        except DeskError as exc:
+            log.info("skills not read: %s", exc)
         self.hub.changed.set()
         self.hub.spawn(self.hub._announce(), "hub-capacity")
         log.info("officer signed in", extra={"fields": {"officer": officer}})
@@ -208,6 +213,7 @@ class Desk:
         log.info("officer signed out", extra={"fields": {"officer": self.officer,
                                                          "because": because or "asked"}})
         self.officer = None
+        self.skills = []
         self.signed_out_because = because
         self.hub.changed.set()
         if self.hub.focused is not None:
@@ -318,6 +324,8 @@ class Desk:
         if not isinstance(view, dict):
             return
         officer = view.get("officer")
+        skills = view.get("skills")
+        self.skills = [s for s in skills if isinstance(s, str)] if isinstance(skills, list) else []
         if officer != self.officer:
             self.officer = officer if isinstance(officer, str) else None
             self.touch()  # a restored sign-in counts from the restart

@@ -1,11 +1,7 @@
-"""Branch server feature: officers and their PINs, decisions on claims, and the case view.
+"""Branch server feature: decisions on claims and the case view.
 
-* Officers are stored with a salted scrypt hash of their PIN (never the PIN). An admin
-  adds them over HTTP (``POST /api/cases/officers``) or from the command line
-  (:func:`add_officer_offline`, for ``bilik server officer add ID``).
-* A hub signs its officer in with ``OfficerSignIn`` (reply ``Ok`` or ``Error``); repeated
-  wrong PINs from one hub lock that hub out for a while. The sign-in is kept in the
-  database, so a restarted server or hub keeps it; the hub signs out over HTTP.
+* Officers, their PINs, skills and sign-ins are :mod:`signaling.officers`; a decision or a
+  case action needs the hub's signed-in officer from there.
 * ``Decision`` from a hub with a signed-in officer on a booth paired with that hub is
   recorded with the officer's id (and an audit entry) in one transaction, answered with
   ``Verdict(ref=...)`` carrying the claim reference, and the verdict goes to the booth.
@@ -13,34 +9,29 @@
   once it accepted them. A pairing made outside the queue (``ServiceRequest``: tests,
   benchmarks), which the queue refuses as not its own, is moved here to the named hub
   (transfer) or only recorded (park).
-* ``GET /api/cases/hub`` (hub token) returns the signed-in officer and the case of every
-  booth paired with the hub, so a restarted hub restores its console from here.
+* ``GET /api/cases/hub`` (hub token) returns the signed-in officer (with their skills) and
+  the case of every booth paired with the hub, so a restarted hub restores its console
+  from here.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import os
-import re
 import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bilik.catalogue import text
 from signaling import protocol as p
-from signaling import tokens
-from signaling.errors import ProtocolError, TokenError
+from signaling.errors import ProtocolError
+from signaling.officers import OFFICERS_KEY, Officers, get_officer, officer_at
 from signaling.pairing import Pairing
 from signaling.protocol import ErrorCode, ReleaseReason, Role
-from signaling.requestbody import read_json_object
 from signaling.store import PairingRecord, Store
 
 if TYPE_CHECKING:
@@ -49,14 +40,6 @@ if TYPE_CHECKING:
 FEATURE = "cases"
 
 # Named limits of this feature.
-PIN_RE = re.compile(r"\A[0-9]{4,12}\Z")
-SCRYPT_N = 2**14  # about 50 ms and 16 MB per check: slow for guessing, fine for signing in
-SCRYPT_R = 8
-SCRYPT_P = 1
-SALT_BYTES = 16
-SIGN_IN_FAILURES = 5  # wrong PINs from one hub within the window before it is locked out
-SIGN_IN_WINDOW_S = 300.0
-SIGN_IN_LOCKOUT_S = 300.0
 CASE_EVENTS_MAX = 200  # events returned per case view
 
 # Outcome codes of a decision and the catalogue key of the next steps told to the booth.
@@ -67,21 +50,10 @@ OUTCOMES: dict[str, str] = {
     "referred": "officer.next_referred",
 }
 
+# Step 1 made the officers' tables too on databases older than signaling.officers, which
+# owns them now (and makes them if missing).
 STEPS = [
     """
-    CREATE TABLE officers (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL DEFAULT '',
-        salt BLOB NOT NULL,
-        pin_hash BLOB NOT NULL,
-        created REAL NOT NULL,
-        active INTEGER NOT NULL DEFAULT 1
-    );
-    CREATE TABLE officer_sessions (
-        hub TEXT PRIMARY KEY,
-        officer TEXT NOT NULL REFERENCES officers(id),
-        since REAL NOT NULL
-    );
     CREATE TABLE decisions (
         reference TEXT PRIMARY KEY,
         booth TEXT NOT NULL,
@@ -110,23 +82,7 @@ STEPS = [
 ]
 
 
-class OfficerExists(ValueError):
-    """An officer with this id is already registered."""
-
-
 # -- pure pieces -----------------------------------------------------------------------------
-
-
-def hash_pin(pin: str, salt: bytes) -> bytes:
-    return hashlib.scrypt(pin.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
-
-
-def check_new_officer(officer_id: str, pin: str) -> None:
-    """Raise ValueError saying what is wrong with a new officer's id or PIN."""
-    if not isinstance(officer_id, str) or not p.DEVICE_ID_RE.fullmatch(officer_id):
-        raise ValueError("officer id must be 1-64 lower-case letters, digits or ._-")
-    if not isinstance(pin, str) or not PIN_RE.fullmatch(pin):
-        raise ValueError("PIN must be 4 to 12 digits")
 
 
 def new_reference(now: float) -> str:
@@ -134,90 +90,7 @@ def new_reference(now: float) -> str:
     return f"KLM-{time.strftime('%Y%m%d', time.localtime(now))}-{uuid.uuid4().hex[:8].upper()}"
 
 
-@dataclass
-class SignInGuard:
-    """Counts wrong PINs per hub and locks a hub out after too many (pure; time passed in)."""
-
-    failures: dict[str, list[float]]
-    locked_until: dict[str, float]
-
-    @classmethod
-    def new(cls) -> SignInGuard:
-        return cls({}, {})
-
-    def locked(self, hub: str, now: float) -> float:
-        """Seconds the hub is still locked out (0: not locked)."""
-        return max(0.0, self.locked_until.get(hub, 0.0) - now)
-
-    def failed(self, hub: str, now: float) -> None:
-        recent = [t for t in self.failures.get(hub, []) if now - t < SIGN_IN_WINDOW_S]
-        recent.append(now)
-        self.failures[hub] = recent
-        if len(recent) >= SIGN_IN_FAILURES:
-            self.locked_until[hub] = now + SIGN_IN_LOCKOUT_S
-            self.failures[hub] = []
-
-    def succeeded(self, hub: str) -> None:
-        self.failures.pop(hub, None)
-
-
 # -- store functions (run on the store thread) -------------------------------------------------
-
-
-def add_officer(store: Store, officer_id: str, pin: str, name: str, now: float, actor: str) -> None:
-    check_new_officer(officer_id, pin)
-    salt = os.urandom(SALT_BYTES)
-    digest = hash_pin(pin, salt)
-
-    def work(db: sqlite3.Connection) -> None:
-        if db.execute("SELECT 1 FROM officers WHERE id=?", (officer_id,)).fetchone():
-            raise OfficerExists(f"officer {officer_id} already exists")
-        db.execute(
-            "INSERT INTO officers (id, name, salt, pin_hash, created) VALUES (?, ?, ?, ?, ?)",
-            (officer_id, name, salt, digest, now),
-        )
-        store._audit(db, now, actor, "officer_added", officer_id, {"name": name})
-
-    store.transaction(work)
-
-
-def verify_officer(store: Store, officer_id: str, pin: str) -> bool:
-    row = store.execute(
-        "SELECT salt, pin_hash FROM officers WHERE id=? AND active=1", (officer_id,)
-    ).fetchone()
-    if row is None:
-        hash_pin(pin, b"\0" * SALT_BYTES)  # same work either way: no timing hint of the id
-        return False
-    return hmac.compare_digest(hash_pin(pin, bytes(row[0])), bytes(row[1]))
-
-
-def sign_in(store: Store, hub: str, officer_id: str, now: float) -> None:
-    def work(db: sqlite3.Connection) -> None:
-        db.execute(
-            "INSERT INTO officer_sessions (hub, officer, since) VALUES (?, ?, ?) "
-            "ON CONFLICT(hub) DO UPDATE SET officer=excluded.officer, since=excluded.since",
-            (hub, officer_id, now),
-        )
-        store._audit(db, now, officer_id, "officer_sign_in", hub, {})
-
-    store.transaction(work)
-
-
-def sign_out(store: Store, hub: str, now: float) -> str | None:
-    def work(db: sqlite3.Connection) -> str | None:
-        row = db.execute("SELECT officer FROM officer_sessions WHERE hub=?", (hub,)).fetchone()
-        if row is None:
-            return None
-        db.execute("DELETE FROM officer_sessions WHERE hub=?", (hub,))
-        store._audit(db, now, row[0], "officer_sign_out", hub, {})
-        return str(row[0])
-
-    return store.transaction(work)
-
-
-def officer_at(store: Store, hub: str) -> str | None:
-    row = store.execute("SELECT officer FROM officer_sessions WHERE hub=?", (hub,)).fetchone()
-    return None if row is None else str(row[0])
 
 
 @dataclass(frozen=True)
@@ -283,28 +156,13 @@ def case_view(store: Store, pairing: str) -> dict[str, Any]:
     return {"decisions": decisions, "events": events}
 
 
-def add_officer_offline(data_dir: Path, officer_id: str, pin: str, name: str = "") -> None:
-    """Add an officer straight to a branch database (``bilik server officer add ID``).
-
-    Raises ValueError (bad id or PIN), :class:`OfficerExists`, or the store's StoreError.
-    """
-    from signaling.store import DB_FILE
-
-    store = Store(data_dir / DB_FILE)
-    try:
-        store.migrate_feature(FEATURE, STEPS)
-        add_officer(store, officer_id, pin, name, time.time(), "cli")
-    finally:
-        store.close()
-
-
 # -- the feature ---------------------------------------------------------------------------------
 
 
 class Cases:
-    def __init__(self, server: BranchServer) -> None:
+    def __init__(self, server: BranchServer, officers: Officers) -> None:
         self.server = server
-        self.guard = SignInGuard.new()
+        self.officers = officers
 
     async def start(self) -> None:
         await self.server.db.call(self.server.db.sync.migrate_feature, FEATURE, STEPS)
@@ -321,25 +179,6 @@ class Cases:
         if officer is None:
             raise ProtocolError(ErrorCode.FORBIDDEN, "no officer is signed in at this hub")
         return officer
-
-    async def on_sign_in(self, conn: Connection, msg: p.Message) -> None:
-        assert isinstance(msg, p.OfficerSignIn)
-        now = self.server.clock()
-        hub = conn.device_id
-        wait = self.guard.locked(hub, now)
-        if wait > 0:
-            raise ProtocolError(
-                ErrorCode.RATE_LIMITED,
-                f"too many wrong PINs at this hub; try again in {int(wait) + 1} s",
-            )
-        db = self.server.db
-        if not await db.call(verify_officer, db.sync, msg.officer, msg.pin):
-            self.guard.failed(hub, now)
-            await db.call(db.sync.audit, now, hub, "officer_sign_in_failed", msg.officer, {})
-            raise ProtocolError(ErrorCode.UNAUTHORIZED, "unknown officer or wrong PIN")
-        self.guard.succeeded(hub)
-        await db.call(sign_in, db.sync, hub, msg.officer, now)
-        await self.server.send_to(hub, p.Ok(ref=msg.id))
 
     async def on_decision(self, conn: Connection, msg: p.Message) -> None:
         assert isinstance(msg, p.Decision)
@@ -442,66 +281,27 @@ class Cases:
 
     # -- HTTP -------------------------------------------------------------------------------
 
-    def _grant(self, request: web.Request, role: Role) -> tokens.Grant:
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            raise _http_error(401, "unauthorized", f"send Authorization: Bearer <{role} token>")
-        try:
-            grant = tokens.verify(self.server.secret, header[7:].strip(), now=self.server.clock())
-        except TokenError as exc:
-            raise _http_error(401, "unauthorized", str(exc)) from None
-        if grant.role is not role:
-            raise _http_error(403, "forbidden", f"a {grant.role} token cannot do this")
-        return grant
-
-    async def http_add_officer(self, request: web.Request) -> web.Response:
-        grant = self._grant(request, Role.ADMIN)
-        body = await read_json_object(request, fields="id, pin, name")
-        officer_id, pin, name = body.get("id"), body.get("pin"), body.get("name", "")
-        if not isinstance(name, str) or len(name) > 128:
-            raise _http_error(400, "bad_request", "name must be a string of up to 128 characters")
-        db = self.server.db
-        try:
-            await db.call(add_officer, db.sync, officer_id, pin, name, self.server.clock(),
-                          grant.device_id)
-        except OfficerExists as exc:
-            raise _http_error(409, "exists", str(exc)) from None
-        except ValueError as exc:
-            raise _http_error(400, "bad_request", str(exc)) from None
-        return web.json_response({"officer": officer_id}, status=201)
-
     async def http_hub_view(self, request: web.Request) -> web.Response:
-        grant = self._grant(request, Role.HUB)
+        grant = self.officers.grant(request, Role.HUB)
         db = self.server.db
         officer = await db.call(officer_at, db.sync, grant.device_id)
+        record = None if officer is None else await db.call(get_officer, db.sync, officer)
         booths = {}
         for pairing in self.server.book.of_device(grant.device_id):
             if pairing.hub != grant.device_id:
                 continue
             view = await db.call(case_view, db.sync, pairing.id)
             booths[pairing.booth] = {"pairing": pairing.id, **view}
-        return web.json_response({"hub": grant.device_id, "officer": officer, "booths": booths,
-                                  "outcomes": list(OUTCOMES)})
-
-    async def http_sign_out(self, request: web.Request) -> web.Response:
-        grant = self._grant(request, Role.HUB)
-        db = self.server.db
-        officer = await db.call(sign_out, db.sync, grant.device_id, self.server.clock())
-        return web.json_response({"signed_out": officer})
-
-
-def _http_error(status: int, code: str, detail: str) -> web.HTTPException:
-    body = json.dumps({"error": code, "detail": detail})
-    cls = {400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden,
-           409: web.HTTPConflict}[status]
-    return cls(text=body, content_type="application/json")
+        return web.json_response({"hub": grant.device_id, "officer": officer,
+                                  "skills": list(record.skills) if record else [],
+                                  "booths": booths, "outcomes": list(OUTCOMES)})
 
 
 def setup(app: web.Application, server: Any) -> None:
-    """Add officers, sign-in, decisions and the case view to the branch server."""
-    cases = Cases(server)
+    """Add decisions, case actions and the case view to the branch server (after the
+    officers feature)."""
+    cases = Cases(server, app[OFFICERS_KEY])
     server.on_start.append(cases.start)
-    server.handlers[p.OfficerSignIn.TYPE] = cases.on_sign_in
     server.handlers[p.Decision.TYPE] = cases.on_decision
     # The queue feature (set up before this one) may serve Transfer and Park; the case
     # history records them first and then hands them on.
@@ -516,6 +316,4 @@ def setup(app: web.Application, server: Any) -> None:
 
     server.handlers[p.Transfer.TYPE] = transfer
     server.handlers[p.Park.TYPE] = park
-    app.router.add_post("/api/cases/officers", cases.http_add_officer)
     app.router.add_get("/api/cases/hub", cases.http_hub_view)
-    app.router.add_post("/api/cases/sign-out", cases.http_sign_out)

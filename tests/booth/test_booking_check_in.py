@@ -27,9 +27,9 @@ from booth.view import ScreenName
 from hardware.emulators.scanner import ScannerEmulator
 from signaling import protocol as p
 from signaling import tokens
-from signaling.cases import add_officer_offline
 from signaling.client import SignalingClient
 from signaling.config import ServerConfig
+from signaling.officers import add_officer_offline
 from signaling.queue.rules import QueueRules
 from signaling.server import make_app
 from tests.booth.branch import Kiosk

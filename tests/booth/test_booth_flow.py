@@ -31,8 +31,8 @@ from hardware.emulators.scanner import ScannerEmulator
 from hardware.qr import decode
 from signaling import protocol as p
 from signaling import tokens
-from signaling.cases import add_officer_offline
 from signaling.config import ServerConfig
+from signaling.officers import add_officer_offline
 from signaling.server import make_app
 from tests.booth.branch import Kiosk
 from tests.booth.hubpeer import OFFICER_BGR, HubPeer, until

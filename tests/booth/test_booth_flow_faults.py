@@ -20,8 +20,8 @@ from booth.view import ScreenName
 from hardware.emulators.printer import Fault, start_pty_emulator
 from signaling import protocol as p
 from signaling import tokens
-from signaling.cases import add_officer_offline
 from signaling.config import ServerConfig
+from signaling.officers import add_officer_offline
 from signaling.server import make_app
 from signaling.store import DB_FILE
 from tests.booth.hubpeer import HubPeer, until

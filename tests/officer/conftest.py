@@ -18,9 +18,9 @@ from officer.hub import Hub
 from signaling import protocol as p
 from signaling import tokens
 from signaling.branchqueue import QUEUE_KEY
-from signaling.cases import add_officer
 from signaling.client import SignalingClient
 from signaling.config import ServerConfig
+from signaling.officers import add_officer
 from signaling.queue import events as ev
 from signaling.server import SERVER_KEY, make_app
 from tests.officer.simbooth import SimBooth
