@@ -35,6 +35,7 @@ from signaling.queue import limits as qlimits
 from signaling.queue import stats as qstats
 from signaling.queue.errors import QueueError
 from signaling.queue.rules import QueueRules
+from signaling.queue.unserved import unserved_services
 from signaling.server import BranchServer, Connection
 from signaling.store import Store
 
@@ -712,6 +713,8 @@ class BranchQueue:
                        "officer": h.officer}
                 for h in s.hubs.values()
             },
+            "unserved_services": unserved_services(s.waiting(), s.hubs.values(),
+                                                   self.server.clock()),
         }
 
     async def stats(self, since: float) -> dict[str, Any]:
