@@ -84,6 +84,7 @@ def state(hub: Hub) -> dict[str, Any]:
             "speaking": peer.speaking,
             "parked": peer.parked,
             "sla": peer.sla_alert,
+            "device_fault": peer.device_fault,
             "away_s": None if (away := peer.away_s()) is None else round(away, 1),
             "documents": documents,
             "documents_waiting": sum(1 for d in documents if d.get("status") == "uploaded"),

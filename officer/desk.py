@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DEVICE_FAULT = "device_fault"  # signaling.sessionfaults.ALERT_KIND
+
 
 class DeskError(OfficerError):
     """The branch server refused or did not answer an officer's request."""
@@ -305,7 +307,10 @@ class Desk:
             self.alerts.append(alert)
             ticket = msg.ticket
             for peer in list(self.hub.peers.values()):
-                if ticket and peer.ticket == ticket and not peer.focused:
+                if msg.kind == DEVICE_FAULT:
+                    if peer.booth == msg.subject:
+                        peer.device_fault = alert
+                elif ticket and peer.ticket == ticket and not peer.focused:
                     peer.sla_alert = alert
 
     def ticket_paired(self, peer: HubPeer) -> None:

@@ -33,10 +33,12 @@ from signaling.queue import decisions as de
 from signaling.queue import events as ev
 from signaling.queue import limits as qlimits
 from signaling.queue import stats as qstats
+from signaling.queue.booths import BoothState
 from signaling.queue.errors import QueueError
 from signaling.queue.rules import QueueRules
 from signaling.queue.unserved import unserved_services
 from signaling.server import BranchServer, Connection
+from signaling.sessionfaults import SessionFaults, officer_alert
 from signaling.store import Store
 
 log = logging.getLogger(__name__)
@@ -207,6 +209,7 @@ class BranchQueue:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._capacity_dirty: dict[str, None] = {}  # hubs whose free slots changed, in order
         self._capacity_flush: asyncio.Task[None] | None = None
+        self.session_faults = SessionFaults()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -391,6 +394,9 @@ class BranchQueue:
             await self._unpair(d.booth, _UNPAIR_REASON[d.reason])
         elif isinstance(d, de.SessionClosed):
             await self._unpair(d.booth, ReleaseReason.DONE)
+            held = self.session_faults.session_over(d.booth)
+            if held is not None:  # runs right after this event (see handle)
+                await self.handle(ev.BoothFaulty(booth=d.booth, reason=held), actor="server")
         elif isinstance(d, de.WaitForHub):
             waits = self.scheduler.expected_waits()
             await server.send_to(d.booth, p.Waiting(
@@ -487,10 +493,25 @@ class BranchQueue:
         booth = self.scheduler.booths[conn.device_id]
         broken = sorted(k for k, v in msg.health.items() if v not in ("ok", "absent-ok"))
         if broken and not booth.faulty:
-            await self.safe(ev.BoothFaulty(booth=conn.device_id, reason=fault_reason(broken)),
-                            conn.device_id)
-        elif not broken and booth.faulty and booth.fault != "offline":
-            await self.safe(ev.BoothHealthy(booth=conn.device_id), conn.device_id)
+            reason = fault_reason(broken)
+            if booth.state is BoothState.OCCUPIED and booth.ticket is not None:
+                # Someone is seated: the session finishes first (signaling.sessionfaults).
+                if self.session_faults.hold(booth.id, reason):
+                    alert = officer_alert(booth.id, reason, booth.ticket)
+                    if booth.hub is not None:
+                        await self.server.send_to(booth.hub, alert)
+                    else:
+                        await self.server.broadcast(Role.HUB, alert)
+                    await self.server.db.call(self.server.db.sync.audit, self.server.clock(),
+                                              conn.device_id, "device_fault_in_session",
+                                              booth.ticket, {"reason": reason})
+                return
+            self.session_faults.recovered(booth.id)
+            await self.safe(ev.BoothFaulty(booth=conn.device_id, reason=reason), conn.device_id)
+        elif not broken:
+            self.session_faults.recovered(booth.id)
+            if booth.faulty and booth.fault != "offline":
+                await self.safe(ev.BoothHealthy(booth=conn.device_id), conn.device_id)
 
     async def on_service_request(self, conn: Connection, msg: p.Message) -> None:
         """A booth leaves the queue's calling while it is served outside the queue."""

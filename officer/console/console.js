@@ -169,6 +169,9 @@ function updateTile(el, b) {
   if (b.sla) {
     badges.push(`<span class="badge sla" title="${escape(b.sla.kind)}: ${escape(b.sla.detail)}">⚠ SLA ${escape(SLA_REASONS[b.sla.reason] || b.sla.reason || b.sla.kind)}</span>`);
   }
+  if (b.device_fault) {
+    badges.push(`<span class="badge fault" title="${escape(b.device_fault.detail)}">⚠ PERANGKAT RUSAK / DEVICE FAULT: ${escape(String(b.device_fault.reason || "").replace(/^device: /, ""))}</span>`);
+  }
   if (b.hand.raised) badges.push(`<span class="badge hand">✋ ${b.hand.reason === "help" ? "BANTUAN / HELP" : "SIAP / READY"}</span>`);
   if (b.speaking) badges.push(`<span class="badge speaking">🔊 BICARA / SPEAKING</span>`);
   if (b.documents_waiting) badges.push(`<span class="badge docs">📄 ${b.documents_waiting}</span>`);
