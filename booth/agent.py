@@ -592,7 +592,8 @@ class BoothAgent:
                 log.info("call released", extra={"fields": {"reason": msg.reason}})
                 await self._drop_peer()
             if msg.reason != p.ReleaseReason.DONE.value or self.booth.verdict is None:
-                self.dispatch(st.Released(now, msg.pairing))
+                self.dispatch(st.Released(now, msg.pairing,
+                                          parked=msg.reason == p.ReleaseReason.PARK.value))
         elif isinstance(msg, p.Error):
             log.warning(
                 "server error", extra={"fields": {"code": msg.code, "detail": msg.detail}}

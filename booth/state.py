@@ -87,6 +87,7 @@ class Booth:
     online: bool = False
     present: bool = True
     faults: tuple[str, ...] = ()  # devices that failed: out of service while any is listed
+    parked: bool = False  # waiting because the officer parked the case (comes back to it)
     since: float = 0.0  # when the current state was entered (the clock of the event)
 
     # -- views ------------------------------------------------------------------------------
@@ -203,6 +204,7 @@ class Paired(Event):
 @dataclass(frozen=True)
 class Released(Event):
     pairing: str = ""
+    parked: bool = False  # the officer parked the case: they come back to this participant
 
 
 @dataclass(frozen=True)
@@ -394,6 +396,7 @@ def transition(booth: Booth, event: Event) -> tuple[Booth, Effects]:
         away: Effects = () if booth.present else (Effect.SEND_SEAT,)
         if s in (BoothState.CLAIMED, BoothState.WAITING):
             return _enter(booth, BoothState.IN_SESSION, at, pairing=event.pairing, hub=event.hub,
+                          parked=False,
                           ticket=booth.ticket or event.ticket,
                           number=booth.number or event.number), (Effect.REPORT, *away)
         if s in SESSION_STATES and event.hub == booth.hub:
@@ -405,8 +408,10 @@ def transition(booth: Booth, event: Event) -> tuple[Booth, Effects]:
                                        focused=False), (Effect.REPORT, *away)
         return booth, ()
     if isinstance(event, Released) and s in SESSION_STATES and event.pairing == booth.pairing:
-        # The officer is gone (hub lost): wait for one again; scans already made stay.
-        return _enter(booth, BoothState.WAITING, at, pairing="", hub="", focused=False), (
+        # The officer is gone (hub lost) or parked the case: wait for one again; scans
+        # already made stay.
+        return _enter(booth, BoothState.WAITING, at, pairing="", hub="", focused=False,
+                      parked=event.parked), (
             Effect.STOP_SCAN, Effect.REQUEST_SERVICE, Effect.REPORT)
     if isinstance(event, Attention) and s in SESSION_STATES:
         return dataclasses.replace(booth, focused=event.focused,

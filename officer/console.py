@@ -106,11 +106,29 @@ def state(hub: Hub) -> dict[str, Any]:
         "max_booths": hub.config.max_booths,
         "slots_free": hub.free_slots,
         "booths": booths,
+        "parked": parked_tiles(hub.desk.parked, now),
         "alerts": list(hub.desk.alerts),
         "queue": hub.desk.queue,
         "media": hub.officer_media(),
         "now": now,
     }
+
+
+def parked_tiles(parked: dict[str, dict[str, Any]], now: float) -> list[dict[str, Any]]:
+    """The cases the officer parked, each with its timer and whether it is past the
+    server's limit (``limit_s``): the tile of a parked case stays on the console."""
+    tiles = []
+    for booth, case in sorted(parked.items()):
+        since = case.get("since")
+        limit = case.get("limit_s")
+        waited = max(0.0, now - since) if isinstance(since, int | float) else 0.0
+        tiles.append({
+            "booth": booth, "ticket": case.get("ticket"), "number": case.get("number"),
+            "service": case.get("service"), "parked_s": round(waited, 1), "limit_s": limit,
+            "overdue": isinstance(limit, int | float) and waited > limit,
+            "case": {"decisions": case.get("decisions", []), "events": case.get("events", [])},
+        })
+    return tiles
 
 
 def _error(status: int, code: str, detail: str) -> web.Response:

@@ -58,6 +58,8 @@ class Desk:
         self.last_input: float | None = None  # monotonic: the officer's latest input
         self.signed_out_because = ""  # "idle" after an automatic sign-out
         self.cases: dict[str, dict[str, Any]] = {}  # booth -> case view from the server
+        # booth -> a case this officer parked (the participant waits there), with its history
+        self.parked: dict[str, dict[str, Any]] = {}
         self.alerts: collections.deque[dict[str, Any]] = collections.deque(
             maxlen=limits.ALERTS_KEPT
         )
@@ -278,12 +280,24 @@ class Desk:
         await self._refresh()
 
     async def park(self, booth: str, resume: bool) -> None:
+        """Park the booth's case (the participant waits there; the seat is freed), or resume
+        a parked one (the booth comes back to a seat, with its history)."""
         self._need_officer()
+        if resume and booth in self.parked:
+            if self.hub.free_slots <= 0:
+                raise DeskError("no_capacity", "no free seat: finish or park a case first")
+            await self.ask(p.Park(booth=booth, resume=True))
+            await self._refresh()
+            return
         peer = self._peer(booth)
-        await self.ask(p.Park(booth=booth, resume=resume))
-        peer.parked = not resume
-        if peer.parked and self.hub.focused == booth:
+        if peer.parked == (not resume):
+            return
+        if not resume and self.hub.focused == booth:
             await self.hub.focus(None)
+        await self.ask(p.Park(booth=booth, resume=resume))
+        # A queue case leaves the seat (the server releases its call) and is listed in
+        # ``parked``; one served outside the queue stays in its seat, marked.
+        peer.parked = not resume
         await self._refresh()
 
     # -- what the server and booths tell us ------------------------------------------------
@@ -338,6 +352,8 @@ class Desk:
         booths = view.get("booths")
         if isinstance(booths, dict):
             self.cases = booths
+        parked = view.get("parked")
+        self.parked = parked if isinstance(parked, dict) else {}
         self.hub.changed.set()
 
     async def _poll_queue(self) -> None:

@@ -27,6 +27,7 @@ from signaling import crashpoint
 from signaling import protocol as p
 from signaling.errors import ProtocolError
 from signaling.pairing import Pairing
+from signaling.parking import parked_cases
 from signaling.protocol import ErrorCode, ReleaseReason, Role
 from signaling.queue import Priority, Scheduler
 from signaling.queue import decisions as de
@@ -690,6 +691,12 @@ class BranchQueue:
                 raise ProtocolError(ErrorCode.FORBIDDEN,
                                     f"booth {msg.booth} was parked by {parked_by}, not by "
                                     f"{conn.device_id}")
+            own = self.scheduler.hubs.get(conn.device_id)
+            if own is not None and not own.has_room():
+                # Resumed here or nowhere: not handed to another officer behind one's back.
+                raise ProtocolError(ErrorCode.NO_CAPACITY,
+                                    f"no free seat at {conn.device_id} to resume "
+                                    f"{msg.booth}: finish or park another case first")
             event: ev.Event = ev.Resume(booth=msg.booth)
         else:
             self._check_serves(conn, msg.booth)
@@ -736,6 +743,7 @@ class BranchQueue:
             },
             "unserved_services": unserved_services(s.waiting(), s.hubs.values(),
                                                    self.server.clock()),
+            "parked": parked_cases(s, self.server.clock()),
         }
 
     async def stats(self, since: float) -> dict[str, Any]:

@@ -31,10 +31,12 @@ from signaling import protocol as p
 from signaling.errors import ProtocolError
 from signaling.officers import OFFICERS_KEY, Officers, get_officer, officer_at
 from signaling.pairing import Pairing
+from signaling.parking import parked_cases
 from signaling.protocol import ErrorCode, ReleaseReason, Role
 from signaling.store import PairingRecord, Store
 
 if TYPE_CHECKING:
+    from signaling.branchqueue import BranchQueue
     from signaling.server import BranchServer, Connection
 
 FEATURE = "cases"
@@ -78,6 +80,13 @@ STEPS = [
         at REAL NOT NULL
     );
     CREATE INDEX case_events_pairing ON case_events(pairing);
+    """,
+    # 2: events name their ticket, so a case keeps its history across pairings (parked and
+    # resumed, transferred)
+    """
+    ALTER TABLE case_events ADD COLUMN ticket TEXT NOT NULL DEFAULT '';
+    CREATE INDEX case_events_ticket ON case_events(ticket);
+    CREATE INDEX decisions_ticket ON decisions(ticket);
     """,
 ]
 
@@ -124,33 +133,37 @@ def record_decision(store: Store, d: DecisionRecord) -> None:
 
 def record_event(
     store: Store, pairing: str, booth: str, hub: str, officer: str, kind: str,
-    detail: dict[str, Any], now: float,
+    detail: dict[str, Any], now: float, ticket: str = "",
 ) -> None:
     def work(db: sqlite3.Connection) -> None:
         db.execute(
-            "INSERT INTO case_events (pairing, booth, hub, officer, kind, detail, at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (pairing, booth, hub, officer, kind, json.dumps(detail, sort_keys=True), now),
+            "INSERT INTO case_events (pairing, booth, hub, officer, kind, detail, at, ticket) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (pairing, booth, hub, officer, kind, json.dumps(detail, sort_keys=True), now, ticket),
         )
-        store._audit(db, now, officer or hub, kind, booth, {"pairing": pairing, **detail})
+        store._audit(db, now, officer or hub, kind, booth,
+                     {"pairing": pairing, **({"ticket": ticket} if ticket else {}), **detail})
 
     store.transaction(work)
 
 
-def case_view(store: Store, pairing: str) -> dict[str, Any]:
-    """Decisions and events of one pairing's case, oldest first."""
+def case_view(store: Store, pairing: str, ticket: str = "") -> dict[str, Any]:
+    """Decisions and events of one case, oldest first: of the pairing, and of every pairing
+    of the same queue ticket (``ticket``; a parked and resumed case keeps its history)."""
+    match = "(pairing=? OR (? != '' AND ticket=?))"
+    keys = (pairing, ticket, ticket)
     decisions = [
         {"reference": r[0], "ticket": r[1], "officer": r[2], "outcome": r[3], "note": r[4],
          "checklist": json.loads(r[5]), "at": r[6]}
         for r in store.execute(
             "SELECT reference, ticket, officer, outcome, note, checklist, at FROM decisions "
-            "WHERE pairing=? ORDER BY at", (pairing,)).fetchall()
+            f"WHERE {match} ORDER BY at", keys).fetchall()
     ]
     events = [
         {"kind": r[0], "officer": r[1], "detail": json.loads(r[2]), "at": r[3]}
         for r in store.execute(
-            "SELECT kind, officer, detail, at FROM case_events WHERE pairing=? "
-            "ORDER BY seq DESC LIMIT ?", (pairing, CASE_EVENTS_MAX)).fetchall()
+            f"SELECT kind, officer, detail, at FROM case_events WHERE {match} "
+            "ORDER BY seq DESC LIMIT ?", (*keys, CASE_EVENTS_MAX)).fetchall()
     ]
     events.reverse()
     return {"decisions": decisions, "events": events}
@@ -160,9 +173,11 @@ def case_view(store: Store, pairing: str) -> dict[str, Any]:
 
 
 class Cases:
-    def __init__(self, server: BranchServer, officers: Officers) -> None:
+    def __init__(self, server: BranchServer, officers: Officers,
+                 queue: BranchQueue | None) -> None:
         self.server = server
         self.officers = officers
+        self.queue = queue  # parked cases are the queue's (held booths)
 
     async def start(self) -> None:
         await self.server.db.call(self.server.db.sync.migrate_feature, FEATURE, STEPS)
@@ -258,7 +273,13 @@ class Cases:
         assert isinstance(msg, p.Park)
         officer = await self._officer(conn)
         # A parked case has no pairing any more: resuming it is what makes a new one.
-        pairing_id = "" if msg.resume else self._own_pairing(conn, msg.booth).id
+        if msg.resume:
+            pairing_id = ""
+            held = self.queue.scheduler.booths.get(msg.booth) if self.queue else None
+            ticket = (held.ticket or "") if held is not None else ""
+        else:
+            own = self._own_pairing(conn, msg.booth)
+            pairing_id, ticket = own.id, own.ticket
         if queue is not None:
             try:
                 await queue(conn, msg)
@@ -268,7 +289,7 @@ class Cases:
                 queue = None  # outside the queue there is nothing to hold: only recorded
         db = self.server.db
         await db.call(record_event, db.sync, pairing_id, msg.booth, conn.device_id, officer,
-                      "resume" if msg.resume else "park", {}, self.server.clock())
+                      "resume" if msg.resume else "park", {}, self.server.clock(), ticket)
         if queue is None:
             await self.server.send_to(conn.device_id, p.Ok(ref=msg.id))
 
@@ -277,7 +298,7 @@ class Cases:
     ) -> None:
         db = self.server.db
         await db.call(record_event, db.sync, pairing.id, pairing.booth, conn.device_id, officer,
-                      kind, detail, self.server.clock())
+                      kind, detail, self.server.clock(), pairing.ticket)
 
     # -- HTTP -------------------------------------------------------------------------------
 
@@ -290,17 +311,27 @@ class Cases:
         for pairing in self.server.book.of_device(grant.device_id):
             if pairing.hub != grant.device_id:
                 continue
-            view = await db.call(case_view, db.sync, pairing.id)
+            view = await db.call(case_view, db.sync, pairing.id, pairing.ticket)
             booths[pairing.booth] = {"pairing": pairing.id, **view}
+        parked = {}
+        if self.queue is not None:
+            now = self.server.clock()
+            for booth, case in parked_cases(self.queue.scheduler, now,
+                                            hub=grant.device_id).items():
+                view = await db.call(case_view, db.sync, "", case["ticket"])
+                parked[booth] = {**case, **view}
         return web.json_response({"hub": grant.device_id, "officer": officer,
                                   "skills": list(record.skills) if record else [],
-                                  "booths": booths, "outcomes": list(OUTCOMES)})
+                                  "booths": booths, "parked": parked,
+                                  "outcomes": list(OUTCOMES)})
 
 
 def setup(app: web.Application, server: Any) -> None:
     """Add decisions, case actions and the case view to the branch server (after the
     officers feature)."""
-    cases = Cases(server, app[OFFICERS_KEY])
+    from signaling.branchqueue import QUEUE_KEY
+
+    cases = Cases(server, app[OFFICERS_KEY], app.get(QUEUE_KEY))
     server.on_start.append(cases.start)
     server.handlers[p.Decision.TYPE] = cases.on_decision
     # The queue feature (set up before this one) may serve Transfer and Park; the case

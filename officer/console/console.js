@@ -91,6 +91,7 @@ function render() {
   BilikMedia.start();
   renderMedia();
   renderMosaic();
+  renderParked();
   renderQueue();
   renderCase();
 }
@@ -177,6 +178,41 @@ function updateTile(el, b) {
   if (b.documents_waiting) badges.push(`<span class="badge docs">📄 ${b.documents_waiting}</span>`);
   if (b.parked) badges.push(`<span class="badge">DITUNDA / PARKED</span>`);
   el.querySelector(".badges").innerHTML = badges.join("");
+}
+
+// A parked case keeps its tile (the participant waits at the booth): its timer, a mark
+// once it is parked longer than the server's limit, its history, and Resume.
+function renderParked() {
+  const box = $("parked");
+  const parked = state.parked || [];
+  for (const el of [...box.children]) {
+    if (!parked.some((c) => c.booth === el.dataset.parked)) el.remove();
+  }
+  for (const c of parked) {
+    let el = box.querySelector(`[data-parked="${CSS.escape(c.booth)}"]`);
+    if (!el) {
+      el = document.createElement("div");
+      el.className = "tile parked";
+      el.dataset.parked = c.booth;
+      el.innerHTML = `<span class="badges"></span><div class="bar"><span class="name"></span><span class="timers"></span></div>
+        <ul class="history"></ul><button type="button" class="resume">Lanjutkan / Resume</button>`;
+      el.querySelector(".resume").addEventListener("click", () => resume(c.booth));
+      box.appendChild(el);
+    }
+    el.classList.toggle("overdue", c.overdue);
+    el.querySelector(".name").textContent = `${c.booth}${c.number ? " · " + c.number : ""}`;
+    el.querySelector(".timers").textContent = `ditunda / parked ${fmt(c.parked_s)}`;
+    el.querySelector(".badges").innerHTML = `<span class="badge">DITUNDA / PARKED</span>` +
+      (c.overdue ? `<span class="badge overdue">⚠ TERLALU LAMA / PARKED TOO LONG (&gt; ${fmt(c.limit_s)})</span>` : "");
+    const events = [...(c.case.decisions || []).map((d) => ({ at: d.at, text: `${d.officer}: ${d.outcome} ${d.reference}` })),
+      ...(c.case.events || []).map((e) => ({ at: e.at, text: `${e.officer}: ${e.kind}` }))].sort((x, y) => x.at - y.at);
+    el.querySelector(".history").innerHTML = events.map((e) => `<li>${escape(e.text)}</li>`).join("");
+  }
+}
+
+async function resume(id) {
+  try { await post(`api/booths/${encodeURIComponent(id)}/park`, { resume: true }); showError("action-error", null); }
+  catch (err) { showError("action-error", err); }
 }
 
 function renderQueue() {
