@@ -192,6 +192,7 @@ async def _act(hub: Hub, action: Any) -> web.Response:
         result = await action
     except DeskError as exc:
         status = {"forbidden": 403, "not_found": 404, "bad_request": 400, "unauthorized": 401,
+                  "bad_message": 400,
                   "rate_limited": 429, "offline": 503, "timeout": 504}.get(exc.code, 409)
         return _error(status, exc.code, exc.detail)
     except OfficerError as exc:
@@ -251,9 +252,15 @@ async def decision(request: web.Request) -> web.Response:
         isinstance(i, str) and 0 < len(i) <= 64 for i in items
     ) or len(items) > 32:
         return _error(400, "bad_request", "checklist must be a list of item keys")
+    claim = body.get("claim", {})
+    if not isinstance(claim, dict) or len(claim) > limits.CLAIM_FIELDS_MAX or not all(
+        isinstance(k, str) and isinstance(v, str) and len(k) <= 32 and len(v) <= 128
+        for k, v in claim.items()
+    ):
+        return _error(400, "bad_request", "claim must map nik, name, bank and account to text")
 
     async def act() -> dict[str, Any]:
-        verdict = await hub.desk.decide(booth, outcome, note, items)
+        verdict = await hub.desk.decide(booth, outcome, note, items, claim)
         return {"reference": verdict.reference, "outcome": verdict.outcome}
 
     return await _act(hub, act())

@@ -235,13 +235,17 @@ class Desk:
             raise DeskError("not_found", f"booth {booth} is not on this hub")
         return peer
 
-    async def decide(self, booth: str, outcome: str, note: str, checklist: list[str]) -> p.Verdict:
+    async def decide(self, booth: str, outcome: str, note: str, checklist: list[str],
+                     claim: dict[str, str] | None = None) -> p.Verdict:
+        """Record the decision with the claim's key data (``nik``, ``name``, ``bank``,
+        ``account``), which the server checks: a refusal says why in both languages."""
         self._need_officer()
         peer = self._peer(booth)
         if outcome not in OUTCOMES:
             raise DeskError("bad_request", f"outcome must be one of {', '.join(OUTCOMES)}")
         reply = await self.ask(p.Decision(booth=booth, ticket=peer.ticket or peer.pairing,
-                                          outcome=outcome, note=note, checklist=checklist))
+                                          outcome=outcome, note=note, checklist=checklist,
+                                          claim=dict(claim or {})))
         if not isinstance(reply, p.Verdict):
             raise DeskError("bad_reply", f"expected a verdict, got {reply.TYPE}")
         self.verdicts[booth] = {"reference": reply.reference, "outcome": reply.outcome,

@@ -60,3 +60,6 @@ OFFICER_VIDEO_MAX_FPS = 15
 OFFICER_VIDEO_WIDTH = 640
 OFFICER_VIDEO_HEIGHT = 480
 CONSOLE_SDP_MAX_CHARS = 64 * 1024  # an offer from the console page
+
+# The decision form's claim data (NIK, name, bank, account): fields accepted from the page
+CLAIM_FIELDS_MAX = 8

@@ -16,18 +16,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bilik.catalogue import text
 from signaling import protocol as p
+from signaling.claimdata import ClaimDataError, check_claim
 from signaling.errors import ProtocolError
 from signaling.officers import OFFICERS_KEY, Officers, get_officer, officer_at
 from signaling.pairing import Pairing
@@ -51,6 +53,8 @@ OUTCOMES: dict[str, str] = {
     "incomplete": "officer.next_incomplete",
     "referred": "officer.next_referred",
 }
+
+APPROVED = "approved"  # the outcome that pays: it needs the whole claim data
 
 # Step 1 made the officers' tables too on databases older than signaling.officers, which
 # owns them now (and makes them if missing).
@@ -88,6 +92,10 @@ STEPS = [
     CREATE INDEX case_events_ticket ON case_events(ticket);
     CREATE INDEX decisions_ticket ON decisions(ticket);
     """,
+    # 3: the claim's key data recorded with the decision (signaling.claimdata; JSON)
+    """
+    ALTER TABLE decisions ADD COLUMN claim TEXT NOT NULL DEFAULT '{}';
+    """,
 ]
 
 
@@ -114,19 +122,20 @@ class DecisionRecord:
     note: str
     checklist: list[str]
     at: float
+    claim: dict[str, str] = field(default_factory=dict)  # NIK, name, bank, account
 
 
 def record_decision(store: Store, d: DecisionRecord) -> None:
     def work(db: sqlite3.Connection) -> None:
         db.execute(
             "INSERT INTO decisions (reference, booth, ticket, pairing, hub, officer, outcome, "
-            "note, checklist, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "note, checklist, at, claim) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (d.reference, d.booth, d.ticket, d.pairing, d.hub, d.officer, d.outcome, d.note,
-             json.dumps(d.checklist), d.at),
+             json.dumps(d.checklist), d.at, json.dumps(d.claim, sort_keys=True)),
         )
         store._audit(db, d.at, d.officer, "decision", d.booth, {
             "reference": d.reference, "ticket": d.ticket, "outcome": d.outcome,
-            "hub": d.hub, "pairing": d.pairing, "checklist": d.checklist})
+            "hub": d.hub, "pairing": d.pairing, "checklist": d.checklist, "claim": d.claim})
 
     store.transaction(work)
 
@@ -154,9 +163,10 @@ def case_view(store: Store, pairing: str, ticket: str = "") -> dict[str, Any]:
     keys = (pairing, ticket, ticket)
     decisions = [
         {"reference": r[0], "ticket": r[1], "officer": r[2], "outcome": r[3], "note": r[4],
-         "checklist": json.loads(r[5]), "at": r[6]}
+         "checklist": json.loads(r[5]), "at": r[6], "claim": json.loads(r[7])}
         for r in store.execute(
-            "SELECT reference, ticket, officer, outcome, note, checklist, at FROM decisions "
+            "SELECT reference, ticket, officer, outcome, note, checklist, at, claim "
+            "FROM decisions "
             f"WHERE {match} ORDER BY at", keys).fetchall()
     ]
     events = [
@@ -215,10 +225,15 @@ class Cases:
                 f"this session's is {sorted(session_keys)[0]!r}",
             )
         now = self.server.clock()
+        try:
+            claim = check_claim(dict(msg.claim), required=msg.outcome == APPROVED,
+                                today=dt.date.fromtimestamp(now))
+        except ClaimDataError as exc:  # nothing is stored
+            raise ProtocolError(ErrorCode.BAD_MESSAGE, exc.message.both()) from None
         record = DecisionRecord(
             reference=new_reference(now), booth=msg.booth, ticket=msg.ticket,
             pairing=pairing.id, hub=conn.device_id, officer=officer, outcome=msg.outcome,
-            note=msg.note, checklist=list(msg.checklist), at=now,
+            note=msg.note, checklist=list(msg.checklist), at=now, claim=claim.as_json(),
         )
         db = self.server.db
         await db.call(record_decision, db.sync, record)

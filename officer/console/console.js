@@ -248,15 +248,51 @@ function renderCase() {
   select.innerHTML = b.documents.map((d) => `<option value="${escape(d.id)}">${escape(d.name || d.kind || d.id)}</option>`).join("");
   if (current) select.value = current;
   if (switched) renderChecklist(b);
+  renderClaim(b, switched);
   const v = b.verdict;
   $("verdict").textContent = v ? `Tercatat / Recorded: ${v.reference} (${v.outcome})` : "";
-  const events = [...(b.case.decisions || []).map((d) => ({ at: d.at, text: `${d.officer}: ${d.outcome} ${d.reference}` })),
+  const events = [...(b.case.decisions || []).map((d) => ({ at: d.at, text: `${d.officer}: ${d.outcome} ${d.reference}${d.claim && d.claim.nik ? " · NIK " + d.claim.nik : ""}` })),
     ...(b.case.events || []).map((e) => ({ at: e.at, text: `${e.officer}: ${e.kind}` }))].sort((x, y) => x.at - y.at);
   $("history").innerHTML = events.map((e) => `<li>${new Date(e.at * 1000).toLocaleTimeString()} ${escape(e.text)}</li>`).join("");
   $("park-button").textContent = b.parked ? "Lanjutkan / Resume" : "Tunda / Park";
 }
 
 function checklistKey(b) { return `bilik-checklist-${b.pairing}`; }
+
+// The claim data of the decision: what the officer typed (kept per case in localStorage),
+// else what the booth's OCR read (the ID card's NIK and name first). Always editable: a
+// field the officer has touched is never overwritten by a reading.
+const CLAIM_FIELDS = ["nik", "name", "bank", "account"];
+function claimKey(b) { return `bilik-claim-${b.ticket || b.pairing}`; }
+function readClaim(b) {
+  const docs = b.documents.filter((d) => d.read && (d.read.nik || d.read.name));
+  docs.sort((x, y) => (y.kind === "ktp") - (x.kind === "ktp"));
+  const best = docs[0] ? docs[0].read : {};
+  return { nik: best.nik || "", name: best.name || "" };
+}
+function renderClaim(b, switched) {
+  const typed = JSON.parse(localStorage.getItem(claimKey(b)) || "{}");
+  const read = readClaim(b);
+  for (const f of CLAIM_FIELDS) {
+    const input = $(`claim-${f}`);
+    if (switched) delete input.dataset.edited;
+    if (input.dataset.edited || document.activeElement === input) continue;
+    input.value = typed[f] !== undefined ? typed[f] : (read[f] || "");
+  }
+}
+for (const f of CLAIM_FIELDS) {
+  $(`claim-${f}`).addEventListener("input", (event) => {
+    const b = focusedBooth();
+    if (!b) return;
+    event.target.dataset.edited = "1";
+    const typed = JSON.parse(localStorage.getItem(claimKey(b)) || "{}");
+    typed[f] = event.target.value;
+    localStorage.setItem(claimKey(b), JSON.stringify(typed));
+  });
+}
+function claimValues() {
+  return Object.fromEntries(CLAIM_FIELDS.map((f) => [f, $(`claim-${f}`).value.trim()]));
+}
 
 function renderChecklist(b) {
   if (!lists) return;
@@ -321,10 +357,11 @@ $("decision-form").addEventListener("submit", async (event) => {
   const checklist = [...$("checklist").querySelectorAll("input:checked")].map((c) => c.value);
   try {
     const r = await post(`api/booths/${encodeURIComponent(b.booth)}/decision`,
-      { outcome: $("outcome").value, note: $("note").value, checklist });
+      { outcome: $("outcome").value, note: $("note").value, checklist, claim: claimValues() });
     $("verdict").textContent = `Tercatat / Recorded: ${r.reference} (${r.outcome})`;
     $("note").value = "";
     localStorage.removeItem(checklistKey(b));
+    localStorage.removeItem(claimKey(b));
     showError("action-error", null);
   } catch (err) { showError("action-error", err); }
 });

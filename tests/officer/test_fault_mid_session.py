@@ -26,6 +26,7 @@ from tests.officer.consolepeer import ConsolePeer
 from tests.officer.test_skill_routing import queue_view, ticket
 
 pytestmark = pytest.mark.slow
+CLAIM = {"nik": "3171234506780001", "name": "Siti Rahayu", "bank": "BRI", "account": "1234567890"}
 
 
 def booth_agent(config: BoothConfig, branch: Branch) -> BoothAgent:
@@ -77,7 +78,7 @@ async def test_paper_out_mid_session_lets_the_session_end_then_closes_the_booth(
         assert second.ticket not in agent._called
 
         # The officer decides: the receipt is shown on screen, marked as not printed.
-        verdict = await hub.desk.decide("booth-01", "approved", "", [])
+        verdict = await hub.desk.decide("booth-01", "approved", "", [], CLAIM)
         await until(lambda: agent.booth.state is BoothState.RECEIPT, "the receipt")
         assert agent.booth.receipt_printed is False
         failed = text("booth.receipt_failed")
