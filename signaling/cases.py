@@ -287,8 +287,12 @@ class Cases:
     ) -> None:
         assert isinstance(msg, p.Park)
         officer = await self._officer(conn)
-        # A parked case has no pairing any more: resuming it is what makes a new one.
-        if msg.resume:
+        # A pairing made outside the queue (no ticket) keeps its call either way: parking
+        # and resuming it are only recorded.
+        current = self.server.book.of_booth(msg.booth)
+        direct = current is not None and current.hub == conn.device_id and not current.ticket
+        if msg.resume and not direct:
+            # A parked queue case has no pairing any more: resuming it makes a new one.
             pairing_id = ""
             held = self.queue.scheduler.booths.get(msg.booth) if self.queue else None
             ticket = (held.ticket or "") if held is not None else ""
@@ -299,7 +303,7 @@ class Cases:
             try:
                 await queue(conn, msg)
             except ProtocolError as exc:
-                if exc.code != ErrorCode.NOT_PAIRED or msg.resume:
+                if exc.code != ErrorCode.NOT_PAIRED or not direct:
                     raise
                 queue = None  # outside the queue there is nothing to hold: only recorded
         db = self.server.db

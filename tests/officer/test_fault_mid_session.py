@@ -60,6 +60,8 @@ async def test_paper_out_mid_session_lets_the_session_end_then_closes_the_booth(
         await until(lambda: (peer := hub.peer_of("booth-01")) is not None
                     and peer.ticket == first.ticket, "booth-01 at the officer")
         pairing = hub.peer_of("booth-01").pairing  # type: ignore[union-attr]
+        await until(lambda: (peer := hub.peer_of("booth-01")) is not None
+                    and peer.meter.frames > 5, "the call up")
 
         # Paper out in the middle of the session: the officer is told, nothing moves.
         printer.set_faults(Fault.PAPER_OUT)

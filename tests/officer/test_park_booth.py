@@ -48,6 +48,10 @@ async def test_park_keeps_the_participant_and_resume_brings_the_case_back(
         await until(lambda: agent.booth.state in SESSION_STATES, "the session")
         await until(lambda: hub.peer_of("booth-01") is not None, "booth-01 at the officer")
         first_pairing = hub.peer_of("booth-01").pairing  # type: ignore[union-attr]
+        # The call is up before the officer parks it (aioice starts its consent checks
+        # after a close that lands mid-connect: a task the test would leak).
+        await until(lambda: (peer := hub.peer_of("booth-01")) is not None
+                    and peer.meter.frames > 5, "booth-01's video at the hub")
 
         await hub.desk.park("booth-01", False)
         # The participant waits at the booth, and its screen says why.
@@ -99,8 +103,33 @@ async def test_park_keeps_the_participant_and_resume_brings_the_case_back(
         assert state(hub)["parked"] == []
         await until(lambda: [e["kind"] for e in hub.desk.cases.get("booth-01", {}).get(
             "events", [])] == ["park", "resume"], "the case's history after resuming")
+        # The call is up again (and not torn down half-connected at the end of the test).
+        await until(lambda: (peer := hub.peer_of("booth-01")) is not None
+                    and peer.meter.frames > 5, "booth-01's video at the hub again")
     finally:
         await console.close()
         await stopped(agent.stop(), "the booth agent")
         printer.close()
         reader.close()
+
+
+async def test_a_case_served_outside_the_queue_parks_and_resumes_in_its_seat(
+    branch: Branch,
+) -> None:
+    await branch.add_officer()
+    hub = await branch.hub()
+    console = ConsolePeer(hub)
+    await console.sign_in()
+    try:
+        await branch.booth("booth-01", receive=False)  # asks for any officer: no ticket
+        await until(lambda: hub.peer_of("booth-01") is not None, "booth-01 paired")
+        await hub.desk.park("booth-01", False)
+        tile = next(b for b in state(hub)["booths"] if b["booth"] == "booth-01")
+        assert tile["parked"] and state(hub)["parked"] == []
+        await hub.desk.park("booth-01", True)
+        tile = next(b for b in state(hub)["booths"] if b["booth"] == "booth-01")
+        assert not tile["parked"]
+        await until(lambda: [e["kind"] for e in hub.desk.cases["booth-01"]["events"]]
+                    == ["park", "resume"], "both recorded in the case's history")
+    finally:
+        await console.close()

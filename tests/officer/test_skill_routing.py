@@ -95,3 +95,7 @@ async def test_a_jp_ticket_goes_only_to_the_officer_with_jp(branch: Branch) -> N
     await other.claim(jht.qr)
     await until(lambda: jht_hub.peer_of("booth-02") is not None, "booth-02 at the JHT officer")
     assert jp_hub.peer_of("booth-02") is None
+    # Both calls up (none torn down half-connected when the test ends).
+    await until(lambda: all((peer := hub.peer_of(booth)) is not None and peer.meter.frames > 5
+                            for hub, booth in ((jp_hub, "booth-01"), (jht_hub, "booth-02"))),
+                "both calls up")
