@@ -31,10 +31,11 @@ from bilik.catalogue import text
 from signaling import protocol as p
 from signaling.claimdata import ClaimDataError, check_claim
 from signaling.errors import ProtocolError
-from signaling.officers import OFFICERS_KEY, Officers, get_officer, officer_at
+from signaling.officers import get_officer, officer_at
 from signaling.pairing import Pairing
 from signaling.parking import parked_cases
-from signaling.protocol import ErrorCode, ReleaseReason, Role
+from signaling.protocol import ErrorCode, Outcome, ReleaseReason, Role
+from signaling.roleguard import grant_of
 from signaling.store import PairingRecord, Store
 
 if TYPE_CHECKING:
@@ -47,14 +48,15 @@ FEATURE = "cases"
 CASE_EVENTS_MAX = 200  # events returned per case view
 
 # Outcome codes of a decision and the catalogue key of the next steps told to the booth.
+# The codes are the protocol's (signaling.protocol.Outcome), which the officer's console shows.
 OUTCOMES: dict[str, str] = {
-    "approved": "officer.next_approved",
-    "rejected_documents": "officer.next_rejected_documents",
-    "incomplete": "officer.next_incomplete",
-    "referred": "officer.next_referred",
+    Outcome.APPROVED: "officer.next_approved",
+    Outcome.REJECTED_DOCUMENTS: "officer.next_rejected_documents",
+    Outcome.INCOMPLETE: "officer.next_incomplete",
+    Outcome.REFERRED: "officer.next_referred",
 }
 
-APPROVED = "approved"  # the outcome that pays: it needs the whole claim data
+APPROVED = Outcome.APPROVED  # the outcome that pays: it needs the whole claim data
 
 # Step 1 made the officers' tables too on databases older than signaling.officers, which
 # owns them now (and makes them if missing).
@@ -183,10 +185,8 @@ def case_view(store: Store, pairing: str, ticket: str = "") -> dict[str, Any]:
 
 
 class Cases:
-    def __init__(self, server: BranchServer, officers: Officers,
-                 queue: BranchQueue | None) -> None:
+    def __init__(self, server: BranchServer, queue: BranchQueue | None) -> None:
         self.server = server
-        self.officers = officers
         self.queue = queue  # parked cases are the queue's (held booths)
 
     async def start(self) -> None:
@@ -322,7 +322,7 @@ class Cases:
     # -- HTTP -------------------------------------------------------------------------------
 
     async def http_hub_view(self, request: web.Request) -> web.Response:
-        grant = self.officers.grant(request, Role.HUB)
+        grant = grant_of(request, Role.HUB)
         db = self.server.db
         officer = await db.call(officer_at, db.sync, grant.device_id)
         record = None if officer is None else await db.call(get_officer, db.sync, officer)
@@ -350,7 +350,7 @@ def setup(app: web.Application, server: Any) -> None:
     officers feature)."""
     from signaling.branchqueue import QUEUE_KEY
 
-    cases = Cases(server, app[OFFICERS_KEY], app.get(QUEUE_KEY))
+    cases = Cases(server, app.get(QUEUE_KEY))
     server.on_start.append(cases.start)
     server.handlers[p.Decision.TYPE] = cases.on_decision
     # The queue feature (set up before this one) may serve Transfer and Park; the case

@@ -36,10 +36,11 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from signaling import protocol as p
-from signaling import tokens
-from signaling.errors import ProtocolError, TokenError
+from signaling.errors import ProtocolError
+from signaling.problems import problem
 from signaling.protocol import ErrorCode, Role
 from signaling.requestbody import read_json_object
+from signaling.roleguard import grant_of
 from signaling.store import Store
 
 if TYPE_CHECKING:
@@ -401,20 +402,8 @@ class Officers:
 
     # -- HTTP -------------------------------------------------------------------------------
 
-    def grant(self, request: web.Request, role: Role) -> tokens.Grant:
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            raise http_error(401, "unauthorized", f"send Authorization: Bearer <{role} token>")
-        try:
-            grant = tokens.verify(self.server.secret, header[7:].strip(), now=self.server.clock())
-        except TokenError as exc:
-            raise http_error(401, "unauthorized", str(exc)) from None
-        if grant.role is not role:
-            raise http_error(403, "forbidden", f"a {grant.role} token cannot do this")
-        return grant
-
     async def http_add_officer(self, request: web.Request) -> web.Response:
-        grant = self.grant(request, Role.ADMIN)
+        grant = grant_of(request, Role.ADMIN)
         body = await read_json_object(request, fields="id, pin, name, skills")
         officer_id, pin, name = body.get("id"), body.get("pin"), body.get("name", "")
         db = self.server.db
@@ -423,23 +412,16 @@ class Officers:
             await db.call(add_officer, db.sync, officer_id, pin, name, self.server.clock(),
                           grant.device_id, skills)
         except OfficerExists as exc:
-            raise http_error(409, "exists", str(exc)) from None
+            raise problem(409, "exists", str(exc)) from None
         except OfficerError as exc:
-            raise http_error(400, "bad_request", str(exc)) from None
+            raise problem(400, "bad_request", str(exc)) from None
         return web.json_response({"officer": officer_id}, status=201)
 
     async def http_sign_out(self, request: web.Request) -> web.Response:
-        grant = self.grant(request, Role.HUB)
+        grant = grant_of(request, Role.HUB)
         db = self.server.db
         officer = await db.call(sign_out, db.sync, grant.device_id, self.server.clock())
         return web.json_response({"signed_out": officer})
-
-
-def http_error(status: int, code: str, detail: str) -> web.HTTPException:
-    body = json.dumps({"error": code, "detail": detail})
-    cls = {400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden,
-           404: web.HTTPNotFound, 409: web.HTTPConflict}[status]
-    return cls(text=body, content_type="application/json")
 
 
 OFFICERS_KEY: web.AppKey[Officers] = web.AppKey("bilik_officers")
