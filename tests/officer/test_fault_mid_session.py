@@ -53,7 +53,7 @@ async def test_paper_out_mid_session_lets_the_session_end_then_closes_the_booth(
     try:
         await agent.start()
         first = await ticket(branch, "jht")
-        await until(lambda: first.ticket in agent._called, "the ticket called to booth-01")
+        await until(lambda: first.ticket in agent.inbound.called, "the ticket called to booth-01")
         reader.scan(first.qr)
         # In session (scanning the documents the hub asked for at once).
         await until(lambda: agent.booth.state in SESSION_STATES, "the session")
@@ -77,7 +77,7 @@ async def test_paper_out_mid_session_lets_the_session_end_then_closes_the_booth(
         assert booth.ticket == first.ticket and booth.hub == "hub-01" and not booth.faulty
         assert queue.scheduler.tickets[first.ticket].state.value == "claimed"
         assert branch.branch.book.of_booth("booth-01") is not None
-        assert second.ticket not in agent._called
+        assert second.ticket not in agent.inbound.called
 
         # The officer decides: the receipt is shown on screen, marked as not printed.
         verdict = await hub.desk.decide("booth-01", "approved", "", [], CLAIM)
@@ -103,7 +103,7 @@ async def test_paper_out_mid_session_lets_the_session_end_then_closes_the_booth(
         assert view["booths"]["booth-01"]["faulty"] is True
         assert "printer" in view["booths"]["booth-01"]["fault"]
         assert [t["ticket"] for t in view["waiting"]] == [second.ticket]
-        assert second.ticket not in agent._called
+        assert second.ticket not in agent.inbound.called
         assert hub.peer_of("booth-01") is None
     finally:
         await console.close()
@@ -129,7 +129,7 @@ async def test_a_fault_with_nobody_seated_moves_the_called_ticket_at_once(
     try:
         await agent.start()
         called = await ticket(branch, "jht")
-        await until(lambda: called.ticket in agent._called, "the ticket called to booth-01")
+        await until(lambda: called.ticket in agent.inbound.called, "the ticket called to booth-01")
         printer.set_faults(Fault.PAPER_OUT)  # the participant is still walking there
         await until(lambda: queue.scheduler.booths["booth-01"].faulty, "faulty at the queue")
         moved = queue.scheduler.tickets[called.ticket]

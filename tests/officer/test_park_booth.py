@@ -43,7 +43,7 @@ async def test_park_keeps_the_participant_and_resume_brings_the_case_back(
     try:
         await agent.start()
         info = await ticket(branch, "jht")
-        await until(lambda: info.ticket in agent._called, "the ticket called to booth-01")
+        await until(lambda: info.ticket in agent.inbound.called, "the ticket called to booth-01")
         reader.scan(info.qr)
         await until(lambda: agent.booth.state in SESSION_STATES, "the session")
         await until(lambda: hub.peer_of("booth-01") is not None, "booth-01 at the officer")
