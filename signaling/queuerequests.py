@@ -147,7 +147,7 @@ class QueueRequests:
                 raise ProtocolError(ErrorCode.NO_CAPACITY,
                                     f"no free seat at {conn.device_id} to resume "
                                     f"{msg.booth}: finish or park another case first")
-            event: ev.Event = ev.Resume(booth=msg.booth)
+            event: ev.Event = ev.Resume(booth=msg.booth, hub=conn.device_id)
         else:
             self._check_serves(conn, msg.booth)
             event = ev.Park(booth=msg.booth)

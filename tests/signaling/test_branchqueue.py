@@ -365,3 +365,30 @@ async def test_focus_on_a_booth_served_outside_the_queue_is_accepted_not_journal
     other = await hub.request({"type": "focus", "booth": "booth-09"})
     assert other["type"] == "error", other
     assert len(branch.snapshot()["audit"]) == before
+
+
+async def test_a_parked_case_whose_officer_is_gone_goes_to_the_officer_who_resumes_it(
+    start_branch: BranchFactory,
+) -> None:
+    branch = await start_branch(hub_failover_s=0.5)
+    parker = await _hub(branch, "hub-01")
+    await _sign_in(branch, parker, "officer-1")
+    kiosk = await branch.connect("kiosk-01", "kiosk")
+    booth = await branch.connect("booth-01", "booth")
+    seated = await _seat(branch, kiosk, booth)
+    assert (await parker.request({"type": "park", "booth": "booth-01"}))["type"] == "ok"
+    await booth.expect("release", reason="park")
+    await parker.close()  # the parking officer's hub is gone
+    queue = branch.app[QUEUE_KEY]
+    await wait_until(lambda: not queue.scheduler.hubs["hub-01"].online, "hub-01 offline")
+    # Two other officers: hub-03 already serves a booth, hub-02 none (the least loaded).
+    resumer = await _hub(branch, "hub-03")
+    await _sign_in(branch, resumer, "officer-3")
+    other = await branch.connect("booth-02", "booth")
+    assert (await _seat(branch, kiosk, other))["hub"] == "hub-03"
+    idle = await _hub(branch, "hub-02")
+    await _sign_in(branch, idle, "officer-2")
+    reply = await resumer.request({"type": "park", "booth": "booth-01", "resume": True})
+    assert reply["type"] == "ok", reply
+    back = await booth.expect("pair")
+    assert back["hub"] == "hub-03" and back["ticket"] == seated["ticket"]
