@@ -85,7 +85,8 @@ function render() {
   $("sign-in-panel").hidden = signedIn;
   $("desk").hidden = !signedIn;
   $("sign-out").hidden = !signedIn;
-  $("officer-name").textContent = signedIn ? `Petugas / Officer: ${state.officer}` : "";
+  const skills = (state.skills || []).length ? state.skills.join(", ") : "semua / all";
+  $("officer-name").textContent = signedIn ? `Petugas / Officer: ${state.officer} · layanan / services: ${skills}` : "";
   $("idle-note").hidden = signedIn || state.signed_out_because !== "idle";
   if (!signedIn) { BilikMedia.stop(); return; }
   BilikMedia.start();

@@ -33,6 +33,8 @@ async def test_park_keeps_the_tile_and_resume_brings_the_case_back(
     await until(lambda: frames(hub, "booth-01") > 5 and frames(hub, "booth-02") > 5,
                 "video from both booths")
     await sign_in(page, hub)
+    # The officer has no skills recorded: they serve every service, and the page says so.
+    await expect(page.locator("#officer-name")).to_contain_text("layanan / services: semua / all")
     mosaic_tile = page.locator('#mosaic .tile[data-booth="booth-01"]')
     await expect(mosaic_tile).to_be_visible(timeout=UI_WAIT_MS)
 
