@@ -122,7 +122,7 @@ def run(booths: int, replay: bool, seconds: float, switch_s: float, root: Path,
         record: bool = False) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
-    from signaling.cases import add_officer_offline
+    from signaling.officers import add_officer_offline
 
     branch = Branch(root)
     try:

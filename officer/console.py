@@ -85,6 +85,7 @@ def state(hub: Hub) -> dict[str, Any]:
             "speaking": peer.speaking,
             "parked": peer.parked,
             "sla": peer.sla_alert,
+            "device_fault": peer.device_fault,
             "away_s": None if (away := peer.away_s()) is None else round(away, 1),
             "documents": documents,
             "documents_waiting": sum(1 for d in documents if d.get("status") == "uploaded"),
@@ -99,6 +100,7 @@ def state(hub: Hub) -> dict[str, Any]:
     return {
         "hub": hub.device_id,
         "officer": hub.desk.officer,
+        "skills": hub.desk.skills,
         "signed_out_because": hub.desk.signed_out_because,
         "idle_sign_out_s": hub.config.console_idle_s,
         "activity_report_s": limits.ACTIVITY_REPORT_S,
@@ -107,12 +109,30 @@ def state(hub: Hub) -> dict[str, Any]:
         "max_booths": hub.config.max_booths,
         "slots_free": hub.free_slots,
         "booths": booths,
+        "parked": parked_tiles(hub.desk.parked, now),
         "alerts": list(hub.desk.alerts),
         "queue": hub.desk.queue,
         "media": hub.officer_media(),
         "recordings": hub.recordings.status(),
         "now": now,
     }
+
+
+def parked_tiles(parked: dict[str, dict[str, Any]], now: float) -> list[dict[str, Any]]:
+    """The cases the officer parked, each with its timer and whether it is past the
+    server's limit (``limit_s``): the tile of a parked case stays on the console."""
+    tiles = []
+    for booth, case in sorted(parked.items()):
+        since = case.get("since")
+        limit = case.get("limit_s")
+        waited = max(0.0, now - since) if isinstance(since, int | float) else 0.0
+        tiles.append({
+            "booth": booth, "ticket": case.get("ticket"), "number": case.get("number"),
+            "service": case.get("service"), "parked_s": round(waited, 1), "limit_s": limit,
+            "overdue": isinstance(limit, int | float) and waited > limit,
+            "case": {"decisions": case.get("decisions", []), "events": case.get("events", [])},
+        })
+    return tiles
 
 
 def _error(status: int, code: str, detail: str) -> web.Response:
@@ -176,6 +196,7 @@ async def _act(hub: Hub, action: Any) -> web.Response:
         result = await action
     except DeskError as exc:
         status = {"forbidden": 403, "not_found": 404, "bad_request": 400, "unauthorized": 401,
+                  "bad_message": 400,
                   "rate_limited": 429, "offline": 503, "timeout": 504}.get(exc.code, 409)
         return _error(status, exc.code, exc.detail)
     except OfficerError as exc:
@@ -235,9 +256,15 @@ async def decision(request: web.Request) -> web.Response:
         isinstance(i, str) and 0 < len(i) <= 64 for i in items
     ) or len(items) > 32:
         return _error(400, "bad_request", "checklist must be a list of item keys")
+    claim = body.get("claim", {})
+    if not isinstance(claim, dict) or len(claim) > limits.CLAIM_FIELDS_MAX or not all(
+        isinstance(k, str) and isinstance(v, str) and len(k) <= 32 and len(v) <= 128
+        for k, v in claim.items()
+    ):
+        return _error(400, "bad_request", "claim must map nik, name, bank and account to text")
 
     async def act() -> dict[str, Any]:
-        verdict = await hub.desk.decide(booth, outcome, note, items)
+        verdict = await hub.desk.decide(booth, outcome, note, items, claim)
         return {"reference": verdict.reference, "outcome": verdict.outcome}
 
     return await _act(hub, act())

@@ -169,7 +169,8 @@ class Hub:
         self.metrics.slots_free.set(self.free_slots)
         try:
             await self.client.send(
-                p.Capacity(slots=self.config.max_booths, officer=self.desk.officer or "")
+                p.Capacity(slots=self.config.max_booths, officer=self.desk.officer or "",
+                           skills=self.desk.skills)
             )
         except ClientError as exc:
             log.info("capacity not sent: %s", exc)  # sent again on reconnect

@@ -74,3 +74,6 @@ RECORDING_HTTP_TIMEOUT_S = 120.0  # one request of the upload (a chunk of 4 MB o
 RECORDING_CHUNK_BYTES = 4 * 1024 * 1024  # one PUT of the upload
 RECORDING_RETRY_MIN_S = 1.0  # upload retries: capped backoff with jitter
 RECORDING_RETRY_MAX_S = 60.0
+
+# The decision form's claim data (NIK, name, bank, account): fields accepted from the page
+CLAIM_FIELDS_MAX = 8

@@ -137,6 +137,9 @@ class HubPeer:
         # The queue's alert about this booth's ticket (an appointment at risk), shown on the
         # tile until the officer attends the booth.
         self.sla_alert: dict[str, object] | None = None
+        # A device of the booth failed during this session (the server's device_fault
+        # alert): the session goes on, the booth leaves service after it.
+        self.device_fault: dict[str, object] | None = None
         self.rx_bytes = 0  # from aiortc's transport stats, refreshed by the hub
         # The same bytes split by whether this booth was in focus while they came (booths
         # out of focus may send smaller video): bytes and seconds, per state.

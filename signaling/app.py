@@ -25,6 +25,7 @@ from signaling import (
     documentshttp,
     helpcalls,
     limits,
+    officers,
     outbox,
     queuehttp,
     readings,
@@ -38,10 +39,11 @@ from signaling.server import SERVER_KEY, BranchServer
 
 __all__ = ["FEATURES", "SERVER_KEY", "make_app"]
 
-# The features, set up in this order: the queue first (cases wrap its Transfer and Park
-# handlers), documents before readings and recordings (they use the document records).
-FEATURES: tuple[ModuleType, ...] = (queuehttp, documentshttp, readings, cases, helpcalls,
-                                    consent, recordings, outbox)
+# The features, set up in this order: the queue first (officers wrap its Capacity handler,
+# cases its Transfer and Park handlers), documents before readings and recordings (they use
+# the document records).
+FEATURES: tuple[ModuleType, ...] = (queuehttp, documentshttp, readings, officers, cases,
+                                    helpcalls, consent, recordings, outbox)
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -47,19 +47,9 @@ def register(sub: Any, name: str) -> None:
     _add_config_flags(tok, inner=True)
     tok.set_defaults(func=issue_token)
 
-    officer = inner.add_parser(
-        "officer", help="manage the officers who may sign in at officer hubs",
-        description="Officers sign in at a hub's console with their id and PIN; decisions are "
-        "recorded with the officer's id.",
-    )
-    officer_sub = officer.add_subparsers(dest="officer_command", metavar="ACTION", required=True)
-    add = officer_sub.add_parser("add", help="add an officer (PIN read from --pin-file or stdin)")
-    add.add_argument("officer_id", metavar="ID", help="officer id, e.g. officer-07")
-    add.add_argument("--name", default="", help="the officer's name, for the audit log")
-    add.add_argument("--pin-file", type=Path,
-                     help="file holding the PIN (default: read one line from stdin)")
-    _add_config_flags(add, inner=True)
-    add.set_defaults(func=add_officer)
+    from signaling import officercli
+
+    officercli.register(inner, _add_config_flags)
 
     conf = inner.add_parser("config", help="print the default server.toml with every setting")
     conf.set_defaults(func=lambda args: print(
@@ -129,28 +119,6 @@ def issue_token(args: argparse.Namespace) -> int:
         print(json.dumps({"id": args.device_id, "role": args.role, "token": token}))
     else:
         print(token)
-    return 0
-
-
-def add_officer(args: argparse.Namespace) -> int:
-    import sys
-
-    from signaling.cases import add_officer_offline
-
-    config = load_config(args)
-    if args.pin_file is not None:
-        try:
-            pin = args.pin_file.read_text().strip()
-        except OSError as exc:
-            raise StoreError(f"cannot read {args.pin_file}: {exc.strerror}") from None
-    else:
-        pin = sys.stdin.readline().strip()
-    _check_data_dir(config.data_dir)
-    try:
-        add_officer_offline(config.data_dir, args.officer_id, pin, args.name)
-    except ValueError as exc:
-        raise StoreError(str(exc)) from None
-    print(f"officer {args.officer_id} added")
     return 0
 
 

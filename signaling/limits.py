@@ -64,3 +64,6 @@ CLOSE_INTERNAL = 1011  # the server failed on a message (logged); the device rec
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_REPLACED = 4002
 CLOSE_HELLO_TIMEOUT = 4003
+
+# Cases
+PARKED_TOO_LONG_S = 10 * 60.0  # a case parked longer is flagged to its officer and manager

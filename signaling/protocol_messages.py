@@ -256,6 +256,8 @@ class Decision(Message):
     outcome: str = text_field(64)
     note: str = field(default="", metadata={"max": 2048})
     checklist: list[str] = field(default_factory=list, metadata={"max_items": 32})
+    # The claim's key data (nik, name, bank, account; signaling.claimdata checks it).
+    claim: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -85,12 +85,14 @@ function render() {
   $("sign-in-panel").hidden = signedIn;
   $("desk").hidden = !signedIn;
   $("sign-out").hidden = !signedIn;
-  $("officer-name").textContent = signedIn ? `Petugas / Officer: ${state.officer}` : "";
+  const skills = (state.skills || []).length ? state.skills.join(", ") : "semua / all";
+  $("officer-name").textContent = signedIn ? `Petugas / Officer: ${state.officer} · layanan / services: ${skills}` : "";
   $("idle-note").hidden = signedIn || state.signed_out_because !== "idle";
   if (!signedIn) { BilikMedia.stop(); return; }
   BilikMedia.start();
   renderMedia();
   renderMosaic();
+  renderParked();
   renderQueue();
   renderCase();
   renderRecordings();
@@ -170,6 +172,9 @@ function updateTile(el, b) {
   if (b.sla) {
     badges.push(`<span class="badge sla" title="${escape(b.sla.kind)}: ${escape(b.sla.detail)}">⚠ SLA ${escape(SLA_REASONS[b.sla.reason] || b.sla.reason || b.sla.kind)}</span>`);
   }
+  if (b.device_fault) {
+    badges.push(`<span class="badge fault" title="${escape(b.device_fault.detail)}">⚠ PERANGKAT RUSAK / DEVICE FAULT: ${escape(String(b.device_fault.reason || "").replace(/^device: /, ""))}</span>`);
+  }
   if (b.hand.raised) badges.push(`<span class="badge hand">✋ ${b.hand.reason === "help" ? "BANTUAN / HELP" : "SIAP / READY"}</span>`);
   if (b.speaking) badges.push(`<span class="badge speaking">🔊 BICARA / SPEAKING</span>`);
   if (b.documents_waiting) badges.push(`<span class="badge docs">📄 ${b.documents_waiting}</span>`);
@@ -177,6 +182,41 @@ function updateTile(el, b) {
   if (b.recording) badges.push(`<span class="badge rec">⏺ REKAM / REC</span>`);
   if (b.consent && !b.consent.accepted) badges.push(`<span class="badge refused">⛔ TANPA REKAMAN / NOT RECORDED</span>`);
   el.querySelector(".badges").innerHTML = badges.join("");
+}
+
+// A parked case keeps its tile (the participant waits at the booth): its timer, a mark
+// once it is parked longer than the server's limit, its history, and Resume.
+function renderParked() {
+  const box = $("parked");
+  const parked = state.parked || [];
+  for (const el of [...box.children]) {
+    if (!parked.some((c) => c.booth === el.dataset.parked)) el.remove();
+  }
+  for (const c of parked) {
+    let el = box.querySelector(`[data-parked="${CSS.escape(c.booth)}"]`);
+    if (!el) {
+      el = document.createElement("div");
+      el.className = "tile parked";
+      el.dataset.parked = c.booth;
+      el.innerHTML = `<span class="badges"></span><div class="bar"><span class="name"></span><span class="timers"></span></div>
+        <ul class="history"></ul><button type="button" class="resume">Lanjutkan / Resume</button>`;
+      el.querySelector(".resume").addEventListener("click", () => resume(c.booth));
+      box.appendChild(el);
+    }
+    el.classList.toggle("overdue", c.overdue);
+    el.querySelector(".name").textContent = `${c.booth}${c.number ? " · " + c.number : ""}`;
+    el.querySelector(".timers").textContent = `ditunda / parked ${fmt(c.parked_s)}`;
+    el.querySelector(".badges").innerHTML = `<span class="badge">DITUNDA / PARKED</span>` +
+      (c.overdue ? `<span class="badge overdue">⚠ TERLALU LAMA / PARKED TOO LONG (&gt; ${fmt(c.limit_s)})</span>` : "");
+    const events = [...(c.case.decisions || []).map((d) => ({ at: d.at, text: `${d.officer}: ${d.outcome} ${d.reference}` })),
+      ...(c.case.events || []).map((e) => ({ at: e.at, text: `${e.officer}: ${e.kind}` }))].sort((x, y) => x.at - y.at);
+    el.querySelector(".history").innerHTML = events.map((e) => `<li>${escape(e.text)}</li>`).join("");
+  }
+}
+
+async function resume(id) {
+  try { await post(`api/booths/${encodeURIComponent(id)}/park`, { resume: true }); showError("action-error", null); }
+  catch (err) { showError("action-error", err); }
 }
 
 function renderQueue() {
@@ -214,9 +254,10 @@ function renderCase() {
   select.innerHTML = b.documents.map((d) => `<option value="${escape(d.id)}">${escape(d.name || d.kind || d.id)}</option>`).join("");
   if (current) select.value = current;
   if (switched) renderChecklist(b);
+  renderClaim(b, switched);
   const v = b.verdict;
   $("verdict").textContent = v ? `Tercatat / Recorded: ${v.reference} (${v.outcome})` : "";
-  const events = [...(b.case.decisions || []).map((d) => ({ at: d.at, text: `${d.officer}: ${d.outcome} ${d.reference}` })),
+  const events = [...(b.case.decisions || []).map((d) => ({ at: d.at, text: `${d.officer}: ${d.outcome} ${d.reference}${d.claim && d.claim.nik ? " · NIK " + d.claim.nik : ""}` })),
     ...(b.case.events || []).map((e) => ({ at: e.at, text: `${e.officer}: ${e.kind}` }))].sort((x, y) => x.at - y.at);
   $("history").innerHTML = events.map((e) => `<li>${new Date(e.at * 1000).toLocaleTimeString()} ${escape(e.text)}</li>`).join("");
   $("park-button").textContent = b.parked ? "Lanjutkan / Resume" : "Tunda / Park";
@@ -264,6 +305,41 @@ function renderRecordings() {
 }
 
 function checklistKey(b) { return `bilik-checklist-${b.pairing}`; }
+
+// The claim data of the decision: what the officer typed (kept per case in localStorage),
+// else what the booth's OCR read (the ID card's NIK and name first). Always editable: a
+// field the officer has touched is never overwritten by a reading.
+const CLAIM_FIELDS = ["nik", "name", "bank", "account"];
+function claimKey(b) { return `bilik-claim-${b.ticket || b.pairing}`; }
+function readClaim(b) {
+  const docs = b.documents.filter((d) => d.read && (d.read.nik || d.read.name));
+  docs.sort((x, y) => (y.kind === "ktp") - (x.kind === "ktp"));
+  const best = docs[0] ? docs[0].read : {};
+  return { nik: best.nik || "", name: best.name || "" };
+}
+function renderClaim(b, switched) {
+  const typed = JSON.parse(localStorage.getItem(claimKey(b)) || "{}");
+  const read = readClaim(b);
+  for (const f of CLAIM_FIELDS) {
+    const input = $(`claim-${f}`);
+    if (switched) delete input.dataset.edited;
+    if (input.dataset.edited || document.activeElement === input) continue;
+    input.value = typed[f] !== undefined ? typed[f] : (read[f] || "");
+  }
+}
+for (const f of CLAIM_FIELDS) {
+  $(`claim-${f}`).addEventListener("input", (event) => {
+    const b = focusedBooth();
+    if (!b) return;
+    event.target.dataset.edited = "1";
+    const typed = JSON.parse(localStorage.getItem(claimKey(b)) || "{}");
+    typed[f] = event.target.value;
+    localStorage.setItem(claimKey(b), JSON.stringify(typed));
+  });
+}
+function claimValues() {
+  return Object.fromEntries(CLAIM_FIELDS.map((f) => [f, $(`claim-${f}`).value.trim()]));
+}
 
 function renderChecklist(b) {
   if (!lists) return;
@@ -328,10 +404,11 @@ $("decision-form").addEventListener("submit", async (event) => {
   const checklist = [...$("checklist").querySelectorAll("input:checked")].map((c) => c.value);
   try {
     const r = await post(`api/booths/${encodeURIComponent(b.booth)}/decision`,
-      { outcome: $("outcome").value, note: $("note").value, checklist });
+      { outcome: $("outcome").value, note: $("note").value, checklist, claim: claimValues() });
     $("verdict").textContent = `Tercatat / Recorded: ${r.reference} (${r.outcome})`;
     $("note").value = "";
     localStorage.removeItem(checklistKey(b));
+    localStorage.removeItem(claimKey(b));
     showError("action-error", null);
   } catch (err) { showError("action-error", err); }
 });
