@@ -40,19 +40,33 @@ def register(inner: Any, add_config_flags: Callable[..., None],
         add_config_flags(sub, inner=True)
         sub.set_defaults(func=lambda args: _run(args, fn, load_config))
 
-    action("add", "add a manager (PIN from --pin-file or stdin)",
-           lambda a, d: (people.add_offline(d, a.manager_id, _pin(a), a.name),
-                         f"manager {a.manager_id} added")[1], pin=True, name_flag=True)
+    action("add", "add a manager (PIN from --pin-file or stdin)", _add, pin=True,
+           name_flag=True)
     action("list", "list the managers", _list, ident=False)
-    action("disable", "stop a manager from signing in (their session ends too)",
-           lambda a, d: (people.disable_offline(d, a.manager_id),
-                         f"manager {a.manager_id} disabled")[1])
-    action("enable", "let a disabled manager sign in again",
-           lambda a, d: (people.enable_offline(d, a.manager_id),
-                         f"manager {a.manager_id} enabled")[1])
-    action("reset-pin", "give a manager a new PIN (from --pin-file or stdin)",
-           lambda a, d: (people.reset_pin_offline(d, a.manager_id, _pin(a)),
-                         f"manager {a.manager_id}: PIN reset")[1], pin=True)
+    action("disable", "stop a manager from signing in (their session ends too)", _disable)
+    action("enable", "let a disabled manager sign in again", _enable)
+    action("reset-pin", "give a manager a new PIN (from --pin-file or stdin)", _reset_pin,
+           pin=True)
+
+
+def _add(args: argparse.Namespace, data_dir: Path) -> str:
+    people.add_offline(data_dir, args.manager_id, _pin(args), args.name)
+    return f"manager {args.manager_id} added"
+
+
+def _disable(args: argparse.Namespace, data_dir: Path) -> str:
+    people.disable_offline(data_dir, args.manager_id)
+    return f"manager {args.manager_id} disabled"
+
+
+def _enable(args: argparse.Namespace, data_dir: Path) -> str:
+    people.enable_offline(data_dir, args.manager_id)
+    return f"manager {args.manager_id} enabled"
+
+
+def _reset_pin(args: argparse.Namespace, data_dir: Path) -> str:
+    people.reset_pin_offline(data_dir, args.manager_id, _pin(args))
+    return f"manager {args.manager_id}: PIN reset"
 
 
 def _pin(args: argparse.Namespace) -> str:

@@ -43,7 +43,7 @@ SERVER_KEY: web.AppKey[BranchServer] = web.AppKey("bilik_server")
 # Features of the branch server, each a module with ``setup(app, server)`` that adds its
 # message handlers, device hooks, HTTP routes and tables (Store.migrate_feature).
 FEATURES = ("signaling.branchqueue", "signaling.documents", "signaling.readings",
-            "signaling.cases", "signaling.helpcalls")
+            "signaling.cases", "signaling.helpcalls", "signaling.manager")
 SOFTWARE = "bilik-server/1"
 
 
