@@ -106,10 +106,11 @@ def officers(view: Mapping[str, Any], pairings: Iterable[Mapping[str, str]],
             continue
         mine = sorted(by_hub.get(hub, []))
         capacity = int(h.get("capacity") or 0)
-        skills = list(h.get("skills") or [])
+        skills = sorted(h.get("skills") or [])
+        every = not skills or set(services) <= set(skills)  # none named: every service
         out.append({"hub": hub, "officer": h["officer"], "online": bool(h.get("online")),
                     "booths": mine, "load": len(mine), "capacity": capacity,
-                    "skills": skills or sorted(services), "all_services": not skills})
+                    "skills": sorted(services) if every else skills, "all_services": every})
     return out
 
 

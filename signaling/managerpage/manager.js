@@ -33,7 +33,7 @@ function svg(tag, attrs = {}) {
 }
 
 const clock = (epoch) => new Date(epoch * 1000).toLocaleTimeString("id-ID", { hour12: false });
-const seconds = (v) => (v === null || v === undefined ? "—" : `${v} s`);
+const seconds = (v) => (v === null || v === undefined ? "—" : `${v.toFixed(1)} s`);
 const share = (v) => (v === null || v === undefined ? "—" : `${Math.round(v * 1000) / 10} %`);
 const count = (v) => (v === null || v === undefined ? "—" : String(v));
 
