@@ -121,8 +121,8 @@ class Sessions:
     def _why(self, key: str) -> tuple[SessionEnd, str]:
         why = self._ended.get(key, SessionEnd.NOT_SIGNED_IN)
         detail = {
-            SessionEnd.IDLE: f"signed out after {self.idle_s / 60:g} minutes without "
-                             "activity; sign in again",
+            SessionEnd.IDLE: f"signed out after {_minutes(self.idle_s)} without activity; "
+                             "sign in again",
             SessionEnd.TOO_OLD: f"a session lasts at most {self.max_age_s / 3600:g} hours; "
                                 "sign in again",
             SessionEnd.SIGNED_OUT: "you signed out (or your account was changed); "
@@ -130,3 +130,8 @@ class Sessions:
             SessionEnd.NOT_SIGNED_IN: "sign in with your manager id and PIN",
         }[why]
         return why, detail
+
+
+def _minutes(seconds: float) -> str:
+    m = seconds / 60
+    return f"{m:g} minute" + ("" if m == 1 else "s")

@@ -3,6 +3,8 @@ tokens refused, the export's bad ranges, and device health on /metrics."""
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from typing import Any
 
@@ -12,6 +14,7 @@ from signaling import limits, people
 from signaling.manager import MANAGER_KEY
 from signaling.managersessions import COOKIE
 from tests.signaling.conftest import Branch, wait_until
+from tests.signaling.test_documents import jpeg, open_upload, put
 
 MANAGER, PIN = "kacab-01", "135790"
 
@@ -198,3 +201,36 @@ async def metrics_with(branch: Branch, line: str) -> str:
     async with branch.http.get(branch.url("/metrics")) as r:
         text = await r.text()
     return text if line in text else ""
+
+
+async def test_an_officers_rescan_counts_for_its_service_and_its_ticket(
+        branch: Branch, clock: Clock) -> None:
+    hub = await branch.connect("hub-01", "hub")
+    assert (await hub.request({"type": "capacity", "slots": 2, "officer": "o-1"}))["type"] == "ok"
+    kiosk = await branch.connect("kiosk-01", "kiosk")
+    sent = await kiosk.send({"type": "ticket_request", "service": "jp"})
+    info = await kiosk.expect("ticket_info", ref=sent)
+    booth = await branch.connect("booth-01", "booth")
+    await booth.expect("called", number=info["number"])
+    assert (await booth.request({"type": "claim", "qr": info["qr"]}))["type"] == "ok"
+    pairing = (await booth.expect("pair"))["pairing"]
+    data = jpeg(3)
+    _, opened = await open_upload(branch, data)
+    _, body = await put(branch, opened["upload"], 0, data)
+    await hub.send({"type": "doc_update", "peer": "booth-01", "pairing": pairing,
+                    "document": body["document"], "kind": "ktp", "status": "rescan",
+                    "reason": "NIK tidak terbaca"})
+    await booth.expect("doc_update", document=body["document"])
+
+    _, _, cookie = await sign_in(branch)
+    status, state = await overview(branch, cookie)
+    assert status == 200
+    figures = state["figures"]["services"]
+    assert figures["jp"]["rescans"] == 1 and figures["jht"]["rescans"] == 0
+    day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 420 * 60))
+    async with branch.http.get(branch.url(f"/manager/api/export.csv?from={day}&to={day}"),
+                               headers={"Cookie": f"{COOKIE}={cookie}"}) as reply:
+        assert reply.status == 200 and reply.content_type == "text/csv"
+        rows = list(csv.DictReader(io.StringIO(await reply.text())))
+    assert [(r["ticket"], r["number"], r["rescans"], r["outcome"]) for r in rows] == [
+        (info["ticket"], "D001", "1", "in_service")]
