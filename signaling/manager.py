@@ -253,7 +253,8 @@ class ManagerPage:
             since.setdefault((d["id"], ""), d["last_seen"])
         return web.json_response({
             "manager": session.manager, "branch": queue.branch, "now": now,
-            "day_start": queue.day_start(), "poll_s": limits.MANAGER_POLL_S,
+            "day_start": queue.day_start(), "utc_offset_min": queue.rules.utc_offset_min,
+            "poll_s": limits.MANAGER_POLL_S,
             "activity_s": limits.MANAGER_ACTIVITY_REPORT_S, "idle_s": self.sessions.idle_s,
             "services": services,
             "queue": mv.queue_by_service(view, services),

@@ -13,6 +13,7 @@ let activityS = 30;
 let lastActivity = 0;
 let signedIn = false;
 let firstPoll = true;
+let offsetMin = 0; // the branch's time zone: times are shown as the branch's clocks show them
 const seenAlerts = new Set();
 
 function el(tag, attrs = {}, ...children) {
@@ -32,10 +33,11 @@ function svg(tag, attrs = {}) {
   return node;
 }
 
-const clock = (epoch) => new Date(epoch * 1000).toLocaleTimeString("id-ID", { hour12: false });
+const local = (epoch) => new Date((epoch + offsetMin * 60) * 1000).toISOString();
+const clock = (epoch) => local(epoch).slice(11, 19);
 const seconds = (v) => (v === null || v === undefined ? "—" : `${v.toFixed(1)} s`);
 const share = (v) => (v === null || v === undefined ? "—" : `${Math.round(v * 1000) / 10} %`);
-const count = (v) => (v === null || v === undefined ? "—" : String(v));
+const count = (v) => (v === null || v === undefined ? "0" : String(v)); // no tickets: none
 
 async function problemOf(reply) {
   try {
@@ -122,6 +124,7 @@ async function poll() {
   firstPoll = false;
   signedIn = true;
   pollS = state.poll_s;
+  offsetMin = state.utc_offset_min;
   activityS = state.activity_s;
   render(state);
   pollTimer = setTimeout(poll, pollS * 1000);
@@ -138,9 +141,9 @@ function render(state) {
   renderOfficers(state.officers);
   renderBooths(state.booths, state.devices);
   renderFigures(state.figures, state.services);
-  renderChart(state.figures.hours);
+  renderChart(state.figures.hours, Number(local(state.now).slice(11, 13)));
   if (!$("export-from").value) {
-    const today = new Date((state.now + 60) * 1000).toISOString().slice(0, 10);
+    const today = local(state.now).slice(0, 10);
     $("export-from").value = today;
     $("export-to").value = today;
   }
@@ -253,35 +256,48 @@ function renderFigures(figures, services) {
   body.append(figureRow("all", "Semua / All", { ...figures.day, rescans }));
 }
 
-function renderChart(hours) {
+// The working day as bars (tickets issued per hour) and a line (the hour's wait p50), from
+// 08 to 16 at least and stretched to any hour with data or the hour it is now.
+function renderChart(hours, nowHour) {
   const chart = $("chart");
   chart.replaceChildren();
-  const keys = Object.keys(hours).sort();
-  if (!keys.length) {
-    chart.append(Object.assign(svg("text", { x: 20, y: 100 }), { textContent: "Belum ada data / No data yet" }));
-    return;
-  }
-  const W = 720, H = 200, top = 14, bottom = 22, left = 28;
-  const slot = (W - left) / keys.length;
-  const maxIssued = Math.max(1, ...keys.map((h) => hours[h].issued || 0));
-  const waits = keys.map((h) => (hours[h].wait && hours[h].wait.p50_s) || null);
-  const maxWait = Math.max(1, ...waits.filter((w) => w !== null));
+  const known = Object.keys(hours).map(Number);
+  const first = Math.min(8, nowHour, ...known), last = Math.max(16, nowHour, ...known);
+  const W = 720, H = 200, top = 16, bottom = 22, left = 30;
+  const span = last - first + 1;
+  const slot = (W - left) / span;
+  const at = (h) => hours[String(h).padStart(2, "0")] || {};
+  const maxIssued = Math.max(1, ...known.map((h) => at(h).issued || 0));
+  const maxWait = Math.max(1, ...known.map((h) => (at(h).wait && at(h).wait.p50_s) || 0));
   const y = (v, max) => H - bottom - (v / max) * (H - top - bottom);
+  const label = (x, yy, text, cls = "") => {
+    const node = svg("text", { x, y: yy, class: cls });
+    node.textContent = text;
+    chart.append(node);
+  };
   const points = [];
-  keys.forEach((h, i) => {
-    const issued = hours[h].issued || 0;
-    const x = left + i * slot;
-    chart.append(svg("rect", { class: "bar", "data-hour": h, "data-issued": issued,
-                               x: x + slot * 0.15, width: slot * 0.7,
-                               y: y(issued, maxIssued), height: H - bottom - y(issued, maxIssued) }));
-    chart.append(Object.assign(svg("text", { x: x + slot / 2 - 8, y: H - 6 }), { textContent: h }));
-    if (waits[i] !== null) {
-      points.push(`${x + slot / 2},${y(waits[i], maxWait)}`);
-      chart.append(svg("circle", { class: "dot", cx: x + slot / 2, cy: y(waits[i], maxWait), r: 3 }));
+  for (let h = first; h <= last; h++) {
+    const hh = String(h).padStart(2, "0");
+    const figures = at(h);
+    const issued = figures.issued || 0;
+    const x = left + (h - first) * slot;
+    if (issued) {
+      chart.append(svg("rect", { class: "bar", "data-hour": hh, "data-issued": issued,
+                                 x: x + slot * 0.15, width: slot * 0.7, y: y(issued, maxIssued),
+                                 height: H - bottom - y(issued, maxIssued) }));
     }
-  });
-  chart.append(Object.assign(svg("text", { x: 2, y: top }), { textContent: String(maxIssued) }));
+    label(x + slot / 2 - 7, H - 6, hh, h === nowHour ? "now" : "");
+    const wait = figures.wait ? figures.wait.p50_s : null;
+    if (wait !== null && wait !== undefined) {
+      points.push(`${x + slot / 2},${y(wait, maxWait)}`);
+      chart.append(svg("circle", { class: "dot", "data-hour": hh, cx: x + slot / 2,
+                                   cy: y(wait, maxWait), r: 3 }));
+    }
+  }
+  label(2, top, String(maxIssued));
+  label(W - 60, top, `${maxWait.toFixed(0)} s`, "wait");
   if (points.length > 1) chart.append(svg("polyline", { class: "line", points: points.join(" ") }));
+  if (!known.length) label(left + 10, H / 2, "Belum ada data / No data yet");
 }
 
 // -- export ------------------------------------------------------------------------------

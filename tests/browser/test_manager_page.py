@@ -37,6 +37,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 MANAGER, PIN = "kacab-01", "135790"
 ALERT_MS = 15_000  # "within seconds": the page asks every MANAGER_POLL_S; slack for a busy CI
 UI_WAIT_MS = 30_000
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "manager.png"
 
 
 class Clock:
@@ -211,6 +212,7 @@ async def test_the_days_figures_are_exactly_api_stats_with_a_chart(
     await expect(officer.locator("td").nth(2)).to_have_text("booth-01")
     await expect(page.locator('#booths tr[data-booth="booth-01"] td').nth(2)).to_have_text("A002")
     await expect(page.locator('#officers tr[data-officer="o-hub-02"] td').last).to_have_text("jp")
+    await page.screenshot(path=str(SCREENSHOT), full_page=True)
 
 
 async def test_the_csv_export_opens_in_pythons_csv_module_with_a_row_per_ticket(
