@@ -20,6 +20,9 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
+from booth.agent import BoothAgent
+from booth.config import BoothConfig
+from hardware.emulators.printer import Fault, start_pty_emulator
 from signaling import limits, people
 from signaling.branchqueue import QUEUE_KEY
 from signaling.manager import MANAGER_KEY
@@ -139,6 +142,32 @@ async def test_a_paper_out_and_a_missed_slot_show_as_alerts_within_seconds(
                          "health": {"printer": "ok", "camera": "ok"}})
     await expect(fault).to_have_count(0, timeout=ALERT_MS)
     await expect(sla).to_be_visible()
+
+
+async def test_a_real_booths_printer_out_of_paper_shows_until_it_is_refilled(
+        page: Page, site: Branch, tmp_path: Path) -> None:
+    """The booth agent itself, its printer an emulator on a pseudo-terminal."""
+    printer = start_pty_emulator(tmp_path / "printer")
+    config = BoothConfig(server=site.ws_url, id="booth-07", flow="direct",
+                         data_dir=tmp_path / "booth", printer=printer.address)
+    agent = BoothAgent(config, site.token("booth", "booth-07"), health_every_s=0.5)
+    try:
+        await agent.start()
+        await signed_in(page, site)
+        row = page.locator('#booths tr[data-booth="booth-07"]')
+        await expect(row.locator('.part[data-part="printer"][data-health="ok"]')).to_be_visible(
+            timeout=UI_WAIT_MS)
+        printer.set_faults(Fault.PAPER_OUT)
+        fault = page.locator('#alerts li[data-kind="device_fault"][data-subject="booth-07"]')
+        await expect(fault).to_be_visible(timeout=ALERT_MS)
+        await expect(fault).to_contain_text("printer error")
+        await expect(fault).to_contain_text("paper")
+        await expect(row.locator('.part.fault[data-part="printer"]')).to_be_visible()
+        printer.set_faults()  # refilled: the booth's periodic check reports it
+        await expect(fault).to_have_count(0, timeout=ALERT_MS)
+    finally:
+        await agent.stop()
+        printer.close()
 
 
 async def serve_a_morning(site: Branch) -> dict[str, Device]:
