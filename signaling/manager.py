@@ -115,12 +115,11 @@ class ManagerPage:
     async def start(self) -> None:
         db = self.server.db
         await db.call(people.migrate, db.sync)
-        now = self.server.clock()
         for device in await db.call(db.sync.devices):
             self._note_health(device["id"], device["health"], device["last_seen"])
         self.audit_seq, entries = await db.call(_watched_since, db.sync, 0,
                                                 self.queue.day_start())
-        self._keep(entries, now)
+        self._keep(entries)
 
     def _note_health(self, device: str, health: dict[str, str], at: float) -> None:
         self.health[device] = dict(health)
@@ -135,7 +134,8 @@ class ManagerPage:
     async def on_status(self, conn: Connection, msg: p.Status) -> None:
         self._note_health(conn.device_id, dict(msg.health), self.server.clock())
 
-    def _keep(self, entries: list[dict[str, Any]], now: float) -> None:
+    def _keep(self, entries: list[dict[str, Any]]) -> None:
+        """Today's SLA alerts (the newest MANAGER_ALERTS_MAX) and rescans."""
         day = self.queue.day_start()
         for e in entries:
             (self.sla if e["action"] == "appointment_at_risk" else self.rescans).append(e)
@@ -236,7 +236,7 @@ class ManagerPage:
         now = self.server.clock()
         self.audit_seq, entries = await db.call(_watched_since, db.sync, self.audit_seq,
                                                 self.queue.day_start())
-        self._keep(entries, now)
+        self._keep(entries)
         queue = self.queue
         view = queue.view()
         services = dict(queue.rules.services)
