@@ -263,6 +263,7 @@ class ManagerPage:
             "figures": await self.figures(),
             "alerts": mv.alerts(booth_list=booth_list, others=others, fault_since=since,
                                 sla=self.sla, unserved_services=mv.unserved(view),
+                                parked=mv.parked_overdue(view),
                                 waiting=view.get("waiting", []), now=now),
         }, headers={"Cache-Control": "no-store"})
 

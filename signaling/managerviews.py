@@ -114,22 +114,35 @@ def officers(view: Mapping[str, Any], pairings: Iterable[Mapping[str, str]],
     return out
 
 
-def unserved(view: Mapping[str, Any]) -> list[str]:
-    """The services the queue says nobody signed in can serve (absent today: none)."""
+def unserved(view: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The services the queue says nobody signed in can serve (``/api/queue``'s
+    ``unserved_services``: ``{"service", "count", "oldest_wait_s"}`` or a bare name; absent:
+    none)."""
     found = []
     for item in view.get("unserved_services") or []:
-        service = item.get("service") if isinstance(item, Mapping) else item
-        if isinstance(service, str) and service:
-            found.append(service)
+        entry = dict(item) if isinstance(item, Mapping) else {"service": item}
+        if isinstance(entry.get("service"), str) and entry["service"]:
+            found.append(entry)
     return found
+
+
+def parked_overdue(view: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Cases parked longer than the limit (``/api/queue``'s ``parked``; absent: none)."""
+    parked = view.get("parked") or {}
+    if not isinstance(parked, Mapping):
+        return []
+    return [{"booth": booth, **case} for booth, case in sorted(parked.items())
+            if isinstance(case, Mapping) and case.get("overdue")]
 
 
 def alerts(*, booth_list: Sequence[Mapping[str, Any]], others: Sequence[Mapping[str, Any]],
            fault_since: Mapping[tuple[str, str], float], sla: Sequence[Mapping[str, Any]],
-           unserved_services: Sequence[str], waiting: Sequence[Mapping[str, Any]],
+           unserved_services: Sequence[Mapping[str, Any]],
+           parked: Sequence[Mapping[str, Any]] = (), waiting: Sequence[Mapping[str, Any]],
            now: float) -> list[dict[str, Any]]:
     """Alerts in force, newest first: device faults, booths offline, SLA risks, unserved
-    services. Each has a stable ``id`` so the page can tell a new one from a known one."""
+    services, cases parked too long. Each has a stable ``id`` so the page can tell a new one
+    from a known one."""
     out: list[dict[str, Any]] = []
     for device in [*booth_list, *others]:
         name = device.get("label") or device["id"]
@@ -157,14 +170,32 @@ def alerts(*, booth_list: Sequence[Mapping[str, Any]], others: Sequence[Mapping[
                     "detail": f"appointment {entry['subject']}: {reason}"
                               + (f", ticket {ticket}" if ticket else ""),
                     "since": entry["at"]})
-    for service in unserved_services:
-        count = sum(1 for t in waiting if t.get("service") == service)
+    for entry in unserved_services:
+        service = entry["service"]
+        count = entry.get("count")
+        if not isinstance(count, int):
+            count = sum(1 for t in waiting if t.get("service") == service)
+        oldest = entry.get("oldest_wait_s")
+        longest = (f", the longest for {_duration(oldest)}"
+                   if isinstance(oldest, int | float) else "")
         out.append({"id": f"unserved:{service}", "kind": "unserved_service",
                     "subject": service, "part": "",
-                    "detail": f"no officer signed in serves {service}; {count} waiting",
-                    "since": now})
+                    "detail": f"no officer signed in serves {service}; {count} waiting{longest}",
+                    "since": now - float(oldest) if isinstance(oldest, int | float) else now})
+    for case in parked:
+        out.append({"id": f"parked:{case['booth']}:{case.get('ticket', '')}",
+                    "kind": "parked_too_long", "subject": case["booth"], "part": "",
+                    "detail": f"{case['booth']}: {case.get('number') or 'a case'} parked by "
+                              f"{case.get('hub') or 'its officer'} for "
+                              f"{_duration(case.get('parked_s') or 0)}",
+                    "since": case.get("since") or now})
     out.sort(key=lambda a: (-float(a["since"]), a["id"]))
     return out
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(seconds) // 60
+    return f"{minutes} min" if minutes else f"{int(seconds)} s"
 
 
 def figures(stats: Mapping[str, Any], rescans: Mapping[str, int],

@@ -45,18 +45,36 @@ def _booth(health: dict[str, str], **extra: Any) -> list[dict[str, Any]]:
                              "connected": True}], {})
 
 
-@pytest.mark.parametrize("field", [None, [], ["jp"], [{"service": "jp", "waiting": 2}]])
-def test_unserved_services_alert_only_when_the_queue_names_some(field: Any) -> None:
+@pytest.mark.parametrize(("field", "detail"), [
+    (None, ""), ([], ""),
+    (["jp"], "no officer signed in serves jp; 1 waiting"),
+    ([{"service": "jp", "count": 2, "oldest_wait_s": 301.5}],
+     "no officer signed in serves jp; 2 waiting, the longest for 5 min"),
+])
+def test_unserved_services_alert_only_when_the_queue_names_some(field: Any, detail: str) -> None:
     view: dict[str, Any] = {"waiting": [{"service": "jp"}, {"service": "jht"}]}
     if field is not None:
         view["unserved_services"] = field
     found = mv.alerts(booth_list=[], others=[], fault_since={}, sla=[],
                       unserved_services=mv.unserved(view), waiting=view["waiting"], now=T0)
-    if field:
-        assert [(a["kind"], a["subject"]) for a in found] == [("unserved_service", "jp")]
-        assert "no officer signed in serves jp; 1 waiting" in found[0]["detail"]
+    if detail:
+        assert [(a["kind"], a["subject"], a["detail"]) for a in found] == [
+            ("unserved_service", "jp", detail)]
     else:
         assert found == []
+
+
+def test_a_case_parked_too_long_is_an_alert() -> None:
+    view: dict[str, Any] = {"parked": {
+        "booth-02": {"ticket": "t1", "number": "A004", "service": "jht", "hub": "hub-01",
+                     "since": T0, "parked_s": 660.0, "limit_s": 600.0, "overdue": True},
+        "booth-03": {"ticket": "t2", "number": "A005", "service": "jht", "hub": "hub-01",
+                     "since": T0 + 500, "parked_s": 160.0, "limit_s": 600.0, "overdue": False}}}
+    found = mv.alerts(booth_list=[], others=[], fault_since={}, sla=[], unserved_services=[],
+                      parked=mv.parked_overdue(view), waiting=[], now=T0 + 660)
+    assert [(a["kind"], a["subject"], a["detail"]) for a in found] == [
+        ("parked_too_long", "booth-02", "booth-02: A004 parked by hub-01 for 11 min")]
+    assert mv.parked_overdue({}) == []
 
 
 def test_alerts_are_newest_first_with_stable_ids() -> None:
