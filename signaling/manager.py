@@ -17,6 +17,7 @@ requests do not count as the manager's activity, so an unattended page signs out
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
@@ -100,7 +101,12 @@ class ManagerPage:
         self.app = app
         self.monotonic = server.monotonic  # sessions and lock-outs; tests move it on
         self.sessions = Sessions()
-        self.guard = people.SignInGuard()
+        self.guard = people.SignInGuard()  # per manager id
+        self.address_guard = people.SignInGuard(max_failures=limits.MANAGER_ADDRESS_FAILURES)
+        # One attempt per id at a time (a burst of guesses cannot outrun the count), and few
+        # scrypt checks at once (a flood cannot take every thread).
+        self._attempts: dict[str, tuple[asyncio.Lock, int]] = {}  # id -> lock, its users
+        self._checks = asyncio.Semaphore(limits.MANAGER_SIGN_IN_CONCURRENT)
         self.health: dict[str, dict[str, str]] = {}  # device -> part -> health word
         self.fault_since: dict[tuple[str, str], float] = {}
         self.audit_seq = 0
@@ -187,33 +193,55 @@ class ManagerPage:
                 raise people.BadManager("pin is required")
         except people.BadManager as exc:
             return problem(400, "bad_request", str(exc))
-        now = self.monotonic()
-        wait = self.guard.locked(manager, now)
-        if wait:
-            return problem(429, "locked_out",
-                           f"too many wrong PINs for {manager}; try again in {int(wait) + 1} s",
-                           **{"Retry-After": str(int(wait) + 1)})
-        db = self.server.db
-        if not await db.call(people.verify, db.sync, manager, pin):
-            left = self.guard.failed(manager, self.monotonic())
-            await db.call(db.sync.audit, self.server.clock(), manager, "manager_sign_in_failed",
-                          manager, {"locked": left == 0})
-            if left == 0:
-                minutes = self.guard.lockout_s / 60
-                return problem(429, "locked_out",
-                               f"too many wrong PINs for {manager}: locked for {minutes:g} "
-                               "minutes", **{"Retry-After": str(int(self.guard.lockout_s))})
-            return problem(401, "wrong_credential",
-                           f"unknown manager id or wrong PIN ({left} tries left before a "
-                           "lock-out)")
+        lock, users = self._attempts.get(manager, (asyncio.Lock(), 0))
+        self._attempts[manager] = lock, users + 1
+        try:
+            async with lock:
+                refused = await self._check(manager, pin, f"address {request.remote}")
+        finally:
+            lock, users = self._attempts[manager]
+            if users == 1:
+                del self._attempts[manager]
+            else:
+                self._attempts[manager] = lock, users - 1
+        if refused is not None:
+            return refused
         self.guard.succeeded(manager)
         token = self.sessions.open(manager, self.monotonic())
+        db = self.server.db
         await db.call(db.sync.audit, self.server.clock(), manager, "manager_signed_in", manager,
                       {})
         response = web.json_response({"manager": manager, "idle_s": self.sessions.idle_s},
                                      headers={"Cache-Control": "no-store"})
         response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/manager")
         return response
+
+    async def _check(self, manager: str, pin: str, address: str) -> web.Response | None:
+        """None if the PIN is right; else the refusal (wrong, or locked out)."""
+        for guard, who in ((self.guard, manager), (self.address_guard, address)):
+            wait = guard.locked(who, self.monotonic())
+            if wait:
+                return problem(429, "locked_out",
+                               f"too many wrong PINs for {who}; try again in {int(wait) + 1} s",
+                               **{"Retry-After": str(int(wait) + 1)})
+        db = self.server.db
+        stored = await db.call(people.credential, db.sync, manager)
+        async with self._checks:
+            right = await asyncio.to_thread(people.matches, pin, stored)
+        if right:
+            return None
+        now = self.monotonic()
+        left = self.guard.failed(manager, now)
+        self.address_guard.failed(address, now)
+        await db.call(db.sync.audit, self.server.clock(), manager, "manager_sign_in_failed",
+                      manager, {"locked": left == 0, "from": address})
+        if left == 0:
+            minutes = self.guard.lockout_s / 60
+            return problem(429, "locked_out",
+                           f"too many wrong PINs for {manager}: locked for {minutes:g} minutes",
+                           **{"Retry-After": str(int(self.guard.lockout_s))})
+        return problem(401, "wrong_credential",
+                       f"unknown manager id or wrong PIN ({left} tries left before a lock-out)")
 
     async def sign_out(self, request: web.Request) -> web.Response:
         manager = self.sessions.close(request.cookies.get(COOKIE))

@@ -189,14 +189,25 @@ def reset_pin(store: Store, manager_id: str, pin: str, now: float, actor: str) -
     store.transaction(work)
 
 
-def verify(store: Store, manager_id: str, pin: str) -> bool:
-    """Whether an active manager has this PIN; the same work whether the id exists or not."""
+def credential(store: Store, manager_id: str) -> tuple[bytes, bytes] | None:
+    """An active manager's salt and PIN hash (None: no such active manager)."""
     row = store.execute("SELECT salt, pin_hash FROM managers WHERE id=? AND active=1",
                         (manager_id,)).fetchone()
-    if row is None:
+    return None if row is None else (bytes(row[0]), bytes(row[1]))
+
+
+def matches(pin: str, stored: tuple[bytes, bytes] | None) -> bool:
+    """Whether ``pin`` is the stored one; the same work whether there is one or not. Pure
+    and slow (scrypt): the server runs it off the store's thread."""
+    if stored is None:
         hash_pin(pin, b"\0" * SALT_BYTES)
         return False
-    return hmac.compare_digest(hash_pin(pin, bytes(row[0])), bytes(row[1]))
+    return hmac.compare_digest(hash_pin(pin, stored[0]), stored[1])
+
+
+def verify(store: Store, manager_id: str, pin: str) -> bool:
+    """Whether an active manager has this PIN (for the command line and tests)."""
+    return matches(pin, credential(store, manager_id))
 
 
 def is_active(store: Store, manager_id: str) -> bool:

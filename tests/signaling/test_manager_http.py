@@ -3,6 +3,7 @@ tokens refused, the export's bad ranges, and device health on /metrics."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import time
@@ -102,6 +103,29 @@ async def test_wrong_pins_lock_the_id_out_even_for_the_right_pin(
     failed = [e for e in await branch.server.db.call(branch.server.db.sync.audit_log, 0, 1000)
               if e.action == "manager_sign_in_failed"]
     assert len(failed) == limits.MANAGER_SIGN_IN_FAILURES and failed[-1].detail["locked"]
+
+
+async def test_a_burst_of_guesses_at_once_cannot_outrun_the_count(
+        branch: Branch, clock: Clock) -> None:
+    guesses = await asyncio.gather(*(sign_in(branch, pin=f"{n:06d}") for n in range(12)))
+    statuses = sorted(status for status, _, _ in guesses)
+    failures = limits.MANAGER_SIGN_IN_FAILURES
+    assert statuses == [401] * (failures - 1) + [429] * (len(guesses) - failures + 1)
+    failed = [e for e in await branch.server.db.call(branch.server.db.sync.audit_log, 0, 1000)
+              if e.action == "manager_sign_in_failed"]
+    assert len(failed) == failures  # the later ones were refused before any PIN check
+
+
+async def test_guessing_across_many_ids_locks_the_address(
+        branch: Branch, clock: Clock) -> None:
+    for n in range(limits.MANAGER_ADDRESS_FAILURES):
+        status, body, _ = await sign_in(branch, manager=f"guess-{n}")
+        assert status in (401, 429), body
+    status, body, cookie = await sign_in(branch)  # the right PIN of a real manager
+    assert (status, body["error"], cookie) == (429, "locked_out", "")
+    assert "too many wrong PINs for address 127.0.0.1" in body["detail"]
+    clock.now += limits.MANAGER_LOCKOUT_S
+    assert (await sign_in(branch))[0] == 200
 
 
 @pytest.mark.parametrize(("body", "problem"), [
