@@ -294,8 +294,8 @@ function renderChart(hours, nowHour) {
                                    cy: y(wait, maxWait), r: 3 }));
     }
   }
-  label(2, top, String(maxIssued));
-  label(W - 60, top, `${maxWait.toFixed(0)} s`, "wait");
+  if (known.length) label(2, top, String(maxIssued));
+  if (points.length) label(W - 60, top, `${maxWait.toFixed(0)} s`, "wait");
   if (points.length > 1) chart.append(svg("polyline", { class: "line", points: points.join(" ") }));
   if (!known.length) label(left + 10, H / 2, "Belum ada data / No data yet");
 }
