@@ -37,10 +37,12 @@ from aiohttp import web
 from bilik.catalogue import text
 from signaling import protocol as p
 from signaling import tokens
-from signaling.errors import ProtocolError, TokenError
+from signaling.errors import ProtocolError
 from signaling.pairing import Pairing
-from signaling.protocol import ErrorCode, ReleaseReason, Role
+from signaling.problems import problem
+from signaling.protocol import ErrorCode, Outcome, ReleaseReason, Role
 from signaling.requestbody import read_json_object
+from signaling.roleguard import grant_of
 from signaling.store import PairingRecord, Store
 
 if TYPE_CHECKING:
@@ -60,11 +62,12 @@ SIGN_IN_LOCKOUT_S = 300.0
 CASE_EVENTS_MAX = 200  # events returned per case view
 
 # Outcome codes of a decision and the catalogue key of the next steps told to the booth.
+# The codes are the protocol's (signaling.protocol.Outcome), which the officer's console shows.
 OUTCOMES: dict[str, str] = {
-    "approved": "officer.next_approved",
-    "rejected_documents": "officer.next_rejected_documents",
-    "incomplete": "officer.next_incomplete",
-    "referred": "officer.next_referred",
+    Outcome.APPROVED: "officer.next_approved",
+    Outcome.REJECTED_DOCUMENTS: "officer.next_rejected_documents",
+    Outcome.INCOMPLETE: "officer.next_incomplete",
+    Outcome.REFERRED: "officer.next_referred",
 }
 
 STEPS = [
@@ -443,16 +446,7 @@ class Cases:
     # -- HTTP -------------------------------------------------------------------------------
 
     def _grant(self, request: web.Request, role: Role) -> tokens.Grant:
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            raise _http_error(401, "unauthorized", f"send Authorization: Bearer <{role} token>")
-        try:
-            grant = tokens.verify(self.server.secret, header[7:].strip(), now=self.server.clock())
-        except TokenError as exc:
-            raise _http_error(401, "unauthorized", str(exc)) from None
-        if grant.role is not role:
-            raise _http_error(403, "forbidden", f"a {grant.role} token cannot do this")
-        return grant
+        return grant_of(request, role)
 
     async def http_add_officer(self, request: web.Request) -> web.Response:
         grant = self._grant(request, Role.ADMIN)
@@ -490,11 +484,7 @@ class Cases:
         return web.json_response({"signed_out": officer})
 
 
-def _http_error(status: int, code: str, detail: str) -> web.HTTPException:
-    body = json.dumps({"error": code, "detail": detail})
-    cls = {400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden,
-           409: web.HTTPConflict}[status]
-    return cls(text=body, content_type="application/json")
+_http_error = problem  # the server's one problem-JSON helper
 
 
 def setup(app: web.Application, server: Any) -> None:

@@ -34,6 +34,7 @@ from signaling.branchqueue import QUEUE_KEY, BranchQueue
 from signaling.devicemetrics import DeviceHealthCollector
 from signaling.errors import TokenError
 from signaling.managersessions import COOKIE, NoSession, Session, Sessions
+from signaling.problems import problem
 from signaling.queue import decisions as de
 from signaling.requestbody import read_json_object
 from signaling.server import BranchServer, Connection
@@ -44,11 +45,6 @@ log = logging.getLogger(__name__)
 PAGE_DIR = Path(__file__).with_name("managerpage")
 MANAGER_KEY: web.AppKey[ManagerPage] = web.AppKey("bilik_manager_page")
 WATCHED = ("appointment_at_risk", "document_status")  # audit actions the page follows
-
-
-def problem(status: int, code: str, detail: str, **headers: str) -> web.Response:
-    return web.json_response({"error": code, "detail": detail}, status=status,
-                             headers={"Cache-Control": "no-store", **headers})
 
 
 # -- store functions (on the store's thread) --------------------------------------------------
@@ -154,7 +150,7 @@ class ManagerPage:
         """The request's manager session, or an HTTP error saying why there is none."""
         header = request.headers.get("Authorization", "")
         if header:
-            raise _refused(
+            raise problem(
                 403, "manager_sign_in_required",
                 f"the manager's page takes a manager's sign-in, not {self._what(header)}: "
                 "tokens are for devices and scripts (sign in with your manager id and PIN)")
@@ -162,7 +158,7 @@ class ManagerPage:
             session = self.sessions.check(request.cookies.get(COOKIE), self.monotonic(),
                                           touch=touch)
         except NoSession as exc:
-            raise _refused(401, exc.why.value, exc.detail) from None
+            raise problem(401, exc.why.value, exc.detail) from None
         return session
 
     def _what(self, header: str) -> str:
@@ -179,7 +175,7 @@ class ManagerPage:
         db = self.server.db
         if not await db.call(people.is_active, db.sync, session.manager):
             self.sessions.close_manager(session.manager)
-            raise _refused(401, "account_disabled",
+            raise problem(401, "account_disabled",
                            f"manager {session.manager} is disabled; ask the branch's "
                            "administrator")
         return session
@@ -192,20 +188,18 @@ class ManagerPage:
             if not isinstance(pin, str) or not pin:
                 raise people.BadManager("pin is required")
         except people.BadManager as exc:
-            return problem(400, "bad_request", str(exc))
+            raise problem(400, "bad_request", str(exc)) from None
         lock, users = self._attempts.get(manager, (asyncio.Lock(), 0))
         self._attempts[manager] = lock, users + 1
         try:
             async with lock:
-                refused = await self._check(manager, pin, f"address {request.remote}")
+                await self._check(manager, pin, f"address {request.remote}")
         finally:
             lock, users = self._attempts[manager]
             if users == 1:
                 del self._attempts[manager]
             else:
                 self._attempts[manager] = lock, users - 1
-        if refused is not None:
-            return refused
         self.guard.succeeded(manager)
         token = self.sessions.open(manager, self.monotonic())
         db = self.server.db
@@ -216,20 +210,19 @@ class ManagerPage:
         response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/manager")
         return response
 
-    async def _check(self, manager: str, pin: str, address: str) -> web.Response | None:
-        """None if the PIN is right; else the refusal (wrong, or locked out)."""
+    async def _check(self, manager: str, pin: str, address: str) -> None:
+        """Returns if the PIN is right; else raises the refusal (wrong, or locked out)."""
         for guard, who in ((self.guard, manager), (self.address_guard, address)):
             wait = guard.locked(who, self.monotonic())
             if wait:
-                return problem(429, "locked_out",
-                               f"too many wrong PINs for {who}; try again in {int(wait) + 1} s",
-                               **{"Retry-After": str(int(wait) + 1)})
+                raise _locked_out(f"too many wrong PINs for {who}; try again in "
+                                  f"{int(wait) + 1} s", wait)
         db = self.server.db
         stored = await db.call(people.credential, db.sync, manager)
         async with self._checks:
             right = await asyncio.to_thread(people.matches, pin, stored)
         if right:
-            return None
+            return
         now = self.monotonic()
         left = self.guard.failed(manager, now)
         self.address_guard.failed(address, now)
@@ -237,10 +230,9 @@ class ManagerPage:
                       manager, {"locked": left == 0, "from": address})
         if left == 0:
             minutes = self.guard.lockout_s / 60
-            return problem(429, "locked_out",
-                           f"too many wrong PINs for {manager}: locked for {minutes:g} minutes",
-                           **{"Retry-After": str(int(self.guard.lockout_s))})
-        return problem(401, "wrong_credential",
+            raise _locked_out(f"too many wrong PINs for {manager}: locked for {minutes:g} "
+                              "minutes", self.guard.lockout_s)
+        raise problem(401, "wrong_credential",
                        f"unknown manager id or wrong PIN ({left} tries left before a lock-out)")
 
     async def sign_out(self, request: web.Request) -> web.Response:
@@ -317,7 +309,7 @@ class ManagerPage:
             span = mx.parse_range(request.query.get("from"), request.query.get("to"),
                                   utc_offset_min=queue.rules.utc_offset_min)
         except mx.BadRange as exc:
-            return problem(400, "bad_range", str(exc))
+            raise problem(400, "bad_range", str(exc)) from None
         db = self.server.db
         raw = await db.call(_journal_range, db.sync, span.start, span.end)
         _, entries = await db.call(_watched_since, db.sync, 0, span.start)
@@ -341,11 +333,10 @@ class ManagerPage:
                                          "Content-Security-Policy": "default-src 'self'"})
 
 
-def _refused(status: int, code: str, detail: str) -> web.HTTPException:
-    """A problem as an exception, for a check deep in a handler."""
-    cls = {401: web.HTTPUnauthorized, 403: web.HTTPForbidden}[status]
-    return cls(text=json.dumps({"error": code, "detail": detail}),
-               content_type="application/json", headers={"Cache-Control": "no-store"})
+def _locked_out(detail: str, wait_s: float) -> web.HTTPException:
+    refusal = problem(429, "locked_out", detail)
+    refusal.headers["Retry-After"] = str(int(wait_s) + 1)
+    return refusal
 
 
 async def _to_page(request: web.Request) -> web.StreamResponse:
