@@ -61,13 +61,13 @@ def register(sub: Any, name: str) -> None:
     _add_config_flags(add, inner=True)
     add.set_defaults(func=add_officer)
 
-    from signaling import managercli
-
-    managercli.register(inner, _add_config_flags, load_config)
-
     conf = inner.add_parser("config", help="print the default server.toml with every setting")
     conf.set_defaults(func=lambda args: print(
         cfg.describe(ServerConfig, "server") + "\n" + cfg.describe(QueueRules, "queue")) or 0)
+
+    from signaling import managercli
+
+    managercli.register(inner, _add_config_flags, load_config)
 
 
 def _ttl_days(text: str) -> float:

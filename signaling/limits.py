@@ -51,20 +51,6 @@ REQUEST_TIMEOUT_S = 10.0
 # Admin API
 AUDIT_PAGE_MAX = 1000
 
-# HTTP bodies
-MAX_JSON_BODY_BYTES = 64 * 1024  # a JSON request body (tokens, officers, upload opening)
-MAX_JSON_DEPTH = 32  # nesting of a JSON request body
-MAX_HTTP_BODY_BYTES = 4 * 1024 * 1024  # the largest body any route reads whole (imports)
-
-# WebSocket close codes (4000-4999 are ours)
-CLOSE_GOING_AWAY = 1001
-CLOSE_POLICY = 1008
-CLOSE_TOO_BIG = 1009
-CLOSE_INTERNAL = 1011  # the server failed on a message (logged); the device reconnects
-CLOSE_UNAUTHORIZED = 4001
-CLOSE_REPLACED = 4002
-CLOSE_HELLO_TIMEOUT = 4003
-
 # The branch manager's page (signaling/manager.py, signaling/people.py)
 MANAGER_PIN_MIN_DIGITS = 6  # a manager's PIN opens the branch's figures and alerts
 MANAGER_PIN_MAX_DIGITS = 12
@@ -80,3 +66,17 @@ MANAGER_POLL_S = 2.0  # the page asks for the branch's state this often
 MANAGER_ACTIVITY_REPORT_S = 30.0  # the page reports the manager's own activity at most this often
 MANAGER_EXPORT_MAX_DAYS = 31  # one CSV export covers at most this many local days
 MANAGER_ALERTS_MAX = 50  # SLA alerts listed (newest first)
+
+# HTTP bodies
+MAX_JSON_BODY_BYTES = 64 * 1024  # a JSON request body (tokens, officers, upload opening)
+MAX_JSON_DEPTH = 32  # nesting of a JSON request body
+MAX_HTTP_BODY_BYTES = 4 * 1024 * 1024  # the largest body any route reads whole (imports)
+
+# WebSocket close codes (4000-4999 are ours)
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL = 1011  # the server failed on a message (logged); the device reconnects
+CLOSE_UNAUTHORIZED = 4001
+CLOSE_REPLACED = 4002
+CLOSE_HELLO_TIMEOUT = 4003
