@@ -12,9 +12,6 @@ from tests.signaling.conftest import Branch
 from tests.signaling.test_fuzz_http import _routes
 
 PUBLIC = {"/ws", "/healthz", "/metrics", "/api/document-kinds"}
-# The manager's page is for people: a session cookie from a manager's sign-in, never a token
-# (docs/manager.md). Its routes refuse in their own one way, checked below.
-PEOPLE = "/manager"
 
 
 async def _refusal(branch: Branch, method: str, path: str, token: str | None
@@ -25,6 +22,11 @@ async def _refusal(branch: Branch, method: str, path: str, token: str | None
     async with branch.http.request(method, branch.url(path), data=b"{}",
                                    headers=headers) as reply:
         return reply.status, await reply.text()
+
+
+# The manager's page is for people: a session cookie from a manager's sign-in, never a token
+# (docs/manager.md). Its routes refuse in their own one way, checked below.
+PEOPLE = "/manager"
 
 
 async def test_every_route_with_a_credential_refuses_one_way_without_one(branch: Branch) -> None:
