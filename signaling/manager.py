@@ -207,7 +207,8 @@ class ManagerPage:
                       {})
         response = web.json_response({"manager": manager, "idle_s": self.sessions.idle_s},
                                      headers={"Cache-Control": "no-store"})
-        response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/manager")
+        response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/manager",
+                            secure=request.secure)  # Secure whenever the page is on HTTPS
         return response
 
     async def _check(self, manager: str, pin: str, address: str) -> None:
