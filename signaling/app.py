@@ -24,7 +24,7 @@ from signaling import (
     documentshttp,
     helpcalls,
     limits,
-    manager,
+    managerhttp,
     queuehttp,
     readings,
 )
@@ -40,7 +40,7 @@ __all__ = ["FEATURES", "SERVER_KEY", "make_app"]
 # handlers), documents before readings (readings read the document records); the manager's page
 # last (it reads the queue, the documents and the audit log).
 FEATURES: tuple[ModuleType, ...] = (queuehttp, documentshttp, readings, cases, helpcalls,
-                                    manager)
+                                    managerhttp)
 
 
 async def _healthz(request: web.Request) -> web.Response:
