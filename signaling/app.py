@@ -25,6 +25,7 @@ from signaling import (
     documentshttp,
     helpcalls,
     limits,
+    managerhttp,
     officers,
     outbox,
     queuehttp,
@@ -41,9 +42,10 @@ __all__ = ["FEATURES", "SERVER_KEY", "make_app"]
 
 # The features, set up in this order: the queue first (officers wrap its Capacity handler,
 # cases its Transfer and Park handlers), documents before readings and recordings (they use
-# the document records).
+# the document records); the manager's page last (it reads the queue, the documents, the
+# officers and the audit log).
 FEATURES: tuple[ModuleType, ...] = (queuehttp, documentshttp, readings, officers, cases,
-                                    helpcalls, consent, recordings, outbox)
+                                    helpcalls, consent, recordings, outbox, managerhttp)
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -55,6 +55,10 @@ def register(sub: Any, name: str) -> None:
     conf.set_defaults(func=lambda args: print(
         cfg.describe(ServerConfig, "server") + "\n" + cfg.describe(QueueRules, "queue")) or 0)
 
+    from signaling import managercli
+
+    managercli.register(inner, _add_config_flags, load_config)
+
 
 def _ttl_days(text: str) -> float:
     """``--ttl-days``: a finite number of days within the token limits, else a usage error."""
