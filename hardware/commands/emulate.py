@@ -15,11 +15,12 @@ from hardware.commands.output import EXIT_OK, Out, fail, interruptible
 def _run_until_stopped(
     out: Out, started: dict[str, Any], on_stdin: Callable[[str], None] | None
 ) -> None:
-    out.doc({"event": "started"} | started) if out.as_json else out.line(
-        f"{started['kind']} emulator on {started['port']} (Ctrl-C to stop)"
-    )
     stop = threading.Event()
+    # Ctrl-C is handled before "started" is said: whoever waits for that line may stop us at once.
     with interruptible():
+        out.doc({"event": "started"} | started) if out.as_json else out.line(
+            f"{started['kind']} emulator on {started['port']} (Ctrl-C to stop)"
+        )
         if on_stdin is not None:
             for raw in sys.stdin:  # one code per line until end of input
                 code = raw.rstrip("\r\n")
