@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bilik.catalogue import text
+from signaling import certauth, tokens
 from signaling import protocol as p
-from signaling import tokens
 from signaling.errors import ProtocolError, TokenError
 from signaling.pairing import Pairing
 from signaling.protocol import ErrorCode, ReleaseReason, Role
@@ -443,11 +443,8 @@ class Cases:
     # -- HTTP -------------------------------------------------------------------------------
 
     def _grant(self, request: web.Request, role: Role) -> tokens.Grant:
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            raise _http_error(401, "unauthorized", f"send Authorization: Bearer <{role} token>")
-        try:
-            grant = tokens.verify(self.server.secret, header[7:].strip(), now=self.server.clock())
+        try:  # the device's certificate, else its bearer token (signaling.certauth)
+            grant = certauth.request_grant(self.server, request)
         except TokenError as exc:
             raise _http_error(401, "unauthorized", str(exc)) from None
         if grant.role is not role:

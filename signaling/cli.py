@@ -14,7 +14,7 @@ from typing import Any
 
 from bilik import config as cfg
 from bilik import gcpause
-from signaling import limits, tokens
+from signaling import limits, tlscli, tokens
 from signaling.config import ServerConfig
 from signaling.errors import StoreError
 from signaling.protocol import Role
@@ -61,6 +61,8 @@ def register(sub: Any, name: str) -> None:
     _add_config_flags(add, inner=True)
     add.set_defaults(func=add_officer)
 
+    tlscli.register(inner, _add_config_flags, load_config)
+
     conf = inner.add_parser("config", help="print the default server.toml with every setting")
     conf.set_defaults(func=lambda args: print(
         cfg.describe(ServerConfig, "server") + "\n" + cfg.describe(QueueRules, "queue")) or 0)
@@ -89,13 +91,17 @@ def _add_config_flags(parser: argparse.ArgumentParser, *, inner: bool = False) -
     parser.add_argument("--port", type=int, help="listen port (default 8765)", **extra)
     parser.add_argument("--data-dir", type=Path, help="database and secret (default var/server)",
                         **extra)
+    parser.add_argument("--insecure-plaintext", action="store_true",
+                        help="DEVELOPMENT ONLY: serve plain http:// and ws:// instead of TLS",
+                        **({"default": argparse.SUPPRESS} if inner else {"default": None}))
 
 
 def load_config(args: argparse.Namespace) -> ServerConfig:
     return cfg.load(
         ServerConfig, "server", path=getattr(args, "config", None),
         overrides={"host": getattr(args, "host", None), "port": getattr(args, "port", None),
-                   "data_dir": getattr(args, "data_dir", None)},
+                   "data_dir": getattr(args, "data_dir", None),
+                   "insecure_plaintext": getattr(args, "insecure_plaintext", None)},
     )
 
 
@@ -165,7 +171,8 @@ def run(args: argparse.Namespace) -> int:
     _check_data_dir(config.data_dir)
     nofile = raise_fd_limit()
     app = make_app(config, queue_rules=rules)
-    log.info("listening", extra={"fields": {"url": f"http://{config.host}:{config.port}",
+    scheme = "http" if config.insecure_plaintext else "https"
+    log.info("listening", extra={"fields": {"url": f"{scheme}://{config.host}:{config.port}",
                                             "nofile": nofile}})
     gcpause.settle()
     with contextlib.suppress(KeyboardInterrupt):
@@ -180,9 +187,12 @@ async def _serve(app: Any, config: ServerConfig) -> None:
 
     from aiohttp import web
 
+    from signaling.ca import CaFiles, server_context
     from signaling.gate import GatedSite
     from signaling.server import SERVER_KEY
+    from signaling.tlssite import TlsSite
 
+    context = None if config.insecure_plaintext else server_context(CaFiles.of(config.data_dir))
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(_OnceAMinute(loop))
     stop = asyncio.Event()
@@ -191,7 +201,12 @@ async def _serve(app: Any, config: ServerConfig) -> None:
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=5.0)
     await runner.setup()
     try:
-        site = GatedSite(runner, app[SERVER_KEY].gate, config.host, config.port)
+        site: web.BaseSite
+        if context is None:  # insecure_plaintext: development only (docs/security.md)
+            log.warning("serving plain http:// and ws:// (insecure_plaintext): development only")
+            site = GatedSite(runner, app[SERVER_KEY].gate, config.host, config.port)
+        else:
+            site = TlsSite(runner, app[SERVER_KEY].gate, config.host, config.port, context)
         await site.start()
         await stop.wait()
     finally:

@@ -63,3 +63,12 @@ class ServerConfig:
         "Malformed messages a device may send within a minute before it is disconnected",
         min=1, max=1000000,
     )
+    insecure_plaintext: bool = setting(
+        False, "DEVELOPMENT ONLY: serve plain http:// and ws:// instead of TLS (PINs and "
+        "documents in clear on the network); never on a branch")
+    tls_names: list[str] = setting(
+        [], "Extra addresses and host names devices use to reach this server, written into "
+        "its certificate by `bilik server ca init` (127.0.0.1, localhost and host always)")
+    device_tokens: bool = setting(
+        True, "Also accept the old bearer tokens from devices (migration only: turn off once "
+        "every device is enrolled with its own certificate)")

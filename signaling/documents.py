@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from signaling import crashpoint, limits, tokens
+from signaling import certauth, crashpoint, limits, tokens
 from signaling import protocol as p
 from signaling.documentrecords import (
     HUB_STATUSES,
@@ -151,11 +151,8 @@ class DocumentStore:
     # -- who is asking ----------------------------------------------------------------------
 
     def _grant(self, request: web.Request, role: Role) -> tokens.Grant:
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            raise _problem(401, "unauthorized", "missing 'Authorization: Bearer <device token>'")
-        try:
-            grant = tokens.verify(self.server.secret, header[7:].strip(), now=self.server.clock())
+        try:  # the device's certificate, else its bearer token (signaling.certauth)
+            grant = certauth.request_grant(self.server, request)
         except TokenError as exc:
             raise _problem(401, "unauthorized", str(exc)) from None
         if grant.role is not role:

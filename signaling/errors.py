@@ -59,3 +59,15 @@ class RequestFailed(ClientError):
         self.code = code
         self.detail = detail
         self.text_key = text_key  # catalogue text for a participant, when there is one
+
+
+class CertificateError(SignalingError):
+    """The branch CA, a certificate or a certificate request cannot be used."""
+
+
+class EnrolmentRefused(SignalingError):
+    """An enrolment code is unknown, used, expired or for another role."""
+
+
+class CredentialRevoked(TokenError):
+    """The device's certificate or id was revoked (``bilik server revoke``)."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from signaling import crashpoint, limits, policy, tokens
+from signaling import certauth, crashpoint, limits, policy, tokens
 from signaling import protocol as p
 from signaling.config import ServerConfig
 from signaling.connection import Connection, Joined
@@ -31,6 +31,7 @@ from signaling.protocol import ErrorCode, ReleaseReason, Role
 from signaling.queue.errors import QueueError
 from signaling.queue.rules import QueueRules
 from signaling.ratelimit import TokenBucket, WindowCounter
+from signaling.revocation import Revocations
 from signaling.store import AsyncStore, PairingRecord
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ SERVER_KEY: web.AppKey[BranchServer] = web.AppKey("bilik_server")
 # Features of the branch server, each a module with ``setup(app, server)`` that adds its
 # message handlers, device hooks, HTTP routes and tables (Store.migrate_feature).
 FEATURES = ("signaling.branchqueue", "signaling.documents", "signaling.readings",
-            "signaling.cases", "signaling.helpcalls")
+            "signaling.cases", "signaling.helpcalls", "signaling.enrolment",
+            "signaling.revocation")
 SOFTWARE = "bilik-server/1"
 
 
@@ -74,6 +76,7 @@ class BranchServer:
         self._expiry: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.secret = b""
+        self.revocations = Revocations()  # refreshed by signaling.revocation
         self.store: AsyncStore | None = None
         self.started_at = 0.0
         self.stopping = False
@@ -163,7 +166,7 @@ class BranchServer:
         )
         self.gate.watch_frames(request.transport)  # what follows the upgrade is frames
         await ws.prepare(request)
-        joined = await self._authenticate(ws)
+        joined = await self._authenticate(ws, request.transport)
         if joined is None:
             return ws
         conn = joined.conn
@@ -224,7 +227,8 @@ class BranchServer:
         end.cancel()  # only still pending if the worker ended on an error
         await self._disconnected(conn)
 
-    async def _authenticate(self, ws: web.WebSocketResponse) -> Joined | None:
+    async def _authenticate(self, ws: web.WebSocketResponse,
+                            transport: asyncio.BaseTransport | None) -> Joined | None:
         hello_s = self.config.hello_timeout_s
         try:
             # One deadline for the whole hello: ws.receive(timeout=...) restarts its clock at
@@ -249,7 +253,8 @@ class BranchServer:
             await self._reject(ws, ErrorCode.UNAUTHORIZED, "first message must be hello", hello.id)
             return None
         try:
-            grant = tokens.verify(self.secret, hello.token, now=self.clock())
+            # The certificate (mutual TLS) names the device; else its token (migration).
+            grant = certauth.identify(self, transport, hello.token)
         except TokenError as exc:
             await self._reject(ws, ErrorCode.UNAUTHORIZED, str(exc), hello.id)
             return None
