@@ -31,7 +31,7 @@ from typing import Any
 
 from aiortc.mediastreams import MediaStreamTrack
 
-from bilik import __version__
+from bilik import __version__, tls
 from bilik.catalogue import Message
 from bilik.codes import CodeKind, kind_of
 from bilik.tasks import TaskSet
@@ -113,6 +113,7 @@ class BoothAgent:
             on_message=self._on_message,
             on_state=self._on_client_state,
             software=SOFTWARE,
+            ssl_context=tls.client_context(config),
         )
         self.device_id: str | None = None
         self.booth = st.Booth()
@@ -129,7 +130,8 @@ class BoothAgent:
                                  enabled=config.read_aloud, voice=config.speech_voice)
         self.screen = screen or _screen(config)
         self.printer = printer
-        self.uploader = Uploader(http_base(config.server), token, config.data_dir / "spool")
+        self.uploader = Uploader(http_base(config.server), token, config.data_dir / "spool",
+                                 ssl_context=tls.client_context(config))
         self._camera_factory = camera or (lambda: make_camera(config, clock=clock))
         self._doc_camera_factory = document_camera or _document_camera(config)
         self._scan_frames = scan_frames

@@ -15,10 +15,11 @@ from typing import Any
 import cv2  # noqa: F401 - must precede every import of av
 
 from bilik import config as cfg
-from bilik import cvthreads
+from bilik import cvthreads, tls
 from booth import limits
 from booth.config import BoothConfig
 from booth.replay import encode_loop, small_loop_path
+from signaling import enrolclient
 from signaling.errors import NotConnected
 from signaling.tokens import read_token
 
@@ -42,6 +43,7 @@ def register(sub: Any, name: str) -> None:
     parser.add_argument("--token", help="device token (prefer --token-file)")
     parser.add_argument("--token-file", type=Path, help="file holding the device token")
     parser.add_argument("--id", help="expected device id (checked against the token)")
+    tls.add_flags(parser)
     parser.add_argument("--source", choices=("testpattern", "replay"), help="video source")
     parser.add_argument("--replay-file", type=Path, help="VP8 loop (IVF) for --source replay")
     parser.add_argument("--fps", type=int, help="frames a second (default 15)")
@@ -78,6 +80,7 @@ def register(sub: Any, name: str) -> None:
     make.add_argument("path", type=Path, help="output file, e.g. loop.ivf")
     make.add_argument("--fps", type=int, default=15, help="frames a second (default 15)")
     make.set_defaults(func=make_replay)
+    enrolclient.add_command(inner, "booth", "booth", load_config)
     conf = inner.add_parser("config", help="print the default booth.toml with every setting")
     conf.set_defaults(func=lambda args: print(cfg.describe(BoothConfig, "booth")) or 0)
 
@@ -108,6 +111,7 @@ def load_config(args: argparse.Namespace) -> BoothConfig:
             "text_size": args.text_size,
             "read_aloud": False if args.no_read_aloud else None,
             "hand_button": args.hand_button,
+            **tls.flag_overrides(args),
         },
     )
 
@@ -123,7 +127,9 @@ def make_replay(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
-    token = read_token(config.token, config.token_file, "booth")
+    tls.check_url(config.server, config, "booth")
+    token = "" if tls.has_certificate(config) else read_token(
+        config.token, config.token_file, "booth")
     asyncio.run(_serve(config, token))
     return 0
 

@@ -7,12 +7,13 @@ from pathlib import Path
 
 from bilik.config import setting
 from bilik.themes import TextSize, ThemeName
+from bilik.tls import TlsSettings
 from bilik.webrtc import limits as media
 
 
 @dataclass(frozen=True)
-class BoothConfig:
-    server: str = setting("ws://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
+class BoothConfig(TlsSettings):
+    server: str = setting("wss://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
     token: str | None = setting(
         None, "Device token (prefer token_file: tokens in files stay out of ps)"
     )

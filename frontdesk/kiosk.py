@@ -34,7 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bilik import __version__, themes
+from bilik import __version__, themes, tls
 from bilik import config as cfg
 from bilik.catalogue import Message, text
 from bilik.tasks import TaskSet
@@ -58,6 +58,7 @@ from hardware.errors import DeviceDisconnected, HardwareError, PrinterError, Pri
 from hardware.printing import AsyncPrinter, FailureReason, JobKind, PrintJob
 from hardware.printing.limits import STATUS_TIMEOUT_S
 from hardware.scanner import SerialScanner, Suffix
+from signaling import enrolclient
 from signaling import protocol as p
 from signaling.client import ClientState, SignalingClient
 from signaling.errors import ClientError, NotConnected
@@ -69,8 +70,8 @@ log = logging.getLogger(__name__)
 SECTION = "kiosk"
 
 @dataclass(frozen=True)
-class KioskConfig:
-    server: str = cfg.setting("ws://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
+class KioskConfig(tls.TlsSettings):
+    server: str = cfg.setting("wss://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
     token: str | None = cfg.setting(
         None, "Device token (prefer token_file: tokens in files stay out of ps)"
     )
@@ -149,7 +150,7 @@ class Kiosk:
         self._new_job_id = new_job_id
         self.client = SignalingClient(
             config.server, token, on_message=self._on_message, on_state=self._on_state,
-            software=f"bilik-kiosk {__version__}",
+            software=f"bilik-kiosk {__version__}", ssl_context=tls.client_context(config),
         )
         self.printer: AsyncPrinter | None = None
         self.health = _Health({"printer": "ok" if config.printer else "absent"})
@@ -479,6 +480,7 @@ def register(sub: Any, name: str) -> None:
     parser.add_argument("--token", help="device token (prefer --token-file)")
     parser.add_argument("--token-file", type=Path, help="file holding the device token")
     parser.add_argument("--id", help="expected device id (checked against the token)")
+    tls.add_flags(parser)
     parser.add_argument("--printer", help="ticket printer address, e.g. serial:/dev/ttyUSB0")
     parser.add_argument("--scanner", help="serial scanner for booking codes, e.g. /dev/ttyACM0")
     parser.add_argument("--control-port", type=int,
@@ -491,6 +493,7 @@ def register(sub: Any, name: str) -> None:
                         help="text size of the touch screen page")
     parser.set_defaults(func=run)
     inner = parser.add_subparsers(dest="kiosk_command", metavar="SUBCOMMAND")
+    enrolclient.add_command(inner, "kiosk", SECTION, load_config)
     conf = inner.add_parser("config", help="print the default kiosk.toml with every setting")
     conf.set_defaults(func=lambda args: print(cfg.describe(KioskConfig, SECTION)) or 0)
 
@@ -500,6 +503,7 @@ def load_config(args: argparse.Namespace) -> KioskConfig:
         "server": args.server, "token": args.token, "token_file": args.token_file,
         "id": args.id, "printer": args.printer, "scanner": args.scanner,
         "control_port": args.control_port, "theme": args.theme, "text_size": args.text_size,
+        **tls.flag_overrides(args),
     })
     if args.no_control:
         config = dataclasses.replace(config, control_port=None)
@@ -516,7 +520,9 @@ def _print_result(result: KioskResult) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
-    token = read_token(config.token, config.token_file, SECTION)
+    tls.check_url(config.server, config, SECTION)
+    token = "" if tls.has_certificate(config) else read_token(
+        config.token, config.token_file, SECTION)
     return asyncio.run(_serve(config, token, stdin=not args.no_stdin))
 
 

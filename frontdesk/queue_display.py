@@ -33,7 +33,7 @@ from typing import Any
 import serial
 from aiohttp import web
 
-from bilik import __version__
+from bilik import __version__, tls
 from bilik import config as cfg
 from bilik.tasks import TaskSet
 from frontdesk import limits
@@ -47,6 +47,7 @@ from hardware.displays.tv import TvFeed, make_tv_app
 from hardware.errors import HardwareError
 from hardware.serialport import open_port
 from hardware.speech import Announcements, EspeakVoice
+from signaling import enrolclient
 from signaling import protocol as p
 from signaling.client import ClientState, SignalingClient
 from signaling.errors import ClientError, NotConnected
@@ -59,8 +60,8 @@ POLE_KINDS = tuple(k.value for k in PoleCommandSet)
 
 
 @dataclass(frozen=True)
-class DisplayConfig:
-    server: str = cfg.setting("ws://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
+class DisplayConfig(tls.TlsSettings):
+    server: str = cfg.setting("wss://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
     token: str | None = cfg.setting(
         None, "Device token (prefer token_file: tokens in files stay out of ps)"
     )
@@ -194,7 +195,7 @@ class DisplayAgent:
         self.online = False
         self.client = SignalingClient(
             config.server, token, on_message=self._on_message, on_state=self._on_state,
-            software=f"bilik-display {__version__}",
+            software=f"bilik-display {__version__}", ssl_context=tls.client_context(config),
         )
         self.outputs: list[SerialOutput] = []
         if config.pole:
@@ -407,6 +408,7 @@ def register(sub: Any, name: str) -> None:
     parser.add_argument("--token", help="device token (prefer --token-file)")
     parser.add_argument("--token-file", type=Path, help="file holding the device token")
     parser.add_argument("--id", help="expected device id (checked against the token)")
+    tls.add_flags(parser)
     parser.add_argument("--pole", help="pole display serial port, e.g. /dev/ttyUSB0")
     parser.add_argument("--pole-kind", choices=POLE_KINDS, help="pole display command set")
     parser.add_argument("--led", help="RS-485 LED display serial port")
@@ -418,6 +420,7 @@ def register(sub: Any, name: str) -> None:
     parser.add_argument("--volume", type=float, help="loudness of the spoken calls, 0..1")
     parser.set_defaults(func=run)
     inner = parser.add_subparsers(dest="display_command", metavar="SUBCOMMAND")
+    enrolclient.add_command(inner, "display", SECTION, load_config)
     conf = inner.add_parser("config", help="print the default display.toml with every setting")
     conf.set_defaults(func=lambda args: print(cfg.describe(DisplayConfig, SECTION)) or 0)
 
@@ -429,13 +432,16 @@ def load_config(args: argparse.Namespace) -> DisplayConfig:
         "tv_host": args.tv_host, "tv_port": args.tv_port,
         "tv": False if args.no_tv else None,
         "speak": False if args.no_speak else None, "volume": args.volume,
+        **tls.flag_overrides(args),
     })
 
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
     hardware = load_hardware(args.config)
-    token = read_token(config.token, config.token_file, SECTION)
+    tls.check_url(config.server, config, SECTION)
+    token = "" if tls.has_certificate(config) else read_token(
+        config.token, config.token_file, SECTION)
     return asyncio.run(_serve(config, token, hardware))
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from bilik import config as cfg
-from bilik import cvthreads, gcpause
+from bilik import cvthreads, gcpause, tls
 from officer import limits
 from officer.config import HubConfig
+from signaling import enrolclient
 from signaling.errors import NotConnected
 from signaling.tokens import read_token
 
@@ -36,6 +37,7 @@ def register(sub: Any, name: str) -> None:
     parser.add_argument("--token", help="device token (prefer --token-file)")
     parser.add_argument("--token-file", type=Path, help="file holding the device token")
     parser.add_argument("--id", help="expected device id (checked against the token)")
+    tls.add_flags(parser)
     parser.add_argument("--max-booths", type=int, help="booths served at once (1-6, default 6)")
     parser.add_argument(
         "--media-offline-s", type=float, help="seconds without video before a slot is freed"
@@ -50,6 +52,7 @@ def register(sub: Any, name: str) -> None:
                         help="decode every booth's video to measure its latency (benchmarks)")
     parser.set_defaults(func=run)
     inner = parser.add_subparsers(dest="hub_command", metavar="SUBCOMMAND")
+    enrolclient.add_command(inner, "hub", "hub", load_config)
     conf = inner.add_parser("config", help="print the default hub.toml with every setting")
     conf.set_defaults(func=lambda args: print(cfg.describe(HubConfig, "hub")) or 0)
 
@@ -71,6 +74,7 @@ def load_config(args: argparse.Namespace) -> HubConfig:
             "ice_addresses": args.ice_addresses,
             "synthetic_officer": args.synthetic_officer,
             "inspect_video": args.inspect_video,
+            **tls.flag_overrides(args),
         },
     )
 
@@ -79,7 +83,9 @@ def load_config(args: argparse.Namespace) -> HubConfig:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
-    token = read_token(config.token, config.token_file, "hub")
+    tls.check_url(config.server, config, "hub")
+    token = "" if tls.has_certificate(config) else read_token(
+        config.token, config.token_file, "hub")
     asyncio.run(_serve(config, token))
     return 0
 

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bilik.config import setting
+from bilik.tls import TlsSettings
 from officer import limits
 
 
 @dataclass(frozen=True)
-class HubConfig:
-    server: str = setting("ws://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
+class HubConfig(TlsSettings):
+    server: str = setting("wss://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
     token: str | None = setting(
         None, "Device token (prefer token_file: a token in a file stays out of `ps`)"
     )

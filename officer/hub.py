@@ -30,7 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bilik import __version__
+from bilik import __version__, tls
 from bilik.tasks import TaskSet
 from bilik.webrtc import ice
 from bilik.webrtc.looplag import LoopLagMonitor
@@ -76,6 +76,7 @@ class Hub:
             on_message=self._on_message,
             on_state=self._on_client_state,
             software=SOFTWARE,
+            ssl_context=tls.client_context(config),
         )
         self.device_id: str | None = None
         self.peers: dict[str, HubPeer] = {}  # by pairing id
