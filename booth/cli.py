@@ -127,9 +127,9 @@ def make_replay(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
-    tls.check_url(config.server, config, "booth")
     token = "" if tls.has_certificate(config) else read_token(
         config.token, config.token_file, "booth")
+    tls.check_url(config.server, config, "booth")
     asyncio.run(_serve(config, token))
     return 0
 

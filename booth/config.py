@@ -13,7 +13,7 @@ from bilik.webrtc import limits as media
 
 @dataclass(frozen=True)
 class BoothConfig(TlsSettings):
-    server: str = setting("wss://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
+    server: str = setting("ws://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
     token: str | None = setting(
         None, "Device token (prefer token_file: tokens in files stay out of ps)"
     )

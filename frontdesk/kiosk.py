@@ -71,7 +71,7 @@ SECTION = "kiosk"
 
 @dataclass(frozen=True)
 class KioskConfig(tls.TlsSettings):
-    server: str = cfg.setting("wss://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
+    server: str = cfg.setting("ws://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
     token: str | None = cfg.setting(
         None, "Device token (prefer token_file: tokens in files stay out of ps)"
     )
@@ -520,9 +520,9 @@ def _print_result(result: KioskResult) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
-    tls.check_url(config.server, config, SECTION)
     token = "" if tls.has_certificate(config) else read_token(
         config.token, config.token_file, SECTION)
+    tls.check_url(config.server, config, SECTION)
     return asyncio.run(_serve(config, token, stdin=not args.no_stdin))
 
 

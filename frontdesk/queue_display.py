@@ -61,7 +61,7 @@ POLE_KINDS = tuple(k.value for k in PoleCommandSet)
 
 @dataclass(frozen=True)
 class DisplayConfig(tls.TlsSettings):
-    server: str = cfg.setting("wss://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
+    server: str = cfg.setting("ws://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
     token: str | None = cfg.setting(
         None, "Device token (prefer token_file: tokens in files stay out of ps)"
     )
@@ -439,9 +439,9 @@ def load_config(args: argparse.Namespace) -> DisplayConfig:
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
     hardware = load_hardware(args.config)
-    tls.check_url(config.server, config, SECTION)
     token = "" if tls.has_certificate(config) else read_token(
         config.token, config.token_file, SECTION)
+    tls.check_url(config.server, config, SECTION)
     return asyncio.run(_serve(config, token, hardware))
 
 

@@ -83,9 +83,9 @@ def load_config(args: argparse.Namespace) -> HubConfig:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
-    tls.check_url(config.server, config, "hub")
     token = "" if tls.has_certificate(config) else read_token(
         config.token, config.token_file, "hub")
+    tls.check_url(config.server, config, "hub")
     asyncio.run(_serve(config, token))
     return 0
 

@@ -12,7 +12,7 @@ from officer import limits
 
 @dataclass(frozen=True)
 class HubConfig(TlsSettings):
-    server: str = setting("wss://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
+    server: str = setting("ws://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
     token: str | None = setting(
         None, "Device token (prefer token_file: a token in a file stays out of `ps`)"
     )
