@@ -85,6 +85,7 @@ class Server:
 
     def start(self) -> None:
         env = {**os.environ, "BILIK_SERVER_MAX_CONNECTIONS_PER_ADDRESS": "100000",
+               "BILIK_SERVER_INSECURE_PLAINTEXT": "true",  # development switch, for now
                "BILIK_SERVER_RESUME_WINDOW_S": "300"}
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(

@@ -99,7 +99,11 @@ class Branch:
         self.group = ProcessGroup(
             root / "logs", env={"BILIK_BOOTH_GOODBYE_S": str(limits.BOOTH_GOODBYE_S),
                                 # the spoken calls' WAVs stay with the demo's other files
-                                "BILIK_DISPLAY_SPEECH_CACHE": str(root / "display-speech")})
+                                "BILIK_DISPLAY_SPEECH_CACHE": str(root / "display-speech"),
+                                # The demo still runs in clear with the development switch
+                                # (docs/security.md); a branch runs over TLS.
+                                **{f"BILIK_{role}_INSECURE_PLAINTEXT": "true" for role in (
+                                    "SERVER", "BOOTH", "HUB", "KIOSK", "DISPLAY")}})
         self.port = self.options.port or free_port()
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
         self.http = f"http://127.0.0.1:{self.port}"
