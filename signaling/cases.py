@@ -38,9 +38,12 @@ from bilik.catalogue import text
 from signaling import certauth, tokens
 from signaling import protocol as p
 from signaling.errors import ProtocolError, TokenError
+from signaling.officerlist import GUARD_KEY
+from signaling.officerlist import add_routes as add_officer_list
 from signaling.pairing import Pairing
 from signaling.protocol import ErrorCode, ReleaseReason, Role
 from signaling.requestbody import read_json_object
+from signaling.signinguard import SignInGuard
 from signaling.store import PairingRecord, Store
 
 if TYPE_CHECKING:
@@ -54,9 +57,6 @@ SCRYPT_N = 2**14  # about 50 ms and 16 MB per check: slow for guessing, fine for
 SCRYPT_R = 8
 SCRYPT_P = 1
 SALT_BYTES = 16
-SIGN_IN_FAILURES = 5  # wrong PINs from one hub within the window before it is locked out
-SIGN_IN_WINDOW_S = 300.0
-SIGN_IN_LOCKOUT_S = 300.0
 CASE_EVENTS_MAX = 200  # events returned per case view
 
 # Outcome codes of a decision and the catalogue key of the next steps told to the booth.
@@ -132,33 +132,6 @@ def check_new_officer(officer_id: str, pin: str) -> None:
 def new_reference(now: float) -> str:
     """A claim reference an officer can read out: date and eight hex digits."""
     return f"KLM-{time.strftime('%Y%m%d', time.localtime(now))}-{uuid.uuid4().hex[:8].upper()}"
-
-
-@dataclass
-class SignInGuard:
-    """Counts wrong PINs per hub and locks a hub out after too many (pure; time passed in)."""
-
-    failures: dict[str, list[float]]
-    locked_until: dict[str, float]
-
-    @classmethod
-    def new(cls) -> SignInGuard:
-        return cls({}, {})
-
-    def locked(self, hub: str, now: float) -> float:
-        """Seconds the hub is still locked out (0: not locked)."""
-        return max(0.0, self.locked_until.get(hub, 0.0) - now)
-
-    def failed(self, hub: str, now: float) -> None:
-        recent = [t for t in self.failures.get(hub, []) if now - t < SIGN_IN_WINDOW_S]
-        recent.append(now)
-        self.failures[hub] = recent
-        if len(recent) >= SIGN_IN_FAILURES:
-            self.locked_until[hub] = now + SIGN_IN_LOCKOUT_S
-            self.failures[hub] = []
-
-    def succeeded(self, hub: str) -> None:
-        self.failures.pop(hub, None)
 
 
 # -- store functions (run on the store thread) -------------------------------------------------
@@ -283,7 +256,8 @@ def case_view(store: Store, pairing: str) -> dict[str, Any]:
     return {"decisions": decisions, "events": events}
 
 
-def add_officer_offline(data_dir: Path, officer_id: str, pin: str, name: str = "") -> None:
+def add_officer_offline(data_dir: Path, officer_id: str, pin: str, name: str = "",
+                        actor: str = "cli") -> None:
     """Add an officer straight to a branch database (``bilik server officer add ID``).
 
     Raises ValueError (bad id or PIN), :class:`OfficerExists`, or the store's StoreError.
@@ -293,7 +267,7 @@ def add_officer_offline(data_dir: Path, officer_id: str, pin: str, name: str = "
     store = Store(data_dir / DB_FILE)
     try:
         store.migrate_feature(FEATURE, STEPS)
-        add_officer(store, officer_id, pin, name, time.time(), "cli")
+        add_officer(store, officer_id, pin, name, time.time(), actor)
     finally:
         store.close()
 
@@ -334,8 +308,9 @@ class Cases:
             )
         db = self.server.db
         if not await db.call(verify_officer, db.sync, msg.officer, msg.pin):
-            self.guard.failed(hub, now)
-            await db.call(db.sync.audit, now, hub, "officer_sign_in_failed", msg.officer, {})
+            locked = self.guard.failed(hub, now, msg.officer)
+            await db.call(db.sync.audit, now, hub, "officer_sign_in_failed", msg.officer,
+                          {"hub_locked": locked})
             raise ProtocolError(ErrorCode.UNAUTHORIZED, "unknown officer or wrong PIN")
         self.guard.succeeded(hub)
         await db.call(sign_in, db.sync, hub, msg.officer, now)
@@ -513,6 +488,8 @@ def setup(app: web.Application, server: Any) -> None:
 
     server.handlers[p.Transfer.TYPE] = transfer
     server.handlers[p.Park.TYPE] = park
+    app[GUARD_KEY] = cases.guard  # the locks, in the officers list (signaling.officerlist)
+    add_officer_list(app, server)
     app.router.add_post("/api/cases/officers", cases.http_add_officer)
     app.router.add_get("/api/cases/hub", cases.http_hub_view)
     app.router.add_post("/api/cases/sign-out", cases.http_sign_out)

@@ -44,6 +44,7 @@ def register(sub: Any, name: str) -> None:
                      help="lifetime in days, at least one minute and at most ten years "
                      "(default: %(default)g)")
     tok.add_argument("--json", action="store_true", help="print a JSON object instead")
+    tok.add_argument("--by", help="your name, for the audit log (default: your login)")
     _add_config_flags(tok, inner=True)
     tok.set_defaults(func=issue_token)
 
@@ -58,6 +59,7 @@ def register(sub: Any, name: str) -> None:
     add.add_argument("--name", default="", help="the officer's name, for the audit log")
     add.add_argument("--pin-file", type=Path,
                      help="file holding the PIN (default: read one line from stdin)")
+    add.add_argument("--by", help="your name, for the audit log (default: your login)")
     _add_config_flags(add, inner=True)
     add.set_defaults(func=add_officer)
 
@@ -131,11 +133,25 @@ def issue_token(args: argparse.Namespace) -> int:
                              ttl_s=args.ttl_days * 86400)
     except ValueError as exc:
         raise StoreError(str(exc)) from None
+    _audit_offline(config, tlscli.person(args), "token_issued", args.device_id,
+                   {"role": args.role, "ttl_days": args.ttl_days})
     if args.json:
         print(json.dumps({"id": args.device_id, "role": args.role, "token": token}))
     else:
         print(token)
     return 0
+
+
+def _audit_offline(config: ServerConfig, actor: str, action: str, subject: str,
+                   detail: dict[str, Any]) -> None:
+    """An action a person took on the command line, in the branch's audit log."""
+    from signaling.store import DB_FILE, Store
+
+    store = Store(config.data_dir / DB_FILE)
+    try:
+        store.audit(time.time(), actor, action, subject, detail)
+    finally:
+        store.close()
 
 
 def add_officer(args: argparse.Namespace) -> int:
@@ -153,7 +169,8 @@ def add_officer(args: argparse.Namespace) -> int:
         pin = sys.stdin.readline().strip()
     _check_data_dir(config.data_dir)
     try:
-        add_officer_offline(config.data_dir, args.officer_id, pin, args.name)
+        add_officer_offline(config.data_dir, args.officer_id, pin, args.name,
+                            tlscli.person(args))
     except ValueError as exc:
         raise StoreError(str(exc)) from None
     print(f"officer {args.officer_id} added")

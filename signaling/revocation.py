@@ -73,14 +73,20 @@ def revoke(store: Store, device_id: str, *, by: str, now: float) -> Revoked:
 
     def work(db: sqlite3.Connection) -> Revoked:
         known = db.execute("SELECT 1 FROM certificates WHERE device=? UNION "
-                           "SELECT 1 FROM devices WHERE id=?", (device_id, device_id)).fetchone()
+                           "SELECT 1 FROM enrolment_codes WHERE device=? UNION "
+                           "SELECT 1 FROM devices WHERE id=?",
+                           (device_id, device_id, device_id)).fetchone()
         if known is None:
             raise ValueError(f"no device {device_id} is known to this branch")
         count = db.execute("UPDATE certificates SET revoked=?, revoked_by=? "
                            "WHERE device=? AND revoked IS NULL", (now, by, device_id)).rowcount
+        # An enrolment code not used yet dies with it (a stolen code is no way back in).
+        codes = db.execute("UPDATE enrolment_codes SET expires=? WHERE device=? AND used IS "
+                           "NULL AND expires > ?", (now, device_id, now)).rowcount
         db.execute("INSERT INTO device_revocations (device, at, by) VALUES (?, ?, ?)",
                    (device_id, now, by))
-        store._audit(db, now, by, "device_revoked", device_id, {"certificates": count})
+        store._audit(db, now, by, "device_revoked", device_id,
+                     {"certificates": count, "codes_cancelled": codes})
         return Revoked(device_id, count)
 
     return store.transaction(work)
