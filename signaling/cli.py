@@ -8,6 +8,7 @@ import json
 import logging
 import math
 import os
+import ssl
 import time
 from pathlib import Path
 from typing import Any
@@ -180,12 +181,15 @@ def add_officer(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
+    from signaling.ca import CaFiles, server_context
     from signaling.gate import raise_fd_limit
     from signaling.server import make_app
 
     config = load_config(args)
     rules = load_rules(args)
     _check_data_dir(config.data_dir)
+    # TLS only, unless the development switch: no certificate, no start (never plain).
+    context = None if config.insecure_plaintext else server_context(CaFiles.of(config.data_dir))
     nofile = raise_fd_limit()
     app = make_app(config, queue_rules=rules)
     scheme = "http" if config.insecure_plaintext else "https"
@@ -193,23 +197,21 @@ def run(args: argparse.Namespace) -> int:
                                             "nofile": nofile}})
     gcpause.settle()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(app, config))
+        asyncio.run(_serve(app, config, context))
     return 0
 
 
-async def _serve(app: Any, config: ServerConfig) -> None:
+async def _serve(app: Any, config: ServerConfig, context: ssl.SSLContext | None) -> None:
     """Like aiohttp's run_app, with the connection gate in front of the listening socket."""
     import asyncio
     import signal
 
     from aiohttp import web
 
-    from signaling.ca import CaFiles, server_context
     from signaling.gate import GatedSite
     from signaling.server import SERVER_KEY
     from signaling.tlssite import TlsSite
 
-    context = None if config.insecure_plaintext else server_context(CaFiles.of(config.data_dir))
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(_OnceAMinute(loop))
     stop = asyncio.Event()
