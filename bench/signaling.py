@@ -134,10 +134,12 @@ class Fleet:
                 if reply["type"] != "welcome":
                     raise RuntimeError(f"{device_id} refused: {reply}")
                 self.ws[device_id] = ws
+                # Read at once: a socket nobody reads answers no ping, and the server closes
+                # it after one heartbeat. A connect phase longer than that (TLS handshakes on
+                # a busy machine) would lose the first devices.
+                self.readers.append(asyncio.get_running_loop().create_task(self.read(device_id)))
 
         await asyncio.gather(*(one(*d) for d in self.devices))
-        for device_id in self.ws:
-            self.readers.append(asyncio.get_running_loop().create_task(self.read(device_id)))
 
     async def read(self, device_id: str) -> None:
         ws = self.ws[device_id]
