@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import socket
 import ssl
+from collections import Counter
 from typing import Any
 
 from aiohttp import web
@@ -64,7 +66,9 @@ class TlsSite(web.BaseSite):
         self._port = port
         self._context = context
         self._listener: _Listener | None = None
+        self._waiting: Counter[str] = Counter()  # sockets before their handshake, by address
         self.refused_plain = 0
+        self.refused_early = 0
 
     @property
     def name(self) -> str:
@@ -102,15 +106,31 @@ class TlsSite(web.BaseSite):
         loop = asyncio.get_running_loop()
         while True:
             try:
-                conn, _address = await loop.sock_accept(sock)
+                conn, address = await loop.sock_accept(sock)
             except OSError as exc:  # out of descriptors: wait rather than spin
                 log.warning("accept failed", extra={"fields": {"error": str(exc)}})
                 await asyncio.sleep(0.1)
                 continue
+            # Before its handshake a socket is not yet the gate's: the same limits apply
+            # to those waiting here, so idle sockets cannot eat the descriptors.
+            host = str(address[0]) if isinstance(address, tuple) else "local"
+            waiting = len(sniffing) + len(self._gate.open)
+            if (self._waiting[host] + self._gate.by_address[host] >= self._gate.per_address
+                    or waiting >= self._gate.max_open):
+                self.refused_early += 1
+                conn.close()
+                continue
             conn.setblocking(False)
+            self._waiting[host] += 1
             task = loop.create_task(self._sniff(conn, factory), name="tls-sniff")
             sniffing.add(task)
             task.add_done_callback(sniffing.discard)
+            task.add_done_callback(functools.partial(self._waited, host))
+
+    def _waited(self, host: str, _task: asyncio.Task[None]) -> None:
+        self._waiting[host] -= 1
+        if self._waiting[host] <= 0:
+            del self._waiting[host]
 
     async def _sniff(self, conn: socket.socket, factory: Any) -> None:
         loop = asyncio.get_running_loop()

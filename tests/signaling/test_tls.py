@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ssl
 import stat
 import time
@@ -193,3 +195,19 @@ def _token(branch: TlsBranch, role: str, device_id: str, now: float | None = Non
     secret = tokens.load_or_create_secret(branch.config.data_dir)
     return tokens.issue(secret, device_id, role, now=now or time.time(), ttl_s=3600)
 
+
+
+async def test_sockets_waiting_for_their_handshake_count_against_the_address_limit(
+        tmp_path: Path) -> None:
+    async with TlsBranch(tmp_path, max_connections_per_address=2) as branch:
+        idle = [await asyncio.open_connection("127.0.0.1", branch.port) for _ in range(3)]
+        try:
+            # The third is closed at once, without a byte; the first two wait for a handshake.
+            reader = idle[2][0]
+            assert await asyncio.wait_for(reader.read(), 10) == b""
+            assert branch.site is not None and branch.site.refused_early == 1
+        finally:
+            for _reader, writer in idle:
+                writer.close()
+                with contextlib.suppress(ConnectionError):
+                    await writer.wait_closed()
