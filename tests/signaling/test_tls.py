@@ -211,3 +211,25 @@ async def test_sockets_waiting_for_their_handshake_count_against_the_address_lim
                 writer.close()
                 with contextlib.suppress(ConnectionError):
                     await writer.wait_closed()
+
+
+async def test_enrolled_devices_are_known_on_the_http_routes_by_their_certificate(
+        tls_branch: TlsBranch, http: aiohttp.ClientSession) -> None:
+    hub = await tls_branch.enrol("hub", "hub-01")
+    booth = await tls_branch.enrol("booth", "booth-01")
+    async with http.get(tls_branch.url("/api/cases/hub"), ssl=client_context(hub)) as r:
+        assert r.status == 200, await r.text()
+    # The booth's upload passes the credential check and is refused only for being out of
+    # session; without a certificate or token it is a 401.
+    async with http.post(tls_branch.url("/api/documents"), json={"kind": "ktp"},
+                         ssl=client_context(booth)) as r:
+        assert r.status == 403 and (await r.json())["error"] == "not_in_session"
+    async with http.post(tls_branch.url("/api/documents"), json={"kind": "ktp"},
+                         ssl=client_context(tls_branch.settings("nobody"))) as r:
+        assert r.status == 401
+    await tls_branch.revoke("hub-01")
+    await wait_until(lambda: tls_branch.server.revocations.serials,
+                     "the revocation seen by the server")
+    async with http.get(tls_branch.url("/api/cases/hub"), ssl=client_context(hub)) as r:
+        assert r.status == 401 and "revoked" in (await r.json())["detail"]
+
