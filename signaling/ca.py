@@ -135,6 +135,8 @@ def init(files: CaFiles, *, branch: str, names: list[str], force: bool = False,
             f"a branch CA exists already in {files.directory}; replacing it would cut off every "
             "enrolled device (give --force to do it anyway, then enrol every device again)")
     now = now or datetime.datetime.now(datetime.UTC)
+    files.directory.mkdir(parents=True, exist_ok=True)
+    files.directory.chmod(0o700)  # the CA's key lives here: nobody else lists it
     ca_key = _new_key()
     ca_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Bilik"),
                          x509.NameAttribute(NameOID.COMMON_NAME, f"Bilik branch {branch} CA")])

@@ -112,10 +112,10 @@ def issue_code(store: Store, device_id: str, role: Role | str, *, by: str, now: 
     code = new_code()
 
     def work(db: sqlite3.Connection) -> None:
-        row = db.execute("SELECT role FROM certificates WHERE device=? LIMIT 1",
-                         (device_id,)).fetchone()
-        known = row or db.execute("SELECT role FROM devices WHERE id=?",
-                                  (device_id,)).fetchone()
+        known = db.execute(
+            "SELECT role FROM certificates WHERE device=? UNION ALL SELECT role FROM "
+            "enrolment_codes WHERE device=? UNION ALL SELECT role FROM devices WHERE id=? "
+            "LIMIT 1", (device_id, device_id, device_id)).fetchone()
         if known is not None and known[0] != role.value:
             raise ValueError(f"{device_id} is a {known[0]}; an id keeps its role (use a new id)")
         db.execute(

@@ -44,6 +44,7 @@ async def test_ca_init_writes_private_keys_owner_only_and_names_the_server(
         tls_branch: TlsBranch) -> None:
     files = tls_branch.files
     assert _mode(files.ca_key) == 0o600 and _mode(files.server_key) == 0o600
+    assert _mode(files.directory) == 0o700
     from cryptography import x509
 
     cert = x509.load_pem_x509_certificate(files.server_cert.read_bytes())
@@ -122,6 +123,8 @@ async def test_an_enrolment_code_works_once_and_not_after_its_life(
     with pytest.raises(EnrolmentRefused, match="expired"):
         await enrolclient.enrol(tls_branch.ws_url, old, "booth", tls_branch.settings("c"),
                                 "booth")
+    with pytest.raises(ValueError, match="booth-02 is a booth"):
+        await tls_branch.code("hub", "booth-02")  # an id keeps the role of its first code
     hub_code = await tls_branch.code("hub", "hub-01")
     with pytest.raises(EnrolmentRefused, match="enrols a hub, not a booth"):
         await enrolclient.enrol(tls_branch.ws_url, hub_code, "booth", tls_branch.settings("d"),
