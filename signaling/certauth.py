@@ -11,17 +11,27 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 from signaling import ca, tokens
 from signaling.errors import CertificateError, CredentialRevoked, TokenError, TokenMalformed
 from signaling.policy import DEVICE_ROLES
-from signaling.revocation import CERT_PREFIX
+from signaling.revocationlist import CERT_PREFIX, Revocations
 
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from signaling.server import BranchServer
+    from signaling.config import ServerConfig
+
+
+class Verifier(Protocol):
+    """What identifying a device needs of the server."""
+
+    config: ServerConfig
+    secret: bytes
+    clock: Callable[[], float]
+    revocations: Revocations
 
 
 def certificate_grant(transport: asyncio.BaseTransport | None) -> tokens.Grant | None:
@@ -42,7 +52,7 @@ def certificate_grant(transport: asyncio.BaseTransport | None) -> tokens.Grant |
                         identity.not_after, f"{CERT_PREFIX}{identity.serial:x}")
 
 
-def identify(server: BranchServer, transport: asyncio.BaseTransport | None,
+def identify(server: Verifier, transport: asyncio.BaseTransport | None,
              token: str | None) -> tokens.Grant:
     """The device's grant; raises a :class:`TokenError` (or :class:`CredentialRevoked`)."""
     grant = certificate_grant(transport)
@@ -71,7 +81,7 @@ def identify(server: BranchServer, transport: asyncio.BaseTransport | None,
     return grant
 
 
-def request_grant(server: BranchServer, request: web.Request) -> tokens.Grant:
+def request_grant(server: Verifier, request: web.Request) -> tokens.Grant:
     """Who makes an HTTP request: its certificate, else ``Authorization: Bearer``."""
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.startswith("Bearer ") else None

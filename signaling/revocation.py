@@ -16,42 +16,21 @@ import contextlib
 import logging
 import sqlite3
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from signaling import limits, tokens
+from signaling import limits
 from signaling.enrolment import FEATURE, STEPS, open_store
+from signaling.revocationlist import Revocations
 from signaling.store import Store
 
 if TYPE_CHECKING:
     from signaling.server import BranchServer
 
 log = logging.getLogger(__name__)
-
-CERT_PREFIX = "x509:"  # Grant.token_id of a grant taken from a certificate
-
-
-@dataclass
-class Revocations:
-    """The revocation list as the server holds it: revoked serials, and revoked ids with when."""
-
-    serials: set[str] = field(default_factory=set)
-    devices: dict[str, float] = field(default_factory=dict)
-
-    def refusal(self, grant: tokens.Grant) -> str | None:
-        """Why ``grant`` may no longer connect, or None."""
-        if grant.token_id.startswith(CERT_PREFIX):
-            if grant.token_id[len(CERT_PREFIX):] in self.serials:
-                return f"the certificate of {grant.device_id} is revoked"
-            return None
-        revoked_at = self.devices.get(grant.device_id)
-        if revoked_at is not None and grant.issued_at <= revoked_at:
-            return f"{grant.device_id} is revoked; its old token is refused"
-        return None
-
 
 @dataclass(frozen=True)
 class Revoked:

@@ -31,7 +31,7 @@ from signaling.protocol import ErrorCode, ReleaseReason, Role
 from signaling.queue.errors import QueueError
 from signaling.queue.rules import QueueRules
 from signaling.ratelimit import TokenBucket, WindowCounter
-from signaling.revocation import Revocations
+from signaling.revocationlist import Revocations
 from signaling.store import AsyncStore, PairingRecord
 
 log = logging.getLogger(__name__)
