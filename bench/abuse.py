@@ -33,12 +33,8 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import os
 import random
 import re
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -58,79 +54,29 @@ from bench.signaling import machine
 from signaling import tokens
 from signaling.protocol import Role
 from tests.signaling.conftest import Device
+from tests.signaling.serverprocess import ServerProcess
 from tests.signaling.test_fuzz_http import BODIES
 from tests.signaling.test_fuzz_roles import messages_for
 
-START_S = 60.0
 REPLY_S = 10.0
 SLOW_REPLY_S = 10.0
 CHUNK = 64 * 1024
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """``bilik server`` in a subprocess on loopback."""
+class Server(ServerProcess):
+    """``bilik server`` in a subprocess on loopback (tests/signaling/serverprocess.py), with
+    room for every connection of the run from one address and its memory in MB."""
 
     def __init__(self, data: Path) -> None:
-        self.data = data
-        self.port = free_port()
-        self.log = data.parent / "server.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.secret = tokens.load_or_create_secret(data)
-
-    def start(self) -> None:
-        env = {**os.environ, "BILIK_SERVER_MAX_CONNECTIONS_PER_ADDRESS": "100000",
-               "BILIK_SERVER_INSECURE_PLAINTEXT": "true",  # development switch, for now
-               "BILIK_SERVER_RESUME_WINDOW_S": "300"}
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bilik.cli", "server", "--data-dir", str(self.data),
-                 "--host", "127.0.0.1", "--port", str(self.port)],
-                stdout=log, stderr=log, env=env)
-        deadline = time.monotonic() + START_S
-        while True:
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(self.url("/healthz"), timeout=2).close()
-                return
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("server did not start: " + self.log.read_text()[-2000:])
-            time.sleep(0.1)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def token(self, role: str, device: str) -> str:
-        return tokens.issue(self.secret, device, role, now=time.time(), ttl_s=86400)
+        super().__init__(data, env={"BILIK_SERVER_MAX_CONNECTIONS_PER_ADDRESS": "100000",
+                                    "BILIK_SERVER_RESUME_WINDOW_S": "300",
+                                    # development switch, for now (docs/security.md)
+                                    "BILIK_SERVER_INSECURE_PLAINTEXT": "true"})
+        tokens.load_or_create_secret(data)
 
     def rss_mb(self) -> float:
         assert self.proc is not None
         return round(psutil.Process(self.proc.pid).memory_info().rss / 2**20, 1)
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill9(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-
-    def failures_logged(self) -> int:
-        text = self.log.read_text(errors="replace")
-        return text.count("Traceback") + text.count(" ERROR ")
 
 
 async def connect(http: aiohttp.ClientSession, server: Server, role: str, device_id: str

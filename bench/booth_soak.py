@@ -28,7 +28,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.call import Branch, get_json, machine
+from bench.call import Branch, machine
 from booth.agent import BoothAgent, CallState
 from booth.config import BoothConfig
 
@@ -59,7 +59,7 @@ async def soak(branch: Branch, minutes: float, sample_s: float, root: Path) -> d
             await asyncio.sleep(min(sample_s, max(0.1, duration - elapsed)))
         samples.append((round(time.monotonic() - t0, 1), me.memory_info().rss / 2**20))
         after_warmup = [rss for t, rss in samples if t >= warmup] or [samples[-1][1]]
-        tee = agent._tee
+        tee = agent.face.tee
         peer = agent.peer
         track = peer.track if peer is not None else None
         result = {
@@ -85,7 +85,7 @@ async def soak(branch: Branch, minutes: float, sample_s: float, root: Path) -> d
             },
             "screen_frames_drawn": agent.screen.frames_drawn,
             "call_state_end": agent.state.value,
-            "calls_started": agent.calls_started,
+            "calls_started": agent.call.calls_started,
             "rss_samples_mb": [[t, round(r, 1)] for t, r in samples],
             "machine": machine(),
         }
@@ -105,7 +105,7 @@ def main() -> int:
         try:
             branch.spawn("server", "server", "--data-dir", str(branch.data),
                          "--port", str(branch.port))
-            branch.wait(lambda: get_json(f"http://127.0.0.1:{branch.port}/healthz"), "the server")
+            branch.wait(branch.server_up, "the server")
             hub_token = branch.token_file("hub", "hub-01")
             branch.spawn("hub", "hub", "--server", branch.url, "--token-file", str(hub_token),
                          "--metrics-port", str(branch.hub_port), "--synthetic-officer",

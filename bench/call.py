@@ -20,35 +20,20 @@ import argparse
 import json
 import os
 import platform
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import psutil
 
+from bilik.processes import BranchProcesses
+
 START_S = 120.0
 FPS = 15
 RESOLUTION = "640x480"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def get_json(url: str) -> Any:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as reply:
-            return json.loads(reply.read())
-    except OSError:
-        return None
 
 
 def machine() -> dict[str, Any]:
@@ -79,42 +64,7 @@ for _role in ("SERVER", "BOOTH", "HUB", "KIOSK", "DISPLAY"):
     os.environ.setdefault(f"BILIK_{_role}_INSECURE_PLAINTEXT", "true")
 
 
-class Branch:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.data = root / "server"
-        self.port = free_port()
-        self.hub_port = free_port()
-        self.url = f"ws://127.0.0.1:{self.port}/ws"
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-
-    def bilik(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "bilik.cli", "--log-json", *args]
-
-    def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        with open(self.root / f"{name}.log", "ab") as log:
-            proc = subprocess.Popen(self.bilik(*args), stdout=log, stderr=log)
-        self.procs[name] = proc
-        return proc
-
-    def token_file(self, role: str, device: str) -> Path:
-        out = subprocess.run(
-            self.bilik(
-                "server", "token", "--role", role, "--id", device, "--data-dir", str(self.data)
-            ),
-            check=True,
-            capture_output=True,
-            timeout=START_S,
-        )
-        path = self.root / f"{device}.token"
-        path.write_text(out.stdout.decode().strip())
-        return path
-
-    def health(self, since_ms: int | None = None) -> dict[str, Any] | None:
-        query = f"?since_ms={since_ms}" if since_ms is not None else ""
-        result: dict[str, Any] | None = get_json(f"http://127.0.0.1:{self.hub_port}/healthz{query}")
-        return result
-
+class Branch(BranchProcesses):
     def wait(self, check: Any, what: str) -> Any:
         deadline = time.monotonic() + START_S
         while not (result := check()):
@@ -129,23 +79,12 @@ class Branch:
             time.sleep(0.2)
         return result
 
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-
 
 def run(booths: int, replay: bool, seconds: float, root: Path) -> dict[str, Any]:
     branch = Branch(root)
     try:
         branch.spawn("server", "server", "--data-dir", str(branch.data), "--port", str(branch.port))
-        branch.wait(lambda: get_json(f"http://127.0.0.1:{branch.port}/healthz"), "the server")
+        branch.wait(branch.server_up, "the server")
         hub_token = branch.token_file("hub", "hub-01")
         hub = branch.spawn(
             "hub",
@@ -166,7 +105,7 @@ def run(booths: int, replay: bool, seconds: float, root: Path) -> dict[str, Any]
         if replay:
             loop = root / "loop.ivf"
             subprocess.run(
-                branch.bilik("booth", "make-replay", str(loop), "--fps", str(FPS)),
+                branch.command("booth", "make-replay", str(loop), "--fps", str(FPS)),
                 check=True,
                 capture_output=True,
                 timeout=START_S,

@@ -50,7 +50,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bilik.tls import TlsSettings, client_context  # noqa: E402
+from bilik.agent.settings import DeviceSettings  # noqa: E402
+from bilik.tls import client_context  # noqa: E402
 from signaling import ca, tokens  # noqa: E402
 from signaling.protocol import Role  # noqa: E402
 
@@ -245,7 +246,7 @@ def worker(url: str, devices: list[tuple[str, str, str]],
 
 def _context(cred: str) -> Any:
     home = Path(cred[len("tls:"):])
-    return client_context(TlsSettings(ca_file=home.parent / "ca.pem",
+    return client_context(DeviceSettings(ca_file=home.parent / "ca.pem",
                                       cert_file=home / "device.pem", key_file=home / "device.key"))
 
 

@@ -23,8 +23,8 @@ ROLE_MODULES = (
     ("server", "signaling.cli", "run the branch server (queue, pairing, records)"),
     ("hub", "officer.cli", "run the officer hub (up to six booth calls)"),
     ("booth", "booth.cli", "run the booth agent (camera, call to the officer)"),
-    ("kiosk", "frontdesk.kiosk", "run the ticket kiosk (tickets, booking check-in)"),
-    ("display", "frontdesk.queue_display", "run the queue display (pole, LED, TV page)"),
+    ("kiosk", "frontdesk.kiosk_cli", "run the ticket kiosk (tickets, booking check-in)"),
+    ("display", "frontdesk.queue_display_cli", "run the queue display (pole, LED, TV page)"),
     ("hw", "hardware.cli", "hardware diagnostics and device emulators"),
     ("demo", "demo", "run a whole simulated branch on this machine"),
 )

@@ -4,6 +4,10 @@ The kiosk and the booth read the same two kinds of code and must tell them apart
 way: a ticket QR (``BILIK1:T:...``, printed by the kiosk) claims a booth; a booking code
 (the QR of an online booking, or the code typed from it) checks in. A pure function, so
 that both agents and their tests agree on it.
+
+:data:`BOOKING_CODE_RE` is the one definition of a booking code: the server checks imported
+bookings and the scheduler's events against it, and the agents tell a booking code from
+garbage with it, so a code the server could never hold is not sent to it.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from __future__ import annotations
 import enum
 import re
 
-CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}\Z")  # protocol CheckIn.code: <= 32 chars
+# 4-32 letters, digits or '-', starting with a letter or digit (fits protocol CheckIn.code).
+BOOKING_CODE_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9-]{3,31}\Z")
 TICKET_QR_PREFIX = "BILIK1:T:"  # a printed queue ticket (signaling.queue.tickets.ticket_qr)
 
 
@@ -21,10 +26,15 @@ class CodeKind(enum.StrEnum):
     UNREADABLE = "unreadable"  # neither: control characters, too long, or empty
 
 
+def is_booking_code(code: str) -> bool:
+    """Whether ``code`` (already stripped) is shaped like a booking code."""
+    return BOOKING_CODE_RE.fullmatch(code) is not None
+
+
 def kind_of(raw: str) -> CodeKind:
     code = raw.strip()
     if code.startswith(TICKET_QR_PREFIX):
         return CodeKind.TICKET
-    if CODE_RE.match(code):
+    if is_booking_code(code):
         return CodeKind.BOOKING
     return CodeKind.UNREADABLE

@@ -12,3 +12,7 @@ class ConfigError(BilikError, ValueError):
         super().__init__(f"config {key}: {problem}")
         self.key = key
         self.problem = problem
+
+
+class CredentialMissing(BilikError):
+    """A device agent has no readable device token (setting or file)."""

@@ -1,6 +1,7 @@
 """A group of child processes that start together and stop together, leaving no orphan.
 
-Used by ``bilik demo`` and by tests that run a branch as real processes. Each child
+Used by ``bilik demo`` and by tests that run a branch as real processes;
+:class:`BranchProcesses` is the branch of the call tests and the call benchmark. Each child
 runs ``python -m bilik.cli ...`` in its own process group; stopping sends SIGTERM,
 waits, then SIGKILLs what is left, so Ctrl-C on the parent never strands a child.
 """
@@ -8,15 +9,18 @@ waits, then SIGKILLs what is left, so Ctrl-C on the parent never strands a child
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Any
 
 log = logging.getLogger(__name__)
 
@@ -93,3 +97,82 @@ class ProcessGroup:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get_json(url: str, timeout: float = 5.0) -> Any:
+    """The JSON at ``url`` on this machine, or None while it cannot be had."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as reply:
+            return json.loads(reply.read())
+    except (OSError, ValueError):
+        return None
+
+
+class BranchProcesses:
+    """A branch run as ``bilik`` child processes on loopback, as an installer starts it: the
+    server, a hub and booths, for the call tests and the call benchmark. Each child logs to
+    ``<root>/<name>.log``; the hub's ``/healthz`` is the window into the calls."""
+
+    def __init__(self, root: Path, *, env: dict[str, str] | None = None) -> None:
+        self.root = root
+        self.data = root / "server"
+        self.port = free_port()
+        self.hub_port = free_port()
+        self.url = f"ws://127.0.0.1:{self.port}/ws"
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.env = {**os.environ, **(env or {})}
+
+    @staticmethod
+    def command(*args: str) -> list[str]:
+        return [sys.executable, "-m", "bilik.cli", "--log-json", *args]
+
+    def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        with open(self.root / f"{name}.log", "ab") as out:
+            proc = subprocess.Popen(self.command(*args), stdout=out, stderr=out, env=self.env)
+        self.procs[name] = proc
+        return proc
+
+    def token_file(self, role: str, device: str, timeout: float = 120.0) -> Path:
+        """A token for ``device`` from ``bilik server token``, in a file beside the logs."""
+        out = subprocess.run(
+            self.command("server", "token", "--role", role, "--id", device,
+                         "--data-dir", str(self.data)),
+            check=True, capture_output=True, env=self.env, timeout=timeout,
+        )
+        path = self.root / f"{device}.token"
+        path.write_text(out.stdout.decode().strip())
+        return path
+
+    def server_up(self) -> Any:
+        return get_json(f"http://127.0.0.1:{self.port}/healthz")
+
+    def health(self, since_ms: int | None = None) -> dict[str, Any] | None:
+        """The hub's ``/healthz`` (booths, frames, latency), or None while it is not up."""
+        query = f"?since_ms={since_ms}" if since_ms is not None else ""
+        result: dict[str, Any] | None = get_json(
+            f"http://127.0.0.1:{self.hub_port}/healthz{query}")
+        return result
+
+    def dead(self) -> dict[str, int]:
+        """Children that exited, with their exit codes."""
+        return {n: p.returncode for n, p in self.procs.items() if p.poll() is not None}
+
+    def stop(self) -> None:
+        """SIGTERM to every child, then SIGKILL to any still running after 15 s."""
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        self.procs.clear()

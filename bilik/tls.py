@@ -12,14 +12,11 @@ for the demo and the tests of other features, never for a branch.
 
 from __future__ import annotations
 
-import argparse
 import ssl
 import stat
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
-from bilik.config import setting
 from bilik.errors import ConfigError
 
 # TLS 1.2 is the oldest version a branch device may speak (1.0 and 1.1 are broken).
@@ -28,21 +25,21 @@ MINIMUM_VERSION = ssl.TLSVersion.TLSv1_2
 KEY_MODE_FORBIDDEN = 0o077
 
 
-@dataclass(frozen=True)
-class TlsSettings:
-    """The TLS part of every device's connection settings."""
+class TlsSettings(Protocol):
+    """The TLS part of a device's connection settings (:class:`bilik.agent.settings.
+    DeviceSettings`)."""
 
-    ca_file: Path | None = setting(
-        None, "The branch CA's certificate (ca.pem from `bilik server ca init`); the server "
-        "must prove itself with a certificate signed by it")
-    cert_file: Path | None = setting(
-        None, "This device's certificate, written by `bilik ROLE enroll CODE`; presented to "
-        "the server, which takes the device's id and role from it")
-    key_file: Path | None = setting(
-        None, "This device's private key, made by `bilik ROLE enroll CODE` (mode 0600)")
-    insecure_plaintext: bool = setting(
-        False, "DEVELOPMENT ONLY: allow a ws:// server URL (PINs and documents in clear on "
-        "the network); never on a branch")
+    @property
+    def ca_file(self) -> Path | None: ...
+
+    @property
+    def cert_file(self) -> Path | None: ...
+
+    @property
+    def key_file(self) -> Path | None: ...
+
+    @property
+    def insecure_plaintext(self) -> bool: ...
 
 
 def check_url(url: str, settings: TlsSettings, section: str) -> None:
@@ -111,21 +108,3 @@ def http_url(ws_url: str) -> str:
             base = ws_url[len(ws):].split("/", 1)[0]
             return f"{http}{base}"
     raise ConfigError("server", f"server URL must start with wss:// or ws://, not {ws_url!r}")
-
-
-# -- command line ---------------------------------------------------------------------------
-
-
-def add_flags(parser: argparse.ArgumentParser) -> None:
-    """The TLS flags every device command shares."""
-    parser.add_argument("--ca-file", type=Path, help="the branch CA certificate (ca.pem)")
-    parser.add_argument("--cert-file", type=Path, help="this device's enrolled certificate")
-    parser.add_argument("--key-file", type=Path, help="this device's private key (0600)")
-    parser.add_argument("--insecure-plaintext", action="store_true", default=None,
-                        help="DEVELOPMENT ONLY: allow a plain ws:// server URL")
-
-
-def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The flags above as ``bilik.config.load`` overrides (unset ones are None)."""
-    return {name: getattr(args, name, None)
-            for name in ("ca_file", "cert_file", "key_file", "insecure_plaintext")}

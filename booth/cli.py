@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +14,15 @@ from typing import Any
 import cv2  # noqa: F401 - must precede every import of av
 
 from bilik import config as cfg
-from bilik import cvthreads, tls
+from bilik import cvthreads
+from bilik.agent.serve import serve
+from bilik.agent.settings import add_connection_flags, connection_overrides
+from bilik.agent.token import device_credential
 from booth import limits
 from booth.config import BoothConfig
 from booth.replay import encode_loop, small_loop_path
 from signaling import enrolclient
-from signaling.errors import NotConnected
-from signaling.tokens import read_token
+from signaling.client import NotConnected
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +40,7 @@ def register(sub: Any, name: str) -> None:
         ),
     )
     parser.add_argument("--config", type=Path, help="booth.toml (section [booth])")
-    parser.add_argument("--server", help="branch server WebSocket URL, e.g. ws://10.0.0.2:8765/ws")
-    parser.add_argument("--token", help="device token (prefer --token-file)")
-    parser.add_argument("--token-file", type=Path, help="file holding the device token")
-    parser.add_argument("--id", help="expected device id (checked against the token)")
-    tls.add_flags(parser)
+    add_connection_flags(parser)
     parser.add_argument("--source", choices=("testpattern", "replay"), help="video source")
     parser.add_argument("--replay-file", type=Path, help="VP8 loop (IVF) for --source replay")
     parser.add_argument("--fps", type=int, help="frames a second (default 15)")
@@ -91,10 +88,7 @@ def load_config(args: argparse.Namespace) -> BoothConfig:
         "booth",
         path=args.config,
         overrides={
-            "server": args.server,
-            "token": args.token,
-            "token_file": args.token_file,
-            "id": args.id,
+            **connection_overrides(args),
             "source": args.source,
             "replay_file": args.replay_file,
             "fps": args.fps,
@@ -111,11 +105,8 @@ def load_config(args: argparse.Namespace) -> BoothConfig:
             "text_size": args.text_size,
             "read_aloud": False if args.no_read_aloud else None,
             "hand_button": args.hand_button,
-            **tls.flag_overrides(args),
         },
     )
-
-
 
 
 def make_replay(args: argparse.Namespace) -> int:
@@ -127,9 +118,7 @@ def make_replay(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
-    token = "" if tls.has_certificate(config) else read_token(
-        config.token, config.token_file, "booth")
-    tls.check_url(config.server, config, "booth")
+    token = device_credential(config, config.token, config.token_file, config.server, "booth")
     asyncio.run(_serve(config, token))
     return 0
 
@@ -137,20 +126,7 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(config: BoothConfig, token: str) -> None:
     from booth.agent import BoothAgent  # aiortc is imported only when the agent runs
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     cvthreads.single_threaded()
-    agent = BoothAgent(config, token)
-    await agent.start()
-    try:
-        try:
-            device = await agent.wait_connected(limits.CONNECT_TIMEOUT_S)
-            log.info("booth agent running", extra={"fields": {"device": device}})
-        except NotConnected as exc:
-            # An unattended booth keeps trying; the client reconnects by itself.
-            log.warning("%s; still trying", exc)
-        await stop.wait()
-    finally:
-        await agent.stop()
+    # An unattended booth keeps trying; the client reconnects by itself.
+    await serve(BoothAgent(config, token), "booth agent", connect_timeout=limits.CONNECT_TIMEOUT_S,
+                still_trying=NotConnected)

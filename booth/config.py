@@ -5,22 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bilik.agent.settings import DeviceSettings
 from bilik.config import setting
 from bilik.themes import TextSize, ThemeName
-from bilik.tls import TlsSettings
 from bilik.webrtc import limits as media
 
 
 @dataclass(frozen=True)
-class BoothConfig(TlsSettings):
-    server: str = setting("ws://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
-    token: str | None = setting(
-        None, "Device token (prefer token_file: tokens in files stay out of ps)"
-    )
-    token_file: Path | None = setting(None, "File holding the device token")
-    id: str | None = setting(
-        None, "Expected device id; the agent refuses to run if its token names another"
-    )
+class BoothConfig(DeviceSettings):
     source: str = setting(
         "testpattern",
         "Video source: the moving test pattern encoded live, or a pre-encoded VP8 loop",

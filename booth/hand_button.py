@@ -16,6 +16,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from bilik.backoff import Backoff
 from booth import limits
 from hardware.button import ButtonError, ButtonEventKind, HandButton
 from hardware.errors import HardwareError
@@ -34,7 +35,8 @@ class HandButtonLoop:
         self.button: HandButton | None = None
 
     async def run(self) -> None:
-        delay = limits.HAND_BUTTON_RETRY_MIN_S
+        backoff = Backoff(limits.HAND_BUTTON_RETRY_MIN_S, limits.HAND_BUTTON_RETRY_MAX_S,
+                          jitter=0.0)
         while True:
             button = HandButton(self.device)
             try:
@@ -44,7 +46,7 @@ class HandButtonLoop:
                 log.info("hand button ready", extra={"fields": {"device": self.device,
                                                                 "ident": self.ident}})
                 self.on_health("")
-                delay = limits.HAND_BUTTON_RETRY_MIN_S
+                backoff.reset()
                 await self._serve(button)
             except HardwareError as exc:
                 log.warning("hand button: %s", exc)
@@ -52,8 +54,7 @@ class HandButtonLoop:
             finally:
                 self.button = None
                 await button.close()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, limits.HAND_BUTTON_RETRY_MAX_S)
+            await asyncio.sleep(backoff.next_delay())
 
     async def _serve(self, button: HandButton) -> None:
         lit: bool | None = None

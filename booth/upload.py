@@ -27,9 +27,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
+from bilik.backoff import Backoff
 from booth import limits
 from booth.errors import BoothError
-from signaling.backoff import Backoff
 
 log = logging.getLogger(__name__)
 

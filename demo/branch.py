@@ -24,8 +24,9 @@ from typing import Any
 
 import aiohttp
 
+from bilik.agent.settings import DeviceSettings
 from bilik.processes import ProcessGroup
-from bilik.tls import TlsSettings, client_context
+from bilik.tls import client_context
 from demo import limits
 from demo.errors import DemoError, ProcessDied
 from hardware.emulators.printer import PtyPrinterEmulator
@@ -138,7 +139,7 @@ class Branch:
                                 f"in {self.frames}")
         if not self.ca_files.exists():
             ca.init(self.ca_files, branch="demo", names=list(ca.DEFAULT_NAMES))
-        self.ssl = client_context(TlsSettings(ca_file=self.ca_files.ca_cert))
+        self.ssl = client_context(DeviceSettings(ca_file=self.ca_files.ca_cert))
         secret = tokens.load_or_create_secret(self.root / "server")
         self.admin_token = tokens.issue(secret, "demo-admin", "admin", now=time.time(),
                                         ttl_s=7 * 86400)

@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 
+from bilik.tasks import TaskSet
 from demo import limits
 from demo.branch import BoothKit, show_documents
 from demo.progress import Progress, Visit
@@ -59,7 +60,7 @@ class Participants:
         self.at_booth: dict[str, Visit] = {}  # booth -> the visit seated there
         self._receipts = {b: 0 for b in booths}  # booth -> jobs printed so far
         self._walking: set[str] = set()  # tickets on their way to a booth
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
         self.client = SignalingClient(ws_url, watch_token, on_message=self._on_message,
                                       software="bilik-demo", ssl_context=ssl_context)
 
@@ -67,15 +68,11 @@ class Participants:
         await self.client.start()
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel_all()
         await self.client.close()
 
     def _spawn(self, coro: Any, name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro, name)
 
     # -- arrivals ---------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from bilik.devicehealth import DeviceHealth
 from frontdesk.spoken_calls import call_phrase
 from hardware.displays.tv import TvFeed
 from hardware.speech import Announcements, SpeechError
@@ -38,7 +39,7 @@ class Announcer:
     def __init__(self, feed: TvFeed, sounds: Announcements) -> None:
         self.feed = feed
         self.sounds = sounds
-        self.health = "ok"
+        self.health = DeviceHealth.OK
         self.detail = ""
         self.spoken: list[Spoken] = []  # the latest announcements, for tests and logs
         self._queue: asyncio.Queue[tuple[str, str, bool]] = asyncio.Queue(maxsize=QUEUE_SIZE)
@@ -68,13 +69,13 @@ class Announcer:
             except SpeechError as exc:
                 self._failed(exc)
                 continue
-            self.health, self.detail = "ok", ""
+            self.health, self.detail = DeviceHealth.OK, ""
             seq = self.feed.announce(sound, phrase)
             self.spoken = [*self.spoken[-15:], Spoken(seq, number, booth, phrase, sound)]
             log.info("announced", extra={"fields": {"number": number, "booth": booth,
                                                     "recall": recall}})
 
     def _failed(self, exc: SpeechError) -> None:
-        if self.health == "ok":
+        if self.health is DeviceHealth.OK:
             log.warning("speech unavailable: %s", exc)
-        self.health, self.detail = "error", f"speech: {exc}"
+        self.health, self.detail = DeviceHealth.ERROR, f"speech: {exc}"

@@ -11,7 +11,8 @@ is still shown and returned, never silently lost.
 Ways in, all ending in :meth:`Kiosk.take_ticket` / :meth:`Kiosk.check_in`:
 
 - the in-process API (tests, the demo in one process);
-- a console line protocol on stdin (``jht``, ``jht elderly``, ``code BK-1001``);
+- a console line protocol on stdin (``jht``, ``jht elderly``, ``code BK-1001``;
+  :mod:`frontdesk.kiosk_cli`, which also runs the kiosk as ``bilik kiosk``);
 - codes from a serial QR/barcode scanner (optional);
 - the touch screen page and a small JSON API on this machine's loopback
   (:mod:`frontdesk.kiosk_control`: ``GET /``, ``POST /ticket``, ``POST /check-in``...).
@@ -19,36 +20,27 @@ Ways in, all ending in :meth:`Kiosk.take_ticket` / :meth:`Kiosk.check_in`:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import dataclasses
 import logging
-import os
-import signal
-import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from bilik import __version__, themes, tls
 from bilik import config as cfg
+from bilik.agent.settings import DeviceSettings
+from bilik.backoff import Backoff
 from bilik.catalogue import Message, text
+from bilik.devicehealth import DeviceHealth
 from bilik.tasks import TaskSet
-from frontdesk import limits, loopback
+from frontdesk import limits
 from frontdesk.kiosk_commands import (
-    CheckInCode,
     CommandError,
-    Help,
-    Reprint,
-    TakeTicket,
     booking_code,
-    parse_command,
     priority_of,
-    usage,
 )
 from frontdesk.kiosk_control import KioskControl
 from frontdesk.kiosk_result import KioskResult, Outcome, refusal_text, with_print
@@ -58,27 +50,16 @@ from hardware.errors import DeviceDisconnected, HardwareError, PrinterError, Pri
 from hardware.printing import AsyncPrinter, FailureReason, JobKind, PrintJob
 from hardware.printing.limits import STATUS_TIMEOUT_S
 from hardware.scanner import SerialScanner, Suffix
-from signaling import enrolclient
 from signaling import protocol as p
-from signaling.client import ClientState, SignalingClient
-from signaling.errors import ClientError, NotConnected
-from signaling.queue.rules import DEFAULT_SERVICES
-from signaling.tokens import read_token
+from signaling.client import ClientError, ClientState, NotConnected, SignalingClient
+from signaling.protocol import DEFAULT_SERVICES
 
 log = logging.getLogger(__name__)
 
 SECTION = "kiosk"
 
 @dataclass(frozen=True)
-class KioskConfig(tls.TlsSettings):
-    server: str = cfg.setting("ws://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
-    token: str | None = cfg.setting(
-        None, "Device token (prefer token_file: tokens in files stay out of ps)"
-    )
-    token_file: Path | None = cfg.setting(None, "File holding the device token")
-    id: str | None = cfg.setting(
-        None, "Expected device id; the kiosk refuses to run if its token names another"
-    )
+class KioskConfig(DeviceSettings):
     printer: str = cfg.setting(
         "", "Ticket printer address (serial:/dev/ttyUSB0, tcp:HOST, socket://...); empty: none"
     )
@@ -150,12 +131,14 @@ class Kiosk:
         self._new_job_id = new_job_id
         self.client = SignalingClient(
             config.server, token, on_message=self._on_message, on_state=self._on_state,
-            software=f"bilik-kiosk {__version__}", ssl_context=tls.client_context(config),
+            software=f"bilik-kiosk {__version__}", device_id=config.id, role=p.Role.KIOSK,
+            ssl_context=tls.client_context(config),
         )
         self.printer: AsyncPrinter | None = None
-        self.health = _Health({"printer": "ok" if config.printer else "absent"})
+        self.health = _Health({"printer": DeviceHealth.OK if config.printer
+                               else DeviceHealth.ABSENT})
         if config.scanner:
-            self.health.parts["scanner"] = "ok"
+            self.health.parts["scanner"] = DeviceHealth.OK
         self.last: KioskResult | None = None
         self.failed_job: PrintJob | None = None  # the last ticket that did not print
         self.control_url: str | None = None
@@ -183,13 +166,11 @@ class Kiosk:
                                                         self.config.control_port)
             log.info("kiosk control endpoint and touch page on %s", self.control_url)
 
-    async def wait_connected(self, timeout: float) -> p.Welcome:
+    async def wait_connected(self, timeout: float) -> str:
+        """Wait for the branch server's welcome; this kiosk's device id (the client refuses
+        a token of another role or naming another device)."""
         welcome = await self.client.wait_connected(timeout)
-        if welcome.role != p.Role.KIOSK:
-            raise ClientError(f"the token is for a {welcome.role}, not a kiosk")
-        if self.config.id and welcome.device_id != self.config.id:
-            raise ClientError(f"the token names {welcome.device_id}, not {self.config.id}")
-        return welcome
+        return welcome.device_id
 
     async def stop(self) -> None:
         if self._help_clear is not None:
@@ -319,10 +300,10 @@ class Kiosk:
             self.failed_job = exc.job
             if exc.job.reason is FailureReason.DISCONNECTED:
                 await self._drop_printer()
-            await self._set_health("printer", "error", exc.job.describe())
+            await self._set_health("printer", DeviceHealth.ERROR, exc.job.describe())
             return Outcome.PRINT_FAILED, exc.job.describe(), job.job_id
         self.failed_job = None
-        await self._set_health("printer", "ok", "")
+        await self._set_health("printer", DeviceHealth.OK, "")
         return Outcome.PRINTED, done.describe(), job.job_id
 
     async def _open_printer(self) -> AsyncPrinter | None:
@@ -331,7 +312,8 @@ class Kiosk:
                 self.config.printer, status_timeout=self.config.printer_status_timeout_s)
         except HardwareError as exc:
             log.warning("ticket printer not available: %s", exc)
-            await self._set_health("printer", "error", f"cannot open printer: {exc}")
+            await self._set_health("printer", DeviceHealth.ERROR,
+                                   f"cannot open printer: {exc}")
             return None
         return self.printer
 
@@ -345,7 +327,7 @@ class Kiosk:
         """While the printer is not ok, ask it whether it recovered (paper refilled...)."""
         while True:
             await asyncio.sleep(self.config.printer_recheck_s)
-            if self.health.parts.get("printer") == "ok" or self._lock.locked():
+            if self.health.parts.get("printer") == DeviceHealth.OK or self._lock.locked():
                 continue
             printer = self.printer or await self._open_printer()
             if printer is None:
@@ -354,11 +336,11 @@ class Kiosk:
                 status = await printer.status()
             except PrinterError as exc:
                 await self._drop_printer()
-                await self._set_health("printer", "error", str(exc))
+                await self._set_health("printer", DeviceHealth.ERROR, str(exc))
                 continue
             if status.ok:
                 log.info("ticket printer ready again")
-                await self._set_health("printer", "ok", "")
+                await self._set_health("printer", DeviceHealth.OK, "")
 
     # -- health -----------------------------------------------------------------------------
 
@@ -390,7 +372,8 @@ class Kiosk:
 
     async def _report(self) -> None:
         parts = dict(self.health.parts)
-        state = "ready" if all(v in ("ok", "absent") for v in parts.values()) else "fault"
+        serving = (DeviceHealth.OK, DeviceHealth.ABSENT)
+        state = "ready" if all(v in serving for v in parts.values()) else "fault"
         if parts.get("help") == "requested":
             state = "help"
         if self._reported == (state, parts) or not self.client.connected:
@@ -420,25 +403,24 @@ class Kiosk:
     # -- the scanner ------------------------------------------------------------------------
 
     async def _scan_loop(self) -> None:
-        delay = limits.DEVICE_RETRY_MIN_S
+        backoff = Backoff(limits.DEVICE_RETRY_MIN_S, limits.DEVICE_RETRY_MAX_S, jitter=0.0)
         while True:
             scanner = SerialScanner(self.config.scanner, baudrate=self.config.scanner_baud,
                                     suffix=Suffix(self.config.scanner_suffix),
                                     on_error=self._scanner_garbage)
             try:
                 self._scanner = await scanner.open()
-                await self._set_health("scanner", "ok", "")
-                delay = limits.DEVICE_RETRY_MIN_S
+                await self._set_health("scanner", DeviceHealth.OK, "")
+                backoff.reset()
                 async for code in scanner:
                     await self.scanned(code)
             except (DeviceDisconnected, HardwareError) as exc:
-                await self._set_health("scanner", "error", str(exc))
+                await self._set_health("scanner", DeviceHealth.ERROR, str(exc))
             finally:
                 self._scanner = None
                 with contextlib.suppress(HardwareError):
                     await scanner.close()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, limits.DEVICE_RETRY_MAX_S)
+            await asyncio.sleep(backoff.next_delay())
 
     def _scanner_garbage(self, exc: HardwareError) -> None:
         log.warning("scanner: %s", exc)
@@ -457,133 +439,3 @@ class Kiosk:
             self._show(result)
             return result
         return await self.check_in(code)
-
-# -- the command line ---------------------------------------------------------------------------
-
-
-def register(sub: Any, name: str) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        name,
-        help="run the ticket kiosk (take tickets, check in bookings, print queue tickets)",
-        description=(
-            "Run the ticket kiosk agent: connect to the branch server as a kiosk, take "
-            "tickets and booking check-ins, print queue tickets. Input: lines on stdin "
-            "('jht', 'jht elderly', 'code BK-1001', 'reprint', 'help'), codes from a serial "
-            "scanner (--scanner), and a local HTTP endpoint (POST /ticket {\"service\": "
-            "\"jht\"}, POST /check-in {\"code\": \"BK-1001\"}, GET /status) and the touch "
-            "screen page (GET /) on 127.0.0.1:--control-port. Runs until Ctrl-C or SIGTERM. "
-            "Settings come from --config (section [kiosk]), BILIK_KIOSK_* variables and flags."
-        ),
-    )
-    parser.add_argument("--config", type=Path, help="kiosk.toml (section [kiosk])")
-    parser.add_argument("--server", help="branch server WebSocket URL, e.g. ws://10.0.0.2:8765/ws")
-    parser.add_argument("--token", help="device token (prefer --token-file)")
-    parser.add_argument("--token-file", type=Path, help="file holding the device token")
-    parser.add_argument("--id", help="expected device id (checked against the token)")
-    tls.add_flags(parser)
-    parser.add_argument("--printer", help="ticket printer address, e.g. serial:/dev/ttyUSB0")
-    parser.add_argument("--scanner", help="serial scanner for booking codes, e.g. /dev/ttyACM0")
-    parser.add_argument("--control-port", type=int,
-                        help="local control endpoint port (0: any free port; default 8791)")
-    parser.add_argument("--no-control", action="store_true", help="no local control endpoint")
-    parser.add_argument("--no-stdin", action="store_true", help="do not read commands on stdin")
-    parser.add_argument("--theme", choices=[t.value for t in themes.ThemeName],
-                        help="colours of the touch screen page")
-    parser.add_argument("--text-size", choices=[t.value for t in themes.TextSize],
-                        help="text size of the touch screen page")
-    parser.set_defaults(func=run)
-    inner = parser.add_subparsers(dest="kiosk_command", metavar="SUBCOMMAND")
-    enrolclient.add_command(inner, "kiosk", SECTION, load_config)
-    conf = inner.add_parser("config", help="print the default kiosk.toml with every setting")
-    conf.set_defaults(func=lambda args: print(cfg.describe(KioskConfig, SECTION)) or 0)
-
-
-def load_config(args: argparse.Namespace) -> KioskConfig:
-    config = cfg.load(KioskConfig, SECTION, path=args.config, overrides={
-        "server": args.server, "token": args.token, "token_file": args.token_file,
-        "id": args.id, "printer": args.printer, "scanner": args.scanner,
-        "control_port": args.control_port, "theme": args.theme, "text_size": args.text_size,
-        **tls.flag_overrides(args),
-    })
-    if args.no_control:
-        config = dataclasses.replace(config, control_port=None)
-    loopback.require_loopback("kiosk.control_host", config.control_host)
-    return config
-
-
-def _print_result(result: KioskResult) -> None:
-    lines = [f"[{result.outcome.value}] {result.message.both()}"]
-    if result.wait is not None and result.issued:
-        lines.append(f"  {result.wait.both()}")
-    print("\n".join(lines), flush=True)
-
-
-def run(args: argparse.Namespace) -> int:
-    config = load_config(args)
-    token = "" if tls.has_certificate(config) else read_token(
-        config.token, config.token_file, SECTION)
-    tls.check_url(config.server, config, SECTION)
-    return asyncio.run(_serve(config, token, stdin=not args.no_stdin))
-
-
-async def _serve(config: KioskConfig, token: str, *, stdin: bool) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    kiosk = Kiosk(config, token, on_show=_print_result)
-    await kiosk.start()
-    reader: asyncio.Task[None] | None = None
-    try:
-        try:
-            welcome = await kiosk.wait_connected(limits.CONNECT_TIMEOUT_S)
-            log.info("kiosk running", extra={"fields": {"device": welcome.device_id,
-                                                        "control": kiosk.control_url}})
-        except NotConnected as exc:
-            log.warning("%s; still trying", exc)  # the client keeps reconnecting
-        if kiosk.control_url:
-            print(f"control endpoint: {kiosk.control_url}", flush=True)
-        if stdin:
-            reader = loop.create_task(_read_stdin(kiosk), name="kiosk-stdin")
-        await stop.wait()
-    finally:
-        if reader is not None:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
-        await kiosk.stop()
-    return 0
-
-
-async def _read_stdin(kiosk: Kiosk) -> None:
-    """Console commands, one a line, until end of input (then the kiosk keeps running)."""
-    services = kiosk.config.services
-    stream = asyncio.StreamReader()
-    fd = sys.stdin.fileno()
-    try:
-        transport, _ = await asyncio.get_running_loop().connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(stream), sys.stdin)
-    except (ValueError, OSError) as exc:
-        log.info("not reading commands on stdin: %s", exc)
-        return
-    try:
-        print(usage(services), flush=True)
-        while line := await stream.readline():
-            try:
-                command = parse_command(line.decode("utf-8", "replace"), services)
-            except CommandError as exc:
-                print(f"? {exc}", flush=True)
-                continue
-            if isinstance(command, TakeTicket):
-                await kiosk.take_ticket(command.service, command.priority)
-            elif isinstance(command, CheckInCode):
-                await kiosk.check_in(command.code)
-            elif isinstance(command, Reprint):
-                if await kiosk.reprint() is None:
-                    print("nothing to reprint", flush=True)
-            elif isinstance(command, Help):
-                print(usage(services), flush=True)
-    finally:
-        transport.close()
-        with contextlib.suppress(OSError):
-            os.set_blocking(fd, True)  # leave the terminal as we found it

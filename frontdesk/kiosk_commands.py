@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bilik.codes import CodeKind, kind_of
-from signaling.queue import Priority
+from signaling.protocol import Priority
 
 PRIORITY_NAMES = tuple(x.value for x in Priority if x is not Priority.NONE)
 

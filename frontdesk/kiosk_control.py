@@ -34,6 +34,7 @@ from aiohttp import WSCloseCode, web
 
 from bilik import themes
 from bilik.catalogue import Message, text
+from bilik.devicehealth import DeviceHealth
 from frontdesk import limits, loopback
 from frontdesk.kiosk_commands import PRIORITY_NAMES, CommandError
 from frontdesk.kiosk_result import KioskResult, Outcome
@@ -171,7 +172,7 @@ class KioskControl:
         return {
             "connected": kiosk.client.connected,
             "health": dict(kiosk.health.parts),
-            "printer_out": kiosk.health.parts.get("printer") == "error",
+            "printer_out": kiosk.health.parts.get("printer") == DeviceHealth.ERROR,
         }
 
     async def _state(self, request: web.Request) -> web.Response:

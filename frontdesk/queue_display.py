@@ -13,17 +13,16 @@ While the server is unreachable the outputs say so: the pole shows the offline l
 the LED dashes, and the TV page its offline band (its feed socket is dropped and
 refused, so the page shows "Reconnecting..." and retries by itself).
 One renderer task writes every change, in order, coalescing bursts; a serial output
-that fails is reported (``Status`` health) and reopened with backoff.
+that fails is reported (``Status`` health) and reopened with backoff. ``bilik display`` runs it
+(:mod:`frontdesk.queue_display_cli`).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
 import os
-import signal
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -35,23 +34,22 @@ from aiohttp import web
 
 from bilik import __version__, tls
 from bilik import config as cfg
+from bilik.agent.settings import DeviceSettings
+from bilik.backoff import Backoff
+from bilik.devicehealth import DeviceHealth
 from bilik.tasks import TaskSet
 from frontdesk import limits
 from frontdesk.announcer import Announcer
 from frontdesk.calls_board import CallsBoard, booth_short, led_line, pole_lines, tv_calls
 from hardware.config import HardwareConfig
-from hardware.config import load_config as load_hardware
 from hardware.displays.led import LedDisplay, LedEncoder, LedFraming
 from hardware.displays.pole import PoleCommandSet, PoleDisplay, PoleEncoder
 from hardware.displays.tv import TvFeed, make_tv_app
 from hardware.errors import HardwareError
 from hardware.serialport import open_port
 from hardware.speech import Announcements, EspeakVoice
-from signaling import enrolclient
 from signaling import protocol as p
-from signaling.client import ClientState, SignalingClient
-from signaling.errors import ClientError, NotConnected
-from signaling.tokens import read_token
+from signaling.client import ClientError, ClientState, SignalingClient
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +58,7 @@ POLE_KINDS = tuple(k.value for k in PoleCommandSet)
 
 
 @dataclass(frozen=True)
-class DisplayConfig(tls.TlsSettings):
-    server: str = cfg.setting("ws://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
-    token: str | None = cfg.setting(
-        None, "Device token (prefer token_file: tokens in files stay out of ps)"
-    )
-    token_file: Path | None = cfg.setting(None, "File holding the device token")
-    id: str | None = cfg.setting(
-        None, "Expected device id; the display refuses to run if its token names another"
-    )
+class DisplayConfig(DeviceSettings):
     pole: str = cfg.setting("", "Pole display serial port (path or pyserial URL); empty: none")
     pole_kind: str = cfg.setting("pole-cd5220", "Pole display command set", choices=POLE_KINDS)
     pole_baud: int = cfg.setting(9600, "Pole display line speed", min=1200, max=115200)
@@ -124,8 +114,8 @@ class SerialOutput:
         self._port: serial.SerialBase | None = None
         self._driver: Any = None
         self._retry_at = 0.0
-        self._delay = limits.DEVICE_RETRY_MIN_S
-        self.health = "ok"
+        self._backoff = Backoff(limits.DEVICE_RETRY_MIN_S, limits.DEVICE_RETRY_MAX_S, jitter=0.0)
+        self.health = DeviceHealth.OK
         self.detail = ""
         self.shown: View | None = None
 
@@ -146,17 +136,16 @@ class SerialOutput:
             self._failed(exc)
             return
         self.shown = view
-        self.health, self.detail = "ok", ""
-        self._delay = limits.DEVICE_RETRY_MIN_S
+        self.health, self.detail = DeviceHealth.OK, ""
+        self._backoff.reset()
 
     def _failed(self, exc: BaseException) -> None:
-        if self.health == "ok":
+        if self.health is DeviceHealth.OK:
             log.warning("%s display failed: %s", self.name, exc)
-        self.health, self.detail = "error", f"{self.name}: {exc}"
+        self.health, self.detail = DeviceHealth.ERROR, f"{self.name}: {exc}"
         self.shown = None
         self.close()
-        self._retry_at = self._clock() + self._delay
-        self._delay = min(self._delay * 2, limits.DEVICE_RETRY_MAX_S)
+        self._retry_at = self._clock() + self._backoff.next_delay()
 
     def close(self) -> None:
         if self._port is not None:
@@ -195,7 +184,9 @@ class DisplayAgent:
         self.online = False
         self.client = SignalingClient(
             config.server, token, on_message=self._on_message, on_state=self._on_state,
-            software=f"bilik-display {__version__}", ssl_context=tls.client_context(config),
+            software=f"bilik-display {__version__}", device_id=config.id,
+            role=p.Role.DISPLAY,
+            ssl_context=tls.client_context(config),
         )
         self.outputs: list[SerialOutput] = []
         if config.pole:
@@ -243,13 +234,11 @@ class DisplayAgent:
         self._dirty.set()
         await self.client.start()
 
-    async def wait_connected(self, timeout: float) -> p.Welcome:
+    async def wait_connected(self, timeout: float) -> str:
+        """Wait for the branch server's welcome; this display's device id (the client
+        refuses a token of another role or naming another device)."""
         welcome = await self.client.wait_connected(timeout)
-        if welcome.role != p.Role.DISPLAY:
-            raise ClientError(f"the token is for a {welcome.role}, not a display")
-        if self.config.id and welcome.device_id != self.config.id:
-            raise ClientError(f"the token names {welcome.device_id}, not {self.config.id}")
-        return welcome
+        return welcome.device_id
 
     async def stop(self) -> None:
         await self.client.close()
@@ -313,7 +302,7 @@ class DisplayAgent:
             await asyncio.sleep(limits.EXPIRE_CHECK_S)
             if self.board.expire(self.clock()):
                 self._dirty.set()
-            elif any(o.health != "ok" for o in self.outputs):
+            elif any(o.health is not DeviceHealth.OK for o in self.outputs):
                 self._dirty.set()  # a failed output gets its retry
 
     async def rendered(self, timeout: float) -> View:
@@ -329,9 +318,9 @@ class DisplayAgent:
         return self.view()
 
     async def _report(self) -> None:
-        health = {o.name: o.health for o in self.outputs}
+        health: dict[str, str] = {o.name: o.health for o in self.outputs}
         if self.feed is not None:
-            health["tv"] = "ok"
+            health["tv"] = DeviceHealth.OK
         if self.announcer is not None:
             health["speech"] = self.announcer.health
         if self._reported == health or not self.client.connected:
@@ -339,7 +328,7 @@ class DisplayAgent:
         details = [o.detail for o in self.outputs] + [
             self.announcer.detail if self.announcer is not None else ""]
         detail = "; ".join(d for d in details if d)
-        state = "ready" if all(v == "ok" for v in health.values()) else "fault"
+        state = "ready" if all(v == DeviceHealth.OK for v in health.values()) else "fault"
         try:
             await self.client.request(p.Status(state=state, health=health, detail=detail[:500]),
                                       timeout=limits.REPORT_TIMEOUT_S)
@@ -384,84 +373,3 @@ class DisplayAgent:
         # then retries with backoff and is refused (503) until the server is back.
         for transport in list(self._tv_sockets):
             transport.close()
-
-
-# -- the command line ---------------------------------------------------------------------------
-
-
-def register(sub: Any, name: str) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        name,
-        help="run the queue display (pole, LED and/or TV page showing the calls)",
-        description=(
-            "Run the queue display agent: connect to the branch server as a display and "
-            "show each call ('A001 ke Bilik 1 / A001 to Booth 1') on a 2x20 pole display "
-            "(--pole), an RS-485 LED display (--led; framing from [hardware] in --config) "
-            "and/or the TV page served on --tv-host:--tv-port (default 127.0.0.1:8790). "
-            "Runs until Ctrl-C or SIGTERM. Settings come from --config (section [display]), "
-            "BILIK_DISPLAY_* variables and flags."
-        ),
-    )
-    parser.add_argument("--config", type=Path,
-                        help="display.toml (section [display]; LED framing in [hardware])")
-    parser.add_argument("--server", help="branch server WebSocket URL, e.g. ws://10.0.0.2:8765/ws")
-    parser.add_argument("--token", help="device token (prefer --token-file)")
-    parser.add_argument("--token-file", type=Path, help="file holding the device token")
-    parser.add_argument("--id", help="expected device id (checked against the token)")
-    tls.add_flags(parser)
-    parser.add_argument("--pole", help="pole display serial port, e.g. /dev/ttyUSB0")
-    parser.add_argument("--pole-kind", choices=POLE_KINDS, help="pole display command set")
-    parser.add_argument("--led", help="RS-485 LED display serial port")
-    parser.add_argument("--tv-host", help="address to serve the TV page on")
-    parser.add_argument("--tv-port", type=int, help="port to serve the TV page on (0: any)")
-    parser.add_argument("--no-tv", action="store_true", help="do not serve the TV page")
-    parser.add_argument("--no-speak", action="store_true",
-                        help="do not speak the calls aloud on the TV page")
-    parser.add_argument("--volume", type=float, help="loudness of the spoken calls, 0..1")
-    parser.set_defaults(func=run)
-    inner = parser.add_subparsers(dest="display_command", metavar="SUBCOMMAND")
-    enrolclient.add_command(inner, "display", SECTION, load_config)
-    conf = inner.add_parser("config", help="print the default display.toml with every setting")
-    conf.set_defaults(func=lambda args: print(cfg.describe(DisplayConfig, SECTION)) or 0)
-
-
-def load_config(args: argparse.Namespace) -> DisplayConfig:
-    return cfg.load(DisplayConfig, SECTION, path=args.config, overrides={
-        "server": args.server, "token": args.token, "token_file": args.token_file,
-        "id": args.id, "pole": args.pole, "pole_kind": args.pole_kind, "led": args.led,
-        "tv_host": args.tv_host, "tv_port": args.tv_port,
-        "tv": False if args.no_tv else None,
-        "speak": False if args.no_speak else None, "volume": args.volume,
-        **tls.flag_overrides(args),
-    })
-
-
-def run(args: argparse.Namespace) -> int:
-    config = load_config(args)
-    hardware = load_hardware(args.config)
-    token = "" if tls.has_certificate(config) else read_token(
-        config.token, config.token_file, SECTION)
-    tls.check_url(config.server, config, SECTION)
-    return asyncio.run(_serve(config, token, hardware))
-
-
-async def _serve(config: DisplayConfig, token: str, hardware: HardwareConfig) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    agent = DisplayAgent(config, token, hardware=hardware)
-    await agent.start()
-    try:
-        if agent.tv_url:
-            print(f"TV page: {agent.tv_url}", flush=True)
-        try:
-            welcome = await agent.wait_connected(limits.CONNECT_TIMEOUT_S)
-            log.info("display running", extra={"fields": {"device": welcome.device_id}})
-        except NotConnected as exc:
-            log.warning("%s; still trying", exc)  # the client keeps reconnecting
-        await stop.wait()
-    finally:
-        await agent.stop()
-    return 0
-

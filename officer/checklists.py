@@ -13,7 +13,7 @@ from __future__ import annotations
 from bilik import documents
 from bilik.documents import ChecklistItem as Item
 from bilik.documents import MissingChecklist
-from signaling.cases import OUTCOMES as SERVER_OUTCOMES
+from signaling.protocol import OUTCOME_CODES as SERVER_OUTCOMES
 
 __all__ = [
     "CHECKLISTS",

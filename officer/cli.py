@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 from pathlib import Path
 from typing import Any
 
 from bilik import config as cfg
-from bilik import cvthreads, gcpause, tls
+from bilik import cvthreads, gcpause
+from bilik.agent.serve import serve
+from bilik.agent.settings import add_connection_flags, connection_overrides
+from bilik.agent.token import device_credential
 from officer import limits
 from officer.config import HubConfig
 from signaling import enrolclient
-from signaling.errors import NotConnected
-from signaling.tokens import read_token
+from signaling.client import NotConnected
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +34,7 @@ def register(sub: Any, name: str) -> None:
         ),
     )
     parser.add_argument("--config", type=Path, help="hub.toml (section [hub])")
-    parser.add_argument("--server", help="branch server WebSocket URL, e.g. ws://10.0.0.2:8765/ws")
-    parser.add_argument("--token", help="device token (prefer --token-file)")
-    parser.add_argument("--token-file", type=Path, help="file holding the device token")
-    parser.add_argument("--id", help="expected device id (checked against the token)")
-    tls.add_flags(parser)
+    add_connection_flags(parser)
     parser.add_argument("--max-booths", type=int, help="booths served at once (1-6, default 6)")
     parser.add_argument(
         "--media-offline-s", type=float, help="seconds without video before a slot is freed"
@@ -63,10 +60,7 @@ def load_config(args: argparse.Namespace) -> HubConfig:
         "hub",
         path=args.config,
         overrides={
-            "server": args.server,
-            "token": args.token,
-            "token_file": args.token_file,
-            "id": args.id,
+            **connection_overrides(args),
             "max_booths": args.max_booths,
             "media_offline_s": args.media_offline_s,
             "metrics_host": args.metrics_host,
@@ -74,18 +68,13 @@ def load_config(args: argparse.Namespace) -> HubConfig:
             "ice_addresses": args.ice_addresses,
             "synthetic_officer": args.synthetic_officer,
             "inspect_video": args.inspect_video,
-            **tls.flag_overrides(args),
         },
     )
 
 
-
-
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
-    token = "" if tls.has_certificate(config) else read_token(
-        config.token, config.token_file, "hub")
-    tls.check_url(config.server, config, "hub")
+    token = device_credential(config, config.token, config.token_file, config.server, "hub")
     asyncio.run(_serve(config, token))
     return 0
 
@@ -93,23 +82,11 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(config: HubConfig, token: str) -> None:
     from officer.hub import Hub  # aiortc is imported only when the hub runs
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     cvthreads.single_threaded()
     hub = Hub(config, token)
-    await hub.start()
-    gcpause.settle()  # no full-collection pauses in the middle of six video streams
-    try:
-        try:
-            device = await hub.wait_connected(limits.CONNECT_TIMEOUT_S)
-            log.info(
-                "officer hub running",
-                extra={"fields": {"device": device, "metrics_port": hub.metrics_port}},
-            )
-        except NotConnected as exc:
-            log.warning("%s; still trying", exc)
-        await stop.wait()
-    finally:
-        await hub.stop()
+    await serve(
+        hub, "officer hub", connect_timeout=limits.CONNECT_TIMEOUT_S, still_trying=NotConnected,
+        # No full-collection pauses in the middle of six video streams.
+        started=gcpause.settle,
+        fields=lambda: {"metrics_port": hub.metrics_port},
+    )

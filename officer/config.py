@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
+from bilik.agent.settings import DeviceSettings
 from bilik.config import setting
-from bilik.tls import TlsSettings
 from officer import limits
 
 
 @dataclass(frozen=True)
-class HubConfig(TlsSettings):
-    server: str = setting("ws://127.0.0.1:8765/ws", "WebSocket URL of the branch server")
-    token: str | None = setting(
-        None, "Device token (prefer token_file: a token in a file stays out of `ps`)"
-    )
-    token_file: Path | None = setting(None, "File holding the device token")
-    id: str | None = setting(
-        None, "Expected device id; the hub refuses to run if its token names another"
-    )
+class HubConfig(DeviceSettings):
     max_booths: int = setting(
         limits.MAX_BOOTHS, "Booths served at once", min=1, max=limits.MAX_BOOTHS
     )

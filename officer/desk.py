@@ -22,7 +22,7 @@ from officer import alerts, limits
 from officer.checklists import OUTCOMES
 from officer.errors import OfficerError
 from signaling import protocol as p
-from signaling.errors import ClientError
+from signaling.client import ClientError
 
 if TYPE_CHECKING:
     from officer.hub import Hub

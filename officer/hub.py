@@ -45,8 +45,7 @@ from officer.peers import DropReason, HubPeer, SlotState
 from officer.returnmedia import ReturnStreams, ReturnTrack
 from officer.synthetic import hub_streams
 from signaling import protocol as p
-from signaling.client import ClientState, SignalingClient
-from signaling.errors import ClientError
+from signaling.client import ClientError, ClientState, SignalingClient
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +75,8 @@ class Hub:
             on_message=self._on_message,
             on_state=self._on_client_state,
             software=SOFTWARE,
+            device_id=config.id,
+            role=p.Role.HUB,
             ssl_context=tls.client_context(config),
         )
         self.device_id: str | None = None
@@ -121,13 +122,9 @@ class Hub:
         await self.client.start()
 
     async def wait_connected(self, timeout: float = limits.CONNECT_TIMEOUT_S) -> str:
-        """Wait for the branch server's welcome; returns this hub's device id."""
+        """Wait for the branch server's welcome; returns this hub's device id (the client
+        refuses a token naming another device: :class:`signaling.client.Refused`)."""
         welcome = await self.client.wait_connected(timeout)
-        if self.config.id is not None and welcome.device_id != self.config.id:
-            raise OfficerError(
-                f"the token is for device {welcome.device_id!r}, but this hub is configured "
-                f"as {self.config.id!r}"
-            )
         return welcome.device_id
 
     async def stop(self) -> None:
@@ -154,13 +151,6 @@ class Hub:
 
     def _on_client_state(self, state: ClientState) -> None:
         if state is ClientState.CONNECTED and self.client.welcome is not None:
-            if self.config.id is not None and self.client.welcome.device_id != self.config.id:
-                log.error(
-                    "token is for %s, configured id is %s; not taking booths",
-                    self.client.welcome.device_id,
-                    self.config.id,
-                )
-                return
             self.device_id = self.client.welcome.device_id
             if self.config.lost_grace_s is None:
                 self.lost_grace_s = self.client.welcome.resume_window_s

@@ -1,50 +1,24 @@
 """The admin API under ``/api``: devices, pairings, audit log and credentials.
 
 Every call needs ``Authorization: Bearer <token>`` with a token of role ``admin``.
-Errors are JSON: ``{"error": code, "detail": "..."}`` with a matching HTTP status.
+Errors are JSON: ``{"error": code, "detail": "..."}`` with a matching HTTP status
+(:func:`signaling.problems.problem`); the role check is :mod:`signaling.roleguard`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from signaling import limits, tokens
-from signaling.errors import TokenError
+from signaling.problems import problem
 from signaling.protocol import ReleaseReason, Role
 from signaling.requestbody import read_json_object
+from signaling.roleguard import GRANT_KEY, admin_only
+from signaling.server import SERVER_KEY
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-GRANT_KEY: web.RequestKey[tokens.Grant] = web.RequestKey("bilik_grant", tokens.Grant)
-
-
-def _error(status: int, code: str, detail: str) -> web.Response:
-    return web.json_response({"error": code, "detail": detail}, status=status)
-
-
-def admin_only(handler: Handler) -> Handler:
-    """Wrap an HTTP handler so that only a verified admin token reaches it (GRANT_KEY)."""
-
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        from signaling.server import SERVER_KEY
-
-        server = request.app[SERVER_KEY]
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            return _error(401, "unauthorized", "send Authorization: Bearer <admin token>")
-        try:
-            grant = tokens.verify(server.secret, header[7:].strip(), now=server.clock())
-        except TokenError as exc:
-            return _error(401, "unauthorized", str(exc))
-        if grant.role is not Role.ADMIN:
-            return _error(403, "forbidden", f"a {grant.role} token cannot use the admin API")
-        request[GRANT_KEY] = grant
-        return await handler(request)
-
-    return wrapped
+__all__ = ["GRANT_KEY", "add_routes", "admin_only"]
 
 
 def _int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
@@ -54,23 +28,14 @@ def _int_param(request: web.Request, name: str, default: int, lo: int, hi: int) 
     try:
         value = int(raw)
     except ValueError:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "bad_request", "detail": f"{name} must be an integer"}),
-            content_type="application/json",
-        ) from None
+        raise problem(400, "bad_request", f"{name} must be an integer") from None
     if not lo <= value <= hi:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "bad_request",
-                             "detail": f"{name} must be between {lo} and {hi}"}),
-            content_type="application/json",
-        )
+        raise problem(400, "bad_request", f"{name} must be between {lo} and {hi}")
     return value
 
 
 @admin_only
 async def list_devices(request: web.Request) -> web.Response:
-    from signaling.server import SERVER_KEY
-
     server = request.app[SERVER_KEY]
     devices = await server.db.call(server.db.sync.devices)
     for device in devices:
@@ -80,8 +45,6 @@ async def list_devices(request: web.Request) -> web.Response:
 
 @admin_only
 async def list_pairings(request: web.Request) -> web.Response:
-    from signaling.server import SERVER_KEY
-
     server = request.app[SERVER_KEY]
     limit = _int_param(request, "limit", 200, 1, limits.AUDIT_PAGE_MAX)
     records = await server.db.call(server.db.sync.pairings, limit)
@@ -94,20 +57,16 @@ async def list_pairings(request: web.Request) -> web.Response:
 
 @admin_only
 async def release_pairing(request: web.Request) -> web.Response:
-    from signaling.server import SERVER_KEY
-
     server = request.app[SERVER_KEY]
     pairing_id = request.match_info["pairing"]
     if not await server.release(pairing_id, ReleaseReason.ADMIN,
                                 actor=request[GRANT_KEY].device_id):
-        return _error(404, "not_found", f"no active pairing {pairing_id}")
+        raise problem(404, "not_found", f"no active pairing {pairing_id}")
     return web.json_response({"released": pairing_id})
 
 
 @admin_only
 async def audit_log(request: web.Request) -> web.Response:
-    from signaling.server import SERVER_KEY
-
     server = request.app[SERVER_KEY]
     after = _int_param(request, "after", 0, 0, 2**62)
     limit = _int_param(request, "limit", 100, 1, limits.AUDIT_PAGE_MAX)
@@ -117,26 +76,24 @@ async def audit_log(request: web.Request) -> web.Response:
 
 @admin_only
 async def issue_token(request: web.Request) -> web.Response:
-    from signaling.server import SERVER_KEY
-
     server = request.app[SERVER_KEY]
     body = await read_json_object(request, fields="role, id, ttl_s")
     role, device_id = body.get("role"), body.get("id")
     ttl = body.get("ttl_s", limits.DEFAULT_TOKEN_TTL_S)
     if role not in {r.value for r in Role}:
-        return _error(400, "bad_request", "role must be one of " + ", ".join(r.value for r in Role))
+        raise problem(400, "bad_request", "role must be one of " + ", ".join(r.value for r in Role))
     if not isinstance(device_id, str):
-        return _error(400, "bad_request", "id must be a string")
+        raise problem(400, "bad_request", "id must be a string")
     if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl <= 10 * 365 * 86400:
-        return _error(400, "bad_request", "ttl_s must be a number of seconds up to ten years")
+        raise problem(400, "bad_request", "ttl_s must be a number of seconds up to ten years")
     known = server.roles.get(device_id)
     if known is not None and known.value != role:
-        return _error(409, "role_conflict",
+        raise problem(409, "role_conflict",
                       f"{device_id} is a {known}; an id keeps its role (use a new id)")
     try:
         token = tokens.issue(server.secret, device_id, role, now=server.clock(), ttl_s=float(ttl))
     except ValueError as exc:
-        return _error(400, "bad_request", str(exc))
+        raise problem(400, "bad_request", str(exc)) from None
     await server.db.call(server.db.sync.audit, server.clock(), request[GRANT_KEY].device_id,
                          "token_issued", device_id, {"role": role, "ttl_s": ttl})
     return web.json_response({"token": token, "id": device_id, "role": role})

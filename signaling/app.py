@@ -1,21 +1,47 @@
 """The branch server's aiohttp application: the device socket, health, metrics, the admin API
-and the features, with the gate's request bookkeeping and per-route body limits."""
+and the features, with the gate's request bookkeeping and per-route body limits.
+
+This is the one module that wires the server: it imports :class:`BranchServer` and every
+feature; no feature imports it, and the server imports no feature. A feature is a module with
+``setup(app, server)`` that adds its message handlers, device hooks, HTTP routes and tables
+(``Store.migrate_feature``); to add one, import it here and put it in :data:`FEATURES`.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import importlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from types import ModuleType
 from typing import Any
 
 from aiohttp import web
 
-from bilik import documents
+from bilik import documents as document_kinds
 from bilik.errors import ConfigError
-from signaling import limits
+from signaling import (
+    admin,
+    cases,
+    documentshttp,
+    enrolment,
+    helpcalls,
+    limits,
+    queuehttp,
+    readings,
+    revocation,
+)
+from signaling.branchqueue import RULES_KEY
 from signaling.config import ServerConfig
+from signaling.metrics import CONTENT_TYPE
 from signaling.queue.rules import QueueRules
-from signaling.server import FEATURES, SERVER_KEY, BranchServer
+from signaling.server import SERVER_KEY, BranchServer
+
+__all__ = ["FEATURES", "SERVER_KEY", "make_app"]
+
+# The features, set up in this order: the queue first (cases wrap its Transfer and Park
+# handlers), documents before readings (readings read the document records).
+# enrolment and revocation: device certificates (docs/security.md).
+FEATURES: tuple[ModuleType, ...] = (queuehttp, documentshttp, readings, cases, helpcalls,
+                                    enrolment, revocation)
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -23,22 +49,20 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    from signaling.metrics import CONTENT_TYPE
-
     body = request.app[SERVER_KEY].metrics.render()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 async def _document_kinds(request: web.Request) -> web.Response:
-    return web.json_response(documents.as_json())
+    return web.json_response(document_kinds.as_json())
 
 
 def _require_checklists(rules: QueueRules) -> None:
     """Every service the queue offers must have its checklist: refused at start-up, never
     served with another service's list."""
     try:
-        documents.require_checklists(rules.services)
-    except documents.MissingChecklist as exc:
+        document_kinds.require_checklists(rules.services)
+    except document_kinds.MissingChecklist as exc:
         raise ConfigError("queue.services", str(exc)) from None
 
 
@@ -47,9 +71,6 @@ def make_app(
     queue_rules: QueueRules | None = None,
 ) -> web.Application:
     """The aiohttp application of a branch server; the server starts and stops with it."""
-    from signaling import admin
-    from signaling.branchqueue import RULES_KEY
-
     _require_checklists(queue_rules or QueueRules())
     branch = server or BranchServer(config)
 
@@ -90,5 +111,6 @@ def make_app(
     app.router.add_get("/api/document-kinds", _document_kinds)
     admin.add_routes(app)
     for feature in FEATURES:
-        importlib.import_module(feature).setup(app, branch)
+        setup: Callable[[web.Application, BranchServer], None] = feature.setup
+        setup(app, branch)
     return app

@@ -14,177 +14,49 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
-import secrets
-import sqlite3
-from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import Counter, Gauge
 
+from bilik.tasks import TaskSet
 from signaling import crashpoint
 from signaling import protocol as p
-from signaling.errors import ProtocolError
+from signaling import queuerecords as records
 from signaling.pairing import Pairing
-from signaling.protocol import ErrorCode, ReleaseReason, Role
-from signaling.queue import Priority, Scheduler
+from signaling.protocol import ReleaseReason, Role
+from signaling.queue import Scheduler
 from signaling.queue import decisions as de
 from signaling.queue import events as ev
 from signaling.queue import limits as qlimits
 from signaling.queue import stats as qstats
 from signaling.queue.errors import QueueError
 from signaling.queue.rules import QueueRules
+from signaling.queuemapping import (
+    UNPAIR_REASON,
+    booth_label,
+    broken_parts,
+    calls_now,
+    fault_reason,
+    queue_view,
+)
+from signaling.queuemetrics import QueueMetrics
+from signaling.queuerequests import QueueRequests, Reply
 from signaling.server import BranchServer, Connection
-from signaling.store import Store
+
+__all__ = ["QUEUE_KEY", "RULES_KEY", "BranchQueue", "booth_label", "fault_reason"]
 
 log = logging.getLogger(__name__)
 
 RULES_KEY: web.AppKey[QueueRules] = web.AppKey("bilik_queue_rules")
 QUEUE_KEY: web.AppKey[BranchQueue] = web.AppKey("bilik_queue")
 
-# (device to answer, builds the answer from the event's decisions)
-Reply = tuple[str, Callable[[list[de.Decision]], p.Message | None]]
-
 HUB_FAILOVER_S = 5.0  # a hub gone this long has its booths re-paired with other hubs
 STATS_REFRESH_S = 30.0  # how often today's figures are recomputed for /metrics
-# The journal is the record; the state is snapshotted every this many events, and a
-# restart replays the journal after the snapshot through the (deterministic) core.
-SNAPSHOT_EVERY = 100
+SNAPSHOT_EVERY = 100  # events between snapshots of the state (see signaling.queuerecords)
 MAX_UPLOAD_BYTES = qlimits.MAX_IMPORT_BYTES  # appointment imports (docs: 4 MiB, 5,000 rows)
 
-STEPS = [
-    """
-    CREATE TABLE queue_state (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        state TEXT NOT NULL,
-        updated REAL NOT NULL
-    );
-    CREATE TABLE queue_journal (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        at REAL NOT NULL,
-        actor TEXT NOT NULL,
-        event TEXT NOT NULL,
-        decisions TEXT NOT NULL
-    );
-    CREATE INDEX queue_journal_at ON queue_journal(at);
-    """,
-    # 2: the snapshot names the last journal entry it includes; later entries are replayed
-    """
-    ALTER TABLE queue_state ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
-    UPDATE queue_state SET seq = (SELECT COALESCE(MAX(seq), 0) FROM queue_journal);
-    """,
-]
-
-_UNPAIR_REASON = {
-    de.UnpairReason.DONE: ReleaseReason.DONE,
-    de.UnpairReason.HUB_OFFLINE: ReleaseReason.PEER_OFFLINE,
-    de.UnpairReason.BOOTH_FAULT: ReleaseReason.FAULT,
-    de.UnpairReason.TRANSFER: ReleaseReason.TRANSFER,
-    de.UnpairReason.SPILL: ReleaseReason.TRANSFER,
-    de.UnpairReason.PARK: ReleaseReason.PARK,
-}
-
-
-def booth_label(booth_id: str) -> str:
-    """``booth-03`` -> ``Bilik 3``: what the queue display shows."""
-    match = re.search(r"(\d+)$", booth_id)
-    return f"Bilik {int(match.group(1))}" if match else booth_id
-
-
-def fault_reason(broken: list[str]) -> str:
-    """``device: camera, printer`` for a booth's broken parts, cut to what an event holds
-    (a status may name 32 parts of 64 characters each)."""
-    reason = "device: " + ", ".join(broken)
-    if len(reason) <= qlimits.MAX_REASON_CHARS:
-        return reason
-    return reason[: qlimits.MAX_REASON_CHARS - 1] + "\u2026"
-
-
-# -- store functions (run on the store thread) ------------------------------------------------
-
-
-AUDITED = {"ticket_issued", "checked_in", "call", "recall", "no_show", "claimed", "move",
-           "repair"}
-
-
-def _load_state(store: Store) -> tuple[str | None, int, list[tuple[float, str]]]:
-    """The last snapshot, the journal entry it ends at, and the events recorded after it."""
-    row = store.execute("SELECT state, seq FROM queue_state WHERE id = 1").fetchone()
-    state, seq = (None, 0) if row is None else (str(row[0]), int(row[1]))
-    later = store.execute(
-        "SELECT at, event FROM queue_journal WHERE seq > ? ORDER BY seq", (seq,)
-    ).fetchall()
-    return state, seq, [(float(r[0]), str(r[1])) for r in later]
-
-
-def _save(store: Store, snapshot: str | None, at: float, actor: str, event: str,
-          decisions: str) -> None:
-    """One transaction: the journal entry, its audit rows and, now and then, a snapshot."""
-    def work(db: sqlite3.Connection) -> None:
-        cursor = db.execute(
-            "INSERT INTO queue_journal (at, actor, event, decisions) VALUES (?, ?, ?, ?)",
-            (at, actor, event, decisions),
-        )
-        if snapshot is not None:
-            db.execute(
-                "INSERT INTO queue_state (id, state, updated, seq) VALUES (1, ?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET state = excluded.state, "
-                "updated = excluded.updated, seq = excluded.seq",
-                (snapshot, at, cursor.lastrowid),
-            )
-        for d in json.loads(decisions):
-            if d.get("kind") in AUDITED and d.get("ticket"):
-                store._audit(db, at, actor, "queue_" + d["kind"], d["ticket"], d)
-
-    store.transaction(work)
-
-
-def _journal(store: Store, since: float) -> list[tuple[float, str, str]]:
-    rows = store.execute(
-        "SELECT at, event, decisions FROM queue_journal WHERE at >= ? ORDER BY seq", (since,)
-    ).fetchall()
-    return [(float(r[0]), str(r[1]), str(r[2])) for r in rows]
-
-
-class QueueMetrics:
-    def __init__(self, server: BranchServer) -> None:
-        registry = server.metrics.registry
-        self.decisions = Counter("bilik_queue_decisions", "Queue decisions, by kind", ["kind"],
-                                 registry=registry)
-        self.waiting = Gauge("bilik_queue_waiting", "Tickets waiting to be called",
-                             registry=registry)
-        self.max_wait = Gauge("bilik_queue_expected_wait_max_seconds",
-                              "Longest expected wait of a waiting ticket", registry=registry)
-        self.at_risk = Counter("bilik_queue_appointments_at_risk",
-                               "Appointment late alerts raised", registry=registry)
-        self.refused = Counter("bilik_queue_refused", "Queue events refused, by code", ["code"],
-                               registry=registry)
-        # Today's figures (local day), refreshed every STATS_REFRESH_S from the journal.
-        self.today = Gauge("bilik_queue_today", "Today's queue figures, by figure", ["figure"],
-                           registry=registry)
-
-    def publish(self, day: dict[str, Any]) -> None:
-        figures = {
-            "issued": day.get("issued"),
-            "claims": day.get("claims"),
-            "no_shows": day.get("no_shows"),
-            "bookings_missed": day.get("bookings_missed"),
-            "late_alerts": day.get("late_alerts"),
-            "wait_p50_seconds": day.get("wait", {}).get("p50_s"),
-            "wait_p95_seconds": day.get("wait", {}).get("p95_s"),
-            "handle_p50_seconds": day.get("handle", {}).get("p50_s"),
-            "claims_per_officer_hour": day.get("claims_per_officer_hour"),
-            "officer_utilisation": day.get("officer_utilisation"),
-            "appointments_within_sla": day.get("appointments_within_sla"),
-            "appointment_lateness_p95_seconds": day.get("appointment_lateness_p95_s"),
-        }
-        for name, value in figures.items():
-            self.today.labels(name).set(float("nan") if value is None else float(value))
-
-
-class BranchQueue:
-    """The queue of one branch server."""
+class BranchQueue(QueueRequests):
+    """The queue of one branch server; its message handlers are :class:`QueueRequests`."""
 
     def __init__(self, server: BranchServer, rules: QueueRules, *, branch: str,
                  hub_failover_s: float = HUB_FAILOVER_S) -> None:
@@ -193,7 +65,7 @@ class BranchQueue:
         self.branch = branch
         self.hub_failover_s = hub_failover_s
         self.scheduler = Scheduler(rules, branch=branch, now=server.clock())
-        self.metrics = QueueMetrics(server)
+        self.metrics = QueueMetrics(server.metrics.registry)
         self.hub_slots: dict[str, int] = {}
         self._lock = asyncio.Lock()
         self._timer: asyncio.TimerHandle | None = None
@@ -203,7 +75,7 @@ class BranchQueue:
         self.snapshot_every = SNAPSHOT_EVERY
         self._since_snapshot = 0
         self._deferred: list[tuple[ev.Event, str]] = []
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.tasks = TaskSet()
         self._capacity_dirty: dict[str, None] = {}  # hubs whose free slots changed, in order
         self._capacity_flush: asyncio.Task[None] | None = None
 
@@ -211,7 +83,7 @@ class BranchQueue:
 
     async def start(self) -> None:
         db = self.server.db
-        await db.call(db.sync.migrate_feature, "queue", STEPS)
+        await db.call(db.sync.migrate_feature, "queue", records.STEPS)
         self.scheduler = await self._restore(self.server.clock())
         if self.scheduler.tickets or self.scheduler.booths:
             log.info("queue resumed", extra={"fields": {
@@ -221,7 +93,7 @@ class BranchQueue:
             if hub.online:
                 self._arm_failover(hub.id)
         self._arm()
-        self._spawn(self._refresh_stats(), "queue-stats")
+        self.tasks.spawn(self._refresh_stats(), "queue-stats")
 
     async def _refresh_stats(self) -> None:
         while True:
@@ -247,15 +119,7 @@ class BranchQueue:
         for handle in self._failover.values():
             handle.cancel()
         self._failover.clear()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    def _spawn(self, coro: Any, name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        await self.tasks.cancel_all()
 
     # -- the one way in ---------------------------------------------------------------------
 
@@ -303,7 +167,7 @@ class BranchQueue:
             snapshot = json.dumps(self.scheduler.to_dict())
         try:
             await self.server.db.call(
-                _save, self.server.db.sync, snapshot, now, actor,
+                records.save, self.server.db.sync, snapshot, now, actor,
                 json.dumps(event.to_dict()), json.dumps([d.to_dict() for d in decisions]),
             )
         except Exception:
@@ -331,7 +195,7 @@ class BranchQueue:
     async def _restore(self, now: float) -> Scheduler:
         """The state on disk: the last snapshot, then every event journaled after it."""
         db = self.server.db
-        state, _seq, later = await db.call(_load_state, db.sync)
+        state, _seq, later = await db.call(records.load_state, db.sync)
         scheduler = (Scheduler.from_dict(json.loads(state), self.rules) if state is not None
                      else Scheduler(self.rules, branch=self.branch, now=later[0][0] if later
                                     else now))
@@ -350,7 +214,7 @@ class BranchQueue:
             return
         delay = max(0.0, deadline - self.server.clock())
         self._timer = asyncio.get_running_loop().call_later(
-            delay, lambda: self._spawn(self._tick(), "queue-tick"))
+            delay, lambda: self.tasks.spawn(self._tick(), "queue-tick"))
 
     async def _tick(self) -> None:
         self._timer = None
@@ -384,10 +248,10 @@ class BranchQueue:
         elif isinstance(d, de.Pair):
             await self._pair(d.booth, d.hub, d.ticket)
         elif isinstance(d, de.Repair):
-            await self._unpair(d.booth, _UNPAIR_REASON[d.reason])
+            await self._unpair(d.booth, UNPAIR_REASON[d.reason])
             await self._pair(d.booth, d.hub, d.ticket)
         elif isinstance(d, de.Unpair):
-            await self._unpair(d.booth, _UNPAIR_REASON[d.reason])
+            await self._unpair(d.booth, UNPAIR_REASON[d.reason])
         elif isinstance(d, de.SessionClosed):
             await self._unpair(d.booth, ReleaseReason.DONE)
         elif isinstance(d, de.WaitForHub):
@@ -451,12 +315,8 @@ class BranchQueue:
                 handle.cancel()
         elif conn.role is Role.DISPLAY:
             # A display that (re)connects shows what is being called now.
-            for booth in self.scheduler.booths.values():
-                ticket = self.scheduler.tickets.get(booth.ticket or "")
-                if booth.state.value == "calling" and ticket is not None:
-                    await self.server.send_to(conn.device_id, p.Called(
-                        ticket=ticket.id, number=ticket.number, booth=booth.id,
-                        label=booth.label, attempt=ticket.recalls))
+            for called in calls_now(self.scheduler):
+                await self.server.send_to(conn.device_id, called)
 
     async def on_disconnect(self, device: str, role: Role) -> None:
         if role is Role.HUB and device in self.scheduler.hubs:
@@ -467,7 +327,7 @@ class BranchQueue:
         if old is not None:
             old.cancel()
         self._failover[hub] = asyncio.get_running_loop().call_later(
-            self.hub_failover_s, lambda: self._spawn(self._hub_gone(hub), f"failover-{hub}"))
+            self.hub_failover_s, lambda: self.tasks.spawn(self._hub_gone(hub), f"failover-{hub}"))
 
     async def _hub_gone(self, hub: str) -> None:
         self._failover.pop(hub, None)
@@ -484,7 +344,7 @@ class BranchQueue:
         if conn.role is not Role.BOOTH or conn.device_id not in self.scheduler.booths:
             return
         booth = self.scheduler.booths[conn.device_id]
-        broken = sorted(k for k, v in msg.health.items() if v not in ("ok", "absent-ok"))
+        broken = broken_parts(msg.health)
         if broken and not booth.faulty:
             await self.safe(ev.BoothFaulty(booth=conn.device_id, reason=fault_reason(broken)),
                             conn.device_id)
@@ -538,10 +398,8 @@ class BranchQueue:
         """
         self._capacity_dirty[hub] = None
         if self._capacity_flush is None or self._capacity_flush.done():
-            self._capacity_flush = asyncio.get_running_loop().create_task(
-                self._flush_capacity(), name="queue-capacity-sync")
-            self._tasks.add(self._capacity_flush)
-            self._capacity_flush.add_done_callback(self._tasks.discard)
+            self._capacity_flush = self.tasks.spawn(self._flush_capacity(),
+                                                    "queue-capacity-sync")
 
     async def _flush_capacity(self) -> None:
         while self._capacity_dirty:
@@ -561,163 +419,15 @@ class BranchQueue:
         return sum(1 for booth in state.booths
                    if (x := book.of_booth(booth)) is not None and not x.ticket)
 
-    # -- message handlers ----------------------------------------------------------------------
-
-    async def on_ticket_request(self, conn: Connection, msg: p.Message) -> None:
-        assert isinstance(msg, p.TicketRequest)
-        try:
-            priority = Priority(msg.priority)
-        except ValueError:
-            raise ProtocolError(
-                ErrorCode.BAD_MESSAGE,
-                "priority must be one of " + ", ".join(x.value for x in Priority),
-            ) from None
-        def answer(decisions: list[de.Decision]) -> p.Message | None:
-            for d in decisions:
-                if isinstance(d, de.TicketIssuedDecision):
-                    return p.TicketInfo(
-                        ref=msg.id, ticket=d.ticket, number=d.number, service=d.service,
-                        qr=d.qr, ahead=d.ahead, expected_wait_s=d.expected_wait_s)
-            return None
-
-        await self._request(conn, msg, ev.TicketIssued(
-            service=msg.service, priority=priority, token=secrets.token_urlsafe(12)),
-            answer=answer)
-
-    async def on_check_in(self, conn: Connection, msg: p.Message) -> None:
-        assert isinstance(msg, p.CheckIn)
-        booth = conn.device_id if conn.role is Role.BOOTH else None
-        def answer(decisions: list[de.Decision]) -> p.Message | None:
-            for d in decisions:
-                if isinstance(d, de.CheckedIn):
-                    ahead = sum(1 for t in self.scheduler.waiting() if t.id != d.ticket)
-                    return p.TicketInfo(
-                        ref=msg.id, ticket=d.ticket, number=d.number, service=d.service,
-                        qr=d.qr, ahead=ahead, expected_wait_s=d.expected_wait_s, slot=d.slot)
-            # No ticket issued and no refusal: a booking checked in earlier, scanned at the
-            # booth its ticket is called to, has claimed it (Scheduler._booking_at_booth).
-            return p.Ok(ref=msg.id)
-
-        await self._request(conn, msg, ev.AppointmentCheckedIn(
-            code=msg.code, token=secrets.token_urlsafe(12), booth=booth), answer=answer)
-
-    async def on_claim(self, conn: Connection, msg: p.Message) -> None:
-        assert isinstance(msg, p.Claim)
-        await self._request(conn, msg, ev.TicketClaimed(booth=conn.device_id, qr=msg.qr),
-                            reply_ok=True)
-
-    async def on_booth_ready(self, conn: Connection, msg: p.Message) -> None:
-        await self._request(conn, msg, ev.BoothFree(booth=conn.device_id), reply_ok=True)
-
-    async def on_capacity(self, conn: Connection, msg: p.Message) -> None:
-        assert isinstance(msg, p.Capacity)
-        hub = conn.device_id
-        self.server.book.set_capacity(hub, msg.slots)
-        self.hub_slots[hub] = msg.slots
-        skills = tuple(msg.skills) or tuple(self.rules.services)
-        known = self.scheduler.hubs.get(hub)
-        capacity = max(0, msg.slots - self._outside(hub))
-        if known is None or not known.online or list(known.skills) != list(skills) \
-                or known.officer != msg.officer:
-            event: ev.Event = ev.HubOnline(hub=hub, skills=skills, capacity=capacity,
-                                           officer=msg.officer)
-        else:
-            event = ev.HubCapacity(hub=hub, capacity=capacity)
-        await self._request(conn, msg, event, reply_ok=True)
-        await self.server.pair_waiting()
-
-    async def on_focus(self, conn: Connection, msg: p.Message) -> None:
-        assert isinstance(msg, p.Focus)
-        outside = self.server.book.of_booth(msg.booth) if msg.booth else None
-        if outside is not None and outside.hub == conn.device_id and not outside.ticket:
-            # A booth served outside the queue (a direct service request): nothing to record.
-            await self.server.send_to(conn.device_id, p.Ok(ref=msg.id))
-            return
-        await self._request(conn, msg, ev.OfficerFocus(hub=conn.device_id, booth=msg.booth or None),
-                            reply_ok=True)
-
-    def _check_serves(self, conn: Connection, booth: str) -> None:
-        booth_state = self.scheduler.booths.get(booth)
-        if booth_state is None or booth_state.hub != conn.device_id:
-            raise ProtocolError(ErrorCode.NOT_PAIRED,
-                                f"{conn.device_id} is not serving booth {booth}")
-
-    async def on_session_end(self, conn: Connection, msg: p.Message) -> None:
-        assert isinstance(msg, p.SessionEnd)
-        self._check_serves(conn, msg.booth)
-        await self._request(conn, msg, ev.SessionEnded(booth=msg.booth, outcome=msg.outcome),
-                            reply_ok=True)
-
-    async def on_transfer(self, conn: Connection, msg: p.Message) -> None:
-        assert isinstance(msg, p.Transfer)
-        self._check_serves(conn, msg.booth)
-        await self._request(conn, msg, ev.Transfer(booth=msg.booth, to_hub=msg.to_hub or None),
-                            reply_ok=True)
-
-    async def on_park(self, conn: Connection, msg: p.Message) -> None:
-        assert isinstance(msg, p.Park)
-        booth = self.scheduler.booths.get(msg.booth)
-        if msg.resume:
-            if booth is None or not booth.held:
-                raise ProtocolError(ErrorCode.NOT_PAIRED, f"booth {msg.booth} is not parked")
-            ticket = self.scheduler.tickets.get(booth.ticket or "")
-            parked_by = ticket.hub if ticket is not None else None
-            # The case is the parking officer's: another hub may take it over only once that
-            # hub is gone (else a parked participant would wait for nobody).
-            if parked_by not in (None, conn.device_id) and parked_by in self.server.connections:
-                raise ProtocolError(ErrorCode.FORBIDDEN,
-                                    f"booth {msg.booth} was parked by {parked_by}, not by "
-                                    f"{conn.device_id}")
-            event: ev.Event = ev.Resume(booth=msg.booth)
-        else:
-            self._check_serves(conn, msg.booth)
-            event = ev.Park(booth=msg.booth)
-        await self._request(conn, msg, event, reply_ok=True)
-
-    async def _request(
-        self, conn: Connection, msg: p.Message, event: ev.Event, *, reply_ok: bool = False,
-        answer: Callable[[list[de.Decision]], p.Message | None] | None = None,
-    ) -> None:
-        """Handle a device's request: Ok (or ``answer``) once stored, Error if refused."""
-        if answer is None:
-            answer = (lambda _d: p.Ok(ref=msg.id)) if reply_ok else (lambda _d: None)
-        try:
-            await self.handle(event, actor=conn.device_id, reply=(conn.device_id, answer))
-        except QueueError as exc:
-            await self.server.send_to(conn.device_id, p.Error(
-                ref=msg.id, code=exc.code, detail=exc.detail, text_key=exc.key or "",
-                values=exc.values() if exc.key else {}))
-
     # -- views ------------------------------------------------------------------------------
 
     def view(self) -> dict[str, Any]:
-        s = self.scheduler
-        waits = s.expected_waits()
-        return {
-            "branch": self.branch,
-            "now": s.now,
-            "waiting": [
-                {"ticket": t.id, "number": t.number, "service": t.service,
-                 "priority": t.priority.value, "appointment": t.appointment,
-                 "expected_wait_s": round(waits.get(t.id, 0.0), 1)}
-                for t in s.waiting()
-            ],
-            "booths": {
-                b.id: {"label": b.label, "state": b.state.value, "faulty": b.faulty,
-                       "fault": b.fault, "ticket": b.ticket, "hub": b.hub, "held": b.held}
-                for b in s.booths.values()
-            },
-            "hubs": {
-                h.id: {"online": h.online, "capacity": h.capacity, "skills": list(h.skills),
-                       "officer": h.officer}
-                for h in s.hubs.values()
-            },
-        }
+        return queue_view(self.scheduler, self.branch)
 
     async def stats(self, since: float) -> dict[str, Any]:
         """The figures since ``since``, computed off the event loop (a day is thousands of
         journal rows; devices' messages must not wait behind them)."""
-        rows = await self.server.db.call(_journal, self.server.db.sync, since)
+        rows = await self.server.db.call(records.journal, self.server.db.sync, since)
         until = self.server.clock()
         rules = self.rules
 
@@ -731,36 +441,3 @@ class BranchQueue:
                                     sla_late_s=rules.sla_late_s, until=until)
 
         return await asyncio.to_thread(summarise)
-
-
-def setup(app: web.Application, server: BranchServer) -> None:
-    rules = app.get(RULES_KEY) or QueueRules()
-    queue = BranchQueue(server, rules, branch=server.config.branch,
-                        hub_failover_s=server.config.hub_failover_s)
-    app[QUEUE_KEY] = queue
-    server.on_start.append(queue.start)
-    server.on_stop.append(queue.stop)
-    server.on_connect.append(queue.on_connect)
-    server.on_disconnect.append(queue.on_disconnect)
-    server.on_offline.append(queue.on_offline)
-    server.on_status.append(queue.on_status)
-    server.on_release.append(queue.on_release)
-    server.on_pair.append(queue.on_pair)
-    server.handlers.update({
-        p.ServiceRequest.TYPE: queue.on_service_request,
-        p.TicketRequest.TYPE: queue.on_ticket_request,
-        p.CheckIn.TYPE: queue.on_check_in,
-        p.Claim.TYPE: queue.on_claim,
-        p.BoothReady.TYPE: queue.on_booth_ready,
-        p.Capacity.TYPE: queue.on_capacity,
-        p.Focus.TYPE: queue.on_focus,
-        p.SessionEnd.TYPE: queue.on_session_end,
-        p.Transfer.TYPE: queue.on_transfer,
-        p.Park.TYPE: queue.on_park,
-    })
-    from signaling.queuehttp import import_appointments, queue_stats, queue_view
-
-    app.router.add_post("/api/queue/appointments", import_appointments)
-    app.router.add_get("/api/queue", queue_view)
-    app.router.add_get("/api/stats", queue_stats)
-

@@ -35,14 +35,16 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bilik.catalogue import text
-from signaling import certauth, tokens
 from signaling import protocol as p
-from signaling.errors import ProtocolError, TokenError
+from signaling import tokens
+from signaling.errors import ProtocolError
 from signaling.officerlist import GUARD_KEY
 from signaling.officerlist import add_routes as add_officer_list
 from signaling.pairing import Pairing
-from signaling.protocol import ErrorCode, ReleaseReason, Role
+from signaling.problems import problem
+from signaling.protocol import ErrorCode, Outcome, ReleaseReason, Role
 from signaling.requestbody import read_json_object
+from signaling.roleguard import grant_of
 from signaling.signinguard import SignInGuard
 from signaling.store import PairingRecord, Store
 
@@ -60,11 +62,12 @@ SALT_BYTES = 16
 CASE_EVENTS_MAX = 200  # events returned per case view
 
 # Outcome codes of a decision and the catalogue key of the next steps told to the booth.
+# The codes are the protocol's (signaling.protocol.Outcome), which the officer's console shows.
 OUTCOMES: dict[str, str] = {
-    "approved": "officer.next_approved",
-    "rejected_documents": "officer.next_rejected_documents",
-    "incomplete": "officer.next_incomplete",
-    "referred": "officer.next_referred",
+    Outcome.APPROVED: "officer.next_approved",
+    Outcome.REJECTED_DOCUMENTS: "officer.next_rejected_documents",
+    Outcome.INCOMPLETE: "officer.next_incomplete",
+    Outcome.REFERRED: "officer.next_referred",
 }
 
 STEPS = [
@@ -418,13 +421,7 @@ class Cases:
     # -- HTTP -------------------------------------------------------------------------------
 
     def _grant(self, request: web.Request, role: Role) -> tokens.Grant:
-        try:  # the device's certificate, else its bearer token (signaling.certauth)
-            grant = certauth.request_grant(self.server, request)
-        except TokenError as exc:
-            raise _http_error(401, "unauthorized", str(exc)) from None
-        if grant.role is not role:
-            raise _http_error(403, "forbidden", f"a {grant.role} token cannot do this")
-        return grant
+        return grant_of(request, role)
 
     async def http_add_officer(self, request: web.Request) -> web.Response:
         grant = self._grant(request, Role.ADMIN)
@@ -462,11 +459,7 @@ class Cases:
         return web.json_response({"signed_out": officer})
 
 
-def _http_error(status: int, code: str, detail: str) -> web.HTTPException:
-    body = json.dumps({"error": code, "detail": detail})
-    cls = {400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden,
-           409: web.HTTPConflict}[status]
-    return cls(text=body, content_type="application/json")
+_http_error = problem  # the server's one problem-JSON helper
 
 
 def setup(app: web.Application, server: Any) -> None:

@@ -181,9 +181,9 @@ def add_officer(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
+    from signaling.app import make_app
     from signaling.ca import CaFiles, server_context
     from signaling.gate import raise_fd_limit
-    from signaling.server import make_app
 
     config = load_config(args)
     rules = load_rules(args)

@@ -4,7 +4,12 @@ It owns one WebSocket, authenticates with the device's token, hands every
 message to ``on_message``, answers request/reply pairs, and reconnects by itself
 with capped backoff and jitter (resuming the session inside the server's resume
 window). A rejected credential is not retried: the client stops in
-``ClientState.REJECTED`` and says why.
+``ClientState.REJECTED`` and says why. So is a token that names another device than the one
+configured (``device_id``) or a device of another role (``role``): the identity check of every
+agent, here once.
+
+Its errors are its own (:class:`ClientError` and below), so that an agent needs nothing of the
+server's internals to handle them.
 """
 
 from __future__ import annotations
@@ -18,15 +23,38 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 
+from bilik.backoff import Backoff
 from signaling import limits
 from signaling import protocol as p
-from signaling.backoff import Backoff
-from signaling.errors import ClientError, NotConnected, ProtocolError, RequestFailed
+from signaling.errors import ProtocolError, SignalingError
 
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[p.Message], Awaitable[None]]
 StateHandler = Callable[["ClientState"], None]
+
+
+class ClientError(SignalingError):
+    """The signaling client could not do what was asked."""
+
+
+class NotConnected(ClientError):
+    """Not connected to the branch server (yet, or any more); the client keeps trying."""
+
+
+class Refused(ClientError):
+    """The branch server refused this device, or its token names another device or role;
+    the client does not retry."""
+
+
+class RequestFailed(ClientError):
+    """The server answered a request with an error reply."""
+
+    def __init__(self, code: str, detail: str, text_key: str = "") -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+        self.text_key = text_key  # catalogue text for a participant, when there is one
 
 
 class ClientState(enum.StrEnum):
@@ -47,6 +75,8 @@ class SignalingClient:
         on_message: MessageHandler | None = None,
         on_state: StateHandler | None = None,
         software: str = "",
+        device_id: str | None = None,
+        role: p.Role | None = None,
         backoff: Backoff | None = None,
         heartbeat_s: float = limits.HEARTBEAT_INTERVAL_S,
         max_frame_bytes: int = limits.MAX_FRAME_BYTES,
@@ -57,7 +87,9 @@ class SignalingClient:
         self.on_message = on_message
         self.on_state = on_state
         self.software = software
-        self.backoff = backoff or Backoff()
+        self.device_id = device_id  # the device this one is configured as; None: any
+        self.role = role  # the role this agent plays; None: any
+        self.backoff = backoff or Backoff(limits.RECONNECT_MIN_S, limits.RECONNECT_MAX_S)
         self.heartbeat_s = heartbeat_s
         self.max_frame_bytes = max_frame_bytes
         # wss://: the branch CA, and the device's certificate once enrolled (bilik.tls).
@@ -94,7 +126,7 @@ class SignalingClient:
         if self.state is ClientState.CONNECTED and self.welcome is not None:
             return self.welcome
         if self.state is ClientState.REJECTED:
-            raise ClientError(f"the branch server refused this device: {self.rejected_reason}")
+            raise Refused(self.rejected_reason)
         raise NotConnected(f"not connected to {self.url} after {timeout:g} s")
 
     @property
@@ -198,7 +230,7 @@ class SignalingClient:
             log.warning("server sent a bad welcome", extra={"fields": {"detail": exc.detail}})
             return False
         if isinstance(reply, p.Error):
-            self.rejected_reason = reply.detail
+            self.rejected_reason = f"the branch server refused this device: {reply.detail}"
             log.error("branch server refused this device", extra={"fields": {
                 "code": reply.code, "detail": reply.detail}})
             if reply.code in (p.ErrorCode.UNAUTHORIZED, p.ErrorCode.FORBIDDEN):
@@ -207,12 +239,28 @@ class SignalingClient:
             return False
         if not isinstance(reply, p.Welcome):
             return False
+        wrong = self._not_me(reply)
+        if wrong:
+            # The token names another device: serving as it would answer its calls.
+            self.rejected_reason = wrong
+            log.error("token names another device", extra={"fields": {"detail": wrong}})
+            self._set_state(ClientState.REJECTED)
+            return False
         self.welcome = reply
         self.connects += 1
         self._set_state(ClientState.CONNECTED)
         log.info("connected to branch server", extra={"fields": {
             "device": reply.device_id, "resumed": reply.resumed}})
         return True
+
+    def _not_me(self, welcome: p.Welcome) -> str:
+        """Why the welcome names another device than this one is configured as; "" if not."""
+        if self.role is not None and welcome.role != self.role:
+            return f"the token is for a {welcome.role}, not a {self.role}"
+        if self.device_id is not None and welcome.device_id != self.device_id:
+            return (f"the token is for device {welcome.device_id!r}, but this {welcome.role} "
+                    f"is configured as {self.device_id!r}")
+        return ""
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         async for raw in ws:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from signaling.protocol_enums import DocumentStatus
+
 if TYPE_CHECKING:
     from signaling.store import Store
 
@@ -29,8 +31,9 @@ MAX_LIST = 200
 KIND_RE = re.compile(r"\A[a-z0-9_]{1,32}\Z")
 SHA256_RE = re.compile(r"\A[0-9a-f]{64}\Z")
 ID_RE = re.compile(r"\A[du]-[0-9a-f]{16,32}\Z")
-STATUSES = ("uploaded", "accepted", "rescan", "rejected", "deleted")
-HUB_STATUSES = ("accepted", "rescan", "rejected")
+STATUSES = tuple(s.value for s in DocumentStatus)
+HUB_STATUSES = tuple(s.value for s in (DocumentStatus.ACCEPTED, DocumentStatus.RESCAN,
+                                       DocumentStatus.REJECTED))
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -30,6 +30,7 @@ from aiohttp import web
 
 from signaling import ca, limits
 from signaling.errors import CertificateError, EnrolmentRefused
+from signaling.problems import problem
 from signaling.protocol import DEVICE_ID_RE, Role
 from signaling.requestbody import read_json_object
 from signaling.store import DB_FILE, Store
@@ -172,10 +173,6 @@ def redeem(store: Store, files: ca.CaFiles, code: str, role: str, csr_pem: bytes
 # -- the HTTP route ---------------------------------------------------------------------------
 
 
-def _refusal(status: int, code: str, detail: str) -> web.Response:
-    return web.json_response({"error": code, "detail": detail}, status=status)
-
-
 def setup(app: web.Application, server: BranchServer) -> None:
     async def migrate() -> None:
         await server.db.call(server.db.sync.migrate_feature, FEATURE, STEPS)
@@ -186,12 +183,12 @@ def setup(app: web.Application, server: BranchServer) -> None:
         body = await read_json_object(request, fields="code, role, csr")
         code, role, csr = body.get("code"), body.get("role"), body.get("csr")
         if not isinstance(code, str) or not 1 <= len(code) <= 64:
-            return _refusal(400, "bad_request", "code must be the enrolment code (text)")
+            raise problem(400, "bad_request", "code must be the enrolment code (text)")
         if role not in {r.value for r in Role}:
-            return _refusal(400, "bad_request",
+            raise problem(400, "bad_request",
                             "role must be one of " + ", ".join(r.value for r in Role))
         if not isinstance(csr, str) or not 0 < len(csr) <= limits.MAX_CSR_BYTES:
-            return _refusal(400, "bad_request", "csr must be a PEM certificate request")
+            raise problem(400, "bad_request", "csr must be a PEM certificate request")
         peer = request.transport.get_extra_info("peername") if request.transport else None
         address = str(peer[0]) if isinstance(peer, tuple) else "local"
         files = ca.CaFiles.of(server.config.data_dir)
@@ -200,9 +197,9 @@ def setup(app: web.Application, server: BranchServer) -> None:
                 redeem, server.db.sync, files, code, role, csr.encode("ascii", "replace"),
                 now=server.clock(), address=address)
         except EnrolmentRefused as exc:
-            return _refusal(403, "enrolment_refused", str(exc))
+            raise problem(403, "enrolment_refused", str(exc)) from None
         except CertificateError as exc:
-            return _refusal(400, "bad_request", str(exc))
+            raise problem(400, "bad_request", str(exc)) from None
         return web.json_response({
             "id": identity.device_id, "role": identity.role.value,
             "certificate": pem.decode("ascii"),

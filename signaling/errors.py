@@ -35,30 +35,8 @@ class TokenExpired(TokenError):
     pass
 
 
-class CredentialMissing(SignalingError):
-    """An agent has no readable device token (setting or file)."""
-
-
 class StoreError(SignalingError):
     """The branch server's data directory or database cannot be used."""
-
-
-class ClientError(SignalingError):
-    """The signaling client could not do what was asked."""
-
-
-class NotConnected(ClientError):
-    pass
-
-
-class RequestFailed(ClientError):
-    """The server answered a request with an error reply."""
-
-    def __init__(self, code: str, detail: str, text_key: str = "") -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = detail
-        self.text_key = text_key  # catalogue text for a participant, when there is one
 
 
 class CertificateError(SignalingError):

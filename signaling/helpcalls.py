@@ -10,15 +10,12 @@ reporting the same raised help does not alert again until it was lowered.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from signaling import protocol as p
 from signaling.protocol import Role
-
-if TYPE_CHECKING:
-    from signaling.server import BranchServer, Connection
+from signaling.server import BranchServer, Connection
 
 log = logging.getLogger(__name__)
 

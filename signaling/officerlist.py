@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from signaling import certauth
-from signaling.errors import TokenError
 from signaling.protocol import Role
+from signaling.roleguard import grant_of
 from signaling.signinguard import SignInGuard
 from signaling.store import Store
 
@@ -41,14 +40,7 @@ def view(rows: list[dict[str, Any]], locks: list[dict[str, Any]]) -> dict[str, A
 
 def add_routes(app: web.Application, server: BranchServer) -> None:
     async def list_officers(request: web.Request) -> web.Response:
-        try:
-            grant = certauth.request_grant(server, request)
-        except TokenError as exc:
-            return web.json_response({"error": "unauthorized", "detail": str(exc)}, status=401)
-        if grant.role is not Role.ADMIN:
-            return web.json_response(
-                {"error": "forbidden", "detail": f"a {grant.role} cannot list the officers"},
-                status=403)
+        grant_of(request, Role.ADMIN, purpose="the officers list")
         rows = await server.db.call(officers, server.db.sync)
         guard = request.app.get(GUARD_KEY)
         locks = guard.locks(server.clock()) if guard is not None else []

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from signaling import limits
+from signaling import protocol as p
 
 
 @dataclass
@@ -117,3 +118,9 @@ class PairingBook:
     def stop_waiting(self, booth_id: str) -> None:
         if booth_id in self.waiting:
             self.waiting.remove(booth_id)
+
+
+def pair_message(pairing: Pairing) -> p.Pair:
+    """What both sides of a pairing are told (it carries the ticket, if any)."""
+    return p.Pair(pairing=pairing.id, booth=pairing.booth, hub=pairing.hub,
+                  ticket=pairing.ticket, number=pairing.number, service=pairing.service)

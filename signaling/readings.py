@@ -12,41 +12,26 @@ API (device tokens as for documents):
   claim's service (:func:`bilik.documents.crosscheck.mismatches`): the KTP's NIK not on the
   family card, another NIK or name on a card, a holder too young for a pension claim.
 
-Bad input is a 400 naming the field; records stay as they were.
+Bad input is a 400 naming the field; records stay as they were. The table and its records are
+:mod:`signaling.readingrecords`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from bilik.documents.crosscheck import mismatches
-from signaling.documents import DOCUMENTS_KEY, ID_RE, _problem, get_document, list_documents
+from signaling.documentrecords import ID_RE, get_document, list_documents
+from signaling.documents import DOCUMENTS_KEY
+from signaling.problems import problem
 from signaling.protocol import Role
+from signaling.readingrecords import STEPS, Row, StoredReading, readings_of, store_reading
+from signaling.roleguard import grant_of
 from signaling.server import BranchServer
-from signaling.store import Store
-
-STEPS = [
-    """
-    CREATE TABLE document_readings (
-        document TEXT PRIMARY KEY,
-        ticket TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        nik TEXT NOT NULL,
-        name TEXT NOT NULL,
-        confidence REAL NOT NULL,
-        people TEXT NOT NULL,
-        problems TEXT NOT NULL,
-        at REAL NOT NULL
-    );
-    CREATE INDEX document_readings_ticket ON document_readings(ticket);
-    """,
-]
 
 MAX_NAME = 80
 MAX_PEOPLE = 12  # a family card lists at most ten or so members
@@ -55,40 +40,11 @@ MAX_PROBLEM = 300
 NIK_RE = re.compile(r"^[0-9]{0,16}\Z")
 
 
-@dataclass(frozen=True)
-class Row:
-    nik: str
-    name: str
-    confidence: float = 0.0
-
-
-@dataclass(frozen=True)
-class StoredReading:
-    document: str
-    ticket: str
-    kind: str
-    nik: str
-    name: str
-    confidence: float
-    people: list[Row] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    at: float = 0.0
-
-    def value(self, name: str) -> str:
-        return {"nik": self.nik, "name": self.name}.get(name, "")
-
-    def to_json(self) -> dict[str, Any]:
-        return {"document": self.document, "kind": self.kind, "nik": self.nik,
-                "name": self.name, "confidence": self.confidence,
-                "people": [r.__dict__ for r in self.people], "problems": self.problems,
-                "at": self.at}
-
-
 def _text(body: dict[str, Any], key: str, limit: int, pattern: re.Pattern[str] | None = None
           ) -> str:
     value = body.get(key, "")
     if not isinstance(value, str) or len(value) > limit or (pattern and not pattern.match(value)):
-        raise _problem(400, "bad_request", f"{key} must be text of at most {limit} characters"
+        raise problem(400, "bad_request", f"{key} must be text of at most {limit} characters"
                        + (" (digits only)" if pattern else ""))
     return value
 
@@ -96,49 +52,32 @@ def _text(body: dict[str, Any], key: str, limit: int, pattern: re.Pattern[str] |
 def _confidence(body: dict[str, Any], key: str = "confidence") -> float:
     value = body.get(key, 0.0)
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
-        raise _problem(400, "bad_request", f"{key} must be a number from 0 to 100")
+        raise problem(400, "bad_request", f"{key} must be a number from 0 to 100")
     return float(value)
 
 
 def parse_reading(body: Any) -> tuple[str, str, float, list[Row], list[str]]:
     """The fields of a posted reading, or a 400 naming the one that is wrong."""
     if not isinstance(body, dict):
-        raise _problem(400, "bad_request", "body must be a JSON object")
+        raise problem(400, "bad_request", "body must be a JSON object")
     nik = _text(body, "nik", 16, NIK_RE)
     name = _text(body, "name", MAX_NAME)
     confidence = _confidence(body)
     people_in = body.get("people", [])
     if not isinstance(people_in, list) or len(people_in) > MAX_PEOPLE:
-        raise _problem(400, "bad_request", f"people must be a list of at most {MAX_PEOPLE}")
+        raise problem(400, "bad_request", f"people must be a list of at most {MAX_PEOPLE}")
     people = []
     for row in people_in:
         if not isinstance(row, dict):
-            raise _problem(400, "bad_request", "each of people must be an object")
+            raise problem(400, "bad_request", "each of people must be an object")
         people.append(Row(_text(row, "nik", 16, NIK_RE), _text(row, "name", MAX_NAME),
                           _confidence(row)))
     problems = body.get("problems", [])
     if not isinstance(problems, list) or len(problems) > MAX_PROBLEMS or not all(
             isinstance(p, str) and len(p) <= MAX_PROBLEM for p in problems):
-        raise _problem(400, "bad_request",
+        raise problem(400, "bad_request",
                        f"problems must be at most {MAX_PROBLEMS} texts of {MAX_PROBLEM}")
     return nik, name, confidence, people, problems
-
-
-def store_reading(store: Store, r: StoredReading) -> None:
-    store.execute(
-        "INSERT OR REPLACE INTO document_readings (document, ticket, kind, nik, name, "
-        "confidence, people, problems, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (r.document, r.ticket, r.kind, r.nik, r.name, r.confidence,
-         json.dumps([p.__dict__ for p in r.people]), json.dumps(r.problems), r.at))
-
-
-def readings_of(store: Store, ticket: str) -> list[StoredReading]:
-    rows = store.execute(
-        "SELECT document, ticket, kind, nik, name, confidence, people, problems, at "
-        "FROM document_readings WHERE ticket=? ORDER BY at", (ticket,)).fetchall()
-    return [StoredReading(r[0], r[1], r[2], r[3], r[4], r[5],
-                          [Row(**p) for p in json.loads(r[6])], json.loads(r[7]), r[8])
-            for r in rows]
 
 
 class Readings:
@@ -151,17 +90,16 @@ class Readings:
         await db.call(db.sync.migrate_feature, "readings", STEPS)
 
     async def post(self, request: web.Request) -> web.Response:
-        docs = self.app[DOCUMENTS_KEY]
-        grant = docs._grant(request, Role.BOOTH)  # the document store's token check
+        grant = grant_of(request, Role.BOOTH)
         doc_id = request.match_info["document"]
         db = self.server.db
         record = await db.call(get_document, db.sync, doc_id) if ID_RE.match(doc_id) else None
         if record is None or record.booth != grant.device_id:
-            raise _problem(404, "unknown_document", f"no document {doc_id[:40]!r} of this booth")
+            raise problem(404, "unknown_document", f"no document {doc_id[:40]!r} of this booth")
         try:
             body = await request.json()
         except ValueError:
-            raise _problem(400, "bad_request", "body must be JSON") from None
+            raise problem(400, "bad_request", "body must be JSON") from None
         nik, name, confidence, people, problems = parse_reading(body)
         reading = StoredReading(record.id, record.ticket, record.kind, nik, name, confidence,
                                 people, problems, self.server.clock())
@@ -170,16 +108,16 @@ class Readings:
 
     async def get(self, request: web.Request) -> web.Response:
         docs = self.app[DOCUMENTS_KEY]
-        grant = docs._grant(request, Role.HUB)
+        grant = grant_of(request, Role.HUB)
         ticket = request.query.get("ticket", "")
         if not ticket or len(ticket) > 80:
-            raise _problem(400, "bad_request", "query parameter ticket= is required")
+            raise problem(400, "bad_request", "query parameter ticket= is required")
         db = self.server.db
         records = await db.call(list_documents, db.sync, ticket)
         visible = {r.id for r in records
-                   if docs._hub_may_see(grant.device_id, r.booth, r.pairing, r.ticket)}
+                   if docs.hub_may_see(grant.device_id, r.booth, r.pairing, r.ticket)}
         if records and not visible:
-            raise _problem(403, "forbidden", "only the hub serving this ticket may read it")
+            raise problem(403, "forbidden", "only the hub serving this ticket may read it")
         readings = [r for r in await db.call(readings_of, db.sync, ticket)
                     if r.document in visible]
         latest = {r.kind: r for r in readings}  # a document scanned again replaces the first

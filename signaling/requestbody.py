@@ -14,19 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from signaling import limits
-
-
-def problem(status: int, code: str, detail: str) -> web.HTTPException:
-    """An HTTP error whose body is ``{"error": code, "detail": detail}``."""
-    body = json.dumps({"error": code, "detail": detail})
-    classes: dict[int, type[web.HTTPException]] = {
-        400: web.HTTPBadRequest, 408: web.HTTPRequestTimeout,
-        415: web.HTTPUnsupportedMediaType,
-    }
-    if status == 413:
-        return web.HTTPRequestEntityTooLarge(max_size=0, actual_size=0, text=body,
-                                             content_type="application/json")
-    return classes[status](text=body, content_type="application/json")
+from signaling.problems import problem
 
 
 async def read_bytes(request: web.Request, *, max_bytes: int,

@@ -4,6 +4,7 @@ A token is ``bk1.<payload>.<signature>``: the payload is base64url JSON
 ``{"sub": device id, "role": ..., "iat": issued at, "exp": expires at, "jti": random id}``
 and the signature an HMAC-SHA256 over ``bk1.<payload>`` with the branch's secret.
 The secret is created in the data directory on first start (see :func:`load_or_create_secret`).
+An agent reads its own token with :func:`bilik.agent.token.read_token`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from pathlib import Path
 
 from signaling import limits
 from signaling.errors import (
-    CredentialMissing,
     StoreError,
     TokenExpired,
     TokenMalformed,
@@ -161,23 +161,3 @@ def load_or_create_secret(data_dir: Path) -> bytes:
         raise StoreError(f"{path} is damaged: expected {SECRET_BYTES} bytes, found {len(secret)}")
     return secret
 
-
-def read_token(token: str | None, token_file: Path | None, section: str) -> str:
-    """A device's own token, from its setting or its file (agents: booth, hub, kiosk, display).
-
-    Raises :class:`CredentialMissing` with one clear line when there is none to be had.
-    """
-    if token_file is not None:
-        try:
-            token = token_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise CredentialMissing(
-                f"cannot read token file {token_file}: {exc.strerror or exc}"
-            ) from None
-        if not token:
-            raise CredentialMissing(f"token file {token_file} is empty")
-    if not token:
-        raise CredentialMissing(
-            f"no device token: give --token-file (or --token, BILIK_{section.upper()}_TOKEN)"
-        )
-    return token

@@ -1,90 +1,61 @@
-"""A faithful ESC/POS receipt printer emulator, on a pseudo-terminal or a TCP port.
+"""The ESC/POS receipt printer emulator's shells: on a pseudo-terminal or a TCP port.
 
-:class:`EmulatedPrinter` is the core, free of I/O: stream bytes in, outputs out
-(status replies to DLE EOT, finished pages at each cut, a hang-up when a scripted
-disconnect is due). It answers DLE EOT 1-4 with status bytes built from the Epson
-ESC/POS reference, and its fault script (:class:`Fault`) can change at run time:
-paper out, paper near end, cover open, error, silent (never answers), garbage
-(answers with bytes that are not a status), plus a reply delay and a disconnect
-after N bytes. While paper is out, the cover open or an error set, it prints nothing:
-the page being received is spoiled and counted, like a real printer that stopped.
-
-The shells put the core on a pseudo-terminal (:func:`start_pty_emulator`; the driver
-opens the slave side through pyserial, as it would ``/dev/ttyUSB0``) or on a TCP
-port on 127.0.0.1 (:func:`start_tcp_emulator`, the port-9100 style of network
-printers). One named thread per emulator does all its I/O; other threads ask it for
-things (inject bytes, hang up, reconnect) through a queue. Each finished page is
-drawn to ``job-NNNN.png`` in the output directory and listed in :attr:`jobs`.
+The printer's behaviour is :class:`~hardware.emulators.printer_core.EmulatedPrinter`, free of
+I/O (bytes in; replies, pages and hang-ups out). The shells put it on a pseudo-terminal
+(:func:`start_pty_emulator`, through :class:`~hardware.emulators.serialpty.PtyPort` like every
+emulator on a pty; the driver opens the slave side through pyserial, as it would
+``/dev/ttyUSB0``) or on a TCP port on 127.0.0.1 (:func:`start_tcp_emulator`, the port-9100
+style of network printers). Each finished page is drawn to ``job-NNNN.png`` in the output
+directory and listed in :attr:`jobs`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import enum
 import logging
 import os
 import queue
 import select
 import socket
 import threading
-import time
-import tty
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
-from hardware.emulators.escpos_parse import (
-    Cut,
-    EscposParser,
-    Event,
-    Feed,
-    Newline,
-    ParseError,
-    QrCode,
-    Raster,
-    Skipped,
-    StatusQuery,
-    Text,
+from hardware.emulators.escpos_parse import ParseError
+from hardware.emulators.escpos_render import Page, render_png
+from hardware.emulators.printer_core import (
+    GARBAGE_REPLY,
+    EmulatedPrinter,
+    Fault,
+    Hangup,
+    Output,
+    PageDone,
+    Reply,
 )
-from hardware.emulators.escpos_render import Page, PageBuilder, render_png
+from hardware.emulators.serialpty import PtyPort
+
+__all__ = [
+    "GARBAGE_REPLY",
+    "EmulatedPrinter",
+    "Fault",
+    "Hangup",
+    "Output",
+    "PageDone",
+    "PrintedJob",
+    "PtyPrinterEmulator",
+    "Reply",
+    "TcpPrinterEmulator",
+    "serve_forever",
+    "start_pty_emulator",
+    "start_tcp_emulator",
+]
 
 log = logging.getLogger(__name__)
 
-GARBAGE_REPLY = b"\xff\x00\xa5\x5a"  # none of these bytes has the fixed bits of a status reply
-POLL_S = 0.5  # how often the I/O thread looks up from select() when nothing happens
+POLL_S = 0.5  # how often the TCP shell's thread looks up from select() when nothing happens
 JOB_WAIT_S = 10.0  # default wait for printed jobs in wait_for_jobs()
-_PRINT_EVENTS = (Text, Newline, Feed, QrCode, Raster, Cut)
-
-
-class Fault(enum.Enum):
-    PAPER_OUT = "paper-out"
-    PAPER_NEAR_END = "near-end"
-    COVER_OPEN = "cover-open"
-    ERROR = "error"  # an auto-cutter error, recoverable once cleared
-    SILENT = "silent"  # takes data but never answers a status query
-    GARBAGE = "garbage"  # answers status queries with bytes that are not status replies
-
-
-_STOPS_PRINTING = {Fault.PAPER_OUT, Fault.COVER_OPEN, Fault.ERROR}
-
-
-@dataclass(frozen=True)
-class Reply:
-    data: bytes
-    delay: float = 0.0
-
-
-@dataclass(frozen=True)
-class PageDone:
-    page: Page
-
-
-@dataclass(frozen=True)
-class Hangup:
-    pass
-
-
-Output = Reply | PageDone | Hangup
 
 
 @dataclass(frozen=True)
@@ -95,174 +66,16 @@ class PrintedJob:
     png: Path
 
 
-class EmulatedPrinter:
-    """The printer's behaviour without I/O; thread-safe, so tests may change faults any time."""
-
-    def __init__(self, faults: Iterable[Fault] = (), *, reply_delay: float = 0.0) -> None:
-        self._lock = threading.Lock()
-        self._faults: set[Fault] = set(faults)
-        self._reply_delay = reply_delay
-        self._parser = EscposParser()
-        self._builder = PageBuilder()
-        self._spoiled = False
-        self._received = 0  # bytes taken from the host so far
-        self._script: list[tuple[int, Fault | None]] = []  # (at byte count, fault or hang-up)
-        self.parse_errors: list[ParseError] = []
-        self.skipped: list[Skipped] = []
-        self.spoiled_pages = 0
-        self.status_queries = 0
-
-    # -- fault script ---------------------------------------------------------------------
-
-    @property
-    def faults(self) -> frozenset[Fault]:
-        with self._lock:
-            return frozenset(self._faults)
-
-    def set_faults(self, *faults: Fault) -> None:
-        """Replace the active faults (none: a healthy printer)."""
-        with self._lock:
-            self._faults = set(faults)
-
-    def add_fault(self, fault: Fault) -> None:
-        with self._lock:
-            self._faults.add(fault)
-
-    def clear_fault(self, fault: Fault) -> None:
-        with self._lock:
-            self._faults.discard(fault)
-
-    @property
-    def reply_delay(self) -> float:
-        return self._reply_delay
-
-    @reply_delay.setter
-    def reply_delay(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError(f"reply delay must be >= 0, not {seconds}")
-        self._reply_delay = seconds
-
-    def disconnect_after(self, nbytes: int) -> None:
-        """Hang up once ``nbytes`` more bytes have arrived (unplugged in the middle of a job)."""
-        self._schedule(nbytes, None)
-
-    def add_fault_after(self, fault: Fault, nbytes: int) -> None:
-        """Raise ``fault`` once ``nbytes`` more bytes have arrived (cover opened mid-job)."""
-        self._schedule(nbytes, fault)
-
-    def _schedule(self, nbytes: int, action: Fault | None) -> None:
-        if nbytes < 0:
-            raise ValueError(f"byte count must be >= 0, not {nbytes}")
-        with self._lock:
-            self._script.append((self._received + nbytes, action))
-            self._script.sort(key=lambda item: item[0])
-
-    # -- status bytes (Epson ESC/POS, DLE EOT n) ------------------------------------------
-
-    def status_byte(self, n: int) -> int:
-        with self._lock:
-            faults = set(self._faults)
-        value = 0x12  # fixed bits: 1 and 4 on, 0 and 7 off
-        if n == 1 and faults & _STOPS_PRINTING:
-            value |= 0x08  # offline
-        elif n == 2:
-            if Fault.COVER_OPEN in faults:
-                value |= 0x04
-            if Fault.PAPER_OUT in faults:
-                value |= 0x20  # printing stopped at paper end
-            if Fault.ERROR in faults:
-                value |= 0x40
-        elif n == 3 and Fault.ERROR in faults:
-            value |= 0x08  # auto-cutter error
-        elif n == 4:
-            if faults & {Fault.PAPER_NEAR_END, Fault.PAPER_OUT}:
-                value |= 0x0C  # near-end sensor
-            if Fault.PAPER_OUT in faults:
-                value |= 0x60  # paper-end sensor
-        return value
-
-    # -- the stream -----------------------------------------------------------------------
-
-    def feed(self, data: bytes) -> list[Output]:
-        """Take bytes from the host; return replies, finished pages and hang-ups, in order."""
-        outputs: list[Output] = []
-        while data:
-            with self._lock:
-                due = self._script[0][0] if self._script else None
-            if due is None or self._received + len(data) < due:
-                return outputs + self._parse(data)
-            head, data = data[: max(0, due - self._received)], data[max(0, due - self._received) :]
-            outputs += self._parse(head)
-            with self._lock:
-                _, action = self._script.pop(0)
-            if action is None:
-                outputs.append(Hangup())  # whatever else was on the wire is lost with the line
-                return outputs
-            self.add_fault(action)
-        return outputs
-
-    def _parse(self, data: bytes) -> list[Output]:
-        with self._lock:
-            self._received += len(data)
-            events = self._parser.feed(data)
-        return [out for event in events for out in self._event(event)]
-
-    def end_stream(self) -> None:
-        """The host went away: an unfinished command is an error, an uncut page is dropped."""
-        with self._lock:
-            for event in self._parser.finish():
-                self._event(event)
-            self._parser = EscposParser()
-            self._builder.discard()
-            self._spoiled = False
-
-    def _event(self, event: Event) -> list[Output]:
-        if isinstance(event, StatusQuery):
-            self.status_queries += 1
-            faults = self.faults
-            if Fault.SILENT in faults:
-                return []
-            if Fault.GARBAGE in faults:
-                return [Reply(GARBAGE_REPLY, self._reply_delay)]
-            return [Reply(bytes([self.status_byte(event.n)]), self._reply_delay)]
-        if isinstance(event, ParseError):
-            log.warning("printer emulator: parse error at %s", event)
-            self.parse_errors.append(event)
-            return []
-        if isinstance(event, Skipped):
-            self.skipped.append(event)
-            return []
-        if not isinstance(event, _PRINT_EVENTS):
-            return []
-        if self.faults & _STOPS_PRINTING:
-            self._spoiled = True
-        if not isinstance(event, Cut):
-            if not self._spoiled:
-                self._builder.feed(event)
-            return []
-        if self._spoiled:
-            self._builder.discard()
-            self._spoiled = False
-            self.spoiled_pages += 1
-            log.info("printer emulator: page spoiled (printer was not ready)")
-            return []
-        page = self._builder.feed(event)
-        return [PageDone(page)] if page is not None else []
-
-
 class _Shell:
-    """What both shells share: the core, the printed jobs, the I/O thread and its requests."""
+    """What both shells share: the core, the printed jobs, and acting on the core's outputs."""
 
-    def __init__(self, out_dir: Path | str, core: EmulatedPrinter, thread_name: str) -> None:
+    def __init__(self, out_dir: Path | str, core: EmulatedPrinter) -> None:
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.core = core
         self._jobs: list[PrintedJob] = []
         self._jobs_changed = threading.Condition()
-        self._requests: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._stop = threading.Event()
-        self._wake_r, self._wake_w = os.pipe()
-        self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
 
     # -- public ---------------------------------------------------------------------------
 
@@ -294,6 +107,148 @@ class _Shell:
     def clear_fault(self, fault: Fault) -> None:
         self.core.clear_fault(fault)
 
+    def close(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the core's outputs ---------------------------------------------------------------
+
+    def _process(self, data: bytes) -> None:
+        for out in self.core.feed(data):
+            if isinstance(out, Reply):
+                if out.delay and self._stop.wait(out.delay):
+                    return
+                self._send(out.data)
+            elif isinstance(out, PageDone):
+                self._save(out.page)
+            else:
+                self._hangup()
+                return
+
+    def _save(self, page: Page) -> None:
+        with self._jobs_changed:
+            index = len(self._jobs) + 1
+        png = self.out_dir / f"job-{index:04d}.png"
+        render_png(page).save(png)
+        job = PrintedJob(index, page.text, tuple(page.qr_codes), png)
+        with self._jobs_changed:
+            self._jobs.append(job)
+            self._jobs_changed.notify_all()
+        log.info("printer emulator: printed job %d to %s", index, png)
+
+    def _send(self, data: bytes) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _hangup(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class PtyPrinterEmulator(_Shell):
+    """The emulator on a pseudo-terminal; :attr:`port` is a stable path to its slave side.
+
+    The path is a symlink in the output directory (as udev's /dev/serial/by-id links
+    are), so after :meth:`disconnect` and :meth:`reconnect` the same address works again.
+    The pty's reader thread feeds the core and answers; a scripted hang-up unplugs the pty
+    from that thread.
+    """
+
+    def __init__(self, out_dir: Path | str, core: EmulatedPrinter | None = None) -> None:
+        super().__init__(out_dir, core or EmulatedPrinter())
+        self.port = str(self.out_dir / "printer.tty")
+        self._pty = self._open_pty()
+
+    @property
+    def address(self) -> str:
+        return f"serial:{self.port}"
+
+    @property
+    def device(self) -> str | None:
+        """The current /dev/pts/N behind :attr:`port` (None while disconnected)."""
+        return None if self._pty.closed else self._pty.path
+
+    def inject(self, data: bytes) -> None:
+        """Send unsolicited bytes to the host (line noise); returns once they are sent."""
+        self._send(data)
+
+    def disconnect(self) -> None:
+        """Hang up now, as if the cable were pulled."""
+        self._hangup()
+
+    def reconnect(self) -> None:
+        """Plug the printer back in after :meth:`disconnect` (a new pty behind :attr:`port`)."""
+        if self._pty.closed and not self._stop.is_set():
+            self._pty = self._open_pty()
+
+    def close(self) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._hangup()
+        if os.path.lexists(self.port):
+            os.unlink(self.port)
+
+    def _open_pty(self) -> PtyPort:
+        pty = PtyPort("printer", self._process, link=self.port)
+        log.info("printer emulator: on %s (%s)", self.port, pty.path)
+        return pty
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self._pty.write(data)
+        except OSError as exc:
+            log.info("printer emulator: reply not delivered: %s", exc)
+
+    def _hangup(self) -> None:
+        pty = self._pty
+        if pty.closed:
+            return
+        pty.unplug()
+        self.core.end_stream()
+        log.info("printer emulator: %s hung up", self.port)
+
+
+class TcpPrinterEmulator(_Shell):
+    """The emulator on a TCP port of 127.0.0.1, one client at a time like port 9100.
+
+    One named thread does all its I/O; other threads ask it for things (inject bytes, hang
+    up) through a queue.
+    """
+
+    def __init__(
+        self,
+        out_dir: Path | str,
+        core: EmulatedPrinter | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        super().__init__(out_dir, core or EmulatedPrinter())
+        self._requests: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._wake_r, self._wake_w = os.pipe()
+        self._listener = socket.create_server((host, port))
+        self._listener.setblocking(False)
+        self.host = host
+        self.port: int = self._listener.getsockname()[1]
+        self._conn: socket.socket | None = None
+        self._thread = threading.Thread(
+            target=self._run, name="printer-emulator-tcp", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def address(self) -> str:
+        return f"tcp:{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The same printer as a pyserial URL."""
+        return f"socket://{self.host}:{self.port}"
+
     def inject(self, data: bytes) -> None:
         """Send unsolicited bytes to the host (line noise); returns once they are sent."""
         self._call(lambda: self._send(data))
@@ -308,15 +263,10 @@ class _Shell:
         self._stop.set()
         self._wake()
         self._thread.join()
-        self._teardown()
+        self._hangup()
+        self._listener.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
-
-    def __enter__(self) -> _Shell:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- the I/O thread -------------------------------------------------------------------
 
@@ -350,151 +300,6 @@ class _Shell:
             except queue.Empty:
                 return
             action()
-
-    def _process(self, data: bytes) -> None:
-        for out in self.core.feed(data):
-            if isinstance(out, Reply):
-                if out.delay and self._stop.wait(out.delay):
-                    return
-                self._send(out.data)
-            elif isinstance(out, PageDone):
-                self._save(out.page)
-            else:
-                self._hangup()
-                return
-
-    def _save(self, page: Page) -> None:
-        with self._jobs_changed:
-            index = len(self._jobs) + 1
-        png = self.out_dir / f"job-{index:04d}.png"
-        render_png(page).save(png)
-        job = PrintedJob(index, page.text, tuple(page.qr_codes), png)
-        with self._jobs_changed:
-            self._jobs.append(job)
-            self._jobs_changed.notify_all()
-        log.info("printer emulator: printed job %d to %s", index, png)
-
-    def _run(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def _send(self, data: bytes) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def _hangup(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def _teardown(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-
-class PtyPrinterEmulator(_Shell):
-    """The emulator on a pseudo-terminal; :attr:`port` is a stable path to its slave side.
-
-    The path is a symlink in the output directory (as udev's /dev/serial/by-id links
-    are), so after :meth:`disconnect` and :meth:`reconnect` the same address works again.
-    """
-
-    def __init__(self, out_dir: Path | str, core: EmulatedPrinter | None = None) -> None:
-        super().__init__(out_dir, core or EmulatedPrinter(), "printer-emulator-pty")
-        self.port = str(self.out_dir / "printer.tty")
-        self._master: int | None = None
-        self._slave: int | None = None
-        self._open_pty()
-        self._thread.start()
-
-    @property
-    def address(self) -> str:
-        return f"serial:{self.port}"
-
-    @property
-    def device(self) -> str | None:
-        """The current /dev/pts/N behind :attr:`port` (None while disconnected)."""
-        return os.ttyname(self._slave) if self._slave is not None else None
-
-    def reconnect(self) -> None:
-        """Plug the printer back in after :meth:`disconnect` (a new pty behind :attr:`port`)."""
-
-        def action() -> None:
-            if self._master is None:
-                self._open_pty()
-
-        self._call(action)
-
-    def _open_pty(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(slave)  # no echo, no CR/LF translation: a printer line is 8-bit clean
-        self._master, self._slave = master, slave
-        tmp = f"{self.port}.new"
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        os.symlink(os.ttyname(slave), tmp)
-        os.replace(tmp, self.port)
-        log.info("printer emulator: on %s (%s)", self.port, os.ttyname(slave))
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            fds = [self._wake_r] + ([self._master] if self._master is not None else [])
-            ready, _, _ = select.select(fds, [], [], POLL_S)
-            if self._wake_r in ready:
-                self._drain_requests()
-                continue  # a request may have hung up or replaced what we watch
-            if self._master is not None and self._master in ready:
-                try:
-                    data = os.read(self._master, 65536)
-                except OSError:
-                    time.sleep(0.05)  # no slave open at this instant; nothing to read
-                    continue
-                self._process(data)
-
-    def _send(self, data: bytes) -> None:
-        if self._master is not None:
-            try:
-                os.write(self._master, data)
-            except OSError as exc:
-                log.info("printer emulator: reply not delivered: %s", exc)
-
-    def _hangup(self) -> None:
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                os.close(fd)
-        self._master = self._slave = None
-        self.core.end_stream()
-        log.info("printer emulator: %s hung up", self.port)
-
-    def _teardown(self) -> None:
-        if self._master is not None:
-            self._hangup()
-        if os.path.lexists(self.port):
-            os.unlink(self.port)
-
-
-class TcpPrinterEmulator(_Shell):
-    """The emulator on a TCP port of 127.0.0.1, one client at a time like port 9100."""
-
-    def __init__(
-        self,
-        out_dir: Path | str,
-        core: EmulatedPrinter | None = None,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-    ) -> None:
-        super().__init__(out_dir, core or EmulatedPrinter(), "printer-emulator-tcp")
-        self._listener = socket.create_server((host, port))
-        self._listener.setblocking(False)
-        self.host = host
-        self.port: int = self._listener.getsockname()[1]
-        self._conn: socket.socket | None = None
-        self._thread.start()
-
-    @property
-    def address(self) -> str:
-        return f"tcp:{self.host}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        """The same printer as a pyserial URL."""
-        return f"socket://{self.host}:{self.port}"
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -535,10 +340,6 @@ class TcpPrinterEmulator(_Shell):
             self._conn = None
             self.core.end_stream()
             log.info("printer emulator: connection closed")
-
-    def _teardown(self) -> None:
-        self._hangup()
-        self._listener.close()
 
 
 def start_pty_emulator(

@@ -1,8 +1,8 @@
 """ESC/POS receipt printers: addresses, transports, status, templates, the driver.
 
-    >>> from hardware.printing import Printer, QueueTicket
+    >>> from hardware.printing import ClaimReceipt, Printer
     >>> with Printer.open("serial:/dev/ttyUSB0?baudrate=19200") as printer:  # doctest: +SKIP
-    ...     printer.print_ticket(QueueTicket("A-017", "Klaim JHT", now, "TKT-A017"))
+    ...     printer.print_receipt(ClaimReceipt("KLM-1", "Disetujui / Approved", [], now))
 """
 
 from hardware.printing.address import AddressKind, PrinterAddress, parse_address
@@ -14,7 +14,6 @@ from hardware.printing.templates import (
     QueueTicket,
     render_receipt,
     render_selftest,
-    render_ticket,
 )
 
 __all__ = [
@@ -33,5 +32,4 @@ __all__ = [
     "parse_address",
     "render_receipt",
     "render_selftest",
-    "render_ticket",
 ]

@@ -1,6 +1,6 @@
 """What became of one print job: printed, or failed with a named reason.
 
-A job is never lost silently: :meth:`Printer.print_ticket` and friends return a
+A job is never lost silently: :meth:`Printer.print_job` and friends return a
 :class:`PrintJob` whose outcome is ``PRINTED``, or raise :class:`PrintJobFailed`
 carrying the failed :class:`PrintJob` (its id, what it was, why it failed, whether
 any byte reached the printer, and its bytes so the caller can print it again).

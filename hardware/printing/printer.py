@@ -1,4 +1,4 @@
-"""The printer driver: status, tickets, receipts, the self-test page.
+"""The printer driver: status, jobs (a kiosk's ticket), receipts, the self-test page.
 
 Blocking by design: a print job is a few kilobytes and a status query a few
 milliseconds, and serial ports are blocking anyway. :class:`Printer` is safe to share
@@ -36,10 +36,8 @@ from hardware.printing.limits import STATUS_TIMEOUT_S, WRITE_TIMEOUT_S
 from hardware.printing.status import PrinterStatus, StatusFlag
 from hardware.printing.templates import (
     ClaimReceipt,
-    QueueTicket,
     render_receipt,
     render_selftest,
-    render_ticket,
 )
 from hardware.printing.transport import Transport, open_transport
 
@@ -135,11 +133,6 @@ class Printer:
 
     # -- jobs -----------------------------------------------------------------------------
 
-    def print_ticket(self, ticket: QueueTicket, *, job_id: str | None = None) -> PrintJob:
-        """Print a queue ticket; returns the printed job or raises :class:`PrintJobFailed`."""
-        data = render_ticket(ticket)
-        return self.print_job(self._job(JobKind.TICKET, ticket.number, data, job_id))
-
     def print_receipt(self, receipt: ClaimReceipt, *, job_id: str | None = None) -> PrintJob:
         """Print a claim receipt; returns the printed job or raises :class:`PrintJobFailed`."""
         data = render_receipt(receipt)
@@ -229,9 +222,6 @@ class AsyncPrinter:
 
     async def status(self) -> PrinterStatus:
         return await asyncio.to_thread(self.printer.status)
-
-    async def print_ticket(self, ticket: QueueTicket, *, job_id: str | None = None) -> PrintJob:
-        return await asyncio.to_thread(self.printer.print_ticket, ticket, job_id=job_id)
 
     async def print_receipt(
         self, receipt: ClaimReceipt, *, job_id: str | None = None

@@ -1,4 +1,4 @@
-"""Queue tickets, claim receipts and the self-test page, as ESC/POS bytes.
+"""Claim receipts and the self-test page, as ESC/POS bytes; a queue ticket's fields.
 
 Pure functions: a template's data in, the exact bytes out. The bytes are built by
 python-escpos's ``Dummy`` printer (it collects what a real printer would be sent), so
@@ -36,6 +36,10 @@ SELFTEST_CHARSET = "ABC xyz 0123456789 .,:;-/() Rp1.250.000 àéüöñç €"
 
 @dataclass(frozen=True)
 class QueueTicket:
+    """What every queue ticket carries, checked as the driver needs it (bounded, printable
+    fields; a printable ASCII QR payload). The ticket's layout is the kiosk's own, the one
+    ticket template (``frontdesk/ticket_slip.py``), which checks its fields through this."""
+
     number: str  # the ticket number called out, e.g. "A-017"
     service: str  # the service asked for, already in the participant's languages
     issued_at: datetime
@@ -114,29 +118,6 @@ def _qr(printer: Dummy, payload: str) -> None:
     printer.set(align="center")
     printer.qr(payload, native=True, size=QR_MODULE_DOTS, ec=QR_ECLEVEL_M)
     printer.ln()
-
-
-def render_ticket(ticket: QueueTicket) -> bytes:
-    """The ESC/POS bytes of a queue ticket: number, service, time, QR."""
-    p = _start()
-    p.set(align="center", bold=True)
-    _both(p, "printer.ticket_title")
-    # Size and emphasis in one call: python-escpos sends ESC ! (which clears emphasis) first.
-    p.set(double_width=True, double_height=True, bold=True)
-    _lines(p, ticket.number, columns=COLUMNS // 2)
-    p.set(normal_textsize=True, bold=False)
-    p.ln()
-    _both(p, "printer.service", ":")
-    p.set(bold=True)
-    _lines(p, ticket.service)
-    p.set(bold=False)
-    _lines(p, f"{text('printer.issued_at').both()}: {ticket.issued_at.strftime(TIME_FORMAT)}")
-    p.ln()
-    _qr(p, ticket.qr_payload)
-    _both(p, "printer.ticket_scan")
-    _both(p, "printer.ticket_wait")
-    p.cut()
-    return bytes(p.output)
 
 
 def render_receipt(receipt: ClaimReceipt) -> bytes:

@@ -5,12 +5,13 @@ the decisions it returns; ``Scheduler.to_dict()`` / ``from_dict()`` persist and 
 See docs/queue.md.
 """
 
+from signaling.protocol_enums import Priority  # the protocol's, named here for the core's users
 from signaling.queue.decisions import Decision, DecisionKind, RiskReason, UnpairReason
 from signaling.queue.errors import QueueError
 from signaling.queue.events import Event, EventKind
 from signaling.queue.rules import QueueRules
 from signaling.queue.scheduler import Scheduler
-from signaling.queue.tickets import Priority, TicketState
+from signaling.queue.tickets import TicketState
 
 __all__ = [
     "Decision",

@@ -14,17 +14,16 @@ import csv
 import enum
 import io
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from bilik.codes import is_booking_code
 from signaling.queue import limits
 from signaling.queue.errors import CheckInRefused, ImportFailed
 from signaling.queue.rules import QueueRules
 from signaling.queue.tickets import day_key
 
-CODE_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9-]{3,31}\Z")
 FIELDS = ("code", "service", "slot", "branch", "name")
 REQUIRED = ("code", "service", "slot")
 
@@ -141,7 +140,7 @@ def parse(
             values[name] = raw.strip()
         code = values.get("code")
         if code is not None:
-            if not CODE_RE.fullmatch(code):
+            if not is_booking_code(code):
                 errors.append((n, "code", f"{code[:40]!r} is not 4-32 letters, digits or '-'"))
             elif code in seen:
                 errors.append((n, "code", f"{code!r} already on row {seen[code]}"))

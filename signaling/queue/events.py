@@ -11,10 +11,11 @@ import dataclasses
 import enum
 from typing import Any, ClassVar
 
+from signaling.protocol_enums import Priority
 from signaling.queue import limits
 from signaling.queue.errors import InvalidEvent
 from signaling.queue.messages import Record, register
-from signaling.queue.tickets import TOKEN_RE, Priority
+from signaling.queue.tickets import TOKEN_RE
 
 ID_FIELDS = ("booth", "hub", "code", "to_hub")
 

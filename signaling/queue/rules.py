@@ -9,13 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bilik.config import setting
+from signaling.protocol_enums import DEFAULT_SERVICES
 
-DEFAULT_SERVICES = {
-    "jht": "A",  # old-age savings (Jaminan Hari Tua): about 95 % of claims
-    "jkk": "B",  # work-accident benefit
-    "jkm": "C",  # death benefit
-    "jp": "D",  # pension
-}
+__all__ = ["DEFAULT_SERVICES", "QueueRules"]  # DEFAULT_SERVICES is the protocol's
 
 
 @dataclass(frozen=True)

@@ -8,22 +8,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from signaling.protocol_enums import Priority
 from signaling.queue import limits
 from signaling.queue.errors import InvalidQr
+
+__all__ = ["Priority", "Ticket", "TicketState"]  # Priority is the protocol's
 
 QR_PREFIX = "BILIK1"
 BRANCH_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9-]{0,31}\Z")
 TICKET_ID_RE = re.compile(r"\A\d{8}-[A-Z]\d{3}\Z")
 TOKEN_RE = re.compile(rf"\A[A-Za-z0-9_-]{{1,{limits.TOKEN_CHARS}}}\Z")
-
-
-class Priority(enum.StrEnum):
-    """Who goes ahead of the walk-in queue (chosen at the kiosk)."""
-
-    NONE = "none"
-    ELDERLY = "elderly"
-    DISABLED = "disabled"
-    PREGNANT = "pregnant"
 
 
 class TicketState(enum.StrEnum):

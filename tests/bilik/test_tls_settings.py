@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bilik.agent.settings import DeviceSettings
 from bilik.cli import main
 from bilik.errors import ConfigError
-from bilik.tls import TlsSettings, check_url, client_context
+from bilik.tls import check_url, client_context
 from signaling import ca
 
 
@@ -25,10 +26,10 @@ def test_every_device_refuses_a_plain_url_without_the_development_switch(
 
 
 def test_the_switch_allows_plain_and_wss_needs_the_ca() -> None:
-    check_url("ws://h:1/ws", TlsSettings(insecure_plaintext=True), "booth")
-    check_url("wss://h:1/ws", TlsSettings(ca_file=Path("ca.pem")), "booth")
+    check_url("ws://h:1/ws", DeviceSettings(insecure_plaintext=True), "booth")
+    check_url("wss://h:1/ws", DeviceSettings(ca_file=Path("ca.pem")), "booth")
     with pytest.raises(ConfigError, match="must start with wss://"):
-        check_url("http://h:1/", TlsSettings(ca_file=Path("ca.pem")), "booth")
+        check_url("http://h:1/", DeviceSettings(ca_file=Path("ca.pem")), "booth")
 
 
 def test_a_private_key_readable_by_others_is_refused(tmp_path: Path) -> None:
@@ -37,7 +38,7 @@ def test_a_private_key_readable_by_others_is_refused(tmp_path: Path) -> None:
     files.server_key.chmod(0o644)
     with pytest.raises(ConfigError, match="chmod 600"):
         ca.server_context(files)
-    settings = TlsSettings(ca_file=files.ca_cert, cert_file=files.server_cert,
+    settings = DeviceSettings(ca_file=files.ca_cert, cert_file=files.server_cert,
                            key_file=files.server_key)
     with pytest.raises(ConfigError, match="readable by others"):
         client_context(settings)

@@ -3,44 +3,36 @@ officer who can sign in, and every Status booth-01 sends; booths and hub peers m
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from aiohttp.test_utils import TestServer
+from aiohttp import web
 
 from booth.agent import BoothAgent
 from booth.config import BoothConfig
 from signaling import protocol as p
-from signaling import tokens
 from signaling.client import SignalingClient
-from signaling.config import ServerConfig
-from signaling.server import SERVER_KEY, Connection, make_app
+from signaling.server import SERVER_KEY, Connection
 from tests.booth.hubpeer import HubPeer
+from tests.helpers import ServerBranch
 
 
-class Branch:
+class Branch(ServerBranch):
     def __init__(self, tmp_path: Path) -> None:
-        self.data_dir = tmp_path / "server"
-        app = make_app(ServerConfig(data_dir=self.data_dir, heartbeat_s=1.0))
-        app[SERVER_KEY].on_status.append(self._status)
-        self.server = TestServer(app, host="127.0.0.1", port=0)
+        super().__init__(tmp_path / "server")
         self.statuses: list[p.Status] = []
+
+    def app(self) -> web.Application:
+        app = super().app()
+        app[SERVER_KEY].on_status.append(self._status)
+        return app
 
     async def _status(self, conn: Connection, msg: p.Status) -> None:
         if conn.device_id == "booth-01":
             self.statuses.append(msg)
 
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.server.port}/ws"
-
-    def token(self, device: str, role: str) -> str:
-        secret = tokens.load_or_create_secret(self.data_dir)
-        return tokens.issue(secret, device, role, now=time.time(), ttl_s=3600)
-
     def hub(self, **kwargs: object) -> HubPeer:
-        return HubPeer(self.url, self.token("hub-01", "hub"),
-                       f"http://127.0.0.1:{self.server.port}", **kwargs)  # type: ignore[arg-type]
+        return HubPeer(self.url, self.token("hub-01", "hub"), self.http_base,
+                       **kwargs)  # type: ignore[arg-type]
 
     def booth(self, tmp_path: Path, **settings: object) -> BoothAgent:
         # Instructions read out: tests/booth/test_narration.py; here the recorded sound is

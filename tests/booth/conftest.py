@@ -14,11 +14,11 @@ from tests.booth.branch import Branch
 @pytest.fixture
 async def branch(tmp_path: Path) -> AsyncIterator[Branch]:
     b = Branch(tmp_path)
-    await b.server.start_server()
+    await b.start()
     add_officer_offline(b.data_dir, "o-01", "2468")
     try:
         yield b
     finally:
-        await b.server.close()
+        await b.stop()
 
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from bilik.catalogue import Message, text
 from booth.agent import BoothAgent
@@ -26,14 +25,12 @@ from booth.state import BoothState
 from booth.view import ScreenName
 from hardware.emulators.scanner import ScannerEmulator
 from signaling import protocol as p
-from signaling import tokens
 from signaling.cases import add_officer_offline
 from signaling.client import SignalingClient
-from signaling.config import ServerConfig
 from signaling.queue.rules import QueueRules
-from signaling.server import make_app
 from tests.booth.branch import Kiosk
-from tests.booth.hubpeer import HubPeer, until
+from tests.booth.hubpeer import HubPeer
+from tests.helpers import ServerBranch, until
 
 pytestmark = pytest.mark.slow
 
@@ -45,18 +42,11 @@ def noon_offset_min(now: float) -> int:
     return round((12 * 3600 - seconds_of_day) / 60)
 
 
-class Site:
+class Site(ServerBranch):
     def __init__(self, tmp_path: Path) -> None:
         self.now = time.time()
-        self.data_dir = tmp_path / "server"
-        rules = QueueRules(utc_offset_min=noon_offset_min(self.now))
-        self.server = TestServer(make_app(ServerConfig(data_dir=self.data_dir, heartbeat_s=1.0),
-                                          queue_rules=rules), host="127.0.0.1", port=0)
-        self.url = ""
-
-    def token(self, device: str, role: str) -> str:
-        secret = tokens.load_or_create_secret(self.data_dir)
-        return tokens.issue(secret, device, role, now=time.time(), ttl_s=3600)
+        super().__init__(tmp_path / "server",
+                         queue_rules=QueueRules(utc_offset_min=noon_offset_min(self.now)))
 
     async def book(self, *rows: tuple[str, float, str]) -> None:
         """Import bookings ``(code, seconds from now, branch)`` as the head office sends them."""
@@ -65,7 +55,7 @@ class Site:
             slot = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(self.now + in_s))
             lines.append(f"{code},jht,{slot},{branch},Siti")
         async with aiohttp.ClientSession() as http, http.post(
-            f"http://127.0.0.1:{self.server.port}/api/queue/appointments",
+            f"{self.http_base}/api/queue/appointments",
             data="\n".join(lines).encode(),
             headers={"Authorization": f"Bearer {self.token('ops-1', 'admin')}",
                      "Content-Type": "text/csv"},
@@ -73,8 +63,7 @@ class Site:
             assert reply.status == 200, await reply.text()
 
     def hub(self) -> HubPeer:
-        return HubPeer(self.url, self.token("hub-01", "hub"),
-                       f"http://127.0.0.1:{self.server.port}")
+        return HubPeer(self.url, self.token("hub-01", "hub"), self.http_base)
 
     def booth(self, tmp_path: Path, reader: str) -> BoothAgent:
         config = BoothConfig(server=self.url, id="booth-01", flow="ticket", reader=reader,
@@ -85,13 +74,12 @@ class Site:
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[Site]:
     s = Site(tmp_path)
-    await s.server.start_server()
-    s.url = f"ws://127.0.0.1:{s.server.port}/ws"
+    await s.start()
     add_officer_offline(s.data_dir, "o-01", "2468")
     try:
         yield s
     finally:
-        await s.server.close()
+        await s.stop()
 
 
 def drawn(agent: BoothAgent) -> str:
@@ -137,15 +125,15 @@ async def test_a_booking_scanned_at_the_booth_is_refused_or_told_its_turn_then_c
         # A booking in its window: checked in; not its turn here, so the number is told.
         reader.scan("BK-1001")
         await shows(agent, text("booth.checked_in", number="R002"))
-        assert agent._tee is None  # nobody is claimed: the camera stays off
+        assert agent.face.tee is None  # nobody is claimed: the camera stays off
 
         # A second booth comes; the officer signs in (no free slot): each free booth calls
         # one of the two bookings.
         await other.start()
         await other.wait_connected(60)
         await hub.open(slots=0)
-        await until(lambda: agent._called, "a booking called to booth-01")
-        [(ticket, number)] = agent._called.items()
+        await until(lambda: agent.inbound.called, "a booking called to booth-01")
+        [(ticket, number)] = agent.inbound.called.items()
         codes = {"R001": "BK-5005", "R002": "BK-1001"}
         code = codes.pop(number)
         [elsewhere] = codes.values()
@@ -180,7 +168,7 @@ async def test_a_booking_whose_turn_is_here_sits_down_at_once(
         await hub.open(slots=0)
         reader.scan("BK-1001")
         await until(lambda: agent.booth.state is BoothState.WAITING, "seated at once")
-        assert agent.booth.number == "R001" and agent._tee is not None
+        assert agent.booth.number == "R001" and agent.face.tee is not None
         await until(lambda: (snap := agent.screen.last) is not None
                     and snap.view.screen is ScreenName.WAITING, "the waiting screen")
     finally:

@@ -31,11 +31,12 @@ from hardware.emulators.scanner import ScannerEmulator
 from hardware.qr import decode
 from signaling import protocol as p
 from signaling import tokens
+from signaling.app import make_app
 from signaling.cases import add_officer_offline
 from signaling.config import ServerConfig
-from signaling.server import make_app
 from tests.booth.branch import Kiosk
-from tests.booth.hubpeer import OFFICER_BGR, HubPeer, until
+from tests.booth.hubpeer import OFFICER_BGR, HubPeer
+from tests.helpers import until
 
 pytestmark = pytest.mark.slow
 
@@ -107,7 +108,7 @@ async def test_a_whole_visit_from_ticket_to_receipt(server: TestServer, tmp_path
         await agent.wait_connected(60)
         assert agent.health == {"camera": "ok", "printer": "ok", "reader": "ok",
                                 "document_camera": "ok"}
-        assert agent._tee is None  # privacy: the camera is off while nobody is there
+        assert agent.face.tee is None  # privacy: the camera is off while nobody is there
         await on_screen(agent, ScreenName.WELCOME, "booth.welcome")
 
         # The officer signs in; the ticket is called to this booth.
@@ -115,7 +116,7 @@ async def test_a_whole_visit_from_ticket_to_receipt(server: TestServer, tmp_path
         await kiosk.client.send(p.TicketRequest(service="jht"))
         await until(lambda: kiosk.tickets, "a ticket from the kiosk")
         ticket = kiosk.tickets[0]
-        await until(lambda: ticket.ticket in agent._called, "the ticket called to booth-01")
+        await until(lambda: ticket.ticket in agent.inbound.called, "the ticket called to booth-01")
 
         # A code that is no ticket: a clear message, and nothing changes.
         reader.scan("BILIK1:T:kc-01:forged")
@@ -130,7 +131,7 @@ async def test_a_whole_visit_from_ticket_to_receipt(server: TestServer, tmp_path
         await hub.request(p.Capacity(slots=0, officer="o-01"))
         reader.scan(ticket.qr)
         await on_screen(agent, ScreenName.WAITING, "booth.waiting")
-        assert agent.booth.ticket == ticket.ticket and agent._tee is not None
+        assert agent.booth.ticket == ticket.ticket and agent.face.tee is not None
 
         # The officer is free: the call goes both ways.
         await hub.request(p.Capacity(slots=6, officer="o-01"))
@@ -160,10 +161,11 @@ async def test_a_whole_visit_from_ticket_to_receipt(server: TestServer, tmp_path
         # Documents: a blurry card is refused at the booth, with the gate's guidance.
         await hub.send(p.DocRequest(peer="booth-01", pairing=pair.pairing, kinds=["ktp"]))
         await on_screen(agent, ScreenName.SCANNING, "quality.blurry")
-        assert agent.scan is not None
-        await until(lambda: agent.scan is not None and agent.scan.frames_judged >= 8,
+        docs = agent.documents
+        assert docs.scan is not None
+        await until(lambda: docs.scan is not None and docs.scan.frames_judged >= 8,
                     "several blurry frames judged")
-        assert agent.scan is not None and agent.scan.rejections.get("blurry", 0) >= 8
+        assert docs.scan is not None and docs.scan.rejections.get("blurry", 0) >= 8
         assert agent.booth.document("ktp").status is DocStatus.REQUESTED
         card["image"] = load(DATA / "sharp_00.jpg")  # the participant holds it still
         uploaded = await hub.expect(p.DocUpdate, lambda m: m.status == "uploaded")
@@ -207,7 +209,7 @@ async def test_a_whole_visit_from_ticket_to_receipt(server: TestServer, tmp_path
 
         await hub.request(p.SessionEnd(booth="booth-01", outcome="approved"))
         await on_screen(agent, ScreenName.WELCOME, "booth.welcome")
-        await until(lambda: agent._tee is None, "the camera off again")
+        await until(lambda: agent.face.tee is None, "the camera off again")
         assert agent.booth.ticket == "" and agent.booth.documents == ()
         assert [t[2] for t in agent.transitions] == [
             "claimed", "waiting", "in_session", "scanning", "in_session", "verdict", "receipt",

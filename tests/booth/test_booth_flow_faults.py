@@ -4,13 +4,11 @@ branch server restarts mid-session, the agent itself restarts mid-session."""
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from bilik.catalogue import text
 from booth.agent import BoothAgent
@@ -19,41 +17,20 @@ from booth.state import BoothState
 from booth.view import ScreenName
 from hardware.emulators.printer import Fault, start_pty_emulator
 from signaling import protocol as p
-from signaling import tokens
 from signaling.cases import add_officer_offline
 from signaling.config import ServerConfig
-from signaling.server import make_app
 from signaling.store import DB_FILE
-from tests.booth.hubpeer import HubPeer, until
+from tests.booth.hubpeer import HubPeer
+from tests.helpers import ServerBranch, until
 
 pytestmark = pytest.mark.slow
 
 
-class Branch:
+class Branch(ServerBranch):
     def __init__(self, tmp_path: Path) -> None:
-        self.data_dir = tmp_path / "server"
-        self.config = ServerConfig(data_dir=self.data_dir, resume_window_s=60.0,
-                                   heartbeat_s=1.0)
-        self.server: TestServer | None = None
-        self.port = 0
-
-    async def start(self) -> None:
-        self.server = TestServer(make_app(self.config), host="127.0.0.1", port=self.port or None)
-        await self.server.start_server()
-        self.port = int(self.server.port or 0)
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            await self.server.close()
-            self.server = None
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
-
-    def token(self, device: str, role: str) -> str:
-        secret = tokens.load_or_create_secret(self.data_dir)
-        return tokens.issue(secret, device, role, now=time.time(), ttl_s=3600)
+        data_dir = tmp_path / "server"
+        super().__init__(data_dir, ServerConfig(data_dir=data_dir, resume_window_s=60.0,
+                                                heartbeat_s=1.0))
 
     def device(self, device: str) -> tuple[Any, ...]:
         with sqlite3.connect(self.data_dir / DB_FILE) as db:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from bilik.agent.token import read_token
 from bilik.cli import main
-from signaling.errors import CredentialMissing
-from signaling.tokens import read_token
+from bilik.errors import CredentialMissing
 
 
 def test_help_names_the_essential_flags(capsys: pytest.CaptureFixture[str]) -> None:

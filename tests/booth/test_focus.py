@@ -25,7 +25,8 @@ from hardware.camera import SourceTrack
 from hardware.testpattern import TestPattern
 from signaling import protocol as p
 from tests.booth.branch import Branch
-from tests.booth.hubpeer import HubPeer, until
+from tests.booth.hubpeer import HubPeer
+from tests.helpers import until
 
 SETTLE_FRAMES = 10  # after a switch: the keyframe of the new encoder, rate control settling
 WINDOW_FRAMES = 45  # three seconds of video at 15 fps

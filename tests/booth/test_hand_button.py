@@ -14,7 +14,8 @@ from booth.state import BoothState
 from hardware.emulators.button import IDENT, ButtonEmulator
 from signaling import protocol as p
 from tests.booth.branch import Branch
-from tests.booth.hubpeer import WAIT_S, until
+from tests.booth.hubpeer import WAIT_S
+from tests.helpers import until
 
 
 @pytest.mark.slow

@@ -26,7 +26,7 @@ from booth.narration import Narration, level_dbfs, resample
 from booth.speaker import DeviceSpeaker
 from hardware.emulators.scanner import ScannerEmulator
 from tests.booth.branch import Branch
-from tests.booth.hubpeer import until
+from tests.helpers import until
 
 RATE = limits.SPEAKER_RATE
 

@@ -23,8 +23,9 @@ from booth.view import ScreenName
 from hardware.camera import SyntheticSource
 from signaling import protocol as p
 from tests.booth.branch import Branch
-from tests.booth.hubpeer import HubPeer, until
+from tests.booth.hubpeer import HubPeer
 from tests.booth.test_presence import ASTRONAUT, brick_wall, seated
+from tests.helpers import until
 
 pytestmark = pytest.mark.slow
 

@@ -27,7 +27,7 @@ from booth.replay import (
 from hardware.testpattern import read_frame_timecode
 from signaling import protocol as p
 from tests.booth.branch import Branch
-from tests.booth.hubpeer import until
+from tests.helpers import until
 
 FULL = (media.VIDEO_WIDTH, media.VIDEO_HEIGHT)
 TILE = limits.UNFOCUSED_VIDEO_SIZE

@@ -18,7 +18,7 @@ from hardware.camera import SyntheticSource
 from hardware.ocr import Reader
 from hardware.quality.drawing import Person
 from hardware.quality.scenes import render
-from tests.booth.hubpeer import until
+from tests.helpers import until
 
 
 @pytest.fixture
@@ -108,11 +108,11 @@ async def test_a_card_read_wrong_every_time_is_sent_after_the_last_attempt(
                                                 ("3264x2448", (3264, 2448))])
 def test_a_document_camera_device_is_asked_for_a_size_that_reads_pages(
         size: str | None, expected: tuple[int, int]) -> None:
-    from booth.agent import _document_camera
     from booth.config import BoothConfig
+    from booth.devices import document_camera
 
     settings = {} if size is None else {"document_camera_size": size}
-    factory = _document_camera(BoothConfig(document_camera="7", **settings))
+    factory = document_camera(BoothConfig(document_camera="7", **settings))
     assert factory is not None
     camera = factory()  # not opened until started
     assert (camera.width, camera.height) == expected  # type: ignore[attr-defined]

@@ -27,8 +27,8 @@ from booth.agent import BoothAgent
 from booth.speaker import DeviceSpeaker, Speaker, SpeakerKind, WavSpeaker, parse_speaker
 from booth.state import BoothState
 from tests.booth.branch import Branch
-from tests.booth.hubpeer import until
 from tests.booth.tone import RATE, TONE_HZ, ToneTrack, dominant_hz, rms
+from tests.helpers import until
 
 SILENT_RMS = 0.002  # of full scale: far below the tone's ~0.2, above rounding noise
 MARGIN_S = 0.5  # skip this much after each switch: Opus, the jitter buffer, the device

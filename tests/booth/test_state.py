@@ -106,7 +106,8 @@ def test_losing_the_officer_waits_again_and_keeps_the_documents() -> None:
     booth, _ = run(in_session(), DocsRequested(4.0, ("ktp",)), DocCaptured(5.0, "ktp"))
     booth, effects = run(booth, Released(6.0, "p-1"))
     assert booth.state is BoothState.WAITING and booth.hub == ""
-    assert booth.documents and Effect.REQUEST_SERVICE in effects
+    assert booth.documents and Effect.DROP_CALL in effects
+    assert Effect.ASK_SERVICE_AGAIN not in effects  # the ticket flow: the queue finds one
     assert booth.ticket == "T-1"
 
 

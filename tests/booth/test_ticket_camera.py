@@ -24,7 +24,7 @@ from booth.view import ScreenName
 from hardware.camera import SyntheticSource
 from signaling import protocol as p
 from tests.booth.branch import Branch, Kiosk
-from tests.booth.hubpeer import until
+from tests.helpers import until
 
 FORGED = "BILIK1:T:kc-01:forged"
 
@@ -89,11 +89,11 @@ async def test_a_ticket_shown_to_the_document_camera_is_claimed(
         await kiosk.client.send(p.TicketRequest(service="jht"))
         await until(lambda: kiosk.tickets, "a ticket from the kiosk")
         ticket = kiosk.tickets[0]
-        await until(lambda: ticket.ticket in agent._called, "the ticket called to booth-01")
+        await until(lambda: ticket.ticket in agent.inbound.called, "the ticket called to booth-01")
         camera = agent.ticket_camera
         assert camera is not None
         await until(lambda: camera.frames_decoded > 2, "the document camera watching the desk")
-        assert agent._tee is None  # privacy: the face camera stays off meanwhile
+        assert agent.face.tee is None  # privacy: the face camera stays off meanwhile
 
         # A forged code: the same refusal as from the reader, and nothing changes.
         scene["frame"] = showing(FORGED)
@@ -112,7 +112,7 @@ async def test_a_ticket_shown_to_the_document_camera_is_claimed(
                     and snap.view.screen is ScreenName.WAITING, "the waiting screen")
         # The welcome screen is gone: the document camera is let go, the face camera is on.
         await until(lambda: camera.camera is None, "the document camera closed")
-        assert agent._tee is not None
+        assert agent.face.tee is not None
     finally:
         await agent.stop()
         await hub.close()

@@ -17,11 +17,11 @@ from PIL import Image
 from booth.upload import Uploader, UploadRefused, http_base
 from signaling import protocol as p
 from signaling import tokens
+from signaling.app import make_app
 from signaling.client import SignalingClient
 from signaling.config import ServerConfig
 from signaling.documents import blob_path
-from signaling.server import make_app
-from tests.booth.hubpeer import until
+from tests.helpers import until
 
 
 def jpeg(size: tuple[int, int] = (700, 500)) -> bytes:

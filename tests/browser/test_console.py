@@ -15,7 +15,8 @@ from playwright.async_api import Page, expect
 
 from officer.hub import Hub
 from tests.browser.conftest import UI_WAIT_MS
-from tests.officer.conftest import OFFICER, PIN, Branch, until
+from tests.helpers import until
+from tests.officer.conftest import OFFICER, PIN, Branch
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

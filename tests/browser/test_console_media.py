@@ -14,7 +14,8 @@ from playwright.async_api import Page, async_playwright, expect
 from officer.hub import Hub
 from tests.browser.conftest import ARGS, CHROMIUM, UI_WAIT_MS
 from tests.browser.test_console import sign_in
-from tests.officer.conftest import Branch, until
+from tests.helpers import until
+from tests.officer.conftest import Branch
 from tests.officer.simbooth import SimBooth
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

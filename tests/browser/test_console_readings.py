@@ -8,7 +8,8 @@ from playwright.async_api import Page, expect
 
 from tests.browser.conftest import UI_WAIT_MS
 from tests.browser.test_console import sign_in
-from tests.officer.conftest import Branch, until
+from tests.helpers import until
+from tests.officer.conftest import Branch
 from tests.officer.test_readings import BUDI, SITI, upload
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -33,6 +33,7 @@ from demo.officers import Act, Case, Stage, documents_ready, plan
 from demo.participants import _reference
 from demo.progress import Progress, Visit, summary_line
 from officer.checklists import documents_for
+from tests.helpers import wait_for
 
 RUN_S = 420.0  # generous: eleven processes start on a shared two-core machine
 STOP_S = 60.0
@@ -133,14 +134,7 @@ def http_get(url: str) -> tuple[int, str, bytes]:
 
 
 def until(check: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)
+    return wait_for(check, what, timeout, interval=0.5)
 
 
 def listening_ports(procs: list[psutil.Process]) -> set[int]:

@@ -16,7 +16,7 @@ from hardware.button import (
     ButtonParser,
     HandButton,
 )
-from hardware.cli import EXIT_FAULT, EXIT_OK
+from hardware.commands.output import EXIT_FAULT, EXIT_OK
 from hardware.emulators.button import IDENT, ButtonEmulator
 from hardware.errors import DeviceDisconnected
 from tests.hardware.test_cli import TIMEOUT, _line, _spawn, _stop, config, run

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import threading
 from fractions import Fraction
 from pathlib import Path
@@ -154,11 +153,13 @@ def test_fps_is_validated() -> None:
 
 def test_replay_loops_images_in_order() -> None:
     with ImageReplaySource([solid(10), solid(20), np.full((48, 64), 30, np.uint8)], fps=60) as s:
-        values = [int(s.read(WAIT_S).image[0, 0, 0]) for _ in range(3)]
-    # Drop-oldest may skip frames under load, but order must follow the cycle 10, 20, 30.
+        frames = [s.read(WAIT_S) for _ in range(5)]
+    # Drop-oldest may skip frames under load, but frame N is always image N of the cycle, and
+    # five distinct frames reach past the third image: the replay went round.
     cycle = [10, 20, 30]
-    for a, b in itertools.pairwise(values):
-        assert cycle.index(b) != cycle.index(a)
+    indices = [f.index for f in frames]
+    assert indices == sorted(set(indices)) and indices[-1] >= len(cycle)
+    assert [int(f.image[0, 0, 0]) for f in frames] == [cycle[i % len(cycle)] for i in indices]
 
 
 def test_replay_once_ends() -> None:
@@ -268,7 +269,13 @@ def test_opencv_capture_reads_a_video_in_its_thread(tmp_path: Path) -> None:
 
 
 async def test_track_stamps_frames_with_capture_time() -> None:
-    source = SyntheticSource(lambda t: solid(77, 32, 16), fps=50)
+    seen: list[float] = []
+
+    def render(t: float) -> np.ndarray:
+        seen.append(t)
+        return solid(77, 32, 16)
+
+    source = SyntheticSource(render, fps=50)
     track = SourceTrack(source, owns_source=True)
     source.start()
     try:
@@ -279,8 +286,13 @@ async def test_track_stamps_frames_with_capture_time() -> None:
     assert all(f.time_base == Fraction(1, 90000) for f in frames)
     pts = [int(f.pts or 0) for f in frames]
     assert pts[0] == 0 and pts == sorted(set(pts))
-    # 50 fps -> about 1800 ticks apart; drops only make gaps larger, never smaller than a frame.
-    assert all(b - a >= 1500 for a, b in itertools.pairwise(pts))
+    # Each pts is its frame's capture time (the very t it was rendered for) after the first
+    # frame's, in 90 kHz ticks; however fast the machine, drops only skip stamps. (Gaps of a
+    # whole frame period are not promised: a capture thread that wakes late catches up.)
+    def ticks_after(first: float) -> set[int]:
+        return {round((t - first) * 90000) for t in seen if t >= first}
+
+    assert any(set(pts) <= ticks_after(first) for first in seen)
     assert frames[0].to_ndarray(format="bgr24")[0, 0].tolist() == [77, 77, 77]
 
 

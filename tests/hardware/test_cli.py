@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from bilik.cli import main
-from hardware.cli import EXIT_ABSENT, EXIT_BUSY, EXIT_FAULT, EXIT_OK, EXIT_PERMISSION
+from bilik.devicehealth import DeviceHealth
+from hardware.commands.output import EXIT_ABSENT, EXIT_BUSY, EXIT_FAULT, EXIT_OK, EXIT_PERMISSION
 from hardware.displays.calls import Call
 from hardware.displays.pole import PoleCommandSet, PoleDisplay, PoleEncoder
 from hardware.emulators.led import LedEmulator
@@ -65,14 +66,14 @@ def test_probe_says_ok_busy_and_absent(
     capsys: pytest.CaptureFixture[str], pole: PoleEmulator
 ) -> None:
     code, out, _ = run(capsys, "probe", pole.path, "--json")
-    assert code == EXIT_OK and out["ports"][0]["health"] == "ok"
+    assert code == EXIT_OK and out["ports"][0]["health"] == DeviceHealth.OK
     holder = open_port(pole.path)
     try:
         code, out, _ = run(capsys, "probe", pole.path, "--json")
     finally:
         holder.close()
     assert code == EXIT_BUSY
-    assert out["ports"][0]["health"] == "busy" and "fuser" in out["ports"][0]["hint"]
+    assert out["ports"][0]["health"] == DeviceHealth.BUSY and "fuser" in out["ports"][0]["hint"]
     code, text, _ = run(capsys, "probe", "/dev/ttyBILIK404")
     assert code == EXIT_ABSENT and "no device at /dev/ttyBILIK404" in text
 
@@ -103,7 +104,7 @@ def test_probe_permission_denied_names_the_fix(pole: PoleEmulator) -> None:
     body, _, tail = text.rpartition("\nEXIT ")
     assert int(tail) == EXIT_PERMISSION
     port = json.loads(body)["ports"][0]
-    assert port["health"] == "permission_denied"
+    assert port["health"] == DeviceHealth.PERMISSION_DENIED
     assert "dialout" in port["hint"] and "99-bilik-hardware.rules" in port["hint"]
 
 
@@ -116,9 +117,9 @@ def test_status_reports_each_configured_role(
     cfg = config(tmp_path, queue_display=pole.path, reader="usb=1eab:0d10,serial=NOPE")
     code, out, _ = run(capsys, "status", "--config", cfg, "--json")
     roles = {r["role"]: r for r in out["roles"]}
-    assert roles["queue_display"]["health"] == "ok"
+    assert roles["queue_display"]["health"] == DeviceHealth.OK
     assert roles["queue_display"]["device"] == pole.path
-    assert roles["reader"]["health"] == "absent"
+    assert roles["reader"]["health"] == DeviceHealth.ABSENT
     assert "nothing connected matches" in roles["reader"]["detail"]
     assert code == EXIT_ABSENT
 
@@ -360,10 +361,10 @@ def test_watch_reports_a_device_going_away(tmp_path: Path) -> None:
     proc = _spawn("watch", "--config", cfg, "--interval", "0.05", "--count", "2", "--json")
     try:
         first = _line(proc)
-        assert (first["event"], first["health"]) == ("health", "ok")
+        assert (first["event"], first["health"]) == ("health", DeviceHealth.OK)
         emu.close()  # the pty disappears, like a pulled cable
         second = _line(proc)
-        assert (second["role"], second["health"]) == ("queue_display", "absent")
+        assert (second["role"], second["health"]) == ("queue_display", DeviceHealth.ABSENT)
         assert proc.wait(TIMEOUT) == EXIT_OK
     finally:
         emu.close()

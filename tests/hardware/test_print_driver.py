@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from pyzbar.pyzbar import decode as zbar_decode
 
+from frontdesk.ticket_slip import TicketSlip, render_slip
 from hardware.emulators.printer import (
     Fault,
     PtyPrinterEmulator,
@@ -37,7 +38,6 @@ from hardware.printing import (
     JobOutcome,
     Printer,
     PrintJob,
-    QueueTicket,
     StatusFlag,
 )
 
@@ -52,8 +52,10 @@ def receipt(reference: str = "KLM-2024-000123") -> ClaimReceipt:
     )
 
 
-def ticket(number: str = "A-017") -> QueueTicket:
-    return QueueTicket(number, "Klaim JHT", WHEN, f"TKT-{number}")
+def ticket(number: str = "A-017") -> PrintJob:
+    """A queue ticket job as the kiosk makes it, from the one ticket template."""
+    slip = TicketSlip(number, "jht", WHEN, f"TKT-{number}", expected_wait_s=600.0, ahead=2)
+    return PrintJob(f"ticket-{number}", JobKind.TICKET, number, render_slip(slip))
 
 
 @pytest.fixture
@@ -98,7 +100,7 @@ def test_ticket_over_the_network(tcp_emulator: TcpPrinterEmulator, via: str) -> 
     address = tcp_emulator.address if via == "tcp" else tcp_emulator.url
     with open_printer(address) as printer:
         assert printer.status().ok
-        printer.print_ticket(ticket("B-002"))
+        printer.print_job(ticket("B-002"))
     [printed] = tcp_emulator.wait_for_jobs(1)
     assert printed.text.splitlines()[:2] == ["Nomor antrean / Queue number", "B-002"]
     assert printed.qr_codes == ("TKT-B-002",)
@@ -106,7 +108,7 @@ def test_ticket_over_the_network(tcp_emulator: TcpPrinterEmulator, via: str) -> 
 
 def test_device_file_transport(pty_emulator: PtyPrinterEmulator) -> None:
     with open_printer(f"file:{pty_emulator.device}") as printer:
-        printer.print_ticket(ticket())
+        printer.print_job(ticket())
     assert pty_emulator.wait_for_jobs(1)[0].qr_codes == ("TKT-A-017",)
 
 
@@ -256,7 +258,7 @@ def test_cover_opened_during_a_job_is_reported_as_maybe_partly_printed(
         # job's bytes reach a printer that has stopped, and the check after must catch it.
         pty_emulator.core.add_fault_after(Fault.COVER_OPEN, 4 * 3 + 50)  # 4 queries of 3 bytes
         with pytest.raises(PrintJobFailed) as failure:
-            printer.print_ticket(ticket("C-3"))
+            printer.print_job(ticket("C-3"))
     job = failure.value.job
     assert job.reason is FailureReason.COVER_OPEN
     assert job.data_sent is True
@@ -282,7 +284,7 @@ def test_reopen_after_unplug_and_replug(pty_emulator: PtyPrinterEmulator) -> Non
     try:
         pty_emulator.disconnect()
         with pytest.raises(PrintJobFailed) as failure:
-            printer.print_ticket(ticket())
+            printer.print_job(ticket())
         assert failure.value.job.reason is FailureReason.DISCONNECTED
         assert failure.value.job.data_sent is False
     finally:
@@ -313,7 +315,7 @@ def test_silent_printer_fails_the_job_with_not_responding(
         open_printer(tcp_emulator.address, timeout=SHORT) as printer,
         pytest.raises(PrintJobFailed) as failure,
     ):
-        printer.print_ticket(ticket())
+        printer.print_job(ticket())
     assert failure.value.job.reason is FailureReason.NOT_RESPONDING
     assert failure.value.job.data_sent is False
 
@@ -322,7 +324,7 @@ def test_closed_printer_refuses_jobs(tcp_emulator: TcpPrinterEmulator) -> None:
     printer = open_printer(tcp_emulator.address)
     printer.close()
     with pytest.raises(PrintJobFailed, match="closed"):
-        printer.print_ticket(ticket())
+        printer.print_job(ticket())
 
 
 def test_garbage_sent_to_the_printer_is_recorded_with_offsets(
@@ -330,7 +332,7 @@ def test_garbage_sent_to_the_printer_is_recorded_with_offsets(
 ) -> None:
     with open_printer(tcp_emulator.address) as printer:
         printer._transport.write(b"\x1b\x99junk\x07")  # a confused host
-        printer.print_ticket(ticket())
+        printer.print_job(ticket())
     [printed] = tcp_emulator.wait_for_jobs(1)
     assert [(e.offset, e.message) for e in tcp_emulator.parse_errors][:2] == [
         (0, "unknown command ESC 0x99"), (6, "unknown control byte 0x07")]
@@ -344,7 +346,7 @@ def test_serve_forever_runs_until_stopped(tmp_path: Path) -> None:
     def started(emulator: PtyPrinterEmulator | TcpPrinterEmulator) -> None:
         ready.append(emulator.address)
         with open_printer(emulator.address) as printer:
-            printer.print_ticket(ticket("D-4"))
+            printer.print_job(ticket("D-4"))
         emulator.wait_for_jobs(1)
         stop.set()
 

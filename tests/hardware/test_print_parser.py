@@ -76,18 +76,26 @@ def test_offsets_count_across_chunks_and_a_cut_off_command_is_reported() -> None
     assert "stream ended inside a command" in error.message
 
 
-def test_random_garbage_never_raises() -> None:
+def test_random_garbage_never_raises_and_is_reported_where_it_is() -> None:
     import random
 
     rng = random.Random(7)
     parser = EscposParser()
     builder = PageBuilder()
+    events: list[Event] = []
+    total = 0
     for _ in range(200):
-        for event in parser.feed(bytes(rng.randrange(256) for _ in range(rng.randrange(64)))):
+        chunk = bytes(rng.randrange(256) for _ in range(rng.randrange(64)))
+        total += len(chunk)
+        for event in parser.feed(chunk):
+            events.append(event)
             page = builder.feed(event)
             if page is not None:
                 render_png(page)
-    parser.finish()
+    events += parser.finish()
+    offsets = [e.offset for e in events if isinstance(e, ParseError)]
+    assert offsets, "random bytes must produce parse errors, not pass as commands"
+    assert offsets == sorted(offsets) and offsets[0] >= 0 and offsets[-1] <= total
 
 
 def test_raster_image_from_python_escpos_is_drawn() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from frontdesk.ticket_slip import TicketSlip, render_slip
 from hardware.emulators.escpos_parse import EscposParser, ParseError
 from hardware.emulators.escpos_render import Page, PageBuilder
 from hardware.printing.charset import printable
@@ -21,17 +22,13 @@ from hardware.printing.templates import (
     QueueTicket,
     render_receipt,
     render_selftest,
-    render_ticket,
 )
 
 GOLDEN = Path(__file__).parent / "golden"
 WHEN = datetime(2024, 3, 12, 9, 41)
-TICKET = QueueTicket(
-    number="A-017",
-    service="Klaim Jaminan Hari Tua / Old-age savings claim",
-    issued_at=WHEN,
-    qr_payload="TKT-20240312-A017",
-)
+# The one ticket template is the kiosk's (frontdesk/ticket_slip.py); its bytes are pinned here
+# beside the receipt's and the self-test page's.
+TICKET = TicketSlip("A-017", "jht", WHEN, "TKT-20240312-A017", expected_wait_s=600.0, ahead=2)
 RECEIPT = ClaimReceipt(
     reference="KLM-2024-000123",
     decision="Disetujui / Approved",
@@ -46,7 +43,7 @@ RECEIPT = ClaimReceipt(
 
 def samples() -> dict[str, bytes]:
     return {
-        "ticket.bin": render_ticket(TICKET),
+        "ticket.bin": render_slip(TICKET),
         "receipt.bin": render_receipt(RECEIPT),
         "selftest.bin": render_selftest("serial:/dev/ttyUSB0?baudrate=19200", "ready", WHEN),
     }
@@ -70,7 +67,8 @@ def test_golden_ticket_decodes_to_the_ticket() -> None:
     assert len(pages) == 1
     lines = pages[0].lines
     assert lines[:2] == ["Nomor antrean / Queue number", "A-017"]
-    assert "Klaim Jaminan Hari Tua / Old-age savings claim" in lines
+    assert "Klaim Jaminan Hari Tua (JHT)" in lines and "Old-age savings claim (JHT)" in lines
+    assert "Perkiraan waktu tunggu sekitar 10 menit" in lines
     assert "Waktu / Time: 12-03-2024 09:41" in lines
     assert pages[0].qr_codes == ["TKT-20240312-A017"]
 
@@ -87,7 +85,7 @@ def test_golden_receipt_decodes_to_the_receipt() -> None:
 
 
 def test_ticket_number_is_printed_large_and_bold() -> None:
-    pages, _ = pages_of(render_ticket(TICKET))
+    pages, _ = pages_of(render_slip(TICKET))
     number = pages[0].blocks[1]
     style = number.segments[0].style  # type: ignore[union-attr]
     assert (style.width, style.height, style.bold) == (2, 2, True)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bilik.backoff import Backoff
 from bilik.config import load
-from hardware.backoff import Backoff
+from bilik.devicehealth import DeviceHealth
 from hardware.config import HardwareConfig
 from hardware.displays.calls import Call
 from hardware.displays.pole import PoleCommandSet, PoleDisplay, PoleEncoder
@@ -18,7 +19,6 @@ from hardware.emulators.pole import PoleEmulator
 from hardware.errors import DeviceAbsent, DeviceDisconnected, DeviceRuleError
 from hardware.hotplug import PortInfo, diff_listing, list_video_devices
 from hardware.registry import (
-    DeviceHealth,
     DeviceRegistry,
     HealthReport,
     MatchRule,
@@ -162,19 +162,6 @@ def test_video_listing_reads_sysfs(tmp_path: Path) -> None:
     )
 
 
-# --- backoff ------------------------------------------------------------------------------
-
-
-def test_backoff_grows_is_capped_and_jittered() -> None:
-    top = Backoff(base=0.5, factor=2, cap=30, jitter=0.5, rng=lambda: 1.0)
-    assert [top.delay(n) for n in range(8)] == [0.5, 1, 2, 4, 8, 16, 30, 30]
-    assert top.delay(10_000) == 30  # no overflow after a month of retries
-    low = Backoff(base=0.5, factor=2, cap=30, jitter=0.5, rng=lambda: 0.0)
-    assert [low.delay(n) for n in (0, 3, 9)] == [0.25, 2, 15]
-    with pytest.raises(ValueError):
-        Backoff(base=0)
-
-
 # --- the shell on real ptys -----------------------------------------------------------------
 
 
@@ -238,7 +225,7 @@ async def test_busy_device_is_retried_with_capped_backoff_until_free() -> None:
         [spec],
         listing=listing,
         clock=clock,
-        backoff=Backoff(base=1, factor=2, cap=4, jitter=0.5, rng=lambda: 1.0),
+        backoff=Backoff(1, 4, factor=2, jitter=0.5, rand=lambda: 1.0),
     )
     with PoleEmulator() as emu:
         listing.plug(emu.path)

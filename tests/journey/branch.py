@@ -29,6 +29,7 @@ from bilik.processes import ProcessGroup
 from hardware.emulators.printer import PtyPrinterEmulator, start_pty_emulator
 from hardware.emulators.scanner import ScannerEmulator
 from signaling import tokens
+from tests import helpers
 
 T = TypeVar("T")
 
@@ -48,17 +49,9 @@ def free_port() -> int:
 
 def wait_for(check: Callable[[], T | None], what: str, timeout: float = STEP_S,
              group: ProcessGroup | None = None) -> T:
-    """Poll ``check`` until it returns something truthy; fail naming ``what`` (or the dead)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if group is not None and group.dead():
-            raise AssertionError(f"while waiting for {what}: process(es) exited: {group.dead()}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(POLL_S)
+    """:func:`tests.helpers.wait_for`, stopping early when a process of ``group`` died."""
+    return helpers.wait_for(check, what, timeout, interval=POLL_S,
+                            dead=group.dead if group is not None else None)
 
 
 def http_json(url: str, *, token: str | None = None, body: Any = None,

@@ -5,24 +5,22 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from booth.replay import encode_loop
 from officer.config import HubConfig
 from officer.hub import Hub
 from signaling import protocol as p
-from signaling import tokens
 from signaling.branchqueue import QUEUE_KEY
 from signaling.cases import add_officer
 from signaling.client import SignalingClient
 from signaling.config import ServerConfig
 from signaling.queue import events as ev
-from signaling.server import SERVER_KEY, make_app
+from tests.helpers import ServerBranch, until
 from tests.officer.simbooth import SimBooth
 
 WAIT_S = 60.0
@@ -31,27 +29,13 @@ OFFICER = "siti"
 PIN = "246810"
 
 
-async def until(check: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-class Branch:
-    def __init__(self, data_dir: Path, server: TestServer, loop_file: Path) -> None:
-        self.data_dir = data_dir
-        self.server = server
-        self.branch = server.app[SERVER_KEY]
-        self.secret = tokens.load_or_create_secret(data_dir)
-        self.url = f"ws://127.0.0.1:{server.port}/ws"
+class Branch(ServerBranch):
+    def __init__(self, data_dir: Path, loop_file: Path) -> None:
+        super().__init__(data_dir, ServerConfig(data_dir=data_dir, resume_window_s=30.0,
+                                                heartbeat_s=1.0))
         self.loop_file = loop_file
         self.hubs: list[Hub] = []
         self.booths: list[SimBooth] = []
-
-    def token(self, device: str, role: str) -> str:
-        return tokens.issue(self.secret, device, role, now=time.time(), ttl_s=3600)
 
     async def add_officer(self, officer: str = OFFICER, pin: str = PIN) -> None:
         db = self.branch.db
@@ -82,7 +66,7 @@ class Branch:
         csv = f"code,service,slot,branch,name\n{code},{service},{slot},kc-01,Siti\n"
         admin = self.token("ops-1", "admin")
         async with aiohttp.ClientSession() as http, http.post(
-            f"http://127.0.0.1:{self.server.port}/api/queue/appointments", data=csv.encode(),
+            f"{self.http_base}/api/queue/appointments", data=csv.encode(),
             headers={"Authorization": f"Bearer {admin}", "Content-Type": "text/csv"},
         ) as reply:
             assert reply.status == 200, await reply.text()
@@ -110,6 +94,7 @@ class Branch:
         await booth.claim(info.qr)
         await until(lambda: any(peer.ticket == info.ticket for peer in hub.peers.values()),
                     f"{code}'s ticket paired with the hub")
+        assert self.server is not None
         queue = self.server.app[QUEUE_KEY]
         real_clock = self.branch.clock
         self.branch.clock = lambda: real_clock() + queue.rules.sla_late_s
@@ -145,12 +130,10 @@ def loop_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 async def branch(tmp_path: Path, loop_file: Path) -> AsyncIterator[Branch]:
-    config = ServerConfig(data_dir=tmp_path, resume_window_s=30.0, heartbeat_s=1.0)
-    server = TestServer(make_app(config), host="127.0.0.1", port=0)
-    await server.start_server()
-    b = Branch(tmp_path, server, loop_file)
+    b = Branch(tmp_path, loop_file)
+    await b.start()
     try:
         yield b
     finally:
         await b.close()
-        await server.close()
+        await b.stop()

@@ -14,7 +14,8 @@ import pytest
 
 from officer import console
 from officer.hub import Hub
-from tests.officer.conftest import OFFICER, PIN, Branch, until
+from tests.helpers import until
+from tests.officer.conftest import OFFICER, PIN, Branch
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from officer.hub import Hub
-from tests.officer.conftest import Branch, until
+from tests.helpers import until
+from tests.officer.conftest import Branch
 from tests.officer.consolepeer import ConsolePeer
 from tests.officer.simbooth import SimBooth
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from officer.console import state
-from tests.officer.conftest import OFFICER, Branch, stopped, until
+from tests.helpers import until
+from tests.officer.conftest import OFFICER, Branch, stopped
 from tests.officer.consolepeer import ConsolePeer
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from officer import limits
 from officer.hub import Hub
-from tests.officer.conftest import Branch, until
+from tests.helpers import until
+from tests.officer.conftest import Branch
 from tests.officer.simbooth import SimBooth
 
 pytestmark = pytest.mark.slow

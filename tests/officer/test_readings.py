@@ -9,7 +9,8 @@ from typing import Any
 import aiohttp
 
 from officer.console import state
-from tests.officer.conftest import Branch, until
+from tests.helpers import until
+from tests.officer.conftest import Branch
 from tests.signaling.test_documents import jpeg
 
 SITI = "3171234506780001"

@@ -20,7 +20,7 @@ import pytest
 
 from officer import limits
 from officer.returnmedia import EncodedStream, ReturnTrack
-from tests.officer.conftest import until
+from tests.helpers import until
 
 WIDTH, HEIGHT, FPS = 160, 120, 15.0
 WAIT_S = 30.0

@@ -13,7 +13,8 @@ import pytest
 
 from officer import console
 from officer.hub import Hub
-from tests.officer.conftest import Branch, until
+from tests.helpers import until
+from tests.officer.conftest import Branch
 
 pytestmark = pytest.mark.slow
 

@@ -22,9 +22,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from signaling import tokens
+from signaling.app import make_app
 from signaling.config import ServerConfig
-from signaling.server import SERVER_KEY, BranchServer, make_app
+from signaling.server import SERVER_KEY, BranchServer
 from signaling.store import DB_FILE
+from tests.helpers import until
 
 REPLY_S = 10.0  # generous: the machine is shared; only a missing reply makes this wait
 TABLES = ("devices", "pairings", "audit")
@@ -235,17 +237,8 @@ def snapshot(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 async def wait_until(check: Callable[[], Any | Awaitable[Any]], what: str,
                      timeout: float = REPLY_S) -> Any:
-    """Poll ``check`` until it is truthy; fail naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(0.02)
+    """:func:`tests.helpers.until`, with the signaling tests' shorter timeout."""
+    return await until(check, what, timeout, interval=0.02)
 
 
 BranchFactory = Callable[..., Awaitable[Branch]]

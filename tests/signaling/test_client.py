@@ -7,10 +7,16 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bilik.backoff import Backoff
 from signaling import protocol as p
-from signaling.backoff import Backoff
-from signaling.client import ClientState, SignalingClient
-from signaling.errors import ClientError, NotConnected, RequestFailed
+from signaling.client import (
+    ClientError,
+    ClientState,
+    NotConnected,
+    Refused,
+    RequestFailed,
+    SignalingClient,
+)
 from tests.signaling.conftest import Branch, BranchFactory, wait_until
 
 
@@ -114,6 +120,42 @@ async def test_rejected_token_stops_the_client_with_the_reason(
         await client.send(p.Status(state="idle"))
 
 
+@pytest.mark.parametrize(("device_id", "role", "why"), [
+    ("booth-02", p.Role.BOOTH, "the token is for device 'booth-01', but this booth is "
+                               "configured as 'booth-02'"),
+    ("booth-01", p.Role.KIOSK, "the token is for a booth, not a kiosk"),
+])
+async def test_a_token_naming_another_device_stops_the_client(
+    branch: Branch, clients: list[SignalingClient], device_id: str, role: p.Role, why: str
+) -> None:
+    """The identity check of every agent (booth, hub, kiosk, display), once in the client:
+    a device must not serve as another, so the client stops, says why and does not retry."""
+    rec = Recorder()
+    client = SignalingClient(
+        branch.ws_url, branch.token("booth", "booth-01"), on_state=rec.on_state,
+        device_id=device_id, role=role, backoff=Backoff(0.05, 0.2),
+    )
+    clients.append(client)
+    await client.start()
+    with pytest.raises(Refused) as refused:
+        await client.wait_connected(10)
+    assert str(refused.value) == why == client.rejected_reason
+    assert client.state is ClientState.REJECTED and not client.connected
+    assert rec.states.count(ClientState.CONNECTING) == 1  # not retried
+    with pytest.raises(NotConnected):
+        await client.send(p.Status(state="idle"))
+
+
+async def test_a_token_naming_this_device_connects(
+    branch: Branch, clients: list[SignalingClient]
+) -> None:
+    client = SignalingClient(branch.ws_url, branch.token("hub", "hub-01"), device_id="hub-01",
+                             role=p.Role.HUB)
+    clients.append(client)
+    await client.start()
+    assert (await client.wait_connected(10)).device_id == "hub-01"
+
+
 async def test_client_reconnects_after_a_server_restart_and_resumes(
     start_branch: BranchFactory, clients: list[SignalingClient]
 ) -> None:
@@ -161,20 +203,6 @@ async def test_request_while_disconnected_raises_not_connected() -> None:
         await client.wait_connected(0.3)
     await client.close()
     assert client.state is ClientState.CLOSED
-
-
-def test_backoff_is_capped_exponential_with_jitter() -> None:
-    draws = iter([0.0, 1.0 - 1e-9, 0.5] + [0.0] * 20)
-    b = Backoff(0.5, 10.0, rand=lambda: next(draws))
-    delays = [b.next_delay() for _ in range(8)]
-    assert delays[0] == 0.25  # 0.5 scaled by 0.5
-    assert delays[1] == pytest.approx(1.0)  # 1.0 scaled by ~1
-    assert delays[2] == 1.5  # 2.0 scaled by 0.75
-    assert max(delays) <= 10.0 and delays[-1] == 5.0  # capped at 10, then jittered
-    b.reset()
-    assert b.next_delay() == 0.25
-    with pytest.raises(ValueError):
-        Backoff(0, 1)
 
 
 async def test_a_typed_reply_answers_a_request_and_an_error_keeps_its_text_key(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import random
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
@@ -24,7 +23,7 @@ import pytest
 from signaling import crashpoint
 from signaling.store import DB_FILE, Store
 from tests.signaling.conftest import Device
-from tests.signaling.test_server_process import ServerProcess, _device, _token
+from tests.signaling.serverprocess import ServerProcess, cli_token, hello
 
 pytestmark = pytest.mark.slow
 
@@ -34,34 +33,9 @@ SHA = hashlib.sha256(DOCUMENT).hexdigest()
 UPLOAD_POINTS = [x for x in crashpoint.POINTS if x.startswith("upload.")]
 
 
-class CrashingServer(ServerProcess):
-    """The server of test_server_process, started with a crash point armed (or none)."""
-
-    def start_at(self, point: str = "") -> None:
-        old = os.environ.get(crashpoint.ENV)
-        os.environ[crashpoint.ENV] = point
-        try:
-            self.start()
-        finally:
-            if old is None:
-                del os.environ[crashpoint.ENV]
-            else:
-                os.environ[crashpoint.ENV] = old
-
-    def died(self) -> bool:
-        return self.proc is not None and self.proc.poll() is not None
-
-    def wait_dead(self) -> None:
-        assert self.proc is not None
-        self.proc.wait(timeout=30)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[CrashingServer]:
-    proc = CrashingServer(tmp_path / "server")
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    proc = ServerProcess(tmp_path / "server")
     yield proc
     proc.stop()
 
@@ -83,14 +57,14 @@ class Booth:
     replies: list[int] = field(default_factory=list)
 
 
-async def _paired(http: aiohttp.ClientSession, server: CrashingServer) -> tuple[str, str]:
-    hub_token = _token(server.data, "hub", "hub-01")
-    booth_token = _token(server.data, "booth", "booth-01")
+async def _paired(http: aiohttp.ClientSession, server: ServerProcess) -> tuple[str, str]:
+    hub_token = cli_token(server.data, "hub", "hub-01")
+    booth_token = cli_token(server.data, "booth", "booth-01")
     server.start_at()
     devices: list[Device] = []
     try:
-        hub = await _device(http, server, "hub-01", hub_token)
-        booth = await _device(http, server, "booth-01", booth_token)
+        hub = await hello(http, server, "hub-01", hub_token)
+        booth = await hello(http, server, "booth-01", booth_token)
         devices += [hub, booth]
         assert (await hub.request({"type": "capacity", "slots": 1}))["type"] == "ok"
         assert (await booth.request({"type": "service_request"}))["type"] == "ok"
@@ -102,7 +76,7 @@ async def _paired(http: aiohttp.ClientSession, server: CrashingServer) -> tuple[
     return hub_token, booth_token
 
 
-async def _step(http: aiohttp.ClientSession, server: CrashingServer, booth: Booth,
+async def _step(http: aiohttp.ClientSession, server: ServerProcess, booth: Booth,
                 *, kill_after: int | None = None) -> None:
     """One request of the upload, as a booth makes it; records what was acknowledged.
 
@@ -144,7 +118,7 @@ async def _step(http: aiohttp.ClientSession, server: CrashingServer, booth: Boot
             booth.document = reply["document"]
 
 
-async def _until_done(http: aiohttp.ClientSession, server: CrashingServer, booth: Booth) -> None:
+async def _until_done(http: aiohttp.ClientSession, server: ServerProcess, booth: Booth) -> None:
     for _ in range(40):
         if booth.document:
             return
@@ -152,7 +126,7 @@ async def _until_done(http: aiohttp.ClientSession, server: CrashingServer, booth
     raise AssertionError(f"upload never finished: {booth}")
 
 
-async def _check_document(http: aiohttp.ClientSession, server: CrashingServer, hub_token: str,
+async def _check_document(http: aiohttp.ClientSession, server: ServerProcess, hub_token: str,
                           booth: Booth) -> None:
     async with http.get(server.url(f"/api/documents/{booth.document}"),
                         headers={"Authorization": f"Bearer {hub_token}"}) as r:
@@ -170,7 +144,7 @@ async def _check_document(http: aiohttp.ClientSession, server: CrashingServer, h
 
 @pytest.mark.parametrize("point", UPLOAD_POINTS)
 async def test_an_upload_killed_at_each_durable_point_keeps_every_acknowledged_byte(
-    http: aiohttp.ClientSession, server: CrashingServer, point: str,
+    http: aiohttp.ClientSession, server: ServerProcess, point: str,
 ) -> None:
     hub_token, booth_token = await _paired(http, server)
     booth = Booth(booth_token)
@@ -186,7 +160,7 @@ async def test_an_upload_killed_at_each_durable_point_keeps_every_acknowledged_b
 
 @pytest.mark.parametrize("seed", range(6))
 async def test_an_upload_killed_at_random_moments_keeps_every_acknowledged_byte(
-    http: aiohttp.ClientSession, server: CrashingServer, seed: int,
+    http: aiohttp.ClientSession, server: ServerProcess, seed: int,
 ) -> None:
     rng = random.Random(seed)
     hub_token, booth_token = await _paired(http, server)
@@ -213,11 +187,11 @@ async def test_an_upload_killed_at_random_moments_keeps_every_acknowledged_byte(
 
 @pytest.mark.parametrize("point", ["release.committed", "release.acknowledged"])
 async def test_a_release_acknowledged_is_a_release_written(
-    http: aiohttp.ClientSession, server: CrashingServer, point: str,
+    http: aiohttp.ClientSession, server: ServerProcess, point: str,
 ) -> None:
     hub_token, booth_token = await _paired(http, server)
     server.start_at(point)
-    booth = await _device(http, server, "booth-01", booth_token)
+    booth = await hello(http, server, "booth-01", booth_token)
     pair = await booth.expect("pair")
     sent = await booth.send({"type": "release", "pairing": pair["pairing"], "reason": "done"})
     acked = False
@@ -236,7 +210,7 @@ async def test_a_release_acknowledged_is_a_release_written(
     assert point != "release.acknowledged" or acked, "the ok was sent before the kill"
     # And the restarted server does not hand the pairing back.
     server.start_at()
-    again = await _device(http, server, "booth-01", booth_token)
+    again = await hello(http, server, "booth-01", booth_token)
     try:
         # A pairing would be sent right after the welcome, before any reply.
         assert "pair" not in await _types_until_answered(again)
@@ -269,11 +243,11 @@ def test_every_commit_is_fsynced(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("point", ["queue.committed", "queue.answered"])
 async def test_a_ticket_acknowledged_is_a_ticket_kept(
-    http: aiohttp.ClientSession, server: CrashingServer, point: str,
+    http: aiohttp.ClientSession, server: ServerProcess, point: str,
 ) -> None:
-    kiosk_token = _token(server.data, "kiosk", "kiosk-01")
+    kiosk_token = cli_token(server.data, "kiosk", "kiosk-01")
     server.start_at(point)
-    kiosk = await _device(http, server, "kiosk-01", kiosk_token)
+    kiosk = await hello(http, server, "kiosk-01", kiosk_token)
     sent = await kiosk.send({"type": "ticket_request", "service": "jht", "priority": "none"})
     info: dict[str, object] = {}
     with contextlib.suppress(AssertionError):
@@ -285,14 +259,14 @@ async def test_a_ticket_acknowledged_is_a_ticket_kept(
     server.wait_dead()
     assert point != "queue.answered" or info, "the ticket was answered before the kill"
     server.start_at()
-    admin = {"Authorization": f"Bearer {_token(server.data, 'admin', 'ops-1')}"}
+    admin = {"Authorization": f"Bearer {cli_token(server.data, 'admin', 'ops-1')}"}
     async with http.get(server.url("/api/queue"), headers=admin) as r:
         waiting = [t["ticket"] for t in (await r.json())["waiting"]]
     if info:  # what the kiosk printed is in the queue after the restart
         assert info["ticket"] in waiting
     # Committed before the kill, told or not: the queue has it, and numbering goes on.
     assert len(waiting) == 1
-    kiosk = await _device(http, server, "kiosk-01", kiosk_token)
+    kiosk = await hello(http, server, "kiosk-01", kiosk_token)
     try:
         sent = await kiosk.send({"type": "ticket_request", "service": "jht", "priority": "none"})
         again = await kiosk.expect("ticket_info", ref=sent)

@@ -11,9 +11,9 @@ import aiohttp
 import pytest
 
 from bilik.errors import ConfigError
+from signaling.app import make_app
 from signaling.config import ServerConfig
 from signaling.queue.rules import QueueRules
-from signaling.server import make_app
 from tests.signaling.conftest import Branch
 
 

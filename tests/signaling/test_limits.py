@@ -31,7 +31,7 @@ import pytest
 
 from signaling import limits, tokens
 from tests.signaling.conftest import BranchFactory, Device
-from tests.signaling.test_server_process import START_S, free_port
+from tests.signaling.serverprocess import START_S, free_port
 
 FAST = {"BILIK_SERVER_HEADER_READ_S": "0.5", "BILIK_SERVER_FRAME_ASSEMBLY_S": "0.5",
         "BILIK_SERVER_HELLO_TIMEOUT_S": "0.5", "BILIK_SERVER_HEARTBEAT_S": "0.2"}

@@ -45,7 +45,7 @@ async def _round(branch: Branch, round_no: int) -> None:
     await asyncio.gather(*(one(i) for i in range(PER_ROUND)))
     await wait_until(lambda: not branch.server.connections, "every device gone")
     # Each connection's worker, departure and resume-window tasks all end.
-    await wait_until(lambda: not branch.server._tasks, "the connections' tasks to end")
+    await wait_until(lambda: not branch.server.tasks, "the connections' tasks to end")
     await branch.settled()
 
 

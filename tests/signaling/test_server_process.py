@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import sqlite3
 import stat
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -22,25 +17,15 @@ import pytest
 from signaling import tokens
 from signaling.store import DB_FILE
 from tests.signaling.conftest import Device
+from tests.signaling.serverprocess import START_S, ServerProcess, bilik, cli_token, free_port, hello
 
 pytestmark = pytest.mark.slow
 
-START_S = 60.0  # generous: the machine is shared with other test runs
 SECRET_LEN = tokens.SECRET_BYTES
-
-
-def bilik(*args: str) -> list[str]:
-    return [sys.executable, "-m", "bilik.cli", *args]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(bilik(*args), capture_output=True, text=True, timeout=START_S)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # --- tokens from the command line -------------------------------------------------------
@@ -112,46 +97,6 @@ def test_unusable_data_dir_is_one_clear_line_not_a_traceback(tmp_path: Path, cas
 # --- kill -9 loses nothing acknowledged -------------------------------------------------
 
 
-class ServerProcess:
-    def __init__(self, data: Path) -> None:
-        self.data = data
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = data.parent / "server.log"
-
-    def start(self) -> None:
-        env = {**os.environ, "BILIK_SERVER_RESUME_WINDOW_S": "120"}
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                bilik("server", "--data-dir", str(self.data), "--port", str(self.port)),
-                stdout=log, stderr=log, env=env,
-            )
-        deadline = time.monotonic() + START_S
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2):
-                    return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            assert self.proc.poll() is None, self.log.read_text()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     proc = ServerProcess(tmp_path / "server")
@@ -165,32 +110,16 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-async def _device(http: aiohttp.ClientSession, server: ServerProcess, device_id: str,
-                  token: str) -> Device:
-    ws = await http.ws_connect(f"ws://127.0.0.1:{server.port}/ws", autoping=False)
-    device = Device(ws, device_id)
-    await device.send({"type": "hello", "token": token, "resume": True})
-    device.welcome = await device.recv()
-    assert device.welcome["type"] == "welcome", device.welcome
-    return device
-
-
-def _token(data: Path, role: str, device_id: str) -> str:
-    out = run("server", "token", "--role", role, "--id", device_id, "--data-dir", str(data))
-    assert out.returncode == 0, out.stderr
-    return out.stdout.strip()
-
-
 async def test_kill_9_loses_no_acknowledged_pairing(
     server: ServerProcess, http: aiohttp.ClientSession
 ) -> None:
-    hub_token = _token(server.data, "hub", "hub-01")  # creates the secret before first start
-    booth_token = _token(server.data, "booth", "booth-01")
+    hub_token = cli_token(server.data, "hub", "hub-01")  # creates the secret before first start
+    booth_token = cli_token(server.data, "booth", "booth-01")
     server.start()
     devices: list[Device] = []
     try:
-        hub = await _device(http, server, "hub-01", hub_token)
-        booth = await _device(http, server, "booth-01", booth_token)
+        hub = await hello(http, server, "hub-01", hub_token)
+        booth = await hello(http, server, "booth-01", booth_token)
         devices += [hub, booth]
         assert (await hub.request({"type": "capacity", "slots": 1}))["type"] == "ok"
         assert (await booth.request({"type": "service_request"}))["type"] == "ok"
@@ -207,8 +136,8 @@ async def test_kill_9_loses_no_acknowledged_pairing(
         assert rows == [(pair["pairing"], "booth-01", "hub-01", None)]
 
         server.start()  # same data dir, same secret: the old tokens still work
-        hub = await _device(http, server, "hub-01", hub_token)
-        booth = await _device(http, server, "booth-01", booth_token)
+        hub = await hello(http, server, "hub-01", hub_token)
+        booth = await hello(http, server, "booth-01", booth_token)
         devices += [hub, booth]
         for device in (hub, booth):
             assert device.welcome["resumed"] is True

@@ -13,7 +13,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bilik.tls import TlsSettings, client_context
+from bilik.agent.settings import DeviceSettings
+from bilik.tls import client_context
 from signaling import ca, limits
 from signaling.client import ClientState, SignalingClient
 from signaling.errors import EnrolmentRefused
@@ -74,7 +75,7 @@ async def test_a_server_not_signed_by_the_branch_ca_is_not_trusted(
     other = ca.CaFiles(tmp_path / "other-ca")
     ca.init(other, branch="elsewhere", names=["127.0.0.1"])
     with pytest.raises(aiohttp.ClientConnectorCertificateError):
-        await http.get(tls_branch.url("/healthz"), ssl=client_context(TlsSettings(
+        await http.get(tls_branch.url("/healthz"), ssl=client_context(DeviceSettings(
             ca_file=other.ca_cert)))
 
 

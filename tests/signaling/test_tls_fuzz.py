@@ -19,7 +19,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bilik.tls import TlsSettings, client_context
+from bilik.agent.settings import DeviceSettings
+from bilik.tls import client_context
 from signaling import ca
 from signaling.config import ServerConfig
 from signaling.tlssite import TlsSite
@@ -85,7 +86,7 @@ def branch_ca(tmp_path: Path) -> ca.CaFiles:
 
 @pytest.fixture
 async def http(branch_ca: ca.CaFiles) -> AsyncIterator[aiohttp.ClientSession]:
-    context = client_context(TlsSettings(ca_file=branch_ca.ca_cert))
+    context = client_context(DeviceSettings(ca_file=branch_ca.ca_cert))
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as session:
         yield session
 
@@ -94,7 +95,7 @@ async def http(branch_ca: ca.CaFiles) -> AsyncIterator[aiohttp.ClientSession]:
 async def start_branch(tmp_path: Path, http: aiohttp.ClientSession, branch_ca: ca.CaFiles
                        ) -> AsyncIterator[BranchFactory]:
     started: list[Branch] = []
-    client = client_context(TlsSettings(ca_file=branch_ca.ca_cert))
+    client = client_context(DeviceSettings(ca_file=branch_ca.ca_cert))
     assert client is not None
 
     async def factory(**settings: Any) -> Branch:

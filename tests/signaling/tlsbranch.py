@@ -13,10 +13,12 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bilik.tls import TlsSettings, client_context
+from bilik.agent.settings import DeviceSettings
+from bilik.tls import client_context
 from signaling import ca, enrolclient, enrolment, revocation
+from signaling.app import make_app
 from signaling.config import ServerConfig
-from signaling.server import SERVER_KEY, BranchServer, make_app
+from signaling.server import SERVER_KEY, BranchServer
 from signaling.tlssite import TlsSite
 from tests.signaling.conftest import Device
 
@@ -64,10 +66,10 @@ class TlsBranch:
     def url(self, path: str) -> str:
         return f"https://127.0.0.1:{self.port}{path}"
 
-    def settings(self, name: str) -> TlsSettings:
+    def settings(self, name: str) -> DeviceSettings:
         """A device's TLS settings: the branch CA, and where its certificate would go."""
         home = self.root / name
-        return TlsSettings(ca_file=self.files.ca_cert, cert_file=home / "device.pem",
+        return DeviceSettings(ca_file=self.files.ca_cert, cert_file=home / "device.pem",
                            key_file=home / "device.key")
 
     async def code(self, role: str, device_id: str, *, now: float | None = None) -> str:
@@ -81,7 +83,7 @@ class TlsBranch:
 
         return await asyncio.to_thread(issue)
 
-    async def enrol(self, role: str, device_id: str) -> TlsSettings:
+    async def enrol(self, role: str, device_id: str) -> DeviceSettings:
         settings = self.settings(device_id)
         await enrolclient.enrol(self.ws_url, await self.code(role, device_id), role, settings,
                                 role)
@@ -91,13 +93,13 @@ class TlsBranch:
         await asyncio.to_thread(revocation.revoke_offline, self.config.data_dir, device_id,
                                 "person:test")
 
-    async def open(self, settings: TlsSettings | ssl.SSLContext | None,
+    async def open(self, settings: DeviceSettings | ssl.SSLContext | None,
                    http: aiohttp.ClientSession) -> aiohttp.ClientWebSocketResponse:
         context = settings if isinstance(settings, ssl.SSLContext) else client_context(
             settings or self.settings("anonymous"))
         return await http.ws_connect(self.ws_url, autoping=False, ssl=context)
 
-    async def hello(self, device_id: str, settings: TlsSettings, http: aiohttp.ClientSession,
+    async def hello(self, device_id: str, settings: DeviceSettings, http: aiohttp.ClientSession,
                     token: str = "") -> tuple[Device, dict[str, Any]]:
         """Connect with the device's certificate, say hello; returns the first reply."""
         device = Device(await self.open(settings, http), device_id)

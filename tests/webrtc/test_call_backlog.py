@@ -17,7 +17,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from bilik.webrtc import backlog
 from bilik.webrtc.backlog import DecodeBacklog, is_vp8_keyframe
 from bilik.webrtc.connection import close_quietly, create_peer_connection, prefer_vp8
-from tests.signaling.conftest import wait_until
+from tests.helpers import until
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90_000, payloadType=96)
 OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48_000, payloadType=111,
@@ -94,10 +94,6 @@ class StallableDecoders:
         return Held()
 
 
-async def until(check: Callable[[], bool], what: str) -> None:
-    await wait_until(check, what, timeout=WAIT_S)
-
-
 @pytest.fixture
 async def call(monkeypatch: pytest.MonkeyPatch
                ) -> AsyncIterator[tuple[RTCPeerConnection, RTCPeerConnection, StallableDecoders]]:
@@ -134,16 +130,16 @@ async def test_a_receiver_that_falls_behind_skips_to_a_fresh_keyframe(
     await receiver.setRemoteDescription(sender.localDescription)
     await receiver.setLocalDescription(await receiver.createAnswer())
     await sender.setRemoteDescription(receiver.localDescription)
-    await until(lambda: len(received) >= 10, "video before the stall")
+    await until(lambda: len(received) >= 10, "video before the stall", WAIT_S)
     q = backlog.attach(receiver.getTransceivers()[0].receiver)
     assert q is not None and q.decode_error is not None  # attached by create_peer_connection
 
     decoders.go.clear()  # the decoder is starved of CPU from now on
-    await until(decoders.held.is_set, "the decoder to be held")
-    await until(lambda: q.catch_ups >= 1, "the backlog to pass its bound")
+    await until(decoders.held.is_set, "the decoder to be held", WAIT_S)
+    await until(lambda: q.catch_ups >= 1, "the backlog to pass its bound", WAIT_S)
     decoded_at_stall = len(decoders.decoded)
     decoders.go.set()
-    await until(lambda: len(decoders.decoded) >= decoded_at_stall + 10, "video after it")
+    await until(lambda: len(decoders.decoded) >= decoded_at_stall + 10, "video after it", WAIT_S)
 
     # Nothing of the backlog was decoded late: after the held frame (index
     # decoded_at_stall, recorded once released), decoding went on from a fresh keyframe

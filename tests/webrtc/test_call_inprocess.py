@@ -6,13 +6,11 @@ inside each part; the process-level tests show the same from the outside.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from booth.agent import BoothAgent, CallState
 from booth.config import BoothConfig
@@ -23,33 +21,19 @@ from officer.config import HubConfig
 from officer.hub import Hub
 from officer.peers import SlotState
 from signaling import protocol as p
-from signaling import tokens
 from signaling.config import ServerConfig
-from signaling.server import make_app
+from tests.helpers import ServerBranch, until
 
 pytestmark = pytest.mark.slow
 
 WAIT_S = 60.0  # generous: the machine is shared and the first keyframe may need a PLI
 
 
-async def until(check: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
-class Branch:
-    def __init__(self, data_dir: Path, server: TestServer) -> None:
-        self.data_dir = data_dir
-        self.server = server
-        self.secret = tokens.load_or_create_secret(data_dir)
-        self.url = f"ws://127.0.0.1:{server.port}/ws"
+class Branch(ServerBranch):
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(data_dir, ServerConfig(data_dir=data_dir, resume_window_s=30.0,
+                                                heartbeat_s=1.0))
         self.parts: list[Hub | BoothAgent] = []
-
-    def token(self, device: str, role: str) -> str:
-        return tokens.issue(self.secret, device, role, now=time.time(), ttl_s=3600)
 
     async def hub(self, device: str = "hub-01", **settings: object) -> Hub:
         # The hub reads every booth's timecode, and is its own (synthetic) officer.
@@ -77,15 +61,13 @@ class Branch:
 
 @pytest.fixture
 async def branch(tmp_path: Path) -> AsyncIterator[Branch]:
-    config = ServerConfig(data_dir=tmp_path, resume_window_s=30.0, heartbeat_s=1.0)
-    server = TestServer(make_app(config), host="127.0.0.1", port=0)
-    await server.start_server()
-    b = Branch(tmp_path, server)
+    b = Branch(tmp_path)
+    await b.start()
     try:
         yield b
     finally:
         await b.close()
-        await server.close()
+        await b.stop()
 
 
 def frames(hub: Hub, booth: str) -> int:

@@ -7,19 +7,15 @@ loopback with ephemeral ports; the hub's ``/healthz`` is the only window into it
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from bilik.processes import BranchProcesses, get_json
+from tests import helpers
 
 pytestmark = pytest.mark.slow
 
@@ -31,74 +27,22 @@ MIN_FPS = 12.0
 MEASURE_S = 10.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_for(check: Callable[[], Any], what: str, timeout: float = START_S) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.2)
+    return helpers.wait_for(check, what, timeout)
 
 
-def get_json(url: str) -> Any:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as reply:
-            return json.loads(reply.read())
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return None
-
-
-class Branch:
+class Branch(BranchProcesses):
     """Server, hub and booths as child processes; logs go to files under ``root``."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.data = root / "server"
-        self.port = free_port()
-        self.hub_port = free_port()
-        self.url = f"ws://127.0.0.1:{self.port}/ws"
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.env = {
-            **os.environ,
+        super().__init__(root, env={
             "BILIK_SERVER_RESUME_WINDOW_S": str(RESUME_WINDOW_S),
             "BILIK_SERVER_HEARTBEAT_S": "1.0",
-        }
-
-    def bilik(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "bilik.cli", "--log-json", *args]
-
-    def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
-        proc = subprocess.Popen(self.bilik(*args), stdout=log, stderr=log, env=self.env)
-        log.close()
-        self.procs[name] = proc
-        return proc
-
-    def token_file(self, role: str, device: str) -> Path:
-        out = subprocess.run(
-            self.bilik(
-                "server", "token", "--role", role, "--id", device, "--data-dir", str(self.data)
-            ),
-            check=True,
-            capture_output=True,
-            env=self.env,
-            timeout=START_S,
-        )
-        path = self.root / f"{device}.token"
-        path.write_text(out.stdout.decode().strip())
-        return path
+        })
 
     def start_server(self) -> None:
         self.spawn("server", "server", "--data-dir", str(self.data), "--port", str(self.port))
-        wait_for(lambda: get_json(f"http://127.0.0.1:{self.port}/healthz"), "the server")
+        wait_for(self.server_up, "the server")
 
     def start_hub(self) -> None:
         token = self.token_file("hub", "hub-01")
@@ -127,10 +71,6 @@ class Branch:
             "--flow", "direct",
         )
 
-    def health(self) -> dict[str, Any] | None:
-        result: dict[str, Any] | None = get_json(f"http://127.0.0.1:{self.hub_port}/healthz")
-        return result
-
     def booths(self) -> dict[str, dict[str, Any]]:
         return (self.health() or {}).get("booths", {})
 
@@ -142,18 +82,6 @@ class Branch:
         proc = self.procs.pop(name)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-
-    def stop_all(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        self.procs.clear()
 
     def log(self, name: str) -> list[dict[str, Any]]:
         lines = (self.root / f"{name}.log").read_text(errors="replace").splitlines()
@@ -172,7 +100,7 @@ def branch(tmp_path: Path) -> Iterator[Branch]:
     try:
         yield b
     finally:
-        b.stop_all()
+        b.stop()
 
 
 def rate(before: dict[str, Any], after: dict[str, Any], booth: str) -> float:

@@ -1,4 +1,5 @@
-"""The booth's flow as a pure state machine: ``transition(booth, event) -> (booth, effects)``.
+"""The booth's flow as a pure state machine: ``transition(booth, event, flow) -> (booth,
+effects)``.
 
     idle -> claimed -> waiting -> in session <-> scanning -> verdict -> receipt -> idle
                                          (any) -> out of service -> idle
@@ -14,281 +15,54 @@ whether the participant is in the seat (``present``); the screen shows them on t
 An event that does not fit the state changes nothing and returns no effect (for
 example a verdict for another ticket, or a claim while a session runs): the booth
 never loses the participant's progress to a stray message.
+
+The flow policy lives here too: in the ticket flow an empty booth tells the server it is ready
+(``BOOTH_READY``) and waits for a ticket; in the direct flow (demo, call benchmark) it asks for
+any officer as soon as it is online, and again whenever it is left without one.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
-from dataclasses import dataclass
 from typing import Any
 
-
-class BoothState(enum.StrEnum):
-    IDLE = "idle"  # nobody: welcome screen, camera off
-    CLAIMED = "claimed"  # a ticket was accepted; the server is finding an officer
-    WAITING = "waiting"  # seated, waiting for an officer (honest expected wait)
-    IN_SESSION = "in_session"  # paired with an officer's hub
-    SCANNING = "scanning"  # self-service: documents being scanned (officer may serve others)
-    VERDICT = "verdict"  # the decision came; the receipt is printing
-    RECEIPT = "receipt"  # goodbye: receipt printed (or shown on screen if printing failed)
-    OUT_OF_SERVICE = "out_of_service"  # a device failed its self-test or went away
-
-
-class DocStatus(enum.StrEnum):
-    REQUESTED = "requested"  # asked for, not scanned yet
-    UPLOADING = "uploading"  # captured at the booth, on its way to the server
-    UPLOADED = "uploaded"  # the server has it (checksum confirmed)
-    ACCEPTED = "accepted"  # the officer accepted it
-    RESCAN = "rescan"  # the officer asks for it again (with a reason)
-    REJECTED = "rejected"
-
-
-# Documents still to be scanned by the participant.
-TO_SCAN = frozenset({DocStatus.REQUESTED, DocStatus.RESCAN})
-SESSION_STATES = frozenset({BoothState.IN_SESSION, BoothState.SCANNING})
-SEATED_STATES = frozenset(
-    {BoothState.CLAIMED, BoothState.WAITING, BoothState.IN_SESSION, BoothState.SCANNING}
+from booth.state.events import (
+    Attention,
+    CallFailed,
+    CheckedIn,
+    Claimed,
+    ClaimRefused,
+    Connected,
+    DeviceFailed,
+    DeviceRecovered,
+    Disconnected,
+    DocCaptured,
+    DocsRequested,
+    DocUpdated,
+    Effect,
+    Effects,
+    Event,
+    GoodbyeOver,
+    HandToggled,
+    Paired,
+    PresenceChanged,
+    ReceiptDone,
+    Released,
+    ServiceAsked,
+    VerdictGiven,
+    Waiting,
 )
-
-
-@dataclass(frozen=True)
-class Document:
-    kind: str
-    status: DocStatus = DocStatus.REQUESTED
-    document: str = ""  # the server's id once uploaded
-    reason: str = ""  # why a rescan was asked (the officer's words or a catalogue key)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    reference: str
-    outcome: str
-    next_steps: str = ""
-
-
-@dataclass(frozen=True)
-class Booth:
-    state: BoothState = BoothState.IDLE
-    ticket: str = ""
-    number: str = ""
-    pairing: str = ""
-    hub: str = ""
-    focused: bool = False  # the officer is attending this booth now
-    expected_wait_s: float = 0.0
-    position: int = 0
-    documents: tuple[Document, ...] = ()
-    verdict: Outcome | None = None
-    receipt_printed: bool | None = None  # None until the printer answered
-    notice: str = ""  # catalogue key of a one-off message (claim refused...), cleared on change
-    notice_values: tuple[tuple[str, str], ...] = ()
-    notice_at: float = 0.0  # when the notice came: the screen drops it after a while
-    hand_raised: bool = False
-    online: bool = False
-    present: bool = True
-    faults: tuple[str, ...] = ()  # devices that failed: out of service while any is listed
-    since: float = 0.0  # when the current state was entered (the clock of the event)
-
-    # -- views ------------------------------------------------------------------------------
-
-    @property
-    def scanning_kind(self) -> str | None:
-        """The document to scan now (one instruction at a time): the first still to scan."""
-        for doc in self.documents:
-            if doc.status in TO_SCAN:
-                return doc.kind
-        return None
-
-    def document(self, kind: str) -> Document | None:
-        for doc in self.documents:
-            if doc.kind == kind:
-                return doc
-        return None
-
-    def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["state"] = self.state.value
-        data["documents"] = [
-            {**dataclasses.asdict(d), "status": d.status.value} for d in self.documents
-        ]
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Booth:
-        """Rebuild from :meth:`to_json`; raises ``ValueError`` naming what is wrong."""
-        if not isinstance(data, dict):
-            raise ValueError("booth state must be a JSON object")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown booth state field(s): {', '.join(unknown)}")
-        values = dict(data)
-        try:
-            values["state"] = BoothState(values.get("state", BoothState.IDLE.value))
-            values["documents"] = tuple(
-                Document(d["kind"], DocStatus(d["status"]), d.get("document", ""),
-                         d.get("reason", ""))
-                for d in values.get("documents", ())
-            )
-            verdict = values.get("verdict")
-            values["verdict"] = None if verdict is None else Outcome(**verdict)
-            values["faults"] = tuple(values.get("faults", ()))
-            values["notice_values"] = tuple(
-                (str(k), str(v)) for k, v in values.get("notice_values", ())
-            )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"booth state is malformed: {exc}") from None
-        return cls(**values)
-
-
-# --- events ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Event:
-    at: float = 0.0  # the clock when it happened
-
-
-@dataclass(frozen=True)
-class Connected(Event):
-    pass
-
-
-@dataclass(frozen=True)
-class Disconnected(Event):
-    pass
-
-
-@dataclass(frozen=True)
-class ServiceAsked(Event):
-    """Direct mode (no queue): the booth asked for any officer on its own."""
-
-
-@dataclass(frozen=True)
-class Claimed(Event):
-    ticket: str = ""
-    number: str = ""
-
-
-@dataclass(frozen=True)
-class ClaimRefused(Event):
-    text_key: str = ""
-    values: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class CheckedIn(Event):
-    """A booking was checked in at this booth, but its turn is not here and now: the
-    participant is told their number and to scan the booking again where it is called."""
-
-    number: str = ""
-
-
-@dataclass(frozen=True)
-class Waiting(Event):
-    ticket: str = ""
-    expected_wait_s: float = 0.0
-    position: int = 0
-    number: str = ""  # the ticket's number, when the booth knows it (from Called)
-
-
-@dataclass(frozen=True)
-class Paired(Event):
-    pairing: str = ""
-    hub: str = ""
-    ticket: str = ""
-    number: str = ""
-
-
-@dataclass(frozen=True)
-class Released(Event):
-    pairing: str = ""
-
-
-@dataclass(frozen=True)
-class Attention(Event):
-    focused: bool = False
-
-
-@dataclass(frozen=True)
-class DocsRequested(Event):
-    kinds: tuple[str, ...] = ()
-    rescan: str = ""  # a document id (or kind) to scan again
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class DocCaptured(Event):
-    kind: str = ""
-
-
-@dataclass(frozen=True)
-class DocUpdated(Event):
-    kind: str = ""
-    document: str = ""
-    status: str = ""
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class HandToggled(Event):
-    reason: str = "ready"
-
-
-@dataclass(frozen=True)
-class VerdictGiven(Event):
-    ticket: str = ""
-    reference: str = ""
-    outcome: str = ""
-    next_steps: str = ""
-
-
-@dataclass(frozen=True)
-class ReceiptDone(Event):
-    printed: bool = True
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class GoodbyeOver(Event):
-    pass
-
-
-@dataclass(frozen=True)
-class PresenceChanged(Event):
-    present: bool = True
-
-
-@dataclass(frozen=True)
-class DeviceFailed(Event):
-    device: str = ""
-
-
-@dataclass(frozen=True)
-class DeviceRecovered(Event):
-    device: str = ""
-
-
-# --- effects --------------------------------------------------------------------------------
-
-
-class Effect(enum.StrEnum):
-    REPORT = "report"  # Status(state, health) to the server; persist the state
-    CAMERA_ON = "camera_on"
-    CAMERA_OFF = "camera_off"
-    START_SCAN = "start_scan"  # start the document camera and the quality gate
-    STOP_SCAN = "stop_scan"
-    SEND_HAND = "send_hand"  # relay Hand(raised, reason) to the hub
-    SEND_SEAT = "send_seat"  # tell the paired hub whether the seat is occupied (Seat)
-    PRINT_RECEIPT = "print_receipt"
-    START_GOODBYE = "start_goodbye"  # timer: GoodbyeOver after GOODBYE_S
-    BOOTH_READY = "booth_ready"  # tell the server the booth is empty again
-    CLEAR_LOCAL_DOCS = "clear_local_docs"  # delete anything left of the participant's scans
-    REPORT_AWAY = "report_away"  # the participant left the seat (the "unreachable" complaint)
-    REQUEST_SERVICE = "request_service"  # direct mode: ask for an officer again
-
-
-Effects = tuple[Effect, ...]
+from booth.state.model import (
+    SEATED_STATES,
+    SESSION_STATES,
+    TO_SCAN,
+    Booth,
+    BoothState,
+    DocStatus,
+    Document,
+    Flow,
+    Outcome,
+)
 
 
 def _enter(booth: Booth, state: BoothState, at: float, **changes: Any) -> Booth:
@@ -314,6 +88,30 @@ def _with_doc(booth: Booth, doc: Document) -> tuple[Document, ...]:
     return (*booth.documents, doc)
 
 
+def _ready(booth: Booth, flow: Flow) -> Effects:
+    """What an empty booth does: tell the queue it is ready, or ask for an officer again."""
+    if flow is Flow.TICKET:
+        return (Effect.BOOTH_READY,)
+    return (Effect.ASK_SERVICE_AGAIN,) if booth.online else ()
+
+
+def joins_call(booth: Booth, flow: Flow) -> bool:
+    """A ``Pair`` (after :class:`Paired` was applied) sets up the call with the hub: in a
+    session, or always in the direct flow."""
+    return booth.state in SESSION_STATES or flow is Flow.DIRECT
+
+
+def waits_for_code(booth: Booth) -> bool:
+    """The welcome screen is up: the booth waits for a participant's ticket (and can send
+    the claim), so the ticket camera looks for one."""
+    return booth.state is BoothState.IDLE and booth.online
+
+
+def accepts_code(booth: Booth, flow: Flow) -> bool:
+    """A ticket QR or booking code read now is claimed: only by an empty ticket-flow booth."""
+    return booth.state is BoothState.IDLE and flow is Flow.TICKET
+
+
 def _after_docs(booth: Booth, at: float) -> tuple[Booth, Effects]:
     """Scanning ends when nothing is left to scan; back to the session."""
     if booth.state is BoothState.SCANNING and booth.scanning_kind is None:
@@ -321,14 +119,20 @@ def _after_docs(booth: Booth, at: float) -> tuple[Booth, Effects]:
     return booth, (Effect.REPORT,)
 
 
-def transition(booth: Booth, event: Event) -> tuple[Booth, Effects]:
+def transition(booth: Booth, event: Event, flow: Flow = Flow.TICKET) -> tuple[Booth, Effects]:
     """The next state and what the agent must do; an event that does not fit changes nothing."""
     s = booth.state
     at = event.at
 
     # Conditions that hold whatever the flow state.
     if isinstance(event, Connected):
-        return dataclasses.replace(booth, online=True), (Effect.REPORT,)
+        online = dataclasses.replace(booth, online=True)
+        if flow is Flow.DIRECT:
+            # Any officer, at once (after a reconnect too: the server keeps one pairing).
+            asked, seated = transition(online, ServiceAsked(at), flow)
+            return asked, (Effect.REPORT, *seated, Effect.ASK_SERVICE)
+        ready = _ready(online, flow) if s is BoothState.IDLE and not booth.faults else ()
+        return online, (Effect.REPORT, *ready)
     if isinstance(event, Disconnected):
         return dataclasses.replace(booth, online=False), ()
     if isinstance(event, PresenceChanged):
@@ -355,9 +159,11 @@ def transition(booth: Booth, event: Event) -> tuple[Booth, Effects]:
         faults = tuple(f for f in booth.faults if f != event.device)
         if s is BoothState.OUT_OF_SERVICE and not faults:
             return _idle(dataclasses.replace(booth, faults=()), at), (
-                Effect.REPORT, Effect.BOOTH_READY)
+                Effect.REPORT, *_ready(booth, flow))
         return dataclasses.replace(booth, faults=faults), (Effect.REPORT,)
 
+    if isinstance(event, CallFailed):
+        return booth, (Effect.ASK_SERVICE_AGAIN,) if flow is Flow.DIRECT else ()
     if isinstance(event, ServiceAsked) and s is BoothState.IDLE:
         return _enter(booth, BoothState.WAITING, at), (Effect.CAMERA_ON, Effect.REPORT)
     if isinstance(event, Claimed) and s is BoothState.IDLE:
@@ -406,8 +212,9 @@ def transition(booth: Booth, event: Event) -> tuple[Booth, Effects]:
         return booth, ()
     if isinstance(event, Released) and s in SESSION_STATES and event.pairing == booth.pairing:
         # The officer is gone (hub lost): wait for one again; scans already made stay.
+        ask: Effects = (Effect.ASK_SERVICE_AGAIN,) if flow is Flow.DIRECT else ()
         return _enter(booth, BoothState.WAITING, at, pairing="", hub="", focused=False), (
-            Effect.STOP_SCAN, Effect.REQUEST_SERVICE, Effect.REPORT)
+            Effect.STOP_SCAN, Effect.DROP_CALL, *ask, Effect.REPORT)
     if isinstance(event, Attention) and s in SESSION_STATES:
         return dataclasses.replace(booth, focused=event.focused,
                                    hand_raised=booth.hand_raised and not event.focused), ()
@@ -465,5 +272,5 @@ def transition(booth: Booth, event: Event) -> tuple[Booth, Effects]:
             return _enter(_idle(booth, at), BoothState.OUT_OF_SERVICE, at), (
                 Effect.CAMERA_OFF, Effect.CLEAR_LOCAL_DOCS, Effect.REPORT)
         return _idle(booth, at), (Effect.CAMERA_OFF, Effect.CLEAR_LOCAL_DOCS, Effect.REPORT,
-                                  Effect.BOOTH_READY)
+                                  *_ready(booth, flow))
     return booth, ()
