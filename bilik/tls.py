@@ -7,7 +7,8 @@ Once enrolled (``bilik ROLE enroll CODE``), a device also presents its own certi
 (``cert_file``, ``key_file``) and the server takes its identity and role from it.
 
 Plain ``ws://`` is refused unless ``insecure_plaintext`` is set: a development switch
-for the demo and the tests of other features, never for a branch.
+for the media benches and the tests of other features, never for a branch. The settings
+themselves are fields of the one device settings base (:mod:`bilik.agent.settings`).
 """
 
 from __future__ import annotations
@@ -26,8 +27,7 @@ KEY_MODE_FORBIDDEN = 0o077
 
 
 class TlsSettings(Protocol):
-    """The TLS part of a device's connection settings (:class:`bilik.agent.settings.
-    DeviceSettings`)."""
+    """The TLS part of a device's connection settings (``DeviceSettings``)."""
 
     @property
     def ca_file(self) -> Path | None: ...
