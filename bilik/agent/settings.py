@@ -2,7 +2,7 @@
 their command-line flags, once.
 
 Each agent's config (``BoothConfig``, ``HubConfig``, ``KioskConfig``, ``DisplayConfig``)
-extends :class:`DeviceSettings`; each agent's CLI adds the same four flags with
+extends :class:`DeviceSettings`; each agent's CLI adds the same flags with
 :func:`add_connection_flags` and hands them to :func:`bilik.config.load` with
 :func:`connection_overrides`.
 """
@@ -46,7 +46,8 @@ class DeviceSettings:
 
 
 def add_connection_flags(parser: argparse.ArgumentParser) -> None:
-    """``--server``, ``--token``, ``--token-file`` and ``--id``, for any agent's parser."""
+    """``--server``, ``--token``, ``--token-file``, ``--id`` and the TLS flags (``--ca-file``,
+    ``--cert-file``, ``--key-file``, ``--insecure-plaintext``), for any agent's parser."""
     parser.add_argument("--server", help="branch server WebSocket URL, e.g. ws://10.0.0.2:8765/ws")
     parser.add_argument("--token", help="device token (prefer --token-file)")
     parser.add_argument("--token-file", type=Path, help="file holding the device token")
