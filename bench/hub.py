@@ -1,7 +1,7 @@
 """Benchmark of the officer hub at full load: six booths, focus switching, console open.
 
     .venv/bin/python bench/hub.py [--replay | --both] [--booths 6] [--seconds 30] [--switch-s 3]
-                                  [--officer browser|synthetic] [--inspect-video]
+                                  [--officer browser|synthetic] [--inspect-video] [--record]
 
 Starts a branch server and one hub (``bilik`` processes) and N simulated booths, each
 its own process (``tests/officer/simbooth.py``: real aiortc, send-and-receive video and
@@ -39,6 +39,10 @@ estimated:
 * the hub's event-loop lag over the window (probes every 0.25 s: p50, p99, max);
 * the browser's and the booths' CPU, and the machine.
 
+``--record``: every booth's participant accepts the recording at pairing, so the hub
+records all of them (both directions, muxed without re-encoding, docs/recording.md) while
+it is measured; the figures then add ``recording`` (files and bytes written in the window).
+
 ``--pin`` puts the hub and Chromium on core 0 and the booths and server on core 1: on a
 2-core machine, an officer PC with one core of its own, apart from the booths.
 """
@@ -58,6 +62,7 @@ from typing import Any
 
 import psutil
 
+from bilik.processes import get_json
 from bilik.webrtc.meter import percentile as _percentile
 
 BENCH = Path(__file__).resolve().parent
@@ -70,7 +75,7 @@ assert _spec is not None and _spec.loader is not None
 _call = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_call)
 FPS, RESOLUTION, START_S = _call.FPS, _call.RESOLUTION, _call.START_S
-Branch, get_json, machine = _call.Branch, _call.get_json, _call.machine
+Branch, machine = _call.Branch, _call.machine
 OFFICER, PIN = "bench", "13579"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -117,10 +122,11 @@ def pin_cores(branch: Any, hub: subprocess.Popen[bytes], names: list[str]) -> No
 
 
 def run(booths: int, replay: bool, seconds: float, switch_s: float, root: Path,
-        pin: bool = False, officer: str = "browser", inspect: bool = False) -> dict[str, Any]:
+        pin: bool = False, officer: str = "browser", inspect: bool = False,
+        record: bool = False) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
-    from signaling.cases import add_officer_offline
+    from signaling.officers import add_officer_offline
 
     branch = Branch(root)
     try:
@@ -130,13 +136,19 @@ def run(booths: int, replay: bool, seconds: float, switch_s: float, root: Path,
         hub_token = branch.token_file("hub", "hub-01")
         hub_flags = ["--synthetic-officer"] if officer == "synthetic" else []
         hub_flags += ["--inspect-video"] if inspect else []
-        hub = branch.spawn("hub", "hub", "--server", branch.url, "--token-file", str(hub_token),
-                           "--metrics-port", str(branch.hub_port), *hub_flags)
+        recordings = root / "recordings"
+        branch.env["BILIK_HUB_RECORDING_DIR"] = str(recordings)  # the hub's only
+        try:
+            hub = branch.spawn("hub", "hub", "--server", branch.url, "--token-file",
+                               str(hub_token), "--metrics-port", str(branch.hub_port),
+                               *hub_flags)
+        finally:
+            del branch.env["BILIK_HUB_RECORDING_DIR"]
         branch.wait(lambda: (branch.health() or {}).get("signaling") == "connected", "the hub")
         extra: list[str] = []
         if replay:
             loop = root / "loop.ivf"
-            subprocess.run(branch.bilik("booth", "make-replay", str(loop), "--fps", str(FPS)),
+            subprocess.run(branch.command("booth", "make-replay", str(loop), "--fps", str(FPS)),
                            check=True, capture_output=True, timeout=START_S)
             extra = ["--replay", str(loop)]
         names = [f"booth-{i:02d}" for i in range(1, booths + 1)]
@@ -147,7 +159,8 @@ def run(booths: int, replay: bool, seconds: float, switch_s: float, root: Path,
             with open(root / f"{name}.log", "ab") as log:
                 branch.procs[name] = subprocess.Popen(
                     [sys.executable, "-m", "tests.officer.simbooth", "--server", branch.url,
-                     "--token-file", str(token), "--stats", str(stats_files[name]), *extra],
+                     "--token-file", str(token), "--stats", str(stats_files[name]), *extra,
+                     *(["--consent"] if record else [])],
                     stdout=log, stderr=log, cwd=REPO)
 
         def all_streaming() -> bool:
@@ -180,12 +193,25 @@ def run(booths: int, replay: bool, seconds: float, switch_s: float, root: Path,
                 if pin:
                     pin_cores(branch, hub, names)
                 time.sleep(2.0)  # warm-up: video flowing, first focus settled
-                return measure(branch, hub, names, stats_files, seconds, switch_s, page,
-                               browser_pid(), replay, booths)
+                written0 = recorded_bytes(recordings)
+                result = measure(branch, hub, names, stats_files, seconds, switch_s, page,
+                                 browser_pid(), replay, booths)
+                result["record"] = record
+                if record:
+                    files = sorted(recordings.glob("*.webm"))
+                    result["recording"] = {
+                        "files": len(files),
+                        "written_kbit_s": kbit_s(recorded_bytes(recordings) - written0,
+                                                 seconds)}
+                return result
             finally:
                 browser.close()
     finally:
         branch.stop()
+
+
+def recorded_bytes(directory: Path) -> int:
+    return sum(f.stat().st_size for f in directory.glob("*.webm")) if directory.is_dir() else 0
 
 
 def browser_pid() -> list[psutil.Process]:
@@ -423,6 +449,9 @@ def main() -> int:
                              "(default) or the hub's synthetic officer")
     parser.add_argument("--inspect-video", action="store_true",
                         help="the hub decodes every booth to measure latency at the hub")
+    parser.add_argument("--record", action="store_true",
+                        help="the participants accept the recording: the hub records every "
+                             "session while it is measured")
     parser.add_argument("--pin", action="store_true",
                         help="hub and browser on core 0, booths and server on core 1 (an "
                              "officer PC apart from the booths, on a 2-core machine)")
@@ -437,11 +466,11 @@ def main() -> int:
             logs = args.keep_logs / name
             logs.mkdir(parents=True, exist_ok=True)
             results[name] = run(args.booths, replay, args.seconds, args.switch_s, logs,
-                                args.pin, args.officer, args.inspect_video)
+                                args.pin, args.officer, args.inspect_video, args.record)
         else:
             with tempfile.TemporaryDirectory(prefix="bilik-bench-hub-") as tmp:
                 results[name] = run(args.booths, replay, args.seconds, args.switch_s, Path(tmp),
-                                    args.pin, args.officer, args.inspect_video)
+                                    args.pin, args.officer, args.inspect_video, args.record)
     for result in results.values():
         result["pinned"] = args.pin
     print(json.dumps(results if args.both else next(iter(results.values())), indent=2))

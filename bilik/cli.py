@@ -27,6 +27,8 @@ ROLE_MODULES = (
     ("display", "frontdesk.queue_display_cli", "run the queue display (pole, LED, TV page)"),
     ("hw", "hardware.cli", "hardware diagnostics and device emulators"),
     ("demo", "demo", "run a whole simulated branch on this machine"),
+    ("evidence", "bilik.evidence.cli", "check evidence bundles offline, print the branch's key"),
+    ("headoffice", "headoffice.cli", "run the head office (bundles from branches, bookings)"),
 )
 
 EXIT_OK = 0

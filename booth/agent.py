@@ -35,6 +35,7 @@ from booth import devices, limits, selftest, statefile
 from booth import state as st
 from booth.call import BoothCall, CallState
 from booth.config import BoothConfig
+from booth.consent import ConsentAsker
 from booth.documents import BoothDocuments
 from booth.errors import BoothError
 from booth.face_camera import FaceCamera
@@ -131,6 +132,8 @@ class BoothAgent:
         self.hand_button = HandButtonLoop(
             config.hand_button, on_press=self.press, raised=lambda: self.booth.hand_raised,
             on_health=self._button_health) if config.hand_button else None
+        self.consent = ConsentAsker(enabled=config.consent, send=self._send, clock=clock,
+                                    online=lambda: self.client.connected)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -367,6 +370,8 @@ class BoothAgent:
 
     def press(self, key: int = SPACE) -> None:
         """The participant pressed the hand button (or a key on the screen's window)."""
+        if self.consent.press(key):
+            return  # it answered the consent question
         if key in (SPACE, ENTER):
             self.dispatch(st.HandToggled(self._event_time()))
         elif key in REPEAT_KEYS:
@@ -409,6 +414,8 @@ class BoothAgent:
                     return
                 self.dispatch(paired)
                 if st.joins_call(self.booth, self.flow):
+                    self.consent.in_session(self.booth.ticket or msg.ticket
+                                            or f"pairing:{msg.pairing}", msg.pairing, msg.hub)
                     await self.call.paired(msg.pairing, msg.hub)
             elif isinstance(msg, p.Error):
                 log.warning(
@@ -460,7 +467,8 @@ class BoothAgent:
     # -- the screen ---------------------------------------------------------------------------
 
     def view(self) -> View:
-        return compose(self.booth, self.documents.guidance(), now=self._event_time())
+        view = compose(self.booth, self.documents.guidance(), now=self._event_time())
+        return self.consent.overlay(view)
 
     async def _screen_loop(self) -> None:
         period = 1.0 / limits.SCREEN_FPS

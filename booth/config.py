@@ -91,3 +91,6 @@ class BoothConfig(DeviceSettings):
     text_size: str = setting("normal", "Text size of the booth screen's instructions",
                              choices=tuple(t.value for t in TextSize))
     goodbye_s: float = setting(20.0, "Seconds the goodbye screen stays", min=1.0, max=600.0)
+    consent: bool = setting(
+        False, "Ask the participant's consent to the recording of the session when the "
+        "booth is paired for a ticket, before the officer joins (docs/recording.md)")

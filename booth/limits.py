@@ -92,3 +92,6 @@ HAND_LAMP_SYNC_S = 0.5  # the lamp follows the hand (raised, or lowered by the o
 # A one-off notice on the welcome screen (a refused code, "checked in, your number is...")
 # goes after this, so that the next participant does not read the last one's.
 NOTICE_SHOWN_S = 90.0
+
+# Consent to the recording (consent.py).
+CONSENT_ANSWER_SHOWN_S = 6.0  # the participant's answer stays on the screen this long

@@ -161,6 +161,10 @@ def compose(booth: Booth, guidance: Message | None = None, *, now: float | None 
         notice = _notice(booth, now)
         lines = [notice] if notice else []
         lines += [text("booth.welcome"), text("booth.booking_hint")]
+    elif screen is ScreenName.WAITING and booth.parked:
+        lines = [text("booth.parked")]  # no estimate: the officer comes back when they can
+        if booth.number:
+            lines.append(text("booth.claimed", number=booth.number))
     elif screen is ScreenName.WAITING:
         lines = [text("booth.waiting"), _wait_line(booth)]
         if booth.number:

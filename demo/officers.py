@@ -77,6 +77,15 @@ def documents_ready(booth: dict[str, Any], expected: list[str]) -> bool:
     return all(newest.get(k, {}).get("status") in READY_STATUSES for k in expected)
 
 
+def claim_data(rng: random.Random) -> dict[str, str]:
+    """The claim data a simulated officer records (signaling.claimdata checks it): a NIK of
+    the right structure (Jakarta, a birth date in the 1970s), a name, a bank account. The
+    demo's documents are drawings, so their OCR readings are not used."""
+    born = f"{rng.randint(1, 28):02d}{rng.randint(1, 12):02d}{rng.randint(70, 79)}"
+    return {"nik": f"317101{born}{rng.randint(1, 9999):04d}", "name": "Peserta Demo",
+            "bank": "BRI", "account": "".join(str(rng.randint(0, 9)) for _ in range(15))}
+
+
 def plan(cases: dict[str, Case], state: dict[str, Any], now: float) -> Action | None:
     """What the officer does next: finish a case whose documents are in, else greet."""
     booths = {b.get("ticket"): b for b in state.get("booths", [])}
@@ -182,7 +191,7 @@ class SimulatedOfficer:
         checklist = await self._checklist(http, str(booth.get("service", "")))
         ok, reply = await self._post(http, f"booths/{case.booth}/decision", {
             "outcome": outcome, "checklist": checklist if outcome == "approved" else [],
-            "note": "demo"})
+            "note": "demo", "claim": claim_data(self.rng)})
         if ok:
             case.stage = Stage.DECIDED
             self.decisions += 1

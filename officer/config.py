@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from bilik.agent.settings import DeviceSettings
 from bilik.config import setting
@@ -57,3 +58,9 @@ class HubConfig(DeviceSettings):
         min=0,
         max=65535,
     )
+    record: bool = setting(
+        True, "Record a session (both directions' audio and video, not re-encoded) once the "
+        "participant accepted at the booth; off: never record (docs/recording.md)")
+    recording_dir: Path = setting(
+        Path("var/hub/recordings"), "Where recordings are written until the branch server "
+        "has them")

@@ -31,6 +31,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import WSMsgType, web
 
 from officer import checklists, limits
@@ -84,6 +85,7 @@ def state(hub: Hub) -> dict[str, Any]:
             "speaking": peer.speaking,
             "parked": peer.parked,
             "sla": peer.sla_alert,
+            "device_fault": peer.device_fault,
             "away_s": None if (away := peer.away_s()) is None else round(away, 1),
             "documents": documents,
             "documents_waiting": sum(1 for d in documents if d.get("status") == "uploaded"),
@@ -91,11 +93,14 @@ def state(hub: Hub) -> dict[str, Any]:
             "fps": reading.fps,
             "p95_ms": reading.p95_ms,
             "case": hub.desk.cases.get(peer.booth, {}),
+            "consent": peer.consent,
+            "recording": peer.recording is not None,
             "verdict": hub.desk.verdicts.get(peer.booth),
         })
     return {
         "hub": hub.device_id,
         "officer": hub.desk.officer,
+        "skills": hub.desk.skills,
         "signed_out_because": hub.desk.signed_out_because,
         "idle_sign_out_s": hub.config.console_idle_s,
         "activity_report_s": limits.ACTIVITY_REPORT_S,
@@ -104,11 +109,30 @@ def state(hub: Hub) -> dict[str, Any]:
         "max_booths": hub.config.max_booths,
         "slots_free": hub.free_slots,
         "booths": booths,
+        "parked": parked_tiles(hub.desk.parked, now),
         "alerts": list(hub.desk.alerts),
         "queue": hub.desk.queue,
         "media": hub.officer_media(),
+        "recordings": hub.recordings.status(),
         "now": now,
     }
+
+
+def parked_tiles(parked: dict[str, dict[str, Any]], now: float) -> list[dict[str, Any]]:
+    """The cases the officer parked, each with its timer and whether it is past the
+    server's limit (``limit_s``): the tile of a parked case stays on the console."""
+    tiles = []
+    for booth, case in sorted(parked.items()):
+        since = case.get("since")
+        limit = case.get("limit_s")
+        waited = max(0.0, now - since) if isinstance(since, int | float) else 0.0
+        tiles.append({
+            "booth": booth, "ticket": case.get("ticket"), "number": case.get("number"),
+            "service": case.get("service"), "parked_s": round(waited, 1), "limit_s": limit,
+            "overdue": isinstance(limit, int | float) and waited > limit,
+            "case": {"decisions": case.get("decisions", []), "events": case.get("events", [])},
+        })
+    return tiles
 
 
 def _error(status: int, code: str, detail: str) -> web.Response:
@@ -172,6 +196,7 @@ async def _act(hub: Hub, action: Any) -> web.Response:
         result = await action
     except DeskError as exc:
         status = {"forbidden": 403, "not_found": 404, "bad_request": 400, "unauthorized": 401,
+                  "bad_message": 400,
                   "rate_limited": 429, "offline": 503, "timeout": 504}.get(exc.code, 409)
         return _error(status, exc.code, exc.detail)
     except OfficerError as exc:
@@ -231,9 +256,15 @@ async def decision(request: web.Request) -> web.Response:
         isinstance(i, str) and 0 < len(i) <= 64 for i in items
     ) or len(items) > 32:
         return _error(400, "bad_request", "checklist must be a list of item keys")
+    claim = body.get("claim", {})
+    if not isinstance(claim, dict) or len(claim) > limits.CLAIM_FIELDS_MAX or not all(
+        isinstance(k, str) and isinstance(v, str) and len(k) <= 32 and len(v) <= 128
+        for k, v in claim.items()
+    ):
+        return _error(400, "bad_request", "claim must map nik, name, bank and account to text")
 
     async def act() -> dict[str, Any]:
-        verdict = await hub.desk.decide(booth, outcome, note, items)
+        verdict = await hub.desk.decide(booth, outcome, note, items, claim)
         return {"reference": verdict.reference, "outcome": verdict.outcome}
 
     return await _act(hub, act())
@@ -333,6 +364,33 @@ async def document(request: web.Request) -> web.Response:
                         headers={"Cache-Control": "no-store"})
 
 
+async def recording(request: web.Request) -> web.StreamResponse:
+    """A session's recording from the branch server, for the console's ``<video>``: byte
+    ranges are passed through, so the page can seek without the whole file."""
+    hub = _hub(request)
+    doc = request.match_info["document"]
+    if not ID_RE.match(doc):
+        return _error(400, "bad_request", "not a recording id")
+    if hub.desk.officer is None:
+        return _error(403, "forbidden", "sign in first")
+    try:
+        upstream = await hub.recordings.fetch(doc, request.headers.get("Range"))
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return _error(502, "offline", f"the branch server: {exc or type(exc).__name__}")
+    async with upstream:
+        if upstream.status >= 400:
+            return _error(upstream.status, "upstream", await upstream.text())
+        out = web.StreamResponse(status=upstream.status, headers={
+            k: v for k, v in upstream.headers.items()
+            if k in ("Content-Type", "Content-Length", "Content-Range", "Accept-Ranges")})
+        out.headers["Cache-Control"] = "no-store"
+        await out.prepare(request)
+        async for chunk in upstream.content.iter_chunked(64 * 1024):
+            await out.write(chunk)
+        await out.write_eof()
+        return out
+
+
 def _foreign(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     return origin is not None and origin.split("://", 1)[-1] != request.host
@@ -414,6 +472,7 @@ def add_routes(app: web.Application, hub: Hub) -> None:
     r.add_post("/console/api/media", media_offer)
     r.add_post("/console/api/media/devices", media_devices)
     r.add_get("/console/documents/{document}", document)
+    r.add_get("/console/recordings/{document}", recording)
 
 
 async def _redirect(request: web.Request) -> web.Response:

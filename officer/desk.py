@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DEVICE_FAULT = "device_fault"  # signaling.sessionfaults.ALERT_KIND
+
 
 class DeskError(OfficerError):
     """The branch server refused or did not answer an officer's request."""
@@ -53,9 +55,12 @@ class Desk:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.officer: str | None = None
+        self.skills: list[str] = []  # the services the officer serves (empty: all)
         self.last_input: float | None = None  # monotonic: the officer's latest input
         self.signed_out_because = ""  # "idle" after an automatic sign-out
         self.cases: dict[str, dict[str, Any]] = {}  # booth -> case view from the server
+        # booth -> a case this officer parked (the participant waits there), with its history
+        self.parked: dict[str, dict[str, Any]] = {}
         self.alerts: collections.deque[dict[str, Any]] = collections.deque(
             maxlen=limits.ALERTS_KEPT
         )
@@ -193,6 +198,10 @@ class Desk:
         self.officer = officer
         self.signed_out_because = ""
         self.touch()
+        try:
+            await self._refresh()  # the officer's skills, which the hub announces
+        except DeskError as exc:
+            log.info("skills not read: %s", exc)
         self.hub.changed.set()
         self.hub.spawn(self.hub._announce(), "hub-capacity")
         log.info("officer signed in", extra={"fields": {"officer": officer}})
@@ -212,6 +221,7 @@ class Desk:
         log.info("officer signed out", extra={"fields": {"officer": self.officer,
                                                          "because": because or "asked"}})
         self.officer = None
+        self.skills = []
         self.signed_out_because = because
         self.hub.changed.set()
         if self.hub.focused is not None:
@@ -229,13 +239,17 @@ class Desk:
             raise DeskError("not_found", f"booth {booth} is not on this hub")
         return peer
 
-    async def decide(self, booth: str, outcome: str, note: str, checklist: list[str]) -> p.Verdict:
+    async def decide(self, booth: str, outcome: str, note: str, checklist: list[str],
+                     claim: dict[str, str] | None = None) -> p.Verdict:
+        """Record the decision with the claim's key data (``nik``, ``name``, ``bank``,
+        ``account``), which the server checks: a refusal says why in both languages."""
         self._need_officer()
         peer = self._peer(booth)
         if outcome not in OUTCOMES:
             raise DeskError("bad_request", f"outcome must be one of {', '.join(OUTCOMES)}")
         reply = await self.ask(p.Decision(booth=booth, ticket=peer.ticket or peer.pairing,
-                                          outcome=outcome, note=note, checklist=checklist))
+                                          outcome=outcome, note=note, checklist=checklist,
+                                          claim=dict(claim or {})))
         if not isinstance(reply, p.Verdict):
             raise DeskError("bad_reply", f"expected a verdict, got {reply.TYPE}")
         self.verdicts[booth] = {"reference": reply.reference, "outcome": reply.outcome,
@@ -274,12 +288,24 @@ class Desk:
         await self._refresh()
 
     async def park(self, booth: str, resume: bool) -> None:
+        """Park the booth's case (the participant waits there; the seat is freed), or resume
+        a parked one (the booth comes back to a seat, with its history)."""
         self._need_officer()
+        if resume and booth in self.parked:
+            if self.hub.free_slots <= 0:
+                raise DeskError("no_capacity", "no free seat: finish or park a case first")
+            await self.ask(p.Park(booth=booth, resume=True))
+            await self._refresh()
+            return
         peer = self._peer(booth)
-        await self.ask(p.Park(booth=booth, resume=resume))
-        peer.parked = not resume
-        if peer.parked and self.hub.focused == booth:
+        if peer.parked == (not resume):
+            return
+        if not resume and self.hub.focused == booth:
             await self.hub.focus(None)
+        await self.ask(p.Park(booth=booth, resume=resume))
+        # A queue case leaves the seat (the server releases its call) and is listed in
+        # ``parked``; one served outside the queue stays in its seat, marked.
+        peer.parked = not resume
         await self._refresh()
 
     # -- what the server and booths tell us ------------------------------------------------
@@ -303,7 +329,10 @@ class Desk:
             self.alerts.append(alert)
             ticket = msg.ticket
             for peer in list(self.hub.peers.values()):
-                if ticket and peer.ticket == ticket and not peer.focused:
+                if msg.kind == DEVICE_FAULT:
+                    if peer.booth == msg.subject:
+                        peer.device_fault = alert
+                elif ticket and peer.ticket == ticket and not peer.focused:
                     peer.sla_alert = alert
 
     def ticket_paired(self, peer: HubPeer) -> None:
@@ -322,6 +351,8 @@ class Desk:
         if not isinstance(view, dict):
             return
         officer = view.get("officer")
+        skills = view.get("skills")
+        self.skills = [s for s in skills if isinstance(s, str)] if isinstance(skills, list) else []
         if officer != self.officer:
             self.officer = officer if isinstance(officer, str) else None
             self.touch()  # a restored sign-in counts from the restart
@@ -329,6 +360,8 @@ class Desk:
         booths = view.get("booths")
         if isinstance(booths, dict):
             self.cases = booths
+        parked = view.get("parked")
+        self.parked = parked if isinstance(parked, dict) else {}
         self.hub.changed.set()
 
     async def _poll_queue(self) -> None:

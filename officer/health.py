@@ -68,6 +68,7 @@ def report(hub: Hub, since_ms: int | None = None) -> dict[str, Any]:
         },
         "officer_media": hub.officer_media(),
         "headset_packets": {peer.booth: peer.heard_packets for peer in hub.peers.values()},
+        "recordings": hub.recordings.health(),
         "loop_lag_ms": {
             "last": round(hub.lag.last_lag_s * 1000, 2),
             "max": round(hub.lag.max_lag_s * 1000, 2),

@@ -42,6 +42,7 @@ from officer.errors import OfficerError
 from officer.forward import ForwardTrack
 from officer.metrics import HubMetrics
 from officer.peers import DropReason, HubPeer, SlotState
+from officer.recordings import Recordings
 from officer.returnmedia import ReturnStreams, ReturnTrack
 from officer.synthetic import hub_streams
 from signaling import protocol as p
@@ -105,6 +106,7 @@ class Hub:
             config.lost_grace_s if config.lost_grace_s is not None else limits.LOST_GRACE_S
         )
         self.desk = Desk(self)
+        self.recordings = Recordings(self, config.recording_dir, enabled=config.record)
         self.changed = asyncio.Event()  # console state changed: push now
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -117,6 +119,7 @@ class Hub:
         await self._start_http()
         self.streams.start()
         await self.desk.start()
+        await self.recordings.start()
         self.lag.start()
         self.spawn(self._watch(), "hub-watch")
         await self.client.start()
@@ -138,6 +141,7 @@ class Hub:
             await self._runner.cleanup()
             self._runner = None
         await self.desk.stop()
+        await self.recordings.stop()
         self.streams.stop()
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
@@ -166,7 +170,8 @@ class Hub:
         self.metrics.slots_free.set(self.free_slots)
         try:
             await self.client.send(
-                p.Capacity(slots=self.config.max_booths, officer=self.desk.officer or "")
+                p.Capacity(slots=self.config.max_booths, officer=self.desk.officer or "",
+                           skills=self.desk.skills)
             )
         except ClientError as exc:
             log.info("capacity not sent: %s", exc)  # sent again on reconnect
@@ -182,6 +187,7 @@ class Hub:
                     new_case = peer.ticket != msg.ticket
                     peer.ticket, peer.number, peer.service = msg.ticket, msg.number, msg.service
                     if new_case:
+                        await self.recordings.finish(peer, new_case=True)
                         peer.seat(True)  # a new participant: the last one's absence is over
                         self.desk.ticket_paired(peer)
                         await self._ask_documents(peer)
@@ -202,6 +208,8 @@ class Hub:
                 peer = self.peers.get(msg.pairing)
                 if peer is not None and peer.booth == msg.peer:
                     self.desk.booth_message(peer, msg)
+            elif isinstance(msg, p.Consent):
+                self.recordings.consent(msg)
             elif isinstance(msg, p.Alert | p.Verdict):
                 self.desk.server_message(msg)
             elif isinstance(msg, p.Error):
@@ -299,6 +307,7 @@ class Hub:
         peer = self.peers.pop(pairing, None)
         if peer is None:
             return
+        await self.recordings.finish(peer)
         await peer.close()
         self._apply(seats.Freed(peer.booth))
         self.changed.set()

@@ -60,3 +60,20 @@ OFFICER_VIDEO_MAX_FPS = 15
 OFFICER_VIDEO_WIDTH = 640
 OFFICER_VIDEO_HEIGHT = 480
 CONSOLE_SDP_MAX_CHARS = 64 * 1024  # an offer from the console page
+
+# Recording of the session (recording.py, recordings.py).
+RECORDING_CLUSTER_MS = 1000  # a cluster is closed and flushed this often: what a crash loses
+RECORDING_CLUSTER_BYTES = 2 * 1024 * 1024  # ... or when it holds this much
+RECORDING_INTERLEAVE_S = 0.5  # a quiet track holds the others back at most this long
+RECORDING_HEADER_WAIT_MS = 3000  # media held for both pictures' sizes before the header
+RECORDING_NOMINAL_FPS = 15  # only a hint in the header; every frame carries its own time
+RECORDING_DEFAULT_SIZE = (640, 480)  # a picture that never came: a size for the header
+RECORDING_QUEUE_PACKETS = 2000  # per session, about 15 s of all four tracks
+RECORDINGS_LISTED = 50  # recent recordings the console lists
+RECORDING_HTTP_TIMEOUT_S = 120.0  # one request of the upload (a chunk of 4 MB on a slow LAN)
+RECORDING_CHUNK_BYTES = 4 * 1024 * 1024  # one PUT of the upload
+RECORDING_RETRY_MIN_S = 1.0  # upload retries: capped backoff with jitter
+RECORDING_RETRY_MAX_S = 60.0
+
+# The decision form's claim data (NIK, name, bank, account): fields accepted from the page
+CLAIM_FIELDS_MAX = 8

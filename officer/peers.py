@@ -45,6 +45,7 @@ from hardware.testpattern import TimecodeError, read_frame_timecode
 from officer import limits
 from officer.forward import ForwardTrack
 from officer.metrics import HubMetrics
+from officer.recording import SessionRecording, Track
 from officer.returnmedia import ReturnStreams, ReturnTrack, hook_keyframe_requests
 from officer.voice import VoiceActivity, level_dbfs
 
@@ -136,6 +137,9 @@ class HubPeer:
         # The queue's alert about this booth's ticket (an appointment at risk), shown on the
         # tile until the officer attends the booth.
         self.sla_alert: dict[str, object] | None = None
+        # A device of the booth failed during this session (the server's device_fault
+        # alert): the session goes on, the booth leaves service after it.
+        self.device_fault: dict[str, object] | None = None
         self.rx_bytes = 0  # from aiortc's transport stats, refreshed by the hub
         # The same bytes split by whether this booth was in focus while they came (booths
         # out of focus may send smaller video): bytes and seconds, per state.
@@ -153,6 +157,11 @@ class HubPeer:
         self.audio_levels = 0  # packets whose level (RFC 6464) was read
         self.level_at: float | None = None  # monotonic time of the latest such packet
         self.heard_packets = 0  # audio packets forwarded to the officer's headset
+        # The session's recording while consent allows (officer.recordings): it gets a
+        # copy of every packet in both directions, as encoded.
+        self.recording: SessionRecording | None = None
+        # The participant's answer to the recording consent (None: not asked or not yet).
+        self.consent: dict[str, object] | None = None
 
     # -- the participant ------------------------------------------------------------------
 
@@ -234,9 +243,19 @@ class HubPeer:
                 on_switched=self.on_switched,
                 monotonic=self.monotonic,
             )
+            track.on_sent = self._returned
             sender = pc.addTrack(track)
             hook_keyframe_requests(sender, track)
             self.return_tracks.append(track)
+
+    def _returned(self, track: ReturnTrack, packet: av.Packet) -> None:
+        """What the booth is sent (the officer, or the card and silence), for the recording."""
+        recording = self.recording
+        if recording is not None and packet.pts is not None:
+            video = track.kind == "video"
+            data = bytes(packet)
+            recording.add(Track.OFFICER_VIDEO if video else Track.OFFICER_AUDIO, data,
+                          packet.pts, not video or backlog.is_vp8_keyframe(data))
 
     def set_focus(self, focused: bool) -> None:
         """Send this booth the officer (focused) or the card and silence (not)."""
@@ -290,9 +309,12 @@ class HubPeer:
         if not self.inspect_video:
             self._arrived(int(self.clock() * 1000))
         seat = self.seat_out
+        keyframe = backlog.is_vp8_keyframe(data)
         if seat is not None:
-            seat.push(self.booth, data, frame.timestamp,  # type: ignore[attr-defined]
-                      backlog.is_vp8_keyframe(data))
+            seat.push(self.booth, data, frame.timestamp, keyframe)  # type: ignore[attr-defined]
+        if self.recording is not None:
+            self.recording.add(Track.BOOTH_VIDEO, data, frame.timestamp,  # type: ignore[attr-defined]
+                               keyframe)
 
     def _arrived(self, now_ms: int) -> None:
         self.last_frame_at = self.monotonic()
@@ -311,6 +333,9 @@ class HubPeer:
     def on_audio_packet(self, packet: object) -> None:
         voice = self.voice_out
         payload: bytes = packet.payload  # type: ignore[attr-defined]
+        if self.recording is not None and payload:
+            self.recording.add(Track.BOOTH_AUDIO, payload,
+                               packet.timestamp, True)  # type: ignore[attr-defined]
         if voice is not None and payload:
             voice.push(self.booth, payload, packet.timestamp, True)  # type: ignore[attr-defined]
             self.heard_packets += 1

@@ -300,6 +300,8 @@ class ReturnTrack(MediaStreamTrack):
         self.sent = 0
         self.sent_by_stream: dict[str, int] = {}
         self._last_pts = -1
+        # Each packet as it goes to the booth (the session's recording taps it here).
+        self.on_sent: Callable[[ReturnTrack, av.Packet], None] | None = None
 
     @property
     def dropped(self) -> int:
@@ -358,6 +360,8 @@ class ReturnTrack(MediaStreamTrack):
             self._last_pts = pts
         self.sent += 1
         self.sent_by_stream[self.stream.name] = self.sent_by_stream.get(self.stream.name, 0) + 1
+        if self.on_sent is not None:
+            self.on_sent(self, packet)
         if self._switch_started is not None:
             elapsed = self.monotonic() - self._switch_started
             self._switch_started = None

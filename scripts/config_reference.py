@@ -20,6 +20,8 @@ ROLES = (
     ("display", "frontdesk.queue_display", "DisplayConfig", "display.toml", "bilik display"),
     ("hardware", "hardware.config", "HardwareConfig", "any role's file",
      "bilik hw, booth, kiosk, display"),
+    ("headoffice", "headoffice.config", "HeadOfficeConfig", "headoffice.toml",
+     "bilik headoffice"),
 )
 
 HEADER = """# Configuration reference

@@ -13,8 +13,10 @@ cd "$(dirname "$0")/.."
 # espeak-ng-data), made on this machine with nothing downloaded at run time (docs/frontdesk.md).
 # tesseract-ocr, tesseract-ocr-ind: OCR of the NIK and names (tesserocr reads Debian's
 # Tesseract data, ind.traineddata; nothing is downloaded at run time).
+# postgresql: the head office's database (docs/headoffice.md); its tests start a throw-away
+# server with initdb/pg_ctl from /usr/lib/postgresql/*/bin as the postgres user.
 SYSTEM_PACKAGES=(libzbar0 libgl1 libglib2.0-0 chromium fonts-dejavu-core libportaudio2 xvfb xauth
-                 espeak-ng tesseract-ocr tesseract-ocr-ind)
+                 espeak-ng tesseract-ocr tesseract-ocr-ind postgresql)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do

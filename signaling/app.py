@@ -21,12 +21,18 @@ from bilik.errors import ConfigError
 from signaling import (
     admin,
     cases,
+    consent,
     documentshttp,
     enrolment,
     helpcalls,
     limits,
+    managerhttp,
+    officerlist,
+    officers,
+    outbox,
     queuehttp,
     readings,
+    recordings,
     revocation,
 )
 from signaling.branchqueue import RULES_KEY
@@ -37,11 +43,14 @@ from signaling.server import SERVER_KEY, BranchServer
 
 __all__ = ["FEATURES", "SERVER_KEY", "make_app"]
 
-# The features, set up in this order: the queue first (cases wrap its Transfer and Park
-# handlers), documents before readings (readings read the document records).
-# enrolment and revocation: device certificates (docs/security.md).
-FEATURES: tuple[ModuleType, ...] = (queuehttp, documentshttp, readings, cases, helpcalls,
-                                    enrolment, revocation)
+# The features, set up in this order: the queue first (officers wrap its Capacity handler,
+# cases its Transfer and Park handlers), documents before readings and recordings (they use
+# the document records); the manager's page last (it reads the queue, the documents, the
+# officers and the audit log). enrolment and revocation: device certificates
+# (docs/security.md).
+FEATURES: tuple[ModuleType, ...] = (queuehttp, documentshttp, readings, officers,
+                                    officerlist, cases, helpcalls, consent, recordings, outbox,
+                                    enrolment, revocation, managerhttp)
 
 
 async def _healthz(request: web.Request) -> web.Response:

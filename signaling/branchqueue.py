@@ -29,6 +29,7 @@ from signaling.queue import decisions as de
 from signaling.queue import events as ev
 from signaling.queue import limits as qlimits
 from signaling.queue import stats as qstats
+from signaling.queue.booths import BoothState
 from signaling.queue.errors import QueueError
 from signaling.queue.rules import QueueRules
 from signaling.queuemapping import (
@@ -42,6 +43,7 @@ from signaling.queuemapping import (
 from signaling.queuemetrics import QueueMetrics
 from signaling.queuerequests import QueueRequests, Reply
 from signaling.server import BranchServer, Connection
+from signaling.sessionfaults import SessionFaults, officer_alert
 
 __all__ = ["QUEUE_KEY", "RULES_KEY", "BranchQueue", "booth_label", "fault_reason"]
 
@@ -76,6 +78,7 @@ class BranchQueue(QueueRequests):
         self._since_snapshot = 0
         self._deferred: list[tuple[ev.Event, str]] = []
         self.tasks = TaskSet()
+        self.session_faults = SessionFaults()
         self._capacity_dirty: dict[str, None] = {}  # hubs whose free slots changed, in order
         self._capacity_flush: asyncio.Task[None] | None = None
 
@@ -254,6 +257,9 @@ class BranchQueue(QueueRequests):
             await self._unpair(d.booth, UNPAIR_REASON[d.reason])
         elif isinstance(d, de.SessionClosed):
             await self._unpair(d.booth, ReleaseReason.DONE)
+            held = self.session_faults.session_over(d.booth)
+            if held is not None:  # runs right after this event (see handle)
+                await self.handle(ev.BoothFaulty(booth=d.booth, reason=held), actor="server")
         elif isinstance(d, de.WaitForHub):
             waits = self.scheduler.expected_waits()
             await server.send_to(d.booth, p.Waiting(
@@ -346,10 +352,30 @@ class BranchQueue(QueueRequests):
         booth = self.scheduler.booths[conn.device_id]
         broken = broken_parts(msg.health)
         if broken and not booth.faulty:
-            await self.safe(ev.BoothFaulty(booth=conn.device_id, reason=fault_reason(broken)),
-                            conn.device_id)
-        elif not broken and booth.faulty and booth.fault != "offline":
-            await self.safe(ev.BoothHealthy(booth=conn.device_id), conn.device_id)
+            reason = fault_reason(broken)
+            if booth.state is BoothState.OCCUPIED and booth.ticket is not None:
+                # Someone is seated: the session finishes first (signaling.sessionfaults).
+                await self._fault_in_session(conn.device_id, reason)
+                return
+            self.session_faults.recovered(booth.id)
+            await self.safe(ev.BoothFaulty(booth=conn.device_id, reason=reason), conn.device_id)
+        elif not broken:
+            self.session_faults.recovered(booth.id)
+            if booth.faulty and booth.fault != "offline":
+                await self.safe(ev.BoothHealthy(booth=conn.device_id), conn.device_id)
+
+    async def _fault_in_session(self, booth_id: str, reason: str) -> None:
+        """Hold the fault until the session ends; tell the officer once per fault."""
+        booth = self.scheduler.booths[booth_id]
+        if not self.session_faults.hold(booth_id, reason) or booth.ticket is None:
+            return
+        alert = officer_alert(booth_id, reason, booth.ticket)
+        if booth.hub is not None:
+            await self.server.send_to(booth.hub, alert)
+        else:
+            await self.server.broadcast(Role.HUB, alert)
+        await self.server.db.call(self.server.db.sync.audit, self.server.clock(), booth_id,
+                                  "device_fault_in_session", booth.ticket, {"reason": reason})
 
     async def on_service_request(self, conn: Connection, msg: p.Message) -> None:
         """A booth leaves the queue's calling while it is served outside the queue."""
@@ -422,7 +448,7 @@ class BranchQueue(QueueRequests):
     # -- views ------------------------------------------------------------------------------
 
     def view(self) -> dict[str, Any]:
-        return queue_view(self.scheduler, self.branch)
+        return queue_view(self.scheduler, self.branch, self.server.clock())
 
     async def stats(self, since: float) -> dict[str, Any]:
         """The figures since ``since``, computed off the event loop (a day is thousands of

@@ -1,11 +1,7 @@
-"""Branch server feature: officers and their PINs, decisions on claims, and the case view.
+"""Branch server feature: decisions on claims and the case view.
 
-* Officers are stored with a salted scrypt hash of their PIN (never the PIN). An admin
-  adds them over HTTP (``POST /api/cases/officers``) or from the command line
-  (:func:`add_officer_offline`, for ``bilik server officer add ID``).
-* A hub signs its officer in with ``OfficerSignIn`` (reply ``Ok`` or ``Error``); repeated
-  wrong PINs from one hub lock that hub out for a while. The sign-in is kept in the
-  database, so a restarted server or hub keeps it; the hub signs out over HTTP.
+* Officers, their PINs, skills and sign-ins are :mod:`signaling.officers`; a decision or a
+  case action needs the hub's signed-in officer from there.
 * ``Decision`` from a hub with a signed-in officer on a booth paired with that hub is
   recorded with the officer's id (and an audit entry) in one transaction, answered with
   ``Verdict(ref=...)`` carrying the claim reference, and the verdict goes to the booth.
@@ -13,52 +9,42 @@
   once it accepted them. A pairing made outside the queue (``ServiceRequest``: tests,
   benchmarks), which the queue refuses as not its own, is moved here to the named hub
   (transfer) or only recorded (park).
-* ``GET /api/cases/hub`` (hub token) returns the signed-in officer and the case of every
-  booth paired with the hub, so a restarted hub restores its console from here.
+* ``GET /api/cases/hub`` (hub token) returns the signed-in officer (with their skills) and
+  the case of every booth paired with the hub, so a restarted hub restores its console
+  from here.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import datetime as dt
 import json
-import os
-import re
 import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bilik.catalogue import text
 from signaling import protocol as p
-from signaling import tokens
+from signaling.claimdata import ClaimDataError, check_claim
 from signaling.errors import ProtocolError
-from signaling.officerlist import GUARD_KEY
-from signaling.officerlist import add_routes as add_officer_list
+from signaling.officers import get_officer, officer_at
 from signaling.pairing import Pairing
-from signaling.problems import problem
+from signaling.parking import parked_cases
 from signaling.protocol import ErrorCode, Outcome, ReleaseReason, Role
-from signaling.requestbody import read_json_object
 from signaling.roleguard import grant_of
-from signaling.signinguard import SignInGuard
 from signaling.store import PairingRecord, Store
 
 if TYPE_CHECKING:
+    from signaling.branchqueue import BranchQueue
     from signaling.server import BranchServer, Connection
 
 FEATURE = "cases"
 
 # Named limits of this feature.
-PIN_RE = re.compile(r"\A[0-9]{4,12}\Z")
-SCRYPT_N = 2**14  # about 50 ms and 16 MB per check: slow for guessing, fine for signing in
-SCRYPT_R = 8
-SCRYPT_P = 1
-SALT_BYTES = 16
 CASE_EVENTS_MAX = 200  # events returned per case view
 
 # Outcome codes of a decision and the catalogue key of the next steps told to the booth.
@@ -70,21 +56,12 @@ OUTCOMES: dict[str, str] = {
     Outcome.REFERRED: "officer.next_referred",
 }
 
+APPROVED = Outcome.APPROVED  # the outcome that pays: it needs the whole claim data
+
+# Step 1 made the officers' tables too on databases older than signaling.officers, which
+# owns them now (and makes them if missing).
 STEPS = [
     """
-    CREATE TABLE officers (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL DEFAULT '',
-        salt BLOB NOT NULL,
-        pin_hash BLOB NOT NULL,
-        created REAL NOT NULL,
-        active INTEGER NOT NULL DEFAULT 1
-    );
-    CREATE TABLE officer_sessions (
-        hub TEXT PRIMARY KEY,
-        officer TEXT NOT NULL REFERENCES officers(id),
-        since REAL NOT NULL
-    );
     CREATE TABLE decisions (
         reference TEXT PRIMARY KEY,
         booth TEXT NOT NULL,
@@ -110,26 +87,21 @@ STEPS = [
     );
     CREATE INDEX case_events_pairing ON case_events(pairing);
     """,
+    # 2: events name their ticket, so a case keeps its history across pairings (parked and
+    # resumed, transferred)
+    """
+    ALTER TABLE case_events ADD COLUMN ticket TEXT NOT NULL DEFAULT '';
+    CREATE INDEX case_events_ticket ON case_events(ticket);
+    CREATE INDEX decisions_ticket ON decisions(ticket);
+    """,
+    # 3: the claim's key data recorded with the decision (signaling.claimdata; JSON)
+    """
+    ALTER TABLE decisions ADD COLUMN claim TEXT NOT NULL DEFAULT '{}';
+    """,
 ]
 
 
-class OfficerExists(ValueError):
-    """An officer with this id is already registered."""
-
-
 # -- pure pieces -----------------------------------------------------------------------------
-
-
-def hash_pin(pin: str, salt: bytes) -> bytes:
-    return hashlib.scrypt(pin.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
-
-
-def check_new_officer(officer_id: str, pin: str) -> None:
-    """Raise ValueError saying what is wrong with a new officer's id or PIN."""
-    if not isinstance(officer_id, str) or not p.DEVICE_ID_RE.fullmatch(officer_id):
-        raise ValueError("officer id must be 1-64 lower-case letters, digits or ._-")
-    if not isinstance(pin, str) or not PIN_RE.fullmatch(pin):
-        raise ValueError("PIN must be 4 to 12 digits")
 
 
 def new_reference(now: float) -> str:
@@ -138,62 +110,6 @@ def new_reference(now: float) -> str:
 
 
 # -- store functions (run on the store thread) -------------------------------------------------
-
-
-def add_officer(store: Store, officer_id: str, pin: str, name: str, now: float, actor: str) -> None:
-    check_new_officer(officer_id, pin)
-    salt = os.urandom(SALT_BYTES)
-    digest = hash_pin(pin, salt)
-
-    def work(db: sqlite3.Connection) -> None:
-        if db.execute("SELECT 1 FROM officers WHERE id=?", (officer_id,)).fetchone():
-            raise OfficerExists(f"officer {officer_id} already exists")
-        db.execute(
-            "INSERT INTO officers (id, name, salt, pin_hash, created) VALUES (?, ?, ?, ?, ?)",
-            (officer_id, name, salt, digest, now),
-        )
-        store._audit(db, now, actor, "officer_added", officer_id, {"name": name})
-
-    store.transaction(work)
-
-
-def verify_officer(store: Store, officer_id: str, pin: str) -> bool:
-    row = store.execute(
-        "SELECT salt, pin_hash FROM officers WHERE id=? AND active=1", (officer_id,)
-    ).fetchone()
-    if row is None:
-        hash_pin(pin, b"\0" * SALT_BYTES)  # same work either way: no timing hint of the id
-        return False
-    return hmac.compare_digest(hash_pin(pin, bytes(row[0])), bytes(row[1]))
-
-
-def sign_in(store: Store, hub: str, officer_id: str, now: float) -> None:
-    def work(db: sqlite3.Connection) -> None:
-        db.execute(
-            "INSERT INTO officer_sessions (hub, officer, since) VALUES (?, ?, ?) "
-            "ON CONFLICT(hub) DO UPDATE SET officer=excluded.officer, since=excluded.since",
-            (hub, officer_id, now),
-        )
-        store._audit(db, now, officer_id, "officer_sign_in", hub, {})
-
-    store.transaction(work)
-
-
-def sign_out(store: Store, hub: str, now: float) -> str | None:
-    def work(db: sqlite3.Connection) -> str | None:
-        row = db.execute("SELECT officer FROM officer_sessions WHERE hub=?", (hub,)).fetchone()
-        if row is None:
-            return None
-        db.execute("DELETE FROM officer_sessions WHERE hub=?", (hub,))
-        store._audit(db, now, row[0], "officer_sign_out", hub, {})
-        return str(row[0])
-
-    return store.transaction(work)
-
-
-def officer_at(store: Store, hub: str) -> str | None:
-    row = store.execute("SELECT officer FROM officer_sessions WHERE hub=?", (hub,)).fetchone()
-    return None if row is None else str(row[0])
 
 
 @dataclass(frozen=True)
@@ -208,80 +124,70 @@ class DecisionRecord:
     note: str
     checklist: list[str]
     at: float
+    claim: dict[str, str] = field(default_factory=dict)  # NIK, name, bank, account
 
 
 def record_decision(store: Store, d: DecisionRecord) -> None:
     def work(db: sqlite3.Connection) -> None:
         db.execute(
             "INSERT INTO decisions (reference, booth, ticket, pairing, hub, officer, outcome, "
-            "note, checklist, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "note, checklist, at, claim) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (d.reference, d.booth, d.ticket, d.pairing, d.hub, d.officer, d.outcome, d.note,
-             json.dumps(d.checklist), d.at),
+             json.dumps(d.checklist), d.at, json.dumps(d.claim, sort_keys=True)),
         )
         store._audit(db, d.at, d.officer, "decision", d.booth, {
             "reference": d.reference, "ticket": d.ticket, "outcome": d.outcome,
-            "hub": d.hub, "pairing": d.pairing, "checklist": d.checklist})
+            "hub": d.hub, "pairing": d.pairing, "checklist": d.checklist, "claim": d.claim})
 
     store.transaction(work)
 
 
 def record_event(
     store: Store, pairing: str, booth: str, hub: str, officer: str, kind: str,
-    detail: dict[str, Any], now: float,
+    detail: dict[str, Any], now: float, ticket: str = "",
 ) -> None:
     def work(db: sqlite3.Connection) -> None:
         db.execute(
-            "INSERT INTO case_events (pairing, booth, hub, officer, kind, detail, at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (pairing, booth, hub, officer, kind, json.dumps(detail, sort_keys=True), now),
+            "INSERT INTO case_events (pairing, booth, hub, officer, kind, detail, at, ticket) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (pairing, booth, hub, officer, kind, json.dumps(detail, sort_keys=True), now, ticket),
         )
-        store._audit(db, now, officer or hub, kind, booth, {"pairing": pairing, **detail})
+        store._audit(db, now, officer or hub, kind, booth,
+                     {"pairing": pairing, **({"ticket": ticket} if ticket else {}), **detail})
 
     store.transaction(work)
 
 
-def case_view(store: Store, pairing: str) -> dict[str, Any]:
-    """Decisions and events of one pairing's case, oldest first."""
+def case_view(store: Store, pairing: str, ticket: str = "") -> dict[str, Any]:
+    """Decisions and events of one case, oldest first: of the pairing, and of every pairing
+    of the same queue ticket (``ticket``; a parked and resumed case keeps its history)."""
+    match = "(pairing=? OR (? != '' AND ticket=?))"
+    keys = (pairing, ticket, ticket)
     decisions = [
         {"reference": r[0], "ticket": r[1], "officer": r[2], "outcome": r[3], "note": r[4],
-         "checklist": json.loads(r[5]), "at": r[6]}
+         "checklist": json.loads(r[5]), "at": r[6], "claim": json.loads(r[7])}
         for r in store.execute(
-            "SELECT reference, ticket, officer, outcome, note, checklist, at FROM decisions "
-            "WHERE pairing=? ORDER BY at", (pairing,)).fetchall()
+            "SELECT reference, ticket, officer, outcome, note, checklist, at, claim "
+            "FROM decisions "
+            f"WHERE {match} ORDER BY at", keys).fetchall()
     ]
     events = [
         {"kind": r[0], "officer": r[1], "detail": json.loads(r[2]), "at": r[3]}
         for r in store.execute(
-            "SELECT kind, officer, detail, at FROM case_events WHERE pairing=? "
-            "ORDER BY seq DESC LIMIT ?", (pairing, CASE_EVENTS_MAX)).fetchall()
+            f"SELECT kind, officer, detail, at FROM case_events WHERE {match} "
+            "ORDER BY seq DESC LIMIT ?", (*keys, CASE_EVENTS_MAX)).fetchall()
     ]
     events.reverse()
     return {"decisions": decisions, "events": events}
-
-
-def add_officer_offline(data_dir: Path, officer_id: str, pin: str, name: str = "",
-                        actor: str = "cli") -> None:
-    """Add an officer straight to a branch database (``bilik server officer add ID``).
-
-    Raises ValueError (bad id or PIN), :class:`OfficerExists`, or the store's StoreError.
-    """
-    from signaling.store import DB_FILE
-
-    store = Store(data_dir / DB_FILE)
-    try:
-        store.migrate_feature(FEATURE, STEPS)
-        add_officer(store, officer_id, pin, name, time.time(), actor)
-    finally:
-        store.close()
 
 
 # -- the feature ---------------------------------------------------------------------------------
 
 
 class Cases:
-    def __init__(self, server: BranchServer) -> None:
+    def __init__(self, server: BranchServer, queue: BranchQueue | None) -> None:
         self.server = server
-        self.guard = SignInGuard.new()
+        self.queue = queue  # parked cases are the queue's (held booths)
 
     async def start(self) -> None:
         await self.server.db.call(self.server.db.sync.migrate_feature, FEATURE, STEPS)
@@ -298,26 +204,6 @@ class Cases:
         if officer is None:
             raise ProtocolError(ErrorCode.FORBIDDEN, "no officer is signed in at this hub")
         return officer
-
-    async def on_sign_in(self, conn: Connection, msg: p.Message) -> None:
-        assert isinstance(msg, p.OfficerSignIn)
-        now = self.server.clock()
-        hub = conn.device_id
-        wait = self.guard.locked(hub, now)
-        if wait > 0:
-            raise ProtocolError(
-                ErrorCode.RATE_LIMITED,
-                f"too many wrong PINs at this hub; try again in {int(wait) + 1} s",
-            )
-        db = self.server.db
-        if not await db.call(verify_officer, db.sync, msg.officer, msg.pin):
-            locked = self.guard.failed(hub, now, msg.officer)
-            await db.call(db.sync.audit, now, hub, "officer_sign_in_failed", msg.officer,
-                          {"hub_locked": locked})
-            raise ProtocolError(ErrorCode.UNAUTHORIZED, "unknown officer or wrong PIN")
-        self.guard.succeeded(hub)
-        await db.call(sign_in, db.sync, hub, msg.officer, now)
-        await self.server.send_to(hub, p.Ok(ref=msg.id))
 
     async def on_decision(self, conn: Connection, msg: p.Message) -> None:
         assert isinstance(msg, p.Decision)
@@ -339,10 +225,15 @@ class Cases:
                 f"this session's is {sorted(session_keys)[0]!r}",
             )
         now = self.server.clock()
+        try:
+            claim = check_claim(dict(msg.claim), required=msg.outcome == APPROVED,
+                                today=dt.date.fromtimestamp(now))
+        except ClaimDataError as exc:  # nothing is stored
+            raise ProtocolError(ErrorCode.BAD_MESSAGE, exc.message.both()) from None
         record = DecisionRecord(
             reference=new_reference(now), booth=msg.booth, ticket=msg.ticket,
             pairing=pairing.id, hub=conn.device_id, officer=officer, outcome=msg.outcome,
-            note=msg.note, checklist=list(msg.checklist), at=now,
+            note=msg.note, checklist=list(msg.checklist), at=now, claim=claim.as_json(),
         )
         db = self.server.db
         await db.call(record_decision, db.sync, record)
@@ -396,18 +287,28 @@ class Cases:
     ) -> None:
         assert isinstance(msg, p.Park)
         officer = await self._officer(conn)
-        # A parked case has no pairing any more: resuming it is what makes a new one.
-        pairing_id = "" if msg.resume else self._own_pairing(conn, msg.booth).id
+        # A pairing made outside the queue (no ticket) keeps its call either way: parking
+        # and resuming it are only recorded.
+        current = self.server.book.of_booth(msg.booth)
+        direct = current is not None and current.hub == conn.device_id and not current.ticket
+        if msg.resume and not direct:
+            # A parked queue case has no pairing any more: resuming it makes a new one.
+            pairing_id = ""
+            held = self.queue.scheduler.booths.get(msg.booth) if self.queue else None
+            ticket = (held.ticket or "") if held is not None else ""
+        else:
+            own = self._own_pairing(conn, msg.booth)
+            pairing_id, ticket = own.id, own.ticket
         if queue is not None:
             try:
                 await queue(conn, msg)
             except ProtocolError as exc:
-                if exc.code != ErrorCode.NOT_PAIRED or msg.resume:
+                if exc.code != ErrorCode.NOT_PAIRED or not direct:
                     raise
                 queue = None  # outside the queue there is nothing to hold: only recorded
         db = self.server.db
         await db.call(record_event, db.sync, pairing_id, msg.booth, conn.device_id, officer,
-                      "resume" if msg.resume else "park", {}, self.server.clock())
+                      "resume" if msg.resume else "park", {}, self.server.clock(), ticket)
         if queue is None:
             await self.server.send_to(conn.device_id, p.Ok(ref=msg.id))
 
@@ -416,57 +317,41 @@ class Cases:
     ) -> None:
         db = self.server.db
         await db.call(record_event, db.sync, pairing.id, pairing.booth, conn.device_id, officer,
-                      kind, detail, self.server.clock())
+                      kind, detail, self.server.clock(), pairing.ticket)
 
     # -- HTTP -------------------------------------------------------------------------------
 
-    def _grant(self, request: web.Request, role: Role) -> tokens.Grant:
-        return grant_of(request, role)
-
-    async def http_add_officer(self, request: web.Request) -> web.Response:
-        grant = self._grant(request, Role.ADMIN)
-        body = await read_json_object(request, fields="id, pin, name")
-        officer_id, pin, name = body.get("id"), body.get("pin"), body.get("name", "")
-        if not isinstance(name, str) or len(name) > 128:
-            raise _http_error(400, "bad_request", "name must be a string of up to 128 characters")
-        db = self.server.db
-        try:
-            await db.call(add_officer, db.sync, officer_id, pin, name, self.server.clock(),
-                          grant.device_id)
-        except OfficerExists as exc:
-            raise _http_error(409, "exists", str(exc)) from None
-        except ValueError as exc:
-            raise _http_error(400, "bad_request", str(exc)) from None
-        return web.json_response({"officer": officer_id}, status=201)
-
     async def http_hub_view(self, request: web.Request) -> web.Response:
-        grant = self._grant(request, Role.HUB)
+        grant = grant_of(request, Role.HUB)
         db = self.server.db
         officer = await db.call(officer_at, db.sync, grant.device_id)
+        record = None if officer is None else await db.call(get_officer, db.sync, officer)
         booths = {}
         for pairing in self.server.book.of_device(grant.device_id):
             if pairing.hub != grant.device_id:
                 continue
-            view = await db.call(case_view, db.sync, pairing.id)
+            view = await db.call(case_view, db.sync, pairing.id, pairing.ticket)
             booths[pairing.booth] = {"pairing": pairing.id, **view}
-        return web.json_response({"hub": grant.device_id, "officer": officer, "booths": booths,
+        parked = {}
+        if self.queue is not None:
+            now = self.server.clock()
+            for booth, case in parked_cases(self.queue.scheduler, now,
+                                            hub=grant.device_id).items():
+                view = await db.call(case_view, db.sync, "", case["ticket"])
+                parked[booth] = {**case, **view}
+        return web.json_response({"hub": grant.device_id, "officer": officer,
+                                  "skills": list(record.skills) if record else [],
+                                  "booths": booths, "parked": parked,
                                   "outcomes": list(OUTCOMES)})
-
-    async def http_sign_out(self, request: web.Request) -> web.Response:
-        grant = self._grant(request, Role.HUB)
-        db = self.server.db
-        officer = await db.call(sign_out, db.sync, grant.device_id, self.server.clock())
-        return web.json_response({"signed_out": officer})
-
-
-_http_error = problem  # the server's one problem-JSON helper
 
 
 def setup(app: web.Application, server: Any) -> None:
-    """Add officers, sign-in, decisions and the case view to the branch server."""
-    cases = Cases(server)
+    """Add decisions, case actions and the case view to the branch server (after the
+    officers feature)."""
+    from signaling.branchqueue import QUEUE_KEY
+
+    cases = Cases(server, app.get(QUEUE_KEY))
     server.on_start.append(cases.start)
-    server.handlers[p.OfficerSignIn.TYPE] = cases.on_sign_in
     server.handlers[p.Decision.TYPE] = cases.on_decision
     # The queue feature (set up before this one) may serve Transfer and Park; the case
     # history records them first and then hands them on.
@@ -481,8 +366,4 @@ def setup(app: web.Application, server: Any) -> None:
 
     server.handlers[p.Transfer.TYPE] = transfer
     server.handlers[p.Park.TYPE] = park
-    app[GUARD_KEY] = cases.guard  # the locks, in the officers list (signaling.officerlist)
-    add_officer_list(app, server)
-    app.router.add_post("/api/cases/officers", cases.http_add_officer)
     app.router.add_get("/api/cases/hub", cases.http_hub_view)
-    app.router.add_post("/api/cases/sign-out", cases.http_sign_out)

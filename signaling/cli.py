@@ -49,26 +49,19 @@ def register(sub: Any, name: str) -> None:
     _add_config_flags(tok, inner=True)
     tok.set_defaults(func=issue_token)
 
-    officer = inner.add_parser(
-        "officer", help="manage the officers who may sign in at officer hubs",
-        description="Officers sign in at a hub's console with their id and PIN; decisions are "
-        "recorded with the officer's id.",
-    )
-    officer_sub = officer.add_subparsers(dest="officer_command", metavar="ACTION", required=True)
-    add = officer_sub.add_parser("add", help="add an officer (PIN read from --pin-file or stdin)")
-    add.add_argument("officer_id", metavar="ID", help="officer id, e.g. officer-07")
-    add.add_argument("--name", default="", help="the officer's name, for the audit log")
-    add.add_argument("--pin-file", type=Path,
-                     help="file holding the PIN (default: read one line from stdin)")
-    add.add_argument("--by", help="your name, for the audit log (default: your login)")
-    _add_config_flags(add, inner=True)
-    add.set_defaults(func=add_officer)
+    from signaling import officercli
+
+    officercli.register(inner, _add_config_flags)
 
     tlscli.register(inner, _add_config_flags, load_config)
 
     conf = inner.add_parser("config", help="print the default server.toml with every setting")
     conf.set_defaults(func=lambda args: print(
         cfg.describe(ServerConfig, "server") + "\n" + cfg.describe(QueueRules, "queue")) or 0)
+
+    from signaling import managercli
+
+    managercli.register(inner, _add_config_flags, load_config)
 
 
 def _ttl_days(text: str) -> float:
@@ -153,29 +146,6 @@ def _audit_offline(config: ServerConfig, actor: str, action: str, subject: str,
         store.audit(time.time(), actor, action, subject, detail)
     finally:
         store.close()
-
-
-def add_officer(args: argparse.Namespace) -> int:
-    import sys
-
-    from signaling.cases import add_officer_offline
-
-    config = load_config(args)
-    if args.pin_file is not None:
-        try:
-            pin = args.pin_file.read_text().strip()
-        except OSError as exc:
-            raise StoreError(f"cannot read {args.pin_file}: {exc.strerror}") from None
-    else:
-        pin = sys.stdin.readline().strip()
-    _check_data_dir(config.data_dir)
-    try:
-        add_officer_offline(config.data_dir, args.officer_id, pin, args.name,
-                            tlscli.person(args))
-    except ValueError as exc:
-        raise StoreError(str(exc)) from None
-    print(f"officer {args.officer_id} added")
-    return 0
 
 
 def run(args: argparse.Namespace) -> int:

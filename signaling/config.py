@@ -63,6 +63,29 @@ class ServerConfig:
         "Malformed messages a device may send within a minute before it is disconnected",
         min=1, max=1000000,
     )
+    recording: str = setting(
+        "optional", "A participant who refuses the recording of the session: 'required' "
+        "tells the officer, who decides whether to go on; 'optional' goes on without "
+        "recording (docs/recording.md)", choices=("required", "optional"),
+    )
+    # Evidence and the head office (signaling/outbox.py, docs/evidence.md).
+    headoffice_url: str = setting(
+        "", "Head office URL(s), comma-separated (tried in turn); empty: bundles are built "
+        "and kept here, not sent")
+    evidence_recording_wait_s: float = setting(
+        900.0, "When the participant accepted recording, a claim's bundle waits for the "
+        "recording (uploaded by the hub after the session) at most this long after the "
+        "decision", min=0.0, max=7 * 86400.0)
+    evidence_retention_s: float = setting(
+        30 * 24 * 3600.0, "A bundle's local copy is deleted this long after the head office "
+        "acknowledged it", min=0.0, max=10 * 365 * 24 * 3600.0)
+    outbox_retry_min_s: float = setting(
+        2.0, "First wait before sending to the head office again", min=0.01, max=3600.0)
+    outbox_retry_max_s: float = setting(
+        300.0, "Longest wait between tries to reach the head office", min=0.01, max=86400.0)
+    bookings_pull_s: float = setting(
+        900.0, "Pull the day's bookings from the head office this often (0: never; the manual "
+        "upload stays)", min=0.0, max=86400.0)
     insecure_plaintext: bool = setting(
         False, "DEVELOPMENT ONLY: serve plain http:// and ws:// instead of TLS (PINs and "
         "documents in clear on the network); never on a branch")

@@ -28,6 +28,9 @@ STALE_UPLOAD_S = 24 * 3600.0  # unfinished uploads are dropped after a day
 SWEEP_INTERVAL_S = 3600.0
 MAX_LIST = 200
 
+# The kind of a session's recording, uploaded by the hub (signaling.recordings): a document
+# of the case, but not one the participant scanned, so not in the documents' own lists.
+RECORDING_KIND = "recording"
 KIND_RE = re.compile(r"\A[a-z0-9_]{1,32}\Z")
 SHA256_RE = re.compile(r"\A[0-9a-f]{64}\Z")
 ID_RE = re.compile(r"\A[du]-[0-9a-f]{16,32}\Z")

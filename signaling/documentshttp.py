@@ -17,6 +17,7 @@ from signaling.documentrecords import (
     KIND_RE,
     MAX_CHUNK_BYTES,
     MAX_DOCUMENT_BYTES,
+    RECORDING_KIND,
     SHA256_RE,
     Upload,
     audit,
@@ -212,7 +213,8 @@ class DocumentRoutes:
         if not ticket or len(ticket) > 80:
             raise problem(400, "bad_request", "query parameter ticket= is required")
         db = self.server.db
-        records = await db.call(list_documents, db.sync, ticket)
+        records = [r for r in await db.call(list_documents, db.sync, ticket)
+                   if r.kind != RECORDING_KIND]  # the recordings: /api/recordings
         visible = [r for r in records
                    if self.docs.hub_may_see(grant.device_id, r.booth, r.pairing, r.ticket)]
         if records and not visible:

@@ -51,6 +51,22 @@ REQUEST_TIMEOUT_S = 10.0
 # Admin API
 AUDIT_PAGE_MAX = 1000
 
+# The branch manager's page (signaling/manager.py, signaling/people.py)
+MANAGER_PIN_MIN_DIGITS = 6  # a manager's PIN opens the branch's figures and alerts
+MANAGER_PIN_MAX_DIGITS = 12
+MANAGER_SIGN_IN_FAILURES = 5  # wrong PINs for one manager id within the window: locked out
+MANAGER_SIGN_IN_WINDOW_S = 300.0
+MANAGER_LOCKOUT_S = 300.0
+MANAGER_ADDRESS_FAILURES = 20  # wrong PINs from one address (any ids) within the window
+MANAGER_SIGN_IN_CONCURRENT = 2  # PIN checks (scrypt, ~50 ms, 16 MB) running at once
+MANAGER_IDLE_S = 15 * 60.0  # a session without the manager's own activity this long ends
+MANAGER_SESSION_MAX_S = 12 * 3600.0  # and any session ends after a working day
+MANAGER_SESSIONS_MAX = 64  # sessions held at once; the oldest goes first
+MANAGER_POLL_S = 2.0  # the page asks for the branch's state this often
+MANAGER_ACTIVITY_REPORT_S = 30.0  # the page reports the manager's own activity at most this often
+MANAGER_EXPORT_MAX_DAYS = 31  # one CSV export covers at most this many local days
+MANAGER_ALERTS_MAX = 50  # SLA alerts listed (newest first)
+
 # HTTP bodies
 MAX_JSON_BODY_BYTES = 64 * 1024  # a JSON request body (tokens, officers, upload opening)
 MAX_JSON_DEPTH = 32  # nesting of a JSON request body
@@ -64,6 +80,9 @@ CLOSE_INTERNAL = 1011  # the server failed on a message (logged); the device rec
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_REPLACED = 4002
 CLOSE_HELLO_TIMEOUT = 4003
+
+# Cases
+PARKED_TOO_LONG_S = 10 * 60.0  # a case parked longer is flagged to its officer and manager
 
 # TLS, the branch CA, enrolment and revocation (docs/security.md)
 CA_VALID_DAYS = 10 * 365  # the branch CA; replacing it means enrolling every device again

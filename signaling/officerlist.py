@@ -1,31 +1,21 @@
 """``GET /api/officers`` (admin): the officers, and the sign-in locks the manager must see.
 
-Each officer is listed with ``locked``: the hubs locked out now after five wrong PINs at
-which this officer's id was tried (``seconds_left`` of each lock), so a manager sees at
-once whose account someone was guessing and where. ``locked_hubs`` lists every lock,
-including those where only unknown ids were tried.
+Each officer (:func:`signaling.officers.list_officers`) is listed with ``locked``: the hubs
+locked out now after five wrong PINs at which this officer's id was tried (``seconds_left``
+of each lock), so a manager sees at once whose account someone was guessing and where.
+``locked_hubs`` lists every lock, including those where only unknown ids were tried. A
+feature of its own (``setup``), after :mod:`signaling.officers`, whose guard it reads.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from signaling.officers import OFFICERS_KEY, list_officers
 from signaling.protocol import Role
 from signaling.roleguard import grant_of
-from signaling.signinguard import SignInGuard
-from signaling.store import Store
-
-if TYPE_CHECKING:
-    from signaling.server import BranchServer
-
-GUARD_KEY: web.AppKey[SignInGuard] = web.AppKey("bilik_sign_in_guard", SignInGuard)
-
-
-def officers(store: Store) -> list[dict[str, Any]]:
-    rows = store.execute("SELECT id, name, active, created FROM officers ORDER BY id")
-    return [{"id": r[0], "name": r[1], "active": bool(r[2]), "created": r[3]} for r in rows]
 
 
 def view(rows: list[dict[str, Any]], locks: list[dict[str, Any]]) -> dict[str, Any]:
@@ -38,12 +28,12 @@ def view(rows: list[dict[str, Any]], locks: list[dict[str, Any]]) -> dict[str, A
     return {"officers": listed, "locked_hubs": locks}
 
 
-def add_routes(app: web.Application, server: BranchServer) -> None:
-    async def list_officers(request: web.Request) -> web.Response:
+def setup(app: web.Application, server: Any) -> None:
+    async def officers_with_locks(request: web.Request) -> web.Response:
         grant_of(request, Role.ADMIN, purpose="the officers list")
-        rows = await server.db.call(officers, server.db.sync)
-        guard = request.app.get(GUARD_KEY)
-        locks = guard.locks(server.clock()) if guard is not None else []
-        return web.json_response(view(rows, locks))
+        records = await server.db.call(list_officers, server.db.sync)
+        officers = request.app.get(OFFICERS_KEY)
+        locks = officers.guard.locks(server.clock()) if officers is not None else []
+        return web.json_response(view([r.as_json() for r in records], locks))
 
-    app.router.add_get("/api/officers", list_officers)
+    app.router.add_get("/api/officers", officers_with_locks)

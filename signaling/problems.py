@@ -17,6 +17,7 @@ _CLASSES: dict[int, type[web.HTTPException]] = {
     400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden,
     404: web.HTTPNotFound, 408: web.HTTPRequestTimeout, 409: web.HTTPConflict,
     410: web.HTTPGone, 415: web.HTTPUnsupportedMediaType, 422: web.HTTPUnprocessableEntity,
+    429: web.HTTPTooManyRequests,
 }
 
 

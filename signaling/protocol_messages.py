@@ -212,6 +212,22 @@ class Attention(Message):
     focused: bool = False
 
 
+@dataclass(frozen=True, kw_only=True)
+class Consent(Message):
+    """Booth -> server: the participant's answer to the recording consent (stored with the
+    case); server -> the booth's hub, with ``peer`` the booth and ``required`` the branch's
+    setting (recording required: a refusal is the officer's to decide)."""
+
+    TYPE: ClassVar[str] = "consent"
+    peer: str = text_field(limits.MAX_ID_CHARS, DEVICE_ID_RE)
+    pairing: str = text_field(limits.MAX_ID_CHARS, ID_RE)
+    ticket: str = field(default="", metadata={"max": limits.MAX_ID_CHARS})
+    wording: str = text_field(32)  # the version of the words shown (bilik.catalogue.consent)
+    accepted: bool = False
+    at: float = 0.0  # when the participant answered (the booth's clock, epoch seconds)
+    required: bool = False
+
+
 RELAYED: tuple[type[Message], ...] = (
     Offer, Answer, Ice, Hand, Seat, DocRequest, DocUpdate, Attention
 )
@@ -240,6 +256,8 @@ class Decision(Message):
     outcome: str = text_field(64)
     note: str = field(default="", metadata={"max": 2048})
     checklist: list[str] = field(default_factory=list, metadata={"max_items": 32})
+    # The claim's key data (nik, name, bank, account; signaling.claimdata checks it).
+    claim: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -383,7 +401,7 @@ class Alert(Message):
 _BUILTIN: tuple[type[Message], ...] = (
     Hello, Welcome, Status, Ok, Error, Capacity, ServiceRequest, Pair, Release, *RELAYED,
     TicketRequest, CheckIn, TicketInfo, Claim, Called, Cleared, Waiting, BoothReady, Focus,
-    SessionEnd, Transfer, Park, Alert, OfficerSignIn, Decision, Verdict,
+    SessionEnd, Transfer, Park, Alert, OfficerSignIn, Decision, Verdict, Consent,
 )
 MESSAGE_TYPES.update({cls.TYPE: cls for cls in _BUILTIN})
 

@@ -10,10 +10,12 @@ from typing import Any
 from bilik.devicehealth import DeviceHealth
 from signaling import protocol as p
 from signaling.errors import ProtocolError
+from signaling.parking import parked_cases
 from signaling.protocol import ErrorCode, Priority, ReleaseReason
 from signaling.queue import Scheduler
 from signaling.queue import decisions as de
 from signaling.queue import limits as qlimits
+from signaling.queue.unserved import unserved_services
 
 # A booth's part in one of these is fine; any other health marks the booth faulty.
 HEALTHY = frozenset({DeviceHealth.OK.value, "absent-ok"})
@@ -70,8 +72,9 @@ def calls_now(scheduler: Scheduler) -> list[p.Called]:
     return out
 
 
-def queue_view(s: Scheduler, branch: str) -> dict[str, Any]:
-    """The queue as the admin API shows it (``GET /api/queue``)."""
+def queue_view(s: Scheduler, branch: str, now: float) -> dict[str, Any]:
+    """The queue as the admin API shows it (``GET /api/queue``): with the services nobody
+    signed in serves (``unserved_services``) and the parked cases (``parked``)."""
     waits = s.expected_waits()
     return {
         "branch": branch,
@@ -92,4 +95,6 @@ def queue_view(s: Scheduler, branch: str) -> dict[str, Any]:
                    "officer": h.officer}
             for h in s.hubs.values()
         },
+        "unserved_services": unserved_services(s.waiting(), s.hubs.values(), now),
+        "parked": parked_cases(s, now),
     }

@@ -141,7 +141,13 @@ class QueueRequests:
                 raise ProtocolError(ErrorCode.FORBIDDEN,
                                     f"booth {msg.booth} was parked by {parked_by}, not by "
                                     f"{conn.device_id}")
-            event: ev.Event = ev.Resume(booth=msg.booth)
+            own = self.scheduler.hubs.get(conn.device_id)
+            if own is not None and not own.has_room():
+                # Resumed here or nowhere: not handed to another officer behind one's back.
+                raise ProtocolError(ErrorCode.NO_CAPACITY,
+                                    f"no free seat at {conn.device_id} to resume "
+                                    f"{msg.booth}: finish or park another case first")
+            event: ev.Event = ev.Resume(booth=msg.booth, hub=conn.device_id)
         else:
             self._check_serves(conn, msg.booth)
             event = ev.Park(booth=msg.booth)

@@ -25,6 +25,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Silakan duduk menghadap kamera. Petugas akan segera melayani Anda",
         "Please sit facing the camera. An officer will be with you soon",
     ),
+    "parked": (
+        "Petugas menunda sesi Anda sebentar. Tetap di sini, petugas akan kembali kepada Anda",
+        "The officer has put your session on hold. Please stay here; the officer will come "
+        "back to you",
+    ),
     "expected_wait": (
         "Perkiraan waktu tunggu sekitar {minutes} menit",
         "Expected wait about {minutes} minutes",

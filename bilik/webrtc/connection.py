@@ -29,7 +29,7 @@ from aiortc import (
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from aiortc.sdp import candidate_from_sdp
 
-from bilik.webrtc import backlog, ice, jitter, limits, sockets
+from bilik.webrtc import backlog, ice, iceclose, jitter, limits, sockets
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ def create_peer_connection() -> RTCPeerConnection:
     """A peer connection for the branch LAN, with the marker jitter buffer in place."""
     jitter.install()
     backlog.install()
+    iceclose.install()
     ice.ensure_configured()
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
 

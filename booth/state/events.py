@@ -68,6 +68,7 @@ class Paired(Event):
 @dataclass(frozen=True)
 class Released(Event):
     pairing: str = ""
+    parked: bool = False  # the officer parked the case: they come back to this participant
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,8 @@ class Inbound:
         # A call released after the verdict ends the visit as planned: nothing to redo.
         if isinstance(msg, p.Release) and (
                 msg.reason != p.ReleaseReason.DONE.value or booth.verdict is None):
-            return Released(at, msg.pairing)
+            return Released(at, msg.pairing,
+                            parked=msg.reason == p.ReleaseReason.PARK.value)
         return None
 
     @staticmethod

@@ -200,7 +200,7 @@ def transition(booth: Booth, event: Event, flow: Flow = Flow.TICKET) -> tuple[Bo
         away: Effects = () if booth.present else (Effect.SEND_SEAT,)
         if s in (BoothState.CLAIMED, BoothState.WAITING):
             return _enter(booth, BoothState.IN_SESSION, at, pairing=event.pairing, hub=event.hub,
-                          ticket=booth.ticket or event.ticket,
+                          parked=False, ticket=booth.ticket or event.ticket,
                           number=booth.number or event.number), (Effect.REPORT, *away)
         if s in SESSION_STATES and event.hub == booth.hub:
             # The same session after a reconnect (the server re-sends Pair): keep everything.
@@ -211,9 +211,11 @@ def transition(booth: Booth, event: Event, flow: Flow = Flow.TICKET) -> tuple[Bo
                                        focused=False), (Effect.REPORT, *away)
         return booth, ()
     if isinstance(event, Released) and s in SESSION_STATES and event.pairing == booth.pairing:
-        # The officer is gone (hub lost): wait for one again; scans already made stay.
+        # The officer is gone (hub lost) or parked the case: wait for one again; scans
+        # already made stay.
         ask: Effects = (Effect.ASK_SERVICE_AGAIN,) if flow is Flow.DIRECT else ()
-        return _enter(booth, BoothState.WAITING, at, pairing="", hub="", focused=False), (
+        return _enter(booth, BoothState.WAITING, at, pairing="", hub="", focused=False,
+                      parked=event.parked), (
             Effect.STOP_SCAN, Effect.DROP_CALL, *ask, Effect.REPORT)
     if isinstance(event, Attention) and s in SESSION_STATES:
         return dataclasses.replace(booth, focused=event.focused,

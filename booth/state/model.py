@@ -79,6 +79,7 @@ class Booth:
     online: bool = False
     present: bool = True
     faults: tuple[str, ...] = ()  # devices that failed: out of service while any is listed
+    parked: bool = False  # waiting because the officer parked the case (comes back to it)
     since: float = 0.0  # when the current state was entered (the clock of the event)
 
     # -- views ------------------------------------------------------------------------------

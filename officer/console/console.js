@@ -85,14 +85,17 @@ function render() {
   $("sign-in-panel").hidden = signedIn;
   $("desk").hidden = !signedIn;
   $("sign-out").hidden = !signedIn;
-  $("officer-name").textContent = signedIn ? `Petugas / Officer: ${state.officer}` : "";
+  const skills = (state.skills || []).length ? state.skills.join(", ") : "semua / all";
+  $("officer-name").textContent = signedIn ? `Petugas / Officer: ${state.officer} · layanan / services: ${skills}` : "";
   $("idle-note").hidden = signedIn || state.signed_out_because !== "idle";
   if (!signedIn) { BilikMedia.stop(); return; }
   BilikMedia.start();
   renderMedia();
   renderMosaic();
+  renderParked();
   renderQueue();
   renderCase();
+  renderRecordings();
 }
 
 function renderMosaic() {
@@ -169,11 +172,51 @@ function updateTile(el, b) {
   if (b.sla) {
     badges.push(`<span class="badge sla" title="${escape(b.sla.kind)}: ${escape(b.sla.detail)}">⚠ SLA ${escape(SLA_REASONS[b.sla.reason] || b.sla.reason || b.sla.kind)}</span>`);
   }
+  if (b.device_fault) {
+    badges.push(`<span class="badge fault" title="${escape(b.device_fault.detail)}">⚠ PERANGKAT RUSAK / DEVICE FAULT: ${escape(String(b.device_fault.reason || "").replace(/^device: /, ""))}</span>`);
+  }
   if (b.hand.raised) badges.push(`<span class="badge hand">✋ ${b.hand.reason === "help" ? "BANTUAN / HELP" : "SIAP / READY"}</span>`);
   if (b.speaking) badges.push(`<span class="badge speaking">🔊 BICARA / SPEAKING</span>`);
   if (b.documents_waiting) badges.push(`<span class="badge docs">📄 ${b.documents_waiting}</span>`);
   if (b.parked) badges.push(`<span class="badge">DITUNDA / PARKED</span>`);
+  if (b.recording) badges.push(`<span class="badge rec">⏺ REKAM / REC</span>`);
+  if (b.consent && !b.consent.accepted) badges.push(`<span class="badge refused">⛔ TANPA REKAMAN / NOT RECORDED</span>`);
   el.querySelector(".badges").innerHTML = badges.join("");
+}
+
+// A parked case keeps its tile (the participant waits at the booth): its timer, a mark
+// once it is parked longer than the server's limit, its history, and Resume.
+function renderParked() {
+  const box = $("parked");
+  const parked = state.parked || [];
+  for (const el of [...box.children]) {
+    if (!parked.some((c) => c.booth === el.dataset.parked)) el.remove();
+  }
+  for (const c of parked) {
+    let el = box.querySelector(`[data-parked="${CSS.escape(c.booth)}"]`);
+    if (!el) {
+      el = document.createElement("div");
+      el.className = "tile parked";
+      el.dataset.parked = c.booth;
+      el.innerHTML = `<span class="badges"></span><div class="bar"><span class="name"></span><span class="timers"></span></div>
+        <ul class="history"></ul><button type="button" class="resume">Lanjutkan / Resume</button>`;
+      el.querySelector(".resume").addEventListener("click", () => resume(c.booth));
+      box.appendChild(el);
+    }
+    el.classList.toggle("overdue", c.overdue);
+    el.querySelector(".name").textContent = `${c.booth}${c.number ? " · " + c.number : ""}`;
+    el.querySelector(".timers").textContent = `ditunda / parked ${fmt(c.parked_s)}`;
+    el.querySelector(".badges").innerHTML = `<span class="badge">DITUNDA / PARKED</span>` +
+      (c.overdue ? `<span class="badge overdue">⚠ TERLALU LAMA / PARKED TOO LONG (&gt; ${fmt(c.limit_s)})</span>` : "");
+    const events = [...(c.case.decisions || []).map((d) => ({ at: d.at, text: `${d.officer}: ${d.outcome} ${d.reference}` })),
+      ...(c.case.events || []).map((e) => ({ at: e.at, text: `${e.officer}: ${e.kind}` }))].sort((x, y) => x.at - y.at);
+    el.querySelector(".history").innerHTML = events.map((e) => `<li>${escape(e.text)}</li>`).join("");
+  }
+}
+
+async function resume(id) {
+  try { await post(`api/booths/${encodeURIComponent(id)}/park`, { resume: true }); showError("action-error", null); }
+  catch (err) { showError("action-error", err); }
 }
 
 function renderQueue() {
@@ -197,6 +240,8 @@ function renderCase() {
   const switched = caseBooth !== b.booth;
   caseBooth = b.booth;
   $("case-title").textContent = `Kasus / Case: ${b.booth}`;
+  $("consent").textContent = consentLine(b);
+  $("consent").dataset.consent = !b.consent ? "none" : b.consent.accepted ? "accepted" : "refused";
   $("ticket").innerHTML = `<dt>Tiket / Ticket</dt><dd>${escape(b.number || b.ticket || b.pairing)}</dd>
     <dt>Layanan / Service</dt><dd title="${escape(b.service)}">${escape(SERVICES[b.service] || b.service)}</dd><dt>Sesi / Session</dt><dd>${fmt(b.in_session_s)}</dd>`;
   $("documents").innerHTML = b.documents.map((d) =>
@@ -209,15 +254,92 @@ function renderCase() {
   select.innerHTML = b.documents.map((d) => `<option value="${escape(d.id)}">${escape(d.name || d.kind || d.id)}</option>`).join("");
   if (current) select.value = current;
   if (switched) renderChecklist(b);
+  renderClaim(b, switched);
   const v = b.verdict;
   $("verdict").textContent = v ? `Tercatat / Recorded: ${v.reference} (${v.outcome})` : "";
-  const events = [...(b.case.decisions || []).map((d) => ({ at: d.at, text: `${d.officer}: ${d.outcome} ${d.reference}` })),
+  const events = [...(b.case.decisions || []).map((d) => ({ at: d.at, text: `${d.officer}: ${d.outcome} ${d.reference}${d.claim && d.claim.nik ? " · NIK " + d.claim.nik : ""}` })),
     ...(b.case.events || []).map((e) => ({ at: e.at, text: `${e.officer}: ${e.kind}` }))].sort((x, y) => x.at - y.at);
   $("history").innerHTML = events.map((e) => `<li>${new Date(e.at * 1000).toLocaleTimeString()} ${escape(e.text)}</li>`).join("");
   $("park-button").textContent = b.parked ? "Lanjutkan / Resume" : "Tunda / Park";
 }
 
+// The participant's answer to the recording consent (asked at the booth before the officer
+// joins); with the branch's "required" setting a refusal is the officer's to decide.
+function consentLine(b) {
+  const c = b.consent;
+  if (!c) return "Persetujuan rekaman: belum dijawab / Recording consent: not answered yet";
+  if (c.accepted) return `Peserta setuju direkam (teks ${c.wording}) / The participant agreed to the recording (wording ${c.wording})`;
+  if (c.required) return "Peserta menolak direkam, dan rekaman diwajibkan: putuskan apakah sesi dilanjutkan / The participant refused the recording, which is required: decide whether to go on";
+  return "Peserta menolak direkam: sesi berlanjut tanpa rekaman / The participant refused the recording: the session goes on without it";
+}
+
+// Recent recordings: a <video> each once the branch server has it (played through the hub).
+const REC_STATE = { recording: "merekam / recording", uploading: "mengunggah / uploading",
+  uploaded: "tersimpan / stored", refused: "ditolak server / refused by the server" };
+function renderRecordings() {
+  const list = $("recordings");
+  const recs = state.recordings || [];
+  if (!recs.length) return;
+  list.querySelector(".hint")?.remove();
+  for (const r of recs) {
+    const key = `${r.booth}-${r.started_at}`;
+    let li = list.querySelector(`li[data-key="${CSS.escape(key)}"]`);
+    if (!li) {
+      li = document.createElement("li");
+      li.dataset.key = key;
+      li.innerHTML = `<span class="what"></span> <span class="state"></span>`;
+      list.prepend(li);
+    }
+    li.querySelector(".what").textContent = `${r.booth} · ${r.ticket} · ${r.officer || "–"} · ${new Date(r.started_at * 1000).toLocaleTimeString()} · ${fmt(r.duration_s)}`;
+    li.querySelector(".state").textContent = REC_STATE[r.state] || r.state;
+    li.dataset.state = r.state;
+    if (r.document && !li.querySelector("video")) {
+      const video = document.createElement("video");
+      video.controls = true;
+      video.preload = "metadata";
+      video.dataset.document = r.document;
+      video.src = `recordings/${encodeURIComponent(r.document)}`;
+      li.append(video);
+    }
+  }
+}
+
 function checklistKey(b) { return `bilik-checklist-${b.pairing}`; }
+
+// The claim data of the decision: what the officer typed (kept per case in localStorage),
+// else what the booth's OCR read (the ID card's NIK and name first). Always editable: a
+// field the officer has touched is never overwritten by a reading.
+const CLAIM_FIELDS = ["nik", "name", "bank", "account"];
+function claimKey(b) { return `bilik-claim-${b.ticket || b.pairing}`; }
+function readClaim(b) {
+  const docs = b.documents.filter((d) => d.read && (d.read.nik || d.read.name));
+  docs.sort((x, y) => (y.kind === "ktp") - (x.kind === "ktp"));
+  const best = docs[0] ? docs[0].read : {};
+  return { nik: best.nik || "", name: best.name || "" };
+}
+function renderClaim(b, switched) {
+  const typed = JSON.parse(localStorage.getItem(claimKey(b)) || "{}");
+  const read = readClaim(b);
+  for (const f of CLAIM_FIELDS) {
+    const input = $(`claim-${f}`);
+    if (switched) delete input.dataset.edited;
+    if (input.dataset.edited || document.activeElement === input) continue;
+    input.value = typed[f] !== undefined ? typed[f] : (read[f] || "");
+  }
+}
+for (const f of CLAIM_FIELDS) {
+  $(`claim-${f}`).addEventListener("input", (event) => {
+    const b = focusedBooth();
+    if (!b) return;
+    event.target.dataset.edited = "1";
+    const typed = JSON.parse(localStorage.getItem(claimKey(b)) || "{}");
+    typed[f] = event.target.value;
+    localStorage.setItem(claimKey(b), JSON.stringify(typed));
+  });
+}
+function claimValues() {
+  return Object.fromEntries(CLAIM_FIELDS.map((f) => [f, $(`claim-${f}`).value.trim()]));
+}
 
 function renderChecklist(b) {
   if (!lists) return;
@@ -282,10 +404,11 @@ $("decision-form").addEventListener("submit", async (event) => {
   const checklist = [...$("checklist").querySelectorAll("input:checked")].map((c) => c.value);
   try {
     const r = await post(`api/booths/${encodeURIComponent(b.booth)}/decision`,
-      { outcome: $("outcome").value, note: $("note").value, checklist });
+      { outcome: $("outcome").value, note: $("note").value, checklist, claim: claimValues() });
     $("verdict").textContent = `Tercatat / Recorded: ${r.reference} (${r.outcome})`;
     $("note").value = "";
     localStorage.removeItem(checklistKey(b));
+    localStorage.removeItem(claimKey(b));
     showError("action-error", null);
   } catch (err) { showError("action-error", err); }
 });

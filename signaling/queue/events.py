@@ -234,8 +234,12 @@ class Park(Event):
 @register(_EVENTS)
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Resume(Event):
+    """The parked case at ``booth`` goes back to an officer: to ``hub`` (the officer who
+    resumes it) when it serves the service and has room, else as a claim is paired."""
+
     KIND: ClassVar[EventKind] = EventKind.RESUME
     booth: str
+    hub: str | None = None
 
 
 @register(_EVENTS)

@@ -120,7 +120,11 @@ def resume(qs: QueueState, event: ev.Resume, now: float, out: Decisions) -> None
         raise InvalidTransition(f"booth {b.id} is not parked")
     b.held = False
     t.note(now, "resumed", b.id)
-    moves.pair_or_wait(qs, b, t, now, out)
+    target = qs.hubs.get(event.hub) if event.hub is not None else None
+    if target is not None and target.serves(t.service) and target.has_room():
+        moves.pair(qs, b, t, target, now, out)
+    else:
+        moves.pair_or_wait(qs, b, t, now, out)
 
 
 def session_ended(qs: QueueState, event: ev.SessionEnded, now: float, out: Decisions) -> None:

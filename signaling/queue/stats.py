@@ -19,6 +19,9 @@ from signaling.queue import events as ev
 from signaling.queue.tickets import local_hour
 
 Entry = tuple[float, ev.Event, Sequence[de.Decision]]
+# The figures that are counted per ticket, so that they also hold per service.
+PER_TICKET = ("issued", "claims", "no_shows", "wait", "walk_in_wait", "handle",
+              "appointments_started", "appointment_lateness_p95_s", "appointments_within_sla")
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -41,6 +44,7 @@ class _Ticket:
     started: float | None = None
     ended: float | None = None
     no_show: bool = False
+    service: str = ""
 
 
 @dataclass
@@ -94,9 +98,10 @@ class _Replay:
 
     def _decision(self, at: float, d: de.Decision) -> None:
         if isinstance(d, de.TicketIssuedDecision):
-            self.tickets[d.ticket] = _Ticket(issued=at, appointment=False)
+            self.tickets[d.ticket] = _Ticket(issued=at, appointment=False, service=d.service)
         elif isinstance(d, de.CheckedIn):
-            self.tickets[d.ticket] = _Ticket(issued=at, appointment=True, due=max(d.slot, at))
+            self.tickets[d.ticket] = _Ticket(issued=at, appointment=True, due=max(d.slot, at),
+                                             service=d.service)
         elif isinstance(d, de.Call):
             t = self.tickets.get(d.ticket)
             if t is not None and t.called is None:
@@ -168,7 +173,8 @@ def summarise(
     sla_late_s: float = 300.0,
     until: float | None = None,
 ) -> dict[str, Any]:
-    """The day's figures and the same per local hour (keys "08", "09"...)."""
+    """The day's figures, the same per local hour (keys "08", "09"...) and, for what is
+    counted per ticket, per service (keys "jht", "jp"...)."""
     replay = _Replay()
     for at, event, decisions in journal:
         replay.feed(at, event, decisions)
@@ -183,6 +189,14 @@ def summarise(
         "day": day,
         "hours": {
             f"{h:02d}": _figures(tickets, replay, utc_offset_min, sla_late_s, hour=h) for h in hours
+        },
+        "services": {
+            service: {
+                k: v for k, v in _figures([t for t in tickets if t.service == service], replay,
+                                          utc_offset_min, sla_late_s, hour=None).items()
+                if k in PER_TICKET
+            }
+            for service in sorted({t.service for t in tickets})
         },
     }
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from signaling.cases import add_officer_offline
+from signaling.officers import add_officer_offline
 from tests.booth.branch import Branch
 
 

@@ -25,8 +25,8 @@ from booth.state import BoothState
 from booth.view import ScreenName
 from hardware.emulators.scanner import ScannerEmulator
 from signaling import protocol as p
-from signaling.cases import add_officer_offline
 from signaling.client import SignalingClient
+from signaling.officers import add_officer_offline
 from signaling.queue.rules import QueueRules
 from tests.booth.branch import Kiosk
 from tests.booth.hubpeer import HubPeer

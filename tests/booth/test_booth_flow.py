@@ -32,8 +32,8 @@ from hardware.qr import decode
 from signaling import protocol as p
 from signaling import tokens
 from signaling.app import make_app
-from signaling.cases import add_officer_offline
 from signaling.config import ServerConfig
+from signaling.officers import add_officer_offline
 from tests.booth.branch import Kiosk
 from tests.booth.hubpeer import OFFICER_BGR, HubPeer
 from tests.helpers import until
@@ -41,6 +41,8 @@ from tests.helpers import until
 pytestmark = pytest.mark.slow
 
 DATA = Path(__file__).parents[1] / "data" / "quality"
+# What an approval records (signaling.claimdata): the participant's NIK, name and account.
+CLAIM = {"nik": "3171234506780001", "name": "Siti Rahayu", "bank": "BRI", "account": "1234567890"}
 
 
 def load(path: Path) -> np.ndarray:
@@ -194,7 +196,7 @@ async def test_a_whole_visit_from_ticket_to_receipt(server: TestServer, tmp_path
 
         # The verdict, and the receipt read back from the printer.
         await hub.send(p.Decision(booth="booth-01", ticket=ticket.ticket, outcome="approved",
-                                  checklist=["ktp"]))
+                                  checklist=["ktp"], claim=CLAIM))
         answered = await hub.expect(p.Verdict)
         await until(lambda: agent.booth.state is BoothState.RECEIPT, "the receipt")
         reference = agent.booth.verdict.reference

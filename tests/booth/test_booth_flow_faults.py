@@ -17,13 +17,15 @@ from booth.state import BoothState
 from booth.view import ScreenName
 from hardware.emulators.printer import Fault, start_pty_emulator
 from signaling import protocol as p
-from signaling.cases import add_officer_offline
 from signaling.config import ServerConfig
+from signaling.officers import add_officer_offline
 from signaling.store import DB_FILE
 from tests.booth.hubpeer import HubPeer
 from tests.helpers import ServerBranch, until
 
 pytestmark = pytest.mark.slow
+# What an approval records (signaling.claimdata): the participant's NIK, name and account.
+CLAIM = {"nik": "3171234506780001", "name": "Siti Rahayu", "bank": "BRI", "account": "1234567890"}
 
 
 class Branch(ServerBranch):
@@ -73,7 +75,7 @@ async def test_a_printer_out_of_paper_shows_the_reference_and_reports_the_fault(
         printer.set_faults(Fault.PAPER_OUT)
         session = hub.pairings["booth-01"]  # a decision names its session's ticket (or pairing)
         await hub.send(p.Decision(booth="booth-01", ticket=session.ticket or session.pairing,
-                                  outcome="approved"))
+                                  outcome="approved", claim=CLAIM))
         verdict = await hub.expect(p.Verdict)
         await until(lambda: agent.booth.state is BoothState.RECEIPT, "the end of the visit")
         assert agent.booth.receipt_printed is False

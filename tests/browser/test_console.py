@@ -51,6 +51,13 @@ async def sign_in(page: Page, hub: Hub) -> None:
     await expect(page.locator("#officer-name")).to_contain_text(OFFICER, timeout=UI_WAIT_MS)
 
 
+async def fill_claim(page: Page) -> None:
+    """The claim data an approval records (the officer checks it against the documents)."""
+    for field, value in (("nik", "3171234506780001"), ("name", "Siti Rahayu"),
+                         ("bank", "BRI"), ("account", "1234567890")):
+        await page.fill(f"#claim-{field}", value)
+
+
 async def live_tiles(page: Page) -> int:
     """Tiles whose video has decoded frames and whose picture is not blank."""
     count: int = await page.evaluate(
@@ -131,6 +138,7 @@ async def test_sign_in_six_live_tiles_focus_rescan_approve_transfer(
     for key in ("id_card", "family_card", "membership_card", "termination_letter", "bank_book"):
         await page.check(f'#checklist input[value="{key}"]')
     await page.select_option("#outcome", "approved")
+    await fill_claim(page)
     await page.fill("#note", "Dokumen lengkap")
     await take_screenshot(page)
     await page.click("#decide-button")

@@ -95,6 +95,10 @@ class Officer:
         for i in range(await boxes.count()):
             await boxes.nth(i).check()
         await page.select_option("#outcome", "approved")
+        # The claim data the approval records, as the officer checked it on the documents.
+        for field, value in (("nik", "3171234506780001"), ("name", "Siti Rahayu"),
+                             ("bank", "BRI"), ("account", "1234567890")):
+            await page.fill(f"#claim-{field}", value)
         await page.fill("#note", note)
         await page.click("#decide-button")
         verdict = page.locator("#verdict")

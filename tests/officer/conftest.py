@@ -16,9 +16,9 @@ from officer.config import HubConfig
 from officer.hub import Hub
 from signaling import protocol as p
 from signaling.branchqueue import QUEUE_KEY
-from signaling.cases import add_officer
 from signaling.client import SignalingClient
 from signaling.config import ServerConfig
+from signaling.officers import add_officer
 from signaling.queue import events as ev
 from tests.helpers import ServerBranch, until
 from tests.officer.simbooth import SimBooth

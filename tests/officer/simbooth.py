@@ -34,6 +34,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import compute_audio_level_dbov
 
 from bilik import cvthreads
+from bilik.catalogue.consent import CURRENT_WORDING
 from bilik.tasks import TaskSet
 from bilik.webrtc.connection import close_quietly, create_peer_connection, prefer_vp8
 from bilik.webrtc.meter import FrameMeter, capture_time_ms
@@ -192,6 +193,9 @@ class SimBooth:
         self.verdicts: list[p.Verdict] = []
         self.doc_requests: list[p.DocRequest] = []
         self.releases = 0
+        # The participant's answer to the recording consent, given at every pairing
+        # (None: never asked, as a booth set without consent).
+        self.consent: bool | None = None
         self._tasks = TaskSet()
         self._lock = asyncio.Lock()
 
@@ -229,6 +233,11 @@ class SimBooth:
                         self.pc.connectionState in ("new", "connecting", "connected"):
                     return
                 await self._call(msg.pairing, msg.hub)
+                if self.consent is not None:
+                    self._spawn(self._send(p.Consent(
+                        peer=msg.hub, pairing=msg.pairing, ticket=msg.ticket,
+                        wording=CURRENT_WORDING, accepted=self.consent, at=time.time())),
+                        "simbooth-consent")
             elif isinstance(msg, p.Answer) and self.pc is not None and msg.pairing == self.pairing:
                 if self.pc.signalingState == "have-local-offer":
                     await self.pc.setRemoteDescription(RTCSessionDescription(msg.sdp, "answer"))
@@ -371,6 +380,7 @@ async def _main(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     await booth.start()
     booth.tone.speaking = args.speak
+    booth.consent = True if args.consent else None
     try:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
@@ -389,6 +399,8 @@ def main() -> None:
     parser.add_argument("--stats", type=Path, required=True)
     parser.add_argument("--replay", type=Path)
     parser.add_argument("--speak", action="store_true")
+    parser.add_argument("--consent", action="store_true",
+                        help="the participant accepts the recording at every pairing")
     cvthreads.single_threaded()  # as a booth agent does
     asyncio.run(_main(parser.parse_args()))
 

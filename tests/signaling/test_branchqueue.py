@@ -113,28 +113,54 @@ async def test_a_hub_that_goes_offline_has_its_booths_repaired_with_another(
     await stays.expect("pair", booth="booth-01", ticket=first["ticket"])
 
 
-async def test_a_booth_device_fault_moves_its_ticket_without_losing_its_place(
+async def test_a_booth_device_fault_mid_session_waits_for_the_session_end(
+    branch: Branch,
+) -> None:
+    hub = await _hub(branch)
+    kiosk = await branch.connect("kiosk-01", "kiosk")
+    broken = await branch.connect("booth-01", "booth")
+    seated = await _seat(branch, kiosk, broken)
+    later = await _ticket(kiosk)  # a later walk-in, waiting
+    status = {"type": "status", "state": "in_session", "health": {"camera": "error"}}
+    assert (await broken.request(status))["type"] == "ok"
+    # The participant is seated: the officer is told, the session goes on.
+    alert = await hub.expect("alert", kind="device_fault")
+    assert (alert["subject"], alert["ticket"]) == ("booth-01", seated["ticket"])
+    assert "camera" in alert["detail"]
+    queue = branch.app[QUEUE_KEY]
+    booth = queue.scheduler.booths["booth-01"]
+    assert not booth.faulty and booth.ticket == seated["ticket"] and booth.hub == "hub-01"
+    # The session ends: then the booth leaves service, and the next ticket goes elsewhere.
+    end = {"type": "session_end", "booth": "booth-01", "outcome": "approved"}
+    assert (await hub.request(end))["type"] == "ok"
+    await broken.expect("release", pairing=seated["pairing"])
+    await wait_until(lambda: queue.scheduler.booths["booth-01"].faulty, "booth faulty")
+    spare = await branch.connect("booth-02", "booth")
+    called = await spare.expect("called")
+    assert called["ticket"] == later["ticket"]
+    # Healthy again: it may call the next ticket.
+    ok = {"type": "status", "state": "idle", "health": {"camera": "ok"}}
+    assert (await broken.request(ok))["type"] == "ok"
+    await wait_until(lambda: not queue.scheduler.booths["booth-01"].faulty, "booth healthy")
+
+
+async def test_a_booth_device_fault_before_the_claim_moves_its_ticket_without_losing_its_place(
     branch: Branch,
 ) -> None:
     display = await branch.connect("display-01", "display")
     await _hub(branch)
     kiosk = await branch.connect("kiosk-01", "kiosk")
     broken = await branch.connect("booth-01", "booth")
-    seated = await _seat(branch, kiosk, broken)
+    first = await _ticket(kiosk)
+    await broken.expect("called", number=first["number"])
     await _ticket(kiosk)  # a later walk-in, waiting
-    status = {"type": "status", "state": "in_session", "health": {"camera": "error"}}
+    status = {"type": "status", "state": "idle", "health": {"camera": "error"}}
     assert (await broken.request(status))["type"] == "ok"
     await display.expect("cleared", reason="moved")
-    await broken.expect("release", pairing=seated["pairing"])
     spare = await branch.connect("booth-02", "booth")
     called = await spare.expect("called")
-    assert called["ticket"] == seated["ticket"]  # first in line, ahead of the later walk-in
-    queue = branch.app[QUEUE_KEY]
-    assert queue.scheduler.booths["booth-01"].faulty
-    # Healthy again: it may call the next ticket.
-    ok = {"type": "status", "state": "idle", "health": {"camera": "ok"}}
-    assert (await broken.request(ok))["type"] == "ok"
-    await wait_until(lambda: not queue.scheduler.booths["booth-01"].faulty, "booth healthy")
+    assert called["ticket"] == first["ticket"]  # first in line, ahead of the later walk-in
+    assert branch.app[QUEUE_KEY].scheduler.booths["booth-01"].faulty
 
 
 async def test_the_queue_survives_a_server_restart(start_branch: BranchFactory) -> None:
@@ -339,3 +365,30 @@ async def test_focus_on_a_booth_served_outside_the_queue_is_accepted_not_journal
     other = await hub.request({"type": "focus", "booth": "booth-09"})
     assert other["type"] == "error", other
     assert len(branch.snapshot()["audit"]) == before
+
+
+async def test_a_parked_case_whose_officer_is_gone_goes_to_the_officer_who_resumes_it(
+    start_branch: BranchFactory,
+) -> None:
+    branch = await start_branch(hub_failover_s=0.5)
+    parker = await _hub(branch, "hub-01")
+    await _sign_in(branch, parker, "officer-1")
+    kiosk = await branch.connect("kiosk-01", "kiosk")
+    booth = await branch.connect("booth-01", "booth")
+    seated = await _seat(branch, kiosk, booth)
+    assert (await parker.request({"type": "park", "booth": "booth-01"}))["type"] == "ok"
+    await booth.expect("release", reason="park")
+    await parker.close()  # the parking officer's hub is gone
+    queue = branch.app[QUEUE_KEY]
+    await wait_until(lambda: not queue.scheduler.hubs["hub-01"].online, "hub-01 offline")
+    # Two other officers: hub-03 already serves a booth, hub-02 none (the least loaded).
+    resumer = await _hub(branch, "hub-03")
+    await _sign_in(branch, resumer, "officer-3")
+    other = await branch.connect("booth-02", "booth")
+    assert (await _seat(branch, kiosk, other))["hub"] == "hub-03"
+    idle = await _hub(branch, "hub-02")
+    await _sign_in(branch, idle, "officer-2")
+    reply = await resumer.request({"type": "park", "booth": "booth-01", "resume": True})
+    assert reply["type"] == "ok", reply
+    back = await booth.expect("pair")
+    assert back["hub"] == "hub-03" and back["ticket"] == seated["ticket"]

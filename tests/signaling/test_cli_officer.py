@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from bilik.cli import main
-from signaling.cases import verify_officer
+from signaling.officers import SignInResult, verify_officer
 from signaling.store import DB_FILE, Store
 
 
 def verify_officer_pin_offline(data: Path, officer: str, pin: str) -> bool:
     store = Store(data / DB_FILE)
     try:
-        return verify_officer(store, officer, pin)
+        return verify_officer(store, officer, pin) is SignInResult.OK
     finally:
         store.close()
 

@@ -25,8 +25,14 @@ async def _refusal(branch: Branch, method: str, path: str, token: str | None
         return reply.status, await reply.text()
 
 
+# The manager's page is for people: a session cookie from a manager's sign-in, never a token
+# (docs/manager.md). Its routes refuse in their own one way, checked below.
+PEOPLE = "/manager"
+
+
 async def test_every_route_with_a_credential_refuses_one_way_without_one(branch: Branch) -> None:
-    guarded = [(m, p) for m, p in _routes(branch) if p not in PUBLIC]
+    guarded = [(m, p) for m, p in _routes(branch)
+               if p not in PUBLIC and not p.startswith(PEOPLE)]
     assert len(guarded) >= 12, guarded
     for method, path in guarded:
         for token, why in ((None, "send Authorization: Bearer <"), ("bk1.x.y", "")):
@@ -48,3 +54,22 @@ async def test_a_token_of_another_role_is_a_403_naming_the_role(branch: Branch) 
         body = json.loads(text)
         assert status == 403 and body["error"] == "forbidden", (path, status, body)
         assert body["detail"].startswith("a kiosk token cannot use "), (path, body)
+
+
+async def test_the_managers_routes_refuse_one_way_without_a_session_and_any_token(
+        branch: Branch) -> None:
+    open_to_all = {"/manager", "/manager/", "/manager/api/sign-in", "/manager/api/sign-out"}
+    session_only = [(m, p) for m, p in _routes(branch)
+                    if p.startswith(PEOPLE) and p not in open_to_all]
+    assert len(session_only) >= 3, session_only
+    admin = branch.token("admin", "ops-1")
+    for method, path in session_only:
+        for token, status, code in ((None, 401, "not_signed_in"),
+                                    (admin, 403, "manager_sign_in_required"),
+                                    ("bk1.x.y", 403, "manager_sign_in_required")):
+            got, text = await _refusal(branch, method, path, token)
+            assert got == status, (method, path, token, got, text[:200])
+            if method == "HEAD":
+                continue
+            body = json.loads(text)
+            assert set(body) == {"error", "detail"} and body["error"] == code, (path, body)

@@ -140,7 +140,9 @@ async def test_a_decision_must_name_the_sessions_own_ticket(branch: Branch) -> N
     await branch.settled()
     assert [r for r in branch.snapshot()["audit"] if r[3] == "decision"] == before
     sent = await hub.send({"type": "decision", "booth": "booth-01", "ticket": known["ticket"],
-                           "outcome": "approved"})
+                           "outcome": "approved", "claim": {
+                               "nik": "3171234506780001", "name": "Siti Rahayu",
+                               "bank": "BRI", "account": "1234567890"}})
     verdict = await hub.expect("verdict", ref=sent)
     assert verdict["ticket"] == known["ticket"]
     await branch.settled()

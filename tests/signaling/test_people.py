@@ -42,7 +42,8 @@ async def test_five_wrong_pins_lock_the_hub_and_the_manager_sees_whose_account(
         assert r.status == 200
         listed = await r.json()
     (officer,) = listed["officers"]
-    assert officer["id"] == "officer-1" and officer["name"] == "Budi" and officer["active"]
+    assert officer["id"] == "officer-1" and officer["name"] == "Budi"
+    assert officer["status"] == "active"
     assert [lock["hub"] for lock in officer["locked"]] == ["hub-01"]
     assert 0 < officer["locked"][0]["seconds_left"] <= SIGN_IN_LOCKOUT_S
     assert listed["locked_hubs"][0]["officers_tried"] == ["officer-1"]
