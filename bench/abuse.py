@@ -69,7 +69,9 @@ class Server(ServerProcess):
 
     def __init__(self, data: Path) -> None:
         super().__init__(data, env={"BILIK_SERVER_MAX_CONNECTIONS_PER_ADDRESS": "100000",
-                                    "BILIK_SERVER_RESUME_WINDOW_S": "300"})
+                                    "BILIK_SERVER_RESUME_WINDOW_S": "300",
+                                    # development switch, for now (docs/security.md)
+                                    "BILIK_SERVER_INSECURE_PLAINTEXT": "true"})
         tokens.load_or_create_secret(data)
 
     def rss_mb(self) -> float:

@@ -58,6 +58,10 @@ def machine() -> dict[str, Any]:
 
 # Every call of the run stays on loopback.
 os.environ["BILIK_ICE_ADDRESSES"] = "127.0.0.1"
+# These benches measure media, in clear with the development switch (docs/security.md);
+# bench/signaling.py --tls measures the server over TLS.
+for _role in ("SERVER", "BOOTH", "HUB", "KIOSK", "DISPLAY"):
+    os.environ.setdefault(f"BILIK_{_role}_INSECURE_PLAINTEXT", "true")
 
 
 class Branch(BranchProcesses):

@@ -87,6 +87,10 @@ LOOP_MS = 8000  # the fake camera's Y4M loop: the replay loop's length (bilik.we
 PROBE = BENCH / "console_probe.js"
 # Every WebRTC connection of the run, booths, hub and browser, stays on loopback.
 os.environ["BILIK_ICE_ADDRESSES"] = "127.0.0.1"
+# These benches measure media, in clear with the development switch (docs/security.md);
+# bench/signaling.py --tls measures the server over TLS.
+for _role in ("SERVER", "BOOTH", "HUB", "KIOSK", "DISPLAY"):
+    os.environ.setdefault(f"BILIK_{_role}_INSECURE_PLAINTEXT", "true")
 
 
 def fake_devices(root: Path) -> list[str]:

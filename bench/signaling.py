@@ -1,6 +1,7 @@
 """Benchmark of the branch server: N authenticated devices, paired, heartbeating, relaying ICE.
 
     .venv/bin/python bench/signaling.py [--devices 2000] [--workers 2] [--seconds 10] [--rate 1]
+                                        [--tls]
 
 Starts ``bilik server`` as a separate process on an ephemeral loopback port, then
 ``--workers`` load-generator processes that between them open ``--devices`` WebSockets
@@ -15,6 +16,11 @@ Prints one JSON object: connect and pairing times, relay latency percentiles and
 the server's CPU (cores: CPU seconds per wall second) and resident memory, the load
 generators' CPU (to show whether they, not the server, were the limit) and the machine.
 Every phase has a deadline; the run stops by itself and kills what it started.
+
+Without ``--tls`` the server runs with the development switch (plain ws://), as before. With
+``--tls`` it runs as on a branch: a branch CA is made (``signaling.ca``), every device gets
+its own certificate from it (signed directly, not through enrolment codes, which are not
+what is measured) and connects over wss:// with mutual TLS, verifying the server.
 """
 
 from __future__ import annotations
@@ -44,7 +50,10 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from signaling import tokens  # noqa: E402
+from bilik.agent.settings import DeviceSettings  # noqa: E402
+from bilik.tls import client_context  # noqa: E402
+from signaling import ca, tokens  # noqa: E402
+from signaling.protocol import Role  # noqa: E402
 
 PHASE_TIMEOUT_S = 180.0  # any phase taking longer aborts the run
 CONNECT_CONCURRENCY = 100  # handshakes in flight per worker
@@ -100,6 +109,8 @@ class Fleet:
     def __init__(self, url: str, devices: list[tuple[str, str, str]]) -> None:
         self.url = url
         self.devices = devices
+        # --tls: a credential "tls:DIR" is the device's certificate and key in DIR.
+        self.contexts = {d: _context(cred) for d, _r, cred in devices if cred.startswith("tls:")}
         self.ws: dict[str, Any] = {}
         self.peer: dict[str, tuple[str, str]] = {}  # device -> (peer, pairing)
         self.latencies: list[float] = []
@@ -114,17 +125,22 @@ class Fleet:
 
         async def one(device_id: str, role: str, token: str) -> None:
             async with gate:
-                ws = await session.ws_connect(self.url, heartbeat=HEARTBEAT_S)
+                context = self.contexts.get(device_id)
+                ws = await session.ws_connect(self.url, heartbeat=HEARTBEAT_S,
+                                              ssl=context if context is not None else True)
+                token = "" if context is not None else token
                 await ws.send_str(json.dumps({"v": 1, "type": "hello", "id": f"{device_id}-h",
                                               "token": token}))
                 reply = json.loads((await ws.receive(timeout=PHASE_TIMEOUT_S)).data)
                 if reply["type"] != "welcome":
                     raise RuntimeError(f"{device_id} refused: {reply}")
                 self.ws[device_id] = ws
+                # Read at once: a socket nobody reads answers no ping, and the server closes
+                # it after one heartbeat. A connect phase longer than that (TLS handshakes on
+                # a busy machine) would lose the first devices.
+                self.readers.append(asyncio.get_running_loop().create_task(self.read(device_id)))
 
         await asyncio.gather(*(one(*d) for d in self.devices))
-        for device_id in self.ws:
-            self.readers.append(asyncio.get_running_loop().create_task(self.read(device_id)))
 
     async def read(self, device_id: str) -> None:
         ws = self.ws[device_id]
@@ -228,8 +244,58 @@ def worker(url: str, devices: list[tuple[str, str, str]],
 # --- orchestration -----------------------------------------------------------------------
 
 
+def _context(cred: str) -> Any:
+    home = Path(cred[len("tls:"):])
+    return client_context(DeviceSettings(ca_file=home.parent / "ca.pem",
+                                      cert_file=home / "device.pem", key_file=home / "device.key"))
+
+
+def _certificates(data: Path, root: Path, devices: list[tuple[str, str]]
+                  ) -> list[tuple[str, str, str]]:
+    """--tls: the branch CA, and a certificate for every device (mutual TLS)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    files = ca.CaFiles.of(data)
+    ca.init(files, branch="bench", names=list(ca.DEFAULT_NAMES))
+    homes = root / "devices"
+    homes.mkdir(parents=True, exist_ok=True)
+    (homes / "ca.pem").write_bytes(files.ca_cert.read_bytes())
+    now = datetime.datetime.now(datetime.UTC)
+    creds = []
+    for device, role in devices:
+        key = ec.generate_private_key(ec.SECP256R1())
+        csr = (x509.CertificateSigningRequestBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, device)]))
+               .sign(key, hashes.SHA256()))
+        pem, _identity = ca.sign_device(files, csr.public_bytes(serialization.Encoding.PEM),
+                                        device, Role(role), now)
+        home = homes / device
+        ca.write_private(home / "device.key", key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()))
+        (home / "device.pem").write_bytes(pem)
+        creds.append((device, role, f"tls:{home}"))
+    return creds
+
+
+def _health(tls: bool, root: Path, port: int, *, timeout: float) -> Any:
+    """``/healthz`` of the server (https:// verified against the branch CA with --tls)."""
+    if not tls:
+        return urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=timeout)
+    import ssl
+
+    context = ssl.create_default_context(cafile=str(root / "devices" / "ca.pem"))
+    return urllib.request.urlopen(f"https://127.0.0.1:{port}/healthz", timeout=timeout,
+                                  context=context)
+
+
 def run(n_devices: int, n_workers: int, seconds: float, rate: float, root: Path,
-        profile: Path | None = None) -> dict[str, Any]:
+        profile: Path | None = None, tls: bool = False) -> dict[str, Any]:
     fd_limit = raise_fd_limit()
     if fd_limit < n_devices + 100:
         raise SystemExit(f"bench/signaling.py: open-file limit {fd_limit} is too low "
@@ -240,13 +306,18 @@ def run(n_devices: int, n_workers: int, seconds: float, rate: float, root: Path,
     pairs = n_devices // 2
     devices = [(f"hub-{i:05d}", "hub") for i in range(pairs)] + [
         (f"booth-{i:05d}", "booth") for i in range(pairs)]
-    creds = [(d, r, tokens.issue(secret, d, r, now=now, ttl_s=3600)) for d, r in devices]
+    if tls:
+        creds = _certificates(data, root, devices)
+    else:
+        creds = [(d, r, tokens.issue(secret, d, r, now=now, ttl_s=3600)) for d, r in devices]
     random.Random(1).shuffle(creds)
     shares = [creds[i::n_workers] for i in range(n_workers)]
 
     port = free_port()
     # Every device is on 127.0.0.1 here, unlike a branch LAN: lift the per-address limit.
-    env = {**os.environ, "BILIK_SERVER_HEARTBEAT_S": str(HEARTBEAT_S),
+    env = {**{k: v for k, v in os.environ.items() if not k.endswith("INSECURE_PLAINTEXT")},
+           "BILIK_SERVER_INSECURE_PLAINTEXT": "false" if tls else "true",
+           "BILIK_SERVER_HEARTBEAT_S": str(HEARTBEAT_S),
            "BILIK_SERVER_RESUME_WINDOW_S": "60",
            "BILIK_SERVER_MAX_CONNECTIONS_PER_ADDRESS": str(2 * n_devices + 100)}
     log = open(root / "server.log", "wb")  # noqa: SIM115 - owned by the server process
@@ -265,7 +336,7 @@ def run(n_devices: int, n_workers: int, seconds: float, rate: float, root: Path,
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                with _health(tls, root, port, timeout=2):
                     break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
@@ -273,7 +344,7 @@ def run(n_devices: int, n_workers: int, seconds: float, rate: float, root: Path,
                                      + (root / "server.log").read_text()[-2000:]) from None
                 time.sleep(0.2)
         ps = psutil.Process(server.pid)
-        url = f"ws://127.0.0.1:{port}/ws"
+        url = f"{'wss' if tls else 'ws'}://127.0.0.1:{port}/ws"
         for share in shares:
             recv, send = ctx.Pipe(duplex=False)
             proc = ctx.Process(target=worker, args=(url, share, barrier, seconds, rate, send),
@@ -285,14 +356,14 @@ def run(n_devices: int, n_workers: int, seconds: float, rate: float, root: Path,
         t0 = time.monotonic()
         barrier.wait(PHASE_TIMEOUT_S)  # 1
         connect_s = time.monotonic() - t0
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+        with _health(tls, root, port, timeout=10) as r:
             health = json.loads(r.read())
         rss_connected = ps.memory_info().rss
         barrier.wait(PHASE_TIMEOUT_S)  # 2
         t1 = time.monotonic()
         barrier.wait(PHASE_TIMEOUT_S)  # 3
         pairing_s = time.monotonic() - t1
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+        with _health(tls, root, port, timeout=10) as r:
             paired_health = json.loads(r.read())
         cpu0, w0 = ps.cpu_times(), time.monotonic()
         load_cpu0 = sum(sum(psutil.Process(p.pid).cpu_times()[:2]) for p in procs)
@@ -306,7 +377,7 @@ def run(n_devices: int, n_workers: int, seconds: float, rate: float, root: Path,
         reports = [pipe.recv() for pipe in pipes if pipe.poll(10)]
         crashed = [r["error"] for r in reports if "error" in r]
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+            with _health(tls, root, port, timeout=10) as r:
                 crashed.append(f"server: {json.loads(r.read())}")
         except OSError as exc:
             crashed.append(f"server /healthz: {exc}")
@@ -375,7 +446,8 @@ def run(n_devices: int, n_workers: int, seconds: float, rate: float, root: Path,
             "rss_mb_end": round(rss_end / 2**20, 1),
         },
         "load_generators_cpu_cores_during_relay": round((load_cpu1 - load_cpu0) / relay_wall, 3),
-        "targets": {"devices": 2000, "relay_p99_ms": 20.0},
+        "tls": tls,
+        "targets": {"devices": 2000, "relay_p99_ms": 20.0 if tls else 5.0},
         "machine": machine(),
     }
 
@@ -401,6 +473,8 @@ def main() -> int:
                         help="relay phase length (default 10)")
     parser.add_argument("--rate", type=float, default=1.0,
                         help="Ice messages a second each device sends its peer (default 1)")
+    parser.add_argument("--tls", action="store_true",
+                        help="as on a branch: wss:// with mutual TLS against a branch CA")
     parser.add_argument("--keep", type=Path, help="keep the data dir and server log here")
     parser.add_argument("--profile", type=Path,
                         help="run the server under cProfile and write its stats here")
@@ -410,11 +484,11 @@ def main() -> int:
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
         result = run(args.devices, args.workers, args.seconds, args.rate, args.keep,
-                     args.profile)
+                     args.profile, tls=args.tls)
     else:
         with tempfile.TemporaryDirectory(prefix="bilik-bench-signaling-") as tmp:
             result = run(args.devices, args.workers, args.seconds, args.rate, Path(tmp),
-                         args.profile)
+                         args.profile, tls=args.tls)
     print(json.dumps(result, indent=2))
     return 0
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from aiortc.mediastreams import MediaStreamTrack
 
-from bilik import __version__
+from bilik import __version__, tls
 from bilik.tasks import TaskSet
 from bilik.webrtc import ice
 from booth import devices, limits, selftest, statefile
@@ -94,6 +94,7 @@ class BoothAgent:
             software=SOFTWARE,
             device_id=config.id,
             role=p.Role.BOOTH,
+            ssl_context=tls.client_context(config),
         )
         self.inbound = st.Inbound()  # reads the server's messages (claims in flight...)
         self.booth = st.Booth()
@@ -113,7 +114,8 @@ class BoothAgent:
             on_error=lambda why: self._device_health("camera", selftest.error(why)),
             spawn=self._spawn)
         self.documents = BoothDocuments(
-            Uploader(http_base(config.server), token, config.data_dir / "spool"),
+            Uploader(http_base(config.server), token, config.data_dir / "spool",
+                     ssl_context=tls.client_context(config)),
             document_camera or devices.document_camera(config), booth=lambda: self.booth,
             dispatch=self.dispatch, now=self._event_time, device_health=self._device_health,
             spawn=self._spawn, scan_frames=scan_frames)

@@ -17,10 +17,11 @@ from bilik import config as cfg
 from bilik import cvthreads
 from bilik.agent.serve import serve
 from bilik.agent.settings import add_connection_flags, connection_overrides
-from bilik.agent.token import read_token
+from bilik.agent.token import device_credential
 from booth import limits
 from booth.config import BoothConfig
 from booth.replay import encode_loop, small_loop_path
+from signaling import enrolclient
 from signaling.client import NotConnected
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def register(sub: Any, name: str) -> None:
     make.add_argument("path", type=Path, help="output file, e.g. loop.ivf")
     make.add_argument("--fps", type=int, default=15, help="frames a second (default 15)")
     make.set_defaults(func=make_replay)
+    enrolclient.add_command(inner, "booth", "booth", load_config)
     conf = inner.add_parser("config", help="print the default booth.toml with every setting")
     conf.set_defaults(func=lambda args: print(cfg.describe(BoothConfig, "booth")) or 0)
 
@@ -116,7 +118,7 @@ def make_replay(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
-    token = read_token(config.token, config.token_file, "booth")
+    token = device_credential(config, config.token, config.token_file, config.server, "booth")
     asyncio.run(_serve(config, token))
     return 0
 

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import random
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,20 +63,24 @@ class Spooled:
 class Uploader:
     def __init__(self, base_url: str, token: str, spool_dir: Path, *,
                  chunk_bytes: int = limits.DOC_CHUNK_BYTES,
-                 rand: Callable[[], float] = random.random) -> None:
+                 rand: Callable[[], float] = random.random,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.spool_dir = spool_dir
         self.chunk_bytes = chunk_bytes
         self.rand = rand
+        self.ssl_context = ssl_context  # wss: the branch CA and the booth's certificate
         self.retries = 0  # attempts started again after a network failure
         self.resumes = 0  # times the server had a different offset (a chunk was cut)
         self._http: aiohttp.ClientSession | None = None
 
     async def _session(self) -> aiohttp.ClientSession:
         if self._http is None or self._http.closed:
+            # An enrolled booth is known by its certificate and sends no token.
             self._http = aiohttp.ClientSession(
-                headers={"Authorization": f"Bearer {self.token}"},
+                headers={"Authorization": f"Bearer {self.token}"} if self.token else {},
+                connector=aiohttp.TCPConnector(ssl=self.ssl_context or True),
                 timeout=aiohttp.ClientTimeout(total=limits.DOC_HTTP_TIMEOUT_S))
         return self._http
 

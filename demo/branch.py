@@ -16,6 +16,7 @@ import logging
 import secrets
 import shutil
 import socket
+import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +24,14 @@ from typing import Any
 
 import aiohttp
 
+from bilik.agent.settings import DeviceSettings
 from bilik.processes import ProcessGroup
+from bilik.tls import client_context
 from demo import limits
 from demo.errors import DemoError, ProcessDied
 from hardware.emulators.printer import PtyPrinterEmulator
 from hardware.emulators.scanner import ScannerEmulator
-from signaling import tokens
+from signaling import ca, tokens
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +102,17 @@ class Branch:
         self.group = ProcessGroup(
             root / "logs", env={"BILIK_BOOTH_GOODBYE_S": str(limits.BOOTH_GOODBYE_S),
                                 # the spoken calls' WAVs stay with the demo's other files
-                                "BILIK_DISPLAY_SPEECH_CACHE": str(root / "display-speech")})
+                                "BILIK_DISPLAY_SPEECH_CACHE": str(root / "display-speech"),
+                                # Over TLS like a branch (docs/security.md), whatever the
+                                # environment says.
+                                **{f"BILIK_{role}_INSECURE_PLAINTEXT": "false" for role in (
+                                    "SERVER", "BOOTH", "HUB", "KIOSK", "DISPLAY")}})
         self.port = self.options.port or free_port()
-        self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
-        self.http = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"wss://127.0.0.1:{self.port}/ws"
+        self.http = f"https://127.0.0.1:{self.port}"
+        # The branch CA (made by prepare()); every part of the demo verifies the server by it.
+        self.ca_files = ca.CaFiles.of(root / "server")
+        self.ssl: ssl.SSLContext | None = None
         self.kiosk_url = f"http://127.0.0.1:{free_port()}"
         self.tv_url = f"http://127.0.0.1:{free_port()}/"
         self.replay = root / f"replay-{limits.VIDEO_FPS}fps.ivf"
@@ -127,6 +137,9 @@ class Branch:
             if not (self.frames / f"{name}.jpg").is_file():
                 raise DemoError(f"the document camera's picture {name}.jpg is missing "
                                 f"in {self.frames}")
+        if not self.ca_files.exists():
+            ca.init(self.ca_files, branch="demo", names=list(ca.DEFAULT_NAMES))
+        self.ssl = client_context(DeviceSettings(ca_file=self.ca_files.ca_cert))
         secret = tokens.load_or_create_secret(self.root / "server")
         self.admin_token = tokens.issue(secret, "demo-admin", "admin", now=time.time(),
                                         ttl_s=7 * 86400)
@@ -206,7 +219,8 @@ class Branch:
         await asyncio.gather(*steps)
         self.group.bilik("server", "server", "--data-dir", server_dir, "--port", str(self.port))
         async with aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=limits.HTTP_TIMEOUT_S)) as http:
+                timeout=aiohttp.ClientTimeout(total=limits.HTTP_TIMEOUT_S),
+                connector=aiohttp.TCPConnector(ssl=self.ssl or True)) as http:
             await self._until(stop, "the branch server", http, self._server_up)
             self._start_devices()
             await self._until(stop, "the officer hubs, booths, kiosk and display", http,
@@ -215,27 +229,31 @@ class Branch:
     def _start_devices(self) -> None:
         for officer in self.officers:
             port = officer.console.split(":")[2].split("/")[0]
-            self.group.bilik(officer.hub, "hub", "--server", self.ws_url, "--token-file",
+            self.group.bilik(officer.hub, "hub", "--server", self.ws_url, *self._ca, "--token-file",
                              str(self._token_file("hub", officer.hub)), "--id", officer.hub,
                              "--metrics-port", port, "--synthetic-officer",
                              "--ice-addresses", DEMO_ICE_ADDRESSES)
         assert self.kiosk_printer is not None
-        self.group.bilik("kiosk", "kiosk", "--server", self.ws_url, "--token-file",
+        self.group.bilik("kiosk", "kiosk", "--server", self.ws_url, *self._ca, "--token-file",
                          str(self._token_file("kiosk", "kiosk-01")), "--id", "kiosk-01",
                          "--printer", self.kiosk_printer.address, "--control-port",
                          self.kiosk_url.rsplit(":", 1)[1], "--no-stdin")
-        self.group.bilik("display", "display", "--server", self.ws_url, "--token-file",
+        self.group.bilik("display", "display", "--server", self.ws_url, *self._ca, "--token-file",
                          str(self._token_file("display", "display-01")), "--id", "display-01",
                          "--tv-port", self.tv_url.rsplit(":", 1)[1].rstrip("/"))
         for kit in self.booths.values():
             self.group.bilik(
-                kit.id, "booth", "--server", self.ws_url, "--token-file",
+                kit.id, "booth", "--server", self.ws_url, *self._ca, "--token-file",
                 str(self._token_file("booth", kit.id)), "--id", kit.id, "--flow", "ticket",
                 "--source", "replay", "--replay-file", str(self.replay),
                 "--fps", str(limits.VIDEO_FPS), "--document-camera", str(kit.documents),
                 "--printer", kit.printer.address, "--reader", kit.scanner.path,
                 "--data-dir", str(kit.root / "state"), "--screen", str(kit.screens),
                 "--ice-addresses", DEMO_ICE_ADDRESSES)
+
+    @property
+    def _ca(self) -> tuple[str, str]:
+        return ("--ca-file", str(self.ca_files.ca_cert))
 
     async def _step(self, name: str, stop: asyncio.Event, *args: str) -> None:
         """Run one set-up command to its end; its failure names its log."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any
@@ -38,6 +39,7 @@ class Participants:
         kiosk_url: str,
         ws_url: str,
         watch_token: str,
+        ssl_context: ssl.SSLContext | None = None,
         booths: dict[str, BoothKit],
         corpus: Any,
         progress: Progress,
@@ -60,7 +62,7 @@ class Participants:
         self._walking: set[str] = set()  # tickets on their way to a booth
         self._tasks = TaskSet()
         self.client = SignalingClient(ws_url, watch_token, on_message=self._on_message,
-                                      software="bilik-demo")
+                                      software="bilik-demo", ssl_context=ssl_context)
 
     async def start(self) -> None:
         await self.client.start()

@@ -69,7 +69,8 @@ class Session:
             runner = await self._serve_overview()
             participants = Participants(
                 kiosk_url=self.branch.kiosk_url, ws_url=self.branch.ws_url,
-                watch_token=self.branch.watch_token, booths=self.branch.booths,
+                watch_token=self.branch.watch_token, ssl_context=self.branch.ssl,
+                booths=self.branch.booths,
                 corpus=self.branch.frames, progress=self.progress, rng=self.rng,
                 rate_per_min=self.options.rate_per_min, limit=self.options.participants)
             await participants.start()
@@ -109,7 +110,9 @@ class Session:
 
     async def _work(self, participants: Participants) -> None:
         timeout = aiohttp.ClientTimeout(total=limits.HTTP_TIMEOUT_S)
-        async with aiohttp.ClientSession(timeout=timeout) as http:
+        async with aiohttp.ClientSession(
+                timeout=timeout, connector=aiohttp.TCPConnector(ssl=self.branch.ssl or True)
+        ) as http:
             officers = [SimulatedOfficer(o, self.progress, random.Random(self.rng.random()))
                         for o in self.branch.officers]
             tasks = [asyncio.ensure_future(o.run(http)) for o in officers]

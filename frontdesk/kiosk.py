@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bilik import __version__, themes
+from bilik import __version__, themes, tls
 from bilik import config as cfg
 from bilik.agent.settings import DeviceSettings
 from bilik.backoff import Backoff
@@ -132,6 +132,7 @@ class Kiosk:
         self.client = SignalingClient(
             config.server, token, on_message=self._on_message, on_state=self._on_state,
             software=f"bilik-kiosk {__version__}", device_id=config.id, role=p.Role.KIOSK,
+            ssl_context=tls.client_context(config),
         )
         self.printer: AsyncPrinter | None = None
         self.health = _Health({"printer": DeviceHealth.OK if config.printer

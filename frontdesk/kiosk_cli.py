@@ -19,7 +19,7 @@ from bilik import config as cfg
 from bilik import themes
 from bilik.agent.serve import serve
 from bilik.agent.settings import add_connection_flags, connection_overrides
-from bilik.agent.token import read_token
+from bilik.agent.token import device_credential
 from frontdesk import limits, loopback
 from frontdesk.kiosk import SECTION, Kiosk, KioskConfig
 from frontdesk.kiosk_commands import (
@@ -32,6 +32,7 @@ from frontdesk.kiosk_commands import (
     usage,
 )
 from frontdesk.kiosk_result import KioskResult
+from signaling import enrolclient
 from signaling.client import NotConnected
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ def register(sub: Any, name: str) -> None:
                         help="text size of the touch screen page")
     parser.set_defaults(func=run)
     inner = parser.add_subparsers(dest="kiosk_command", metavar="SUBCOMMAND")
+    enrolclient.add_command(inner, "kiosk", SECTION, load_config)
     conf = inner.add_parser("config", help="print the default kiosk.toml with every setting")
     conf.set_defaults(func=lambda args: print(cfg.describe(KioskConfig, SECTION)) or 0)
 
@@ -89,7 +91,7 @@ def _print_result(result: KioskResult) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
-    token = read_token(config.token, config.token_file, SECTION)
+    token = device_credential(config, config.token, config.token_file, config.server, SECTION)
     return asyncio.run(_serve(config, token, stdin=not args.no_stdin))
 
 

@@ -32,7 +32,7 @@ from typing import Any
 import serial
 from aiohttp import web
 
-from bilik import __version__
+from bilik import __version__, tls
 from bilik import config as cfg
 from bilik.agent.settings import DeviceSettings
 from bilik.backoff import Backoff
@@ -186,6 +186,7 @@ class DisplayAgent:
             config.server, token, on_message=self._on_message, on_state=self._on_state,
             software=f"bilik-display {__version__}", device_id=config.id,
             role=p.Role.DISPLAY,
+            ssl_context=tls.client_context(config),
         )
         self.outputs: list[SerialOutput] = []
         if config.pole:

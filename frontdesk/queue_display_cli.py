@@ -10,11 +10,12 @@ from typing import Any
 from bilik import config as cfg
 from bilik.agent.serve import serve
 from bilik.agent.settings import add_connection_flags, connection_overrides
-from bilik.agent.token import read_token
+from bilik.agent.token import device_credential
 from frontdesk import limits
 from frontdesk.queue_display import POLE_KINDS, SECTION, DisplayAgent, DisplayConfig
 from hardware.config import HardwareConfig
 from hardware.config import load_config as load_hardware
+from signaling import enrolclient
 from signaling.client import NotConnected
 
 
@@ -45,6 +46,7 @@ def register(sub: Any, name: str) -> None:
     parser.add_argument("--volume", type=float, help="loudness of the spoken calls, 0..1")
     parser.set_defaults(func=run)
     inner = parser.add_subparsers(dest="display_command", metavar="SUBCOMMAND")
+    enrolclient.add_command(inner, "display", SECTION, load_config)
     conf = inner.add_parser("config", help="print the default display.toml with every setting")
     conf.set_defaults(func=lambda args: print(cfg.describe(DisplayConfig, SECTION)) or 0)
 
@@ -62,7 +64,7 @@ def load_config(args: argparse.Namespace) -> DisplayConfig:
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
     hardware = load_hardware(args.config)
-    token = read_token(config.token, config.token_file, SECTION)
+    token = device_credential(config, config.token, config.token_file, config.server, SECTION)
     return asyncio.run(_serve(config, token, hardware))
 
 

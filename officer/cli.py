@@ -12,9 +12,10 @@ from bilik import config as cfg
 from bilik import cvthreads, gcpause
 from bilik.agent.serve import serve
 from bilik.agent.settings import add_connection_flags, connection_overrides
-from bilik.agent.token import read_token
+from bilik.agent.token import device_credential
 from officer import limits
 from officer.config import HubConfig
+from signaling import enrolclient
 from signaling.client import NotConnected
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ def register(sub: Any, name: str) -> None:
                         help="decode every booth's video to measure its latency (benchmarks)")
     parser.set_defaults(func=run)
     inner = parser.add_subparsers(dest="hub_command", metavar="SUBCOMMAND")
+    enrolclient.add_command(inner, "hub", "hub", load_config)
     conf = inner.add_parser("config", help="print the default hub.toml with every setting")
     conf.set_defaults(func=lambda args: print(cfg.describe(HubConfig, "hub")) or 0)
 
@@ -72,7 +74,7 @@ def load_config(args: argparse.Namespace) -> HubConfig:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
-    token = read_token(config.token, config.token_file, "hub")
+    token = device_credential(config, config.token, config.token_file, config.server, "hub")
     asyncio.run(_serve(config, token))
     return 0
 

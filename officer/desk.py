@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiohttp
 
+from bilik import tls
 from officer import alerts, limits
 from officer.checklists import OUTCOMES
 from officer.errors import OfficerError
@@ -70,7 +71,9 @@ class Desk:
         self.base = http_base(hub.config.server)
 
     async def start(self) -> None:
-        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        self._http = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=10),
+            connector=aiohttp.TCPConnector(ssl=tls.client_context(self.hub.config) or True))
         self.hub.spawn(self._poll_queue(), "hub-queue-poll")
 
     async def stop(self) -> None:
@@ -108,7 +111,8 @@ class Desk:
         return reply
 
     def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.hub.token}"}
+        # An enrolled hub is known by its certificate and sends no token.
+        return {"Authorization": f"Bearer {self.hub.token}"} if self.hub.token else {}
 
     async def _get_json(self, path: str, method: str = "GET") -> Any:
         if self._http is None:

@@ -30,7 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bilik import __version__
+from bilik import __version__, tls
 from bilik.tasks import TaskSet
 from bilik.webrtc import ice
 from bilik.webrtc.looplag import LoopLagMonitor
@@ -78,6 +78,7 @@ class Hub:
             software=SOFTWARE,
             device_id=config.id,
             role=p.Role.HUB,
+            ssl_context=tls.client_context(config),
         )
         self.device_id: str | None = None
         self.peers: dict[str, HubPeer] = {}  # by pairing id

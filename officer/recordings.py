@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from bilik import tls
 from bilik.backoff import Backoff
 from officer import limits
 from officer.recording import RecordingError, RecordingInfo, SessionRecording
@@ -111,9 +112,11 @@ class Recordings:
         self._http: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
+        # wss: the branch CA and the hub's certificate; an enrolled hub sends no token.
         self._http = aiohttp.ClientSession(
-            headers={"Authorization": f"Bearer {self.hub.token}"},
-            timeout=aiohttp.ClientTimeout(total=limits.RECORDING_HTTP_TIMEOUT_S))
+            headers={"Authorization": f"Bearer {self.hub.token}"} if self.hub.token else {},
+            timeout=aiohttp.ClientTimeout(total=limits.RECORDING_HTTP_TIMEOUT_S),
+            connector=aiohttp.TCPConnector(ssl=tls.client_context(self.hub.config) or True))
         for entry in await asyncio.to_thread(self._left_over):
             self.entries.append(entry)
             self._uploads.put_nowait(entry)

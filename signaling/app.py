@@ -23,14 +23,17 @@ from signaling import (
     cases,
     consent,
     documentshttp,
+    enrolment,
     helpcalls,
     limits,
     managerhttp,
+    officerlist,
     officers,
     outbox,
     queuehttp,
     readings,
     recordings,
+    revocation,
 )
 from signaling.branchqueue import RULES_KEY
 from signaling.config import ServerConfig
@@ -43,9 +46,11 @@ __all__ = ["FEATURES", "SERVER_KEY", "make_app"]
 # The features, set up in this order: the queue first (officers wrap its Capacity handler,
 # cases its Transfer and Park handlers), documents before readings and recordings (they use
 # the document records); the manager's page last (it reads the queue, the documents, the
-# officers and the audit log).
-FEATURES: tuple[ModuleType, ...] = (queuehttp, documentshttp, readings, officers, cases,
-                                    helpcalls, consent, recordings, outbox, managerhttp)
+# officers and the audit log). enrolment and revocation: device certificates
+# (docs/security.md).
+FEATURES: tuple[ModuleType, ...] = (queuehttp, documentshttp, readings, officers,
+                                    officerlist, cases, helpcalls, consent, recordings, outbox,
+                                    enrolment, revocation, managerhttp)
 
 
 async def _healthz(request: web.Request) -> web.Response:

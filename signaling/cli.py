@@ -8,13 +8,14 @@ import json
 import logging
 import math
 import os
+import ssl
 import time
 from pathlib import Path
 from typing import Any
 
 from bilik import config as cfg
 from bilik import gcpause
-from signaling import limits, tokens
+from signaling import limits, tlscli, tokens
 from signaling.config import ServerConfig
 from signaling.errors import StoreError
 from signaling.protocol import Role
@@ -44,12 +45,15 @@ def register(sub: Any, name: str) -> None:
                      help="lifetime in days, at least one minute and at most ten years "
                      "(default: %(default)g)")
     tok.add_argument("--json", action="store_true", help="print a JSON object instead")
+    tok.add_argument("--by", help="your name, for the audit log (default: your login)")
     _add_config_flags(tok, inner=True)
     tok.set_defaults(func=issue_token)
 
     from signaling import officercli
 
     officercli.register(inner, _add_config_flags)
+
+    tlscli.register(inner, _add_config_flags, load_config)
 
     conf = inner.add_parser("config", help="print the default server.toml with every setting")
     conf.set_defaults(func=lambda args: print(
@@ -83,13 +87,17 @@ def _add_config_flags(parser: argparse.ArgumentParser, *, inner: bool = False) -
     parser.add_argument("--port", type=int, help="listen port (default 8765)", **extra)
     parser.add_argument("--data-dir", type=Path, help="database and secret (default var/server)",
                         **extra)
+    parser.add_argument("--insecure-plaintext", action="store_true",
+                        help="DEVELOPMENT ONLY: serve plain http:// and ws:// instead of TLS",
+                        **({"default": argparse.SUPPRESS} if inner else {"default": None}))
 
 
 def load_config(args: argparse.Namespace) -> ServerConfig:
     return cfg.load(
         ServerConfig, "server", path=getattr(args, "config", None),
         overrides={"host": getattr(args, "host", None), "port": getattr(args, "port", None),
-                   "data_dir": getattr(args, "data_dir", None)},
+                   "data_dir": getattr(args, "data_dir", None),
+                   "insecure_plaintext": getattr(args, "insecure_plaintext", None)},
     )
 
 
@@ -119,6 +127,8 @@ def issue_token(args: argparse.Namespace) -> int:
                              ttl_s=args.ttl_days * 86400)
     except ValueError as exc:
         raise StoreError(str(exc)) from None
+    _audit_offline(config, tlscli.person(args), "token_issued", args.device_id,
+                   {"role": args.role, "ttl_days": args.ttl_days})
     if args.json:
         print(json.dumps({"id": args.device_id, "role": args.role, "token": token}))
     else:
@@ -126,26 +136,42 @@ def issue_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit_offline(config: ServerConfig, actor: str, action: str, subject: str,
+                   detail: dict[str, Any]) -> None:
+    """An action a person took on the command line, in the branch's audit log."""
+    from signaling.store import DB_FILE, Store
+
+    store = Store(config.data_dir / DB_FILE)
+    try:
+        store.audit(time.time(), actor, action, subject, detail)
+    finally:
+        store.close()
+
+
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
     from signaling.app import make_app
+    from signaling.ca import CaFiles, server_context
     from signaling.gate import raise_fd_limit
 
     config = load_config(args)
     rules = load_rules(args)
     _check_data_dir(config.data_dir)
+    # TLS only, unless the development switch: no certificate, no start (never plain).
+    context = None if config.insecure_plaintext else server_context(CaFiles.of(config.data_dir))
     nofile = raise_fd_limit()
     app = make_app(config, queue_rules=rules)
-    log.info("listening", extra={"fields": {"url": f"http://{config.host}:{config.port}",
+    scheme = "http" if config.insecure_plaintext else "https"
+    log.info("listening", extra={"fields": {"url": f"{scheme}://{config.host}:{config.port}",
                                             "nofile": nofile}})
     gcpause.settle()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(app, config))
+        asyncio.run(_serve(app, config, context))
     return 0
 
 
-async def _serve(app: Any, config: ServerConfig) -> None:
+async def _serve(app: Any, config: ServerConfig, context: ssl.SSLContext | None) -> None:
     """Like aiohttp's run_app, with the connection gate in front of the listening socket."""
     import asyncio
     import signal
@@ -154,6 +180,7 @@ async def _serve(app: Any, config: ServerConfig) -> None:
 
     from signaling.gate import GatedSite
     from signaling.server import SERVER_KEY
+    from signaling.tlssite import TlsSite
 
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(_OnceAMinute(loop))
@@ -163,7 +190,12 @@ async def _serve(app: Any, config: ServerConfig) -> None:
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=5.0)
     await runner.setup()
     try:
-        site = GatedSite(runner, app[SERVER_KEY].gate, config.host, config.port)
+        site: web.BaseSite
+        if context is None:  # insecure_plaintext: development only (docs/security.md)
+            log.warning("serving plain http:// and ws:// (insecure_plaintext): development only")
+            site = GatedSite(runner, app[SERVER_KEY].gate, config.host, config.port)
+        else:
+            site = TlsSite(runner, app[SERVER_KEY].gate, config.host, config.port, context)
         await site.start()
         await stop.wait()
     finally:

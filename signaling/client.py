@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import enum
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -79,6 +80,7 @@ class SignalingClient:
         backoff: Backoff | None = None,
         heartbeat_s: float = limits.HEARTBEAT_INTERVAL_S,
         max_frame_bytes: int = limits.MAX_FRAME_BYTES,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.url = url
         self.token = token
@@ -90,6 +92,8 @@ class SignalingClient:
         self.backoff = backoff or Backoff(limits.RECONNECT_MIN_S, limits.RECONNECT_MAX_S)
         self.heartbeat_s = heartbeat_s
         self.max_frame_bytes = max_frame_bytes
+        # wss://: the branch CA, and the device's certificate once enrolled (bilik.tls).
+        self.ssl_context = ssl_context
         self.state = ClientState.IDLE
         self.welcome: p.Welcome | None = None
         self.rejected_reason = ""
@@ -195,6 +199,7 @@ class SignalingClient:
                 async with self._http.ws_connect(
                     self.url, heartbeat=self.heartbeat_s, max_msg_size=self.max_frame_bytes,
                     timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
+                    ssl=self.ssl_context if self.ssl_context is not None else True,
                 ) as ws:
                     self._ws = ws
                     if await self._hello(ws):

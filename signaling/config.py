@@ -86,3 +86,12 @@ class ServerConfig:
     bookings_pull_s: float = setting(
         900.0, "Pull the day's bookings from the head office this often (0: never; the manual "
         "upload stays)", min=0.0, max=86400.0)
+    insecure_plaintext: bool = setting(
+        False, "DEVELOPMENT ONLY: serve plain http:// and ws:// instead of TLS (PINs and "
+        "documents in clear on the network); never on a branch")
+    tls_names: list[str] = setting(
+        [], "Extra addresses and host names devices use to reach this server, written into "
+        "its certificate by `bilik server ca init` (127.0.0.1, localhost and host always)")
+    device_tokens: bool = setting(
+        True, "Also accept the old bearer tokens from devices (migration only: turn off once "
+        "every device is enrolled with its own certificate)")

@@ -37,3 +37,15 @@ class TokenExpired(TokenError):
 
 class StoreError(SignalingError):
     """The branch server's data directory or database cannot be used."""
+
+
+class CertificateError(SignalingError):
+    """The branch CA, a certificate or a certificate request cannot be used."""
+
+
+class EnrolmentRefused(SignalingError):
+    """An enrolment code is unknown, used, expired or for another role."""
+
+
+class CredentialRevoked(TokenError):
+    """The device's certificate or id was revoked (``bilik server revoke``)."""

@@ -83,3 +83,16 @@ CLOSE_HELLO_TIMEOUT = 4003
 
 # Cases
 PARKED_TOO_LONG_S = 10 * 60.0  # a case parked longer is flagged to its officer and manager
+
+# TLS, the branch CA, enrolment and revocation (docs/security.md)
+CA_VALID_DAYS = 10 * 365  # the branch CA; replacing it means enrolling every device again
+SERVER_CERT_VALID_DAYS = 825  # the server's certificate (reissue with `bilik server ca init`)
+DEVICE_CERT_VALID_DAYS = 825  # an enrolled device's certificate
+MIN_EC_KEY_BITS = 256
+MIN_RSA_KEY_BITS = 2048
+ENROLMENT_CODE_TTL_S = 15 * 60.0  # a one-time enrolment code is refused after this
+ENROLMENT_CODE_BYTES = 10  # 80 random bits: 16 base32 characters, not guessable in its life
+MAX_CSR_BYTES = 16 * 1024
+REVOCATION_POLL_S = 0.25  # a revocation made by `bilik server revoke` is seen within this
+TLS_HANDSHAKE_S = 10.0  # a TLS handshake must be over within this
+CLOSE_REVOKED = 4004  # the device's certificate (or id) was revoked

@@ -1,7 +1,8 @@
 """``bilik server officer add | list | disable | enable | reset-pin | skills``.
 
 Each action opens the branch database directly (:func:`signaling.officers.offline`), so it
-works with the server stopped or running; each change is audited with the actor ``cli``.
+works with the server stopped or running; each change is audited with the person who made it
+(``--by NAME``, by default the login name: :func:`signaling.tlscli.person`).
 A PIN is read from ``--pin-file`` or one line of stdin, never from the command line (where
 ``ps`` and the shell history would keep it). Skills are the queue's service codes from the
 same ``server.toml`` (``[queue] services``), comma-separated; ``all`` clears them (the
@@ -21,6 +22,7 @@ from typing import Any
 from signaling import officers as o
 from signaling.errors import StoreError
 from signaling.store import Store
+from signaling.tlscli import person
 
 
 def register(inner: Any, add_config_flags: Callable[..., None]) -> None:
@@ -39,6 +41,7 @@ def register(inner: Any, add_config_flags: Callable[..., None]) -> None:
         if pin:
             parser.add_argument("--pin-file", type=Path,
                                 help="file holding the PIN (default: read one line from stdin)")
+        parser.add_argument("--by", help="your name, for the audit log (default: your login)")
         add_config_flags(parser, inner=True)
         parser.set_defaults(func=func)
         return parser
@@ -93,7 +96,7 @@ def add_officer(args: argparse.Namespace) -> int:
 
     def work(store: Store, services: list[str]) -> str:
         skills = o.parse_skills(args.skills, services)
-        o.add_officer(store, args.officer_id, pin, args.name, time.time(), "cli", skills)
+        o.add_officer(store, args.officer_id, pin, args.name, time.time(), person(args), skills)
         return f"officer {args.officer_id} added"
 
     return _run(args, work)
@@ -114,7 +117,7 @@ def list_officers(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace, status: o.OfficerStatus) -> int:
     def work(store: Store, _services: list[str]) -> str:
-        o.set_status(store, args.officer_id, status, time.time(), "cli")
+        o.set_status(store, args.officer_id, status, time.time(), person(args))
         return f"officer {args.officer_id} {status.value}"
 
     return _run(args, work)
@@ -124,7 +127,7 @@ def reset_pin(args: argparse.Namespace) -> int:
     pin = _read_pin(args)
 
     def work(store: Store, _services: list[str]) -> str:
-        o.reset_pin(store, args.officer_id, pin, time.time(), "cli")
+        o.reset_pin(store, args.officer_id, pin, time.time(), person(args))
         return f"officer {args.officer_id}: new PIN set"
 
     return _run(args, work)
@@ -133,7 +136,7 @@ def reset_pin(args: argparse.Namespace) -> int:
 def set_skills(args: argparse.Namespace) -> int:
     def work(store: Store, services: list[str]) -> str:
         skills = o.parse_skills(args.skills, services)
-        o.set_skills(store, args.officer_id, skills, time.time(), "cli")
+        o.set_skills(store, args.officer_id, skills, time.time(), person(args))
         return (f"officer {args.officer_id} serves {', '.join(skills) or 'every service'} "
                 "(from their next sign-in)")
 

@@ -7,8 +7,9 @@
   :func:`offline`) or add one over HTTP (``POST /api/cases/officers``). Every change is
   audited, with who made it.
 * A hub signs its officer in with ``OfficerSignIn`` (reply ``Ok`` or ``Error``). Wrong PINs
-  from one hub, :data:`SIGN_IN_FAILURES` within :data:`SIGN_IN_WINDOW_S`, lock that hub out
-  for :data:`SIGN_IN_LOCKOUT_S`; a disabled officer is told so (once the PIN is right). The
+  from one hub lock that hub out (:mod:`signaling.signinguard`: five within five minutes,
+  for five minutes; the manager sees the lock in ``GET /api/officers``, :mod:`signaling.
+  officerlist`); a disabled officer is told so (once the PIN is right). The
   sign-in is kept in the database, so a restarted server or hub keeps it; the hub signs out
   over HTTP (``POST /api/cases/sign-out``). Disabling an officer signs them out everywhere.
 * Skills reach routing through the hub's ``Capacity``: the hub sends its officer's skills
@@ -41,6 +42,10 @@ from signaling.problems import problem
 from signaling.protocol import ErrorCode, Role
 from signaling.requestbody import read_json_object
 from signaling.roleguard import grant_of
+from signaling.signinguard import SIGN_IN_FAILURES as SIGN_IN_FAILURES  # also officers.*
+from signaling.signinguard import SIGN_IN_LOCKOUT_S as SIGN_IN_LOCKOUT_S
+from signaling.signinguard import SIGN_IN_WINDOW_S as SIGN_IN_WINDOW_S
+from signaling.signinguard import SignInGuard
 from signaling.store import Store
 
 if TYPE_CHECKING:
@@ -57,9 +62,6 @@ SCRYPT_N = 2**14  # about 50 ms and 16 MB per check: slow for guessing, fine for
 SCRYPT_R = 8
 SCRYPT_P = 1
 SALT_BYTES = 16
-SIGN_IN_FAILURES = 5  # wrong PINs from one hub within the window before it is locked out
-SIGN_IN_WINDOW_S = 300.0
-SIGN_IN_LOCKOUT_S = 300.0
 
 # The officers' tables were made by the cases feature's first step on databases older than
 # this module: hence IF NOT EXISTS here, and the cases feature no longer makes them.
@@ -171,33 +173,6 @@ def parse_skills(text: str, services: list[str] | None) -> tuple[str, ...]:
     if text.strip().lower() in ("", "all", "*"):
         return ()
     return check_skills([s.strip().lower() for s in text.split(",") if s.strip()], services)
-
-
-@dataclass
-class SignInGuard:
-    """Counts wrong PINs per hub and locks a hub out after too many (pure; time passed in)."""
-
-    failures: dict[str, list[float]]
-    locked_until: dict[str, float]
-
-    @classmethod
-    def new(cls) -> SignInGuard:
-        return cls({}, {})
-
-    def locked(self, hub: str, now: float) -> float:
-        """Seconds the hub is still locked out (0: not locked)."""
-        return max(0.0, self.locked_until.get(hub, 0.0) - now)
-
-    def failed(self, hub: str, now: float) -> None:
-        recent = [t for t in self.failures.get(hub, []) if now - t < SIGN_IN_WINDOW_S]
-        recent.append(now)
-        self.failures[hub] = recent
-        if len(recent) >= SIGN_IN_FAILURES:
-            self.locked_until[hub] = now + SIGN_IN_LOCKOUT_S
-            self.failures[hub] = []
-
-    def succeeded(self, hub: str) -> None:
-        self.failures.pop(hub, None)
 
 
 # -- store functions (run on the store thread) -------------------------------------------------
@@ -376,8 +351,9 @@ class Officers:
         db = self.server.db
         result = await db.call(verify_officer, db.sync, msg.officer, msg.pin)
         if result is SignInResult.WRONG:
-            self.guard.failed(hub, now)
-            await db.call(db.sync.audit, now, hub, "officer_sign_in_failed", msg.officer, {})
+            locked = self.guard.failed(hub, now, msg.officer)
+            await db.call(db.sync.audit, now, hub, "officer_sign_in_failed", msg.officer,
+                          {"hub_locked": locked})
             raise ProtocolError(ErrorCode.UNAUTHORIZED, "unknown officer or wrong PIN")
         self.guard.succeeded(hub)
         if result is SignInResult.DISABLED:

@@ -1,9 +1,11 @@
 """The one role check of the branch server's HTTP API.
 
-A request names its credential in ``Authorization: Bearer <token>``; :func:`grant_of` verifies
-the token and that its role is one of those allowed, or raises a :func:`~signaling.problems.problem`
-(401 without a valid token, 403 for another role). :func:`requires` is the same check as a
-handler decorator that leaves the grant under :data:`GRANT_KEY` for the handler.
+A request names its credential by its client certificate (an enrolled device, mutual TLS)
+or in ``Authorization: Bearer <token>``; :func:`grant_of` verifies it with
+:mod:`signaling.certauth` (the revocation list too) and that its role is one of those
+allowed, or raises a :func:`~signaling.problems.problem` (401 without a valid credential,
+403 for another role). :func:`requires` is the same check as a handler decorator that
+leaves the grant under :data:`GRANT_KEY` for the handler.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from signaling import tokens
+from signaling import certauth, tokens
 from signaling.errors import TokenError
 from signaling.problems import problem
 from signaling.protocol import Role
@@ -29,10 +31,10 @@ def grant_of(request: web.Request, *roles: Role, purpose: str = "") -> tokens.Gr
     server = request.app[SERVER_KEY]
     wanted = "/".join(r.value for r in roles)
     header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    if not header.startswith("Bearer ") and certauth.certificate_grant(request.transport) is None:
         raise problem(401, "unauthorized", f"send Authorization: Bearer <{wanted} token>")
-    try:
-        grant = tokens.verify(server.secret, header[7:].strip(), now=server.clock())
+    try:  # an enrolled device's certificate, else the bearer token (signaling.certauth)
+        grant = certauth.request_grant(server, request)
     except TokenError as exc:
         raise problem(401, "unauthorized", str(exc)) from None
     if grant.role not in roles:

@@ -28,6 +28,7 @@ from signaling.metrics import ServerMetrics
 from signaling.pairing import Pairing, PairingBook, pair_message
 from signaling.protocol import ErrorCode, ReleaseReason, Role
 from signaling.resumewindow import ResumeWindow
+from signaling.revocationlist import Revocations
 from signaling.sockets import DeviceSockets
 from signaling.store import AsyncStore, PairingRecord
 
@@ -69,6 +70,7 @@ class BranchServer(DeviceSockets):
         self.resume = ResumeWindow(config.resume_window_s, self._window_over)
         self.tasks = TaskSet()
         self.secret = b""
+        self.revocations = Revocations()  # refreshed by signaling.revocation
         self.store: AsyncStore | None = None
         self.started_at = 0.0
         self.stopping = False

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import WSMsgType, web
 
 from bilik.tasks import TaskSet
-from signaling import limits, policy, tokens
+from signaling import certauth, limits, policy
 from signaling import protocol as p
 from signaling.config import ServerConfig
 from signaling.connection import Connection, Joined
@@ -30,6 +30,7 @@ from signaling.protocol import ErrorCode, Role
 from signaling.queue.errors import QueueError
 from signaling.ratelimit import TokenBucket, WindowCounter
 from signaling.resumewindow import ResumeWindow
+from signaling.revocationlist import Revocations
 from signaling.store import AsyncStore
 
 log = logging.getLogger("signaling.server")
@@ -50,6 +51,7 @@ class DeviceSockets:
     resume: ResumeWindow
     tasks: TaskSet
     secret: bytes
+    revocations: Revocations
     store: AsyncStore | None
     stopping: bool
     on_connect: list[Callable[[Connection], Awaitable[None]]]
@@ -79,7 +81,7 @@ class DeviceSockets:
         )
         self.gate.watch_frames(request.transport)  # what follows the upgrade is frames
         await ws.prepare(request)
-        joined = await self._authenticate(ws)
+        joined = await self._authenticate(ws, request.transport)
         if joined is None:
             return ws
         conn = joined.conn
@@ -140,7 +142,8 @@ class DeviceSockets:
         end.cancel()  # only still pending if the worker ended on an error
         await self._disconnected(conn)
 
-    async def _authenticate(self, ws: web.WebSocketResponse) -> Joined | None:
+    async def _authenticate(self, ws: web.WebSocketResponse,
+                            transport: asyncio.BaseTransport | None) -> Joined | None:
         hello_s = self.config.hello_timeout_s
         try:
             # One deadline for the whole hello: ws.receive(timeout=...) restarts its clock at
@@ -165,7 +168,8 @@ class DeviceSockets:
             await self._reject(ws, ErrorCode.UNAUTHORIZED, "first message must be hello", hello.id)
             return None
         try:
-            grant = tokens.verify(self.secret, hello.token, now=self.clock())
+            # The certificate (mutual TLS) names the device; else its token (migration).
+            grant = certauth.identify(self, transport, hello.token)
         except TokenError as exc:
             await self._reject(ws, ErrorCode.UNAUTHORIZED, str(exc), hello.id)
             return None

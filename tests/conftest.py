@@ -26,6 +26,11 @@ from bilik.webrtc import ice
 # (booth and hub processes, the bench's helpers) take their ICE addresses from here.
 os.environ[ice.ENV] = "127.0.0.1"
 ice.restrict([])
+# The tests of other features run the server and the agents over plain ws:// with the
+# development switch (docs/security.md); the TLS tests (tests/signaling/test_tls.py,
+# tests/journey with tls) give their settings explicitly.
+for _section in ("SERVER", "BOOTH", "HUB", "KIOSK", "DISPLAY"):
+    os.environ.setdefault(f"BILIK_{_section}_INSECURE_PLAINTEXT", "1")
 LEAK_GRACE_S = 2.0  # time allowed for threads and children to wind down after a test
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bilik import tls
 from bilik.errors import CredentialMissing
 
 
@@ -28,3 +29,12 @@ def read_token(token: str | None, token_file: Path | None, section: str) -> str:
             f"no device token: give --token-file (or --token, BILIK_{section.upper()}_TOKEN)"
         )
     return token
+
+
+def device_credential(settings: tls.TlsSettings, token: str | None,
+                      token_file: Path | None, server: str, section: str) -> str:
+    """The token to say hello with: none for an enrolled device (its certificate speaks for
+    it), else its token. Then the server URL: plain ws:// only with the development switch."""
+    credential = "" if tls.has_certificate(settings) else read_token(token, token_file, section)
+    tls.check_url(server, settings, section)
+    return credential

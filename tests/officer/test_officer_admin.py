@@ -108,7 +108,8 @@ async def test_add_list_disable_enable_reset_pin_each_audited(
             "officer_added", "officer_sign_in", "officer_sign_out", "officer_disabled",
             "officer_sign_in_refused", "officer_enabled", "officer_sign_in",
             "officer_pin_reset", "officer_sign_in", "officer_skills"]
-        assert all(actor == "cli" for actor, action, _ in trail if action in (
+        # Attributed to the person at the command line (issue 18): --by, else the login.
+        assert all(actor.startswith("person:") for actor, action, _ in trail if action in (
             "officer_added", "officer_disabled", "officer_enabled", "officer_pin_reset",
             "officer_skills"))
     finally:

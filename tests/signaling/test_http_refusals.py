@@ -11,7 +11,8 @@ import json
 from tests.signaling.conftest import Branch
 from tests.signaling.test_fuzz_http import _routes
 
-PUBLIC = {"/ws", "/healthz", "/metrics", "/api/document-kinds"}
+PUBLIC = {"/ws", "/healthz", "/metrics", "/api/document-kinds",
+          "/api/enrol"}  # its credential is the one-time code in its body (test_tls.py)
 
 
 async def _refusal(branch: Branch, method: str, path: str, token: str | None
