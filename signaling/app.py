@@ -30,6 +30,7 @@ from signaling import (
     outbox,
     queuehttp,
     readings,
+    receipts,
     recordings,
 )
 from signaling.branchqueue import RULES_KEY
@@ -42,10 +43,11 @@ __all__ = ["FEATURES", "SERVER_KEY", "make_app"]
 
 # The features, set up in this order: the queue first (officers wrap its Capacity handler,
 # cases its Transfer and Park handlers), documents before readings and recordings (they use
-# the document records); the manager's page last (it reads the queue, the documents, the
-# officers and the audit log).
+# the document records), receipts after cases (they flag its decisions); the manager's page
+# last (it reads the queue, the documents, the officers and the audit log).
 FEATURES: tuple[ModuleType, ...] = (queuehttp, documentshttp, readings, officers, cases,
-                                    helpcalls, consent, recordings, outbox, managerhttp)
+                                    receipts, helpcalls, consent, recordings, outbox,
+                                    managerhttp)
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -54,6 +54,7 @@ class ManagerPage:
         self.audit_seq = 0
         self.sla: list[dict[str, Any]] = []
         self.rescans: list[dict[str, Any]] = []
+        self.receipts: list[dict[str, Any]] = []  # receipt_not_printed audit entries, today
         self._figures: tuple[tuple[float, int, int], dict[str, Any]] | None = None
         # The oldest unacknowledged evidence bundle older than this is an alert (tests lower it).
         self.outbox_alert_s = limits.MANAGER_OUTBOX_ALERT_S
@@ -85,11 +86,15 @@ class ManagerPage:
         self._note_health(conn.device_id, dict(msg.health), self.server.clock())
 
     def _keep(self, entries: list[dict[str, Any]]) -> None:
-        """Today's SLA alerts (the newest MANAGER_ALERTS_MAX) and rescans."""
+        """Today's SLA alerts and receipts not printed (the newest MANAGER_ALERTS_MAX of
+        each) and rescans."""
         day = self.queue.day_start()
+        kept = {"appointment_at_risk": self.sla, "receipt_not_printed": self.receipts}
         for e in entries:
-            (self.sla if e["action"] == "appointment_at_risk" else self.rescans).append(e)
+            kept.get(e["action"], self.rescans).append(e)
         self.sla = [e for e in self.sla if e["at"] >= day][-limits.MANAGER_ALERTS_MAX:]
+        self.receipts = [e for e in self.receipts
+                         if e["at"] >= day][-limits.MANAGER_ALERTS_MAX:]
         self.rescans = [e for e in self.rescans if e["at"] >= day]
 
     # -- sessions ---------------------------------------------------------------------------
@@ -222,7 +227,8 @@ class ManagerPage:
             "alerts": mv.alerts(booth_list=booth_list, others=others, fault_since=since,
                                 sla=self.sla, unserved_services=mv.unserved(view),
                                 parked=mv.parked_overdue(view),
-                                waiting=view.get("waiting", []), backlog=evidence, now=now),
+                                waiting=view.get("waiting", []), backlog=evidence,
+                                receipts=self.receipts, now=now),
         }
 
     async def figures(self) -> dict[str, Any]:

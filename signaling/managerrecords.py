@@ -12,7 +12,8 @@ from signaling.documentrecords import RECORDING_KIND
 from signaling.outboxrecords import backlog
 from signaling.store import Store
 
-WATCHED = ("appointment_at_risk", "document_status")  # audit actions the page follows
+# Audit actions the page follows: SLA risks, rescans, receipts a booth could not print.
+WATCHED = ("appointment_at_risk", "document_status", "receipt_not_printed")
 
 
 def watched_since(store: Store, after_seq: int, since: float

@@ -149,10 +149,12 @@ def alerts(*, booth_list: Sequence[Mapping[str, Any]], others: Sequence[Mapping[
            fault_since: Mapping[tuple[str, str], float], sla: Sequence[Mapping[str, Any]],
            unserved_services: Sequence[Mapping[str, Any]],
            parked: Sequence[Mapping[str, Any]] = (), waiting: Sequence[Mapping[str, Any]],
-           backlog: Mapping[str, Any] | None = None, now: float) -> list[dict[str, Any]]:
+           backlog: Mapping[str, Any] | None = None,
+           receipts: Sequence[Mapping[str, Any]] = (), now: float) -> list[dict[str, Any]]:
     """Alerts in force, newest first: device faults, booths offline, SLA risks, unserved
-    services, cases parked too long, evidence the head office has not had for too long. Each
-    has a stable ``id`` so the page can tell a new one from a known one."""
+    services, cases parked too long, evidence the head office has not had for too long,
+    receipts a booth could not print (their ``receipt_not_printed`` audit entries). Each has
+    a stable ``id`` so the page can tell a new one from a known one."""
     out: list[dict[str, Any]] = []
     for device in [*booth_list, *others]:
         name = device.get("label") or device["id"]
@@ -199,6 +201,17 @@ def alerts(*, booth_list: Sequence[Mapping[str, Any]], others: Sequence[Mapping[
                               f"{case.get('hub') or 'its officer'} for "
                               f"{_duration(case.get('parked_s') or 0)}",
                     "since": case.get("since") or now})
+    for entry in receipts:
+        detail = entry.get("detail") or {}
+        reference = str(detail.get("reference", ""))
+        reason = str(detail.get("reason", "") or "")
+        ticket = str(detail.get("ticket", "") or "")
+        out.append({"id": f"receipt:{reference}", "kind": "receipt_not_printed",
+                    "subject": entry["subject"], "part": "printer",
+                    "detail": f"{entry['subject']}: receipt not printed, claim {reference}"
+                              + (f", ticket {ticket}" if ticket else "")
+                              + (f" ({reason})" if reason else ""),
+                    "since": entry["at"]})
     if backlog and backlog["late"]:
         count, age = backlog["backlog"], float(backlog["oldest_age_s"])
         where = "the head office" if backlog["head_office"] else "a head office (none is set)"

@@ -96,6 +96,18 @@ def test_the_head_office_backlog_is_an_alert_only_past_its_limit() -> None:
         alerts_of(alone)[0]["detail"])
 
 
+def test_a_receipt_not_printed_is_an_alert() -> None:
+    entry = {"seq": 9, "at": T0, "action": "receipt_not_printed", "subject": "booth-01",
+             "detail": {"reference": "KLM-20261207-0A1B2C3D", "ticket": "t-1",
+                        "reason": "printer error: paper out"}}
+    (alert,) = mv.alerts(booth_list=[], others=[], fault_since={}, sla=[],
+                         unserved_services=[], waiting=[], receipts=[entry], now=T0 + 5)
+    assert (alert["id"], alert["kind"], alert["subject"], alert["since"]) == (
+        "receipt:KLM-20261207-0A1B2C3D", "receipt_not_printed", "booth-01", T0)
+    assert alert["detail"] == ("booth-01: receipt not printed, claim KLM-20261207-0A1B2C3D, "
+                               "ticket t-1 (printer error: paper out)")
+
+
 def test_alerts_are_newest_first_with_stable_ids() -> None:
     booths = _booth({"printer": "error: paper out", "camera": "ok"})
     sla = [{"at": T0 + 50, "subject": "BK-1", "detail": {"reason": "not_checked_in"}}]
