@@ -95,12 +95,14 @@ def claim(branch: str, n: int, files: Files) -> bundle.Claim:
         branch=branch, reference=reference, ticket=f"t-{n}", created=now,
         decision={"reference": reference, "outcome": "approved", "officer": "officer-07",
                   "ticket": f"t-{n}", "at": now, "checklist": ["ktp", "kk", "kpj"],
-                  "claim": {"program": "JHT", "amount": 12_500_000, "bank": "BRI"}},
+                  "claim": {"nik": "3171234506780001", "name": "Siti Rahayu", "bank": "BRI",
+                            "account": "1234567890"}},
         documents=docs,
         readings=[{"document": docs[0].record["id"], "nik": "3171234567890001",
                    "name": "SITI RAHAYU", "confidence": 91.5}],
         audit=audit,
-        consent={"version": "consent-2026-1", "accepted": True, "at": now - 590},
+        consent={"ticket": f"t-{n}", "booth": "booth-03", "wording": "2026-12.1",
+                 "accepted": True, "at": "2026-12-07T06:01:02.125Z", "required": False},
         recordings=[bundle.Document({"id": f"r-{n:016x}", "kind": "recording",
                                      "content_type": "video/webm", "sha256":
                                      files.recording_sha, "size":

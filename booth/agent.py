@@ -458,6 +458,11 @@ class BoothAgent:
             self.health["printer"] = selftest.error(why)
             self.dispatch(st.DeviceFailed(self._event_time(), "printer"))
         self.dispatch(st.ReceiptDone(self._event_time(), printed, why))
+        if self.printer is not None or self.config.printer:
+            # The server keeps it with the decision: the officer's case and the manager's
+            # page say "receipt not printed" (a booth without a printer prints none).
+            self._send(p.Receipt(reference=verdict.reference, printed=printed,
+                                 reason="" if printed else why))
 
     async def _goodbye(self) -> None:
         await asyncio.sleep(self.config.goodbye_s)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEVICE_FAULT = "device_fault"  # signaling.sessionfaults.ALERT_KIND
+RECEIPT_NOT_PRINTED = "receipt_not_printed"  # signaling.receipts.ALERT_KIND
 
 
 class DeskError(OfficerError):
@@ -328,6 +329,11 @@ class Desk:
                      "reason": alerts.alert_reason(msg.detail)}
             self.alerts.append(alert)
             ticket = msg.ticket
+            verdict = self.verdicts.get(msg.subject)
+            if msg.kind == RECEIPT_NOT_PRINTED and verdict is not None:
+                # The booth could not print the receipt of this officer's decision there.
+                verdict["receipt"] = "not_printed"
+                verdict["receipt_detail"] = msg.detail
             for peer in list(self.hub.peers.values()):
                 if msg.kind == DEVICE_FAULT:
                     if peer.booth == msg.subject:

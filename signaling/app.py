@@ -32,6 +32,7 @@ from signaling import (
     outbox,
     queuehttp,
     readings,
+    receipts,
     recordings,
     revocation,
 )
@@ -45,12 +46,12 @@ __all__ = ["FEATURES", "SERVER_KEY", "make_app"]
 
 # The features, set up in this order: the queue first (officers wrap its Capacity handler,
 # cases its Transfer and Park handlers), documents before readings and recordings (they use
-# the document records); the manager's page last (it reads the queue, the documents, the
-# officers and the audit log). enrolment and revocation: device certificates
-# (docs/security.md).
+# the document records), receipts after cases (they flag its decisions); enrolment and
+# revocation: device certificates (docs/security.md); the manager's page last (it reads the
+# queue, the documents, the officers and the audit log).
 FEATURES: tuple[ModuleType, ...] = (queuehttp, documentshttp, readings, officers,
-                                    officerlist, cases, helpcalls, consent, recordings, outbox,
-                                    enrolment, revocation, managerhttp)
+                                    officerlist, cases, receipts, helpcalls, consent, recordings,
+                                    outbox, enrolment, revocation, managerhttp)
 
 
 async def _healthz(request: web.Request) -> web.Response:

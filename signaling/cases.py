@@ -98,6 +98,12 @@ STEPS = [
     """
     ALTER TABLE decisions ADD COLUMN claim TEXT NOT NULL DEFAULT '{}';
     """,
+    # 4: whether the booth printed the decision's receipt ('' not reported: no printer, or
+    # not yet; 'printed'; 'not_printed' with the printer's reason), signaling.receipts
+    """
+    ALTER TABLE decisions ADD COLUMN receipt TEXT NOT NULL DEFAULT '';
+    ALTER TABLE decisions ADD COLUMN receipt_reason TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 
@@ -165,9 +171,11 @@ def case_view(store: Store, pairing: str, ticket: str = "") -> dict[str, Any]:
     keys = (pairing, ticket, ticket)
     decisions = [
         {"reference": r[0], "ticket": r[1], "officer": r[2], "outcome": r[3], "note": r[4],
-         "checklist": json.loads(r[5]), "at": r[6], "claim": json.loads(r[7])}
+         "checklist": json.loads(r[5]), "at": r[6], "claim": json.loads(r[7]),
+         "receipt": r[8], "receipt_reason": r[9]}
         for r in store.execute(
-            "SELECT reference, ticket, officer, outcome, note, checklist, at, claim "
+            "SELECT reference, ticket, officer, outcome, note, checklist, at, claim, receipt, "
+            "receipt_reason "
             "FROM decisions "
             f"WHERE {match} ORDER BY at", keys).fetchall()
     ]

@@ -3,8 +3,8 @@
 builds and sends it is :mod:`signaling.outbox`.
 
 What a claim's bundle holds: the decision row with its claim data, the pairings and case events
-of the ticket, its documents and their files, what was read from them, the consent (a
-``consents`` table's latest row for the ticket, when the consent feature has one), the
+of the ticket, its documents and their files, what was read from them, the consent (the
+consent feature's record of the ticket's latest answer, :meth:`ConsentRecord.to_json`), the
 recordings (documents of kind ``recording`` or a ``video/`` type), and the audit entries of the
 case up to the decision, hash-chained.
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bilik.evidence.bundle import Claim, Document
+from signaling.consentrecords import consent_of
 
 if TYPE_CHECKING:
     from signaling.store import Store
@@ -98,6 +99,19 @@ def _in(ids: list[str]) -> str:
     return ",".join("?" * len(ids)) or "NULL"
 
 
+def _consent(store: Store, ticket: str, pairing_ids: list[str]) -> dict[str, Any] | None:
+    """The case's consent as the consent feature keeps it (:meth:`ConsentRecord.to_json`):
+    the latest answer given for the ticket or one of its pairings (a session outside the
+    queue has the ticket ``pairing:<id>``)."""
+    if not _has_table(store, "consents"):
+        return None
+    row = store.execute(f"SELECT ticket FROM consents WHERE ticket=? OR pairing IN "
+                        f"({_in(pairing_ids)}) ORDER BY seq DESC LIMIT 1",
+                        (ticket, *pairing_ids)).fetchone()
+    record = None if row is None else consent_of(store, str(row[0]))
+    return None if record is None else record.to_json()
+
+
 def collect(store: Store, reference: str, branch: str, documents_root: Path,
             now: float) -> Claim:
     """Everything the bundle of one decided claim holds, read in one go."""
@@ -125,12 +139,7 @@ def collect(store: Store, reference: str, branch: str, documents_root: Path,
     readings = _dicts(store.execute(
         f"SELECT * FROM document_readings WHERE document IN ({_in(doc_ids)}) ORDER BY at",
         doc_ids)) if doc_ids else []
-    consent = None
-    if _has_table(store, "consents"):
-        found = _dicts(store.execute("SELECT * FROM consents WHERE ticket=? OR pairing IN "
-                                     f"({_in(pairing_ids)}) ORDER BY at DESC LIMIT 1",
-                                     (ticket, *pairing_ids)))
-        consent = found[0] if found else None
+    consent = _consent(store, ticket, pairing_ids)
     start = min([float(p["created"]) for p in pairings] + [float(decision["at"])])
     keys = {ticket, reference, *doc_ids}
     audit = [e for e in _dicts(store.execute(

@@ -66,6 +66,11 @@ MANAGER_POLL_S = 2.0  # the page asks for the branch's state this often
 MANAGER_ACTIVITY_REPORT_S = 30.0  # the page reports the manager's own activity at most this often
 MANAGER_EXPORT_MAX_DAYS = 31  # one CSV export covers at most this many local days
 MANAGER_ALERTS_MAX = 50  # SLA alerts listed (newest first)
+# The oldest decided claim whose evidence bundle the head office has not acknowledged: older
+# than this and the manager's page raises an alert (the link has been down for long enough to
+# look at; the branch itself goes on serving and keeps every bundle).
+MANAGER_OUTBOX_ALERT_S = 2 * 3600.0
+MANAGER_RECORDINGS_LISTED = 50  # session recordings listed on the page at once (newest first)
 
 # HTTP bodies
 MAX_JSON_BODY_BYTES = 64 * 1024  # a JSON request body (tokens, officers, upload opening)

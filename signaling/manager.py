@@ -27,6 +27,7 @@ from signaling import protocol as p
 from signaling.branchqueue import QUEUE_KEY, BranchQueue
 from signaling.errors import TokenError
 from signaling.managersessions import NoSession, Session, Sessions
+from signaling.outbox import OUTBOX_KEY
 from signaling.problems import problem
 from signaling.queue import decisions as de
 from signaling.server import BranchServer, Connection
@@ -53,7 +54,10 @@ class ManagerPage:
         self.audit_seq = 0
         self.sla: list[dict[str, Any]] = []
         self.rescans: list[dict[str, Any]] = []
+        self.receipts: list[dict[str, Any]] = []  # receipt_not_printed audit entries, today
         self._figures: tuple[tuple[float, int, int], dict[str, Any]] | None = None
+        # The oldest unacknowledged evidence bundle older than this is an alert (tests lower it).
+        self.outbox_alert_s = limits.MANAGER_OUTBOX_ALERT_S
 
     @property
     def queue(self) -> BranchQueue:
@@ -82,11 +86,15 @@ class ManagerPage:
         self._note_health(conn.device_id, dict(msg.health), self.server.clock())
 
     def _keep(self, entries: list[dict[str, Any]]) -> None:
-        """Today's SLA alerts (the newest MANAGER_ALERTS_MAX) and rescans."""
+        """Today's SLA alerts and receipts not printed (the newest MANAGER_ALERTS_MAX of
+        each) and rescans."""
         day = self.queue.day_start()
+        kept = {"appointment_at_risk": self.sla, "receipt_not_printed": self.receipts}
         for e in entries:
-            (self.sla if e["action"] == "appointment_at_risk" else self.rescans).append(e)
+            kept.get(e["action"], self.rescans).append(e)
         self.sla = [e for e in self.sla if e["at"] >= day][-limits.MANAGER_ALERTS_MAX:]
+        self.receipts = [e for e in self.receipts
+                         if e["at"] >= day][-limits.MANAGER_ALERTS_MAX:]
         self.rescans = [e for e in self.rescans if e["at"] >= day]
 
     # -- sessions ---------------------------------------------------------------------------
@@ -200,6 +208,11 @@ class ManagerPage:
         since = dict(self.fault_since)
         for d in devices:
             since.setdefault((d["id"], ""), d["last_seen"])
+        backlog, oldest = await db.call(records.outbox_backlog, db.sync)
+        outbox = self.app.get(OUTBOX_KEY)
+        sent_to = outbox is not None and bool(outbox.urls)
+        evidence = mv.outbox(backlog, oldest, now=now, alert_s=self.outbox_alert_s,
+                             head_office=sent_to)
         return {
             "manager": session.manager, "branch": queue.branch, "now": now,
             "day_start": queue.day_start(), "utc_offset_min": queue.rules.utc_offset_min,
@@ -210,10 +223,12 @@ class ManagerPage:
             "booths": booth_list, "devices": others,
             "officers": mv.officers(view, pairings, services),
             "figures": await self.figures(),
+            "outbox": evidence,
             "alerts": mv.alerts(booth_list=booth_list, others=others, fault_since=since,
                                 sla=self.sla, unserved_services=mv.unserved(view),
                                 parked=mv.parked_overdue(view),
-                                waiting=view.get("waiting", []), now=now),
+                                waiting=view.get("waiting", []), backlog=evidence,
+                                receipts=self.receipts, now=now),
         }
 
     async def figures(self) -> dict[str, Any]:

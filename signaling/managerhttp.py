@@ -6,6 +6,8 @@
     POST /manager/api/activity           the manager did something (keeps the session alive)
     GET  /manager/api/overview           queue, booths, officers, figures, alerts (JSON)
     GET  /manager/api/export.csv?from=YYYY-MM-DD&to=YYYY-MM-DD   one row per ticket
+    GET  /manager/api/recordings[?case=]  a case's session recordings (no case: today's)
+    GET  /manager/api/recordings/{id}     one recording in byte ranges (managerrecordings)
 
 The page asks for the overview every :data:`~signaling.limits.MANAGER_POLL_S` with
 ``?background=1`` (docs/manager.md says why polling); those requests do not count as the
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from signaling import people
+from signaling import managerrecordings, people
 from signaling.devicemetrics import DeviceHealthCollector
 from signaling.manager import MANAGER_KEY, ManagerPage
 from signaling.managersessions import COOKIE
@@ -110,3 +112,4 @@ def setup(app: web.Application, server: BranchServer) -> None:
     app.router.add_post("/manager/api/activity", activity)
     app.router.add_get("/manager/api/overview", overview)
     app.router.add_get("/manager/api/export.csv", export)
+    managerrecordings.add_routes(app)

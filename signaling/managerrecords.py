@@ -1,5 +1,6 @@
-"""What the manager's page reads from the branch database (store functions, run on the store's
-thread): the audit entries it follows, each rescan's session, and the queue's journal."""
+"""What the manager's page reads from the branch database (store functions, run on the
+store's thread): the audit entries it follows, each rescan's session, the queue's journal,
+the evidence outbox's backlog and the session recordings."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import json
 import sqlite3
 from typing import Any
 
+from signaling.documentrecords import RECORDING_KIND
+from signaling.outboxrecords import backlog
 from signaling.store import Store
 
-WATCHED = ("appointment_at_risk", "document_status")  # audit actions the page follows
+# Audit actions the page follows: SLA risks, rescans, receipts a booth could not print.
+WATCHED = ("appointment_at_risk", "document_status", "receipt_not_printed")
 
 
 def watched_since(store: Store, after_seq: int, since: float
@@ -42,6 +46,49 @@ def session_of(store: Store, doc_id: str) -> tuple[str, str]:
     except sqlite3.OperationalError:  # no documents feature in this server
         return "", ""
     return (str(row[0]), str(row[1])) if row else ("", "")
+
+
+def outbox_backlog(store: Store) -> tuple[int, float | None]:
+    """Evidence bundles the head office has not acknowledged, and the decision time of the
+    oldest (:func:`signaling.outboxrecords.backlog`); none when the server has no outbox."""
+    try:
+        return backlog(store)
+    except sqlite3.OperationalError:  # no evidence feature in this server
+        return 0, None
+
+
+def recordings(store: Store, case: str, since: float, limit: int) -> list[dict[str, Any]]:
+    """The session recordings (documents of kind ``recording``) of a case, named by its ticket
+    or its claim reference, or with no case those stored since ``since``; newest first."""
+    columns = "id, ticket, booth, pairing, size, sha256, uploaded_by, at, status"
+    try:
+        if case:
+            decided = store.execute("SELECT ticket FROM decisions WHERE reference=?",
+                                    (case,)).fetchone()
+            ticket = str(decided[0]) if decided else case
+            rows = store.execute(
+                f"SELECT {columns} FROM documents WHERE kind=? AND (ticket=? OR pairing=?) "
+                "ORDER BY at DESC LIMIT ?", (RECORDING_KIND, ticket,
+                                             ticket.removeprefix("pairing:"), limit)).fetchall()
+        else:
+            rows = store.execute(
+                f"SELECT {columns} FROM documents WHERE kind=? AND at >= ? ORDER BY at DESC "
+                "LIMIT ?", (RECORDING_KIND, since, limit)).fetchall()
+    except sqlite3.OperationalError:  # no documents (or no cases) feature in this server
+        return []
+    names = [c.strip() for c in columns.split(",")]
+    return [dict(zip(names, r, strict=True)) for r in rows]
+
+
+def recording(store: Store, doc_id: str) -> dict[str, Any] | None:
+    """One recording's record, or ``None``."""
+    try:
+        row = store.execute("SELECT id, ticket, sha256, status FROM documents WHERE id=? AND "
+                            "kind=?", (doc_id, RECORDING_KIND)).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return None if row is None else {"id": row[0], "ticket": row[1], "sha256": row[2],
+                                     "status": row[3]}
 
 
 def journal_range(store: Store, start: float, end: float) -> list[tuple[float, str]]:

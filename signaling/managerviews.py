@@ -135,14 +135,26 @@ def parked_overdue(view: Mapping[str, Any]) -> list[dict[str, Any]]:
             if isinstance(case, Mapping) and case.get("overdue")]
 
 
+def outbox(count: int, oldest_decided: float | None, *, now: float, alert_s: float,
+           head_office: bool) -> dict[str, Any]:
+    """The evidence outbox's backlog: bundles the head office has not acknowledged, the age
+    of the oldest decision among them, and whether that is past the limit."""
+    age = None if oldest_decided is None else max(0.0, now - oldest_decided)
+    return {"backlog": count, "oldest_decided": oldest_decided, "oldest_age_s": age,
+            "alert_s": alert_s, "head_office": head_office,
+            "late": age is not None and age > alert_s}
+
+
 def alerts(*, booth_list: Sequence[Mapping[str, Any]], others: Sequence[Mapping[str, Any]],
            fault_since: Mapping[tuple[str, str], float], sla: Sequence[Mapping[str, Any]],
            unserved_services: Sequence[Mapping[str, Any]],
            parked: Sequence[Mapping[str, Any]] = (), waiting: Sequence[Mapping[str, Any]],
-           now: float) -> list[dict[str, Any]]:
+           backlog: Mapping[str, Any] | None = None,
+           receipts: Sequence[Mapping[str, Any]] = (), now: float) -> list[dict[str, Any]]:
     """Alerts in force, newest first: device faults, booths offline, SLA risks, unserved
-    services, cases parked too long. Each has a stable ``id`` so the page can tell a new one
-    from a known one."""
+    services, cases parked too long, evidence the head office has not had for too long,
+    receipts a booth could not print (their ``receipt_not_printed`` audit entries). Each has
+    a stable ``id`` so the page can tell a new one from a known one."""
     out: list[dict[str, Any]] = []
     for device in [*booth_list, *others]:
         name = device.get("label") or device["id"]
@@ -189,6 +201,26 @@ def alerts(*, booth_list: Sequence[Mapping[str, Any]], others: Sequence[Mapping[
                               f"{case.get('hub') or 'its officer'} for "
                               f"{_duration(case.get('parked_s') or 0)}",
                     "since": case.get("since") or now})
+    for entry in receipts:
+        detail = entry.get("detail") or {}
+        reference = str(detail.get("reference", ""))
+        reason = str(detail.get("reason", "") or "")
+        ticket = str(detail.get("ticket", "") or "")
+        out.append({"id": f"receipt:{reference}", "kind": "receipt_not_printed",
+                    "subject": entry["subject"], "part": "printer",
+                    "detail": f"{entry['subject']}: receipt not printed, claim {reference}"
+                              + (f", ticket {ticket}" if ticket else "")
+                              + (f" ({reason})" if reason else ""),
+                    "since": entry["at"]})
+    if backlog and backlog["late"]:
+        count, age = backlog["backlog"], float(backlog["oldest_age_s"])
+        where = "the head office" if backlog["head_office"] else "a head office (none is set)"
+        out.append({"id": "outbox_backlog", "kind": "outbox_backlog", "subject": "outbox",
+                    "part": "",
+                    "detail": f"{count} evidence bundle{'s' if count != 1 else ''} not yet at "
+                              f"{where}; the oldest decided {_age(age)} ago (alert after "
+                              f"{_age(float(backlog['alert_s']))})",
+                    "since": float(backlog["oldest_decided"]) + float(backlog["alert_s"])})
     out.sort(key=lambda a: (-float(a["since"]), a["id"]))
     return out
 
@@ -196,6 +228,14 @@ def alerts(*, booth_list: Sequence[Mapping[str, Any]], others: Sequence[Mapping[
 def _duration(seconds: float) -> str:
     minutes = int(seconds) // 60
     return f"{minutes} min" if minutes else f"{int(seconds)} s"
+
+
+def _age(seconds: float) -> str:
+    """``_duration`` with hours: "3 h 5 min", "2 h", "12 min", "40 s"."""
+    hours, minutes = divmod(int(seconds) // 60, 60)
+    if not hours:
+        return _duration(seconds)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def figures(stats: Mapping[str, Any], rescans: Mapping[str, int],

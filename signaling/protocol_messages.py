@@ -261,6 +261,18 @@ class Decision(Message):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Receipt(Message):
+    """Booth -> server: whether the decision's receipt was printed. A printer that failed in
+    the session leaves the receipt on the booth's screen only; the server stores the flag
+    with the decision and tells the officer and the manager (``reason``: the printer's)."""
+
+    TYPE: ClassVar[str] = "receipt"
+    reference: str = text_field(64)
+    printed: bool = False
+    reason: str = field(default="", metadata={"max": limits.MAX_TEXT_CHARS})
+
+
+@dataclass(frozen=True, kw_only=True)
 class Verdict(Message):
     """Server -> booth (and reply to Decision): the decision, its reference and next steps."""
 
@@ -401,7 +413,7 @@ class Alert(Message):
 _BUILTIN: tuple[type[Message], ...] = (
     Hello, Welcome, Status, Ok, Error, Capacity, ServiceRequest, Pair, Release, *RELAYED,
     TicketRequest, CheckIn, TicketInfo, Claim, Called, Cleared, Waiting, BoothReady, Focus,
-    SessionEnd, Transfer, Park, Alert, OfficerSignIn, Decision, Verdict, Consent,
+    SessionEnd, Transfer, Park, Alert, OfficerSignIn, Decision, Verdict, Consent, Receipt,
 )
 MESSAGE_TYPES.update({cls.TYPE: cls for cls in _BUILTIN})
 

@@ -231,6 +231,7 @@ function escape(s) {
   return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
 
+const NOT_PRINTED = "⚠ struk tidak tercetak / receipt not printed";
 let caseBooth = null;
 function renderCase() {
   const b = focusedBooth();
@@ -256,8 +257,8 @@ function renderCase() {
   if (switched) renderChecklist(b);
   renderClaim(b, switched);
   const v = b.verdict;
-  $("verdict").textContent = v ? `Tercatat / Recorded: ${v.reference} (${v.outcome})` : "";
-  const events = [...(b.case.decisions || []).map((d) => ({ at: d.at, text: `${d.officer}: ${d.outcome} ${d.reference}${d.claim && d.claim.nik ? " · NIK " + d.claim.nik : ""}` })),
+  $("verdict").textContent = v ? `Tercatat / Recorded: ${v.reference} (${v.outcome})` + (v.receipt === "not_printed" ? ` · ${NOT_PRINTED}` : "") : "";
+  const events = [...(b.case.decisions || []).map((d) => ({ at: d.at, text: `${d.officer}: ${d.outcome} ${d.reference}${d.claim && d.claim.nik ? " · NIK " + d.claim.nik : ""}${d.receipt === "not_printed" ? " · " + NOT_PRINTED : ""}` })),
     ...(b.case.events || []).map((e) => ({ at: e.at, text: `${e.officer}: ${e.kind}` }))].sort((x, y) => x.at - y.at);
   $("history").innerHTML = events.map((e) => `<li>${new Date(e.at * 1000).toLocaleTimeString()} ${escape(e.text)}</li>`).join("");
   $("park-button").textContent = b.parked ? "Lanjutkan / Resume" : "Tunda / Park";

@@ -77,7 +77,8 @@ $("sign-in-form").addEventListener("submit", async (event) => {
   }
   $("sign-in-panel").hidden = true;
   firstPoll = true;
-  poll();
+  await poll();
+  if (signedIn) loadRecordings();
 });
 
 $("sign-out").addEventListener("click", async () => {
@@ -141,6 +142,7 @@ function render(state) {
   renderOfficers(state.officers);
   renderBooths(state.booths, state.devices);
   renderFigures(state.figures, state.services);
+  renderOutbox(state.outbox);
   renderChart(state.figures.hours, Number(local(state.now).slice(11, 13)));
   if (!$("export-from").value) {
     const today = local(state.now).slice(0, 10);
@@ -224,6 +226,30 @@ function renderBooths(booths, devices) {
   }
 }
 
+// "2 h 5 min", "12 min", "40 s" (en) or "2 j 5 mnt", "12 mnt", "40 dtk" (Bahasa Indonesia).
+function age(s, en) {
+  if (s === null || s === undefined) return "—";
+  const [h, m, sec] = en ? ["h", "min", "s"] : ["j", "mnt", "dtk"];
+  const minutes = Math.floor(s / 60), hours = Math.floor(minutes / 60);
+  if (hours) return minutes % 60 ? `${hours} ${h} ${minutes % 60} ${m}` : `${hours} ${h}`;
+  return minutes ? `${minutes} ${m}` : `${Math.floor(s)} ${sec}`;
+}
+const ageBoth = (s) => (s === null || s === undefined ? "—" : `${age(s, false)} / ${age(s, true)}`);
+
+// The evidence bundles the head office has not acknowledged yet, and the oldest one's age.
+function renderOutbox(outbox) {
+  $("outbox-panel").classList.toggle("late", outbox.late);
+  const backlog = $("outbox").querySelector('[data-figure="backlog"]');
+  backlog.textContent = outbox.backlog;
+  backlog.setAttribute("data-value", outbox.backlog);
+  const oldest = $("outbox").querySelector('[data-figure="oldest_age"]');
+  oldest.textContent = ageBoth(outbox.oldest_age_s);
+  oldest.classList.toggle("late", outbox.late);
+  $("outbox-head-office").textContent = outbox.head_office
+    ? `Dikirim otomatis; peringatan setelah ${age(outbox.alert_s, false)} / Sent automatically; alert after ${age(outbox.alert_s, true)}`
+    : "Kantor pusat belum diatur: bukti disimpan di cabang / No head office set: evidence is kept at the branch";
+}
+
 const FIGURES = [
   ["issued", (f) => f.issued, count],
   ["claims", (f) => f.claims, count],
@@ -300,6 +326,49 @@ function renderChart(hours, nowHour) {
   if (!known.length) label(left + 10, H / 2, "Belum ada data / No data yet");
 }
 
+// -- session recordings -----------------------------------------------------------------
+
+// A case's recordings (by ticket or claim reference), or today's with no case.
+async function loadRecordings() {
+  $("recordings-error").textContent = "";
+  const query = new URLSearchParams({ case: $("recording-case").value.trim() });
+  const reply = await fetch(API + "recordings?" + query);
+  if (reply.status === 401 || reply.status === 403) {
+    const body = await reply.json().catch(() => ({}));
+    showSignIn(body.detail || "");
+    return;
+  }
+  if (!reply.ok) {
+    $("recordings-error").textContent = await problemOf(reply);
+    return;
+  }
+  const found = (await reply.json()).recordings;
+  const body = $("recordings").tBodies[0];
+  body.replaceChildren();
+  if (!found.length) body.append(el("tr", {}, el("td", { colspan: 5 }, "Tidak ada rekaman / No recordings")));
+  for (const r of found) {
+    const button = el("button", { type: "button", class: "play" }, "Putar / Play");
+    if (r.status === "deleted") button.disabled = true;
+    button.addEventListener("click", () => playRecording(r.id));
+    body.append(el("tr", { "data-recording": r.id, "data-ticket": r.ticket },
+      el("td", {}, clock(r.at)), el("td", {}, r.ticket), el("td", {}, r.booth),
+      el("td", { class: "num" }, `${(r.size / 1048576).toFixed(1)} MB`), el("td", {}, button)));
+  }
+}
+
+function playRecording(id) {
+  const player = $("recording-player");
+  player.hidden = false;
+  player.setAttribute("data-recording", id);
+  player.src = API + "recordings/" + encodeURIComponent(id);
+  player.play().catch(() => {}); // a browser may wait for the manager's own click to play
+}
+
+$("recordings-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  loadRecordings();
+});
+
 // -- export ------------------------------------------------------------------------------
 
 $("export-form").addEventListener("submit", async (event) => {
@@ -325,4 +394,4 @@ $("export-form").addEventListener("submit", async (event) => {
   setTimeout(() => URL.revokeObjectURL(link.href), 10000);
 });
 
-poll();
+poll().then(() => { if (signedIn) loadRecordings(); });

@@ -36,13 +36,15 @@ def make_claim(tmp: Path, *, branch: str = "kc-01", reference: str = "KLM-202612
     return Claim(
         branch=branch, reference=reference, ticket="t-42", created=1_800_000_100.0,
         decision={"reference": reference, "outcome": "approved", "officer": "officer-07",
-                  "claim": {"program": "JHT", "amount": 12_500_000}},
+                  "claim": {"nik": "3171234506780001", "name": "Siti Rahayu", "bank": "BRI",
+                            "account": "1234567890"}},
         documents=[doc("d-00000000000000a1", "ktp", JPEG, ktp),
                    doc("d-00000000000000a2", "kk", JPEG2, kk)],
         readings=[{"document": "d-00000000000000a1", "nik": "3171234567890001",
                    "name": "SITI RAHAYU", "confidence": 91.5}],
         audit=audit,
-        consent={"version": "consent-2026-1", "accepted": True, "at": 1_800_000_001.0}
+        consent={"ticket": "t-42", "booth": "booth-03", "wording": "2026-12.1", "accepted": True,
+                 "at": "2027-01-15T08:00:01.000Z", "required": False}
         if consent else None,
         recordings=[doc("r-00000000000000b1", "recording", WEBM, rec)] if recording else [],
     )

@@ -61,7 +61,8 @@ def test_a_fresh_bundle_verifies_with_the_branch_key(made: Path) -> None:
             "documents/d-00000000000000a1.jpg"} <= names
     assert member(made, "recording/r-00000000000000b1.webm") == WEBM
     decision = json.loads(member(made, "decision.json"))
-    assert decision["claim"] == {"program": "JHT", "amount": 12_500_000}
+    assert decision["claim"] == {"nik": "3171234506780001", "name": "Siti Rahayu",
+                                 "bank": "BRI", "account": "1234567890"}
 
 
 def test_consent_and_recording_are_optional(tmp_path: Path) -> None:

@@ -1,13 +1,17 @@
 """The printer runs out of paper in the middle of a session: the participant finishes with
 the officer (no unpairing, no second booth called), the officer is told, the receipt is
-shown on the booth's screen marked as not printed, and then the booth leaves service and
-the queue calls nobody to it. Real server with its queue, a real officer hub, a real booth
-agent with emulated printer and ticket reader, a kiosk."""
+shown on the booth's screen marked as not printed, the booth reports it and the server
+keeps it with the decision (the officer told, the case and the manager's page say "receipt
+not printed"), and then the booth leaves service and the queue calls nobody to it. Real
+server with its queue, a real officer hub, a real booth agent with emulated printer and
+ticket reader, a kiosk."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import aiohttp
 import numpy as np
 import pytest
 
@@ -20,13 +24,32 @@ from hardware.camera import SyntheticSource
 from hardware.emulators.printer import Fault, start_pty_emulator
 from hardware.emulators.scanner import ScannerEmulator
 from officer.console import state
+from signaling import people
 from signaling.branchqueue import QUEUE_KEY
+from signaling.cases import case_view
 from tests.officer.conftest import Branch, stopped, until
 from tests.officer.consolepeer import ConsolePeer
 from tests.officer.test_skill_routing import queue_view, ticket
 
 pytestmark = pytest.mark.slow
 CLAIM = {"nik": "3171234506780001", "name": "Siti Rahayu", "bank": "BRI", "account": "1234567890"}
+
+
+async def manager_sees_it(branch: Branch, reference: str) -> None:
+    """The manager's page (signed in over HTTP as a browser does) alerts "receipt not
+    printed" for that claim."""
+    db = branch.branch.db
+    await db.call(people.add_manager, db.sync, "kacab-01", "135790", "", time.time(), "test")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.post(f"{branch.http_base}/manager/api/sign-in",
+                             json={"id": "kacab-01", "pin": "135790"}) as r:
+            assert r.status == 200, await r.text()
+        async with http.get(f"{branch.http_base}/manager/api/overview") as r:
+            assert r.status == 200, await r.text()
+            overview = await r.json()
+    (alert,) = [a for a in overview["alerts"] if a["kind"] == "receipt_not_printed"]
+    assert alert["subject"] == "booth-01" and reference in alert["detail"]
+    assert "receipt not printed" in alert["detail"] and "paper" in alert["detail"]
 
 
 def booth_agent(config: BoothConfig, branch: Branch) -> BoothAgent:
@@ -92,6 +115,20 @@ async def test_paper_out_mid_session_lets_the_session_end_then_closes_the_booth(
 
         await until(receipt_on_screen, "the receipt on screen, marked not printed")
         assert printer.jobs == []
+
+        # The booth reports it: the server keeps it with the decision, the officer is told.
+        await until(lambda: any(a["kind"] == "receipt_not_printed"
+                                for a in hub.desk.alerts), "the officer told of the receipt")
+        told = next(a for a in hub.desk.alerts if a["kind"] == "receipt_not_printed")
+        assert told["subject"] == "booth-01" and told["ticket"] == first.ticket
+        assert verdict.reference in told["detail"] and "paper" in told["detail"]
+        assert hub.desk.verdicts["booth-01"]["receipt"] == "not_printed"
+        db = branch.branch.db
+        case = await db.call(case_view, db.sync, pairing, first.ticket)
+        (decided,) = case["decisions"]
+        assert (decided["reference"], decided["receipt"]) == (verdict.reference, "not_printed")
+        assert "paper" in decided["receipt_reason"]
+        await manager_sees_it(branch, verdict.reference)
 
         # Then the booth leaves service, and the queue calls nobody to it.
         await until(lambda: agent.booth.state is BoothState.OUT_OF_SERVICE, "out of service")

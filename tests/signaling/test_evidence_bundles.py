@@ -12,7 +12,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from bilik.catalogue.consent import CURRENT_WORDING
 from bilik.evidence import bundle, keys
+from signaling.consentrecords import ConsentRecord, record_consent
 from tests.signaling.conftest import Branch, wait_until
 from tests.signaling.test_documents import auth, jpeg, open_upload, put
 from tests.signaling.test_fuzz_roles import _seated
@@ -130,17 +132,12 @@ async def _built(branch: Branch, reference: str) -> dict[str, Any] | None:
     return None
 
 
-CONSENTS = """CREATE TABLE IF NOT EXISTS consents (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, ticket TEXT NOT NULL, booth TEXT NOT NULL,
-    pairing TEXT NOT NULL, hub TEXT NOT NULL, wording TEXT NOT NULL, accepted INTEGER NOT NULL,
-    at REAL NOT NULL, required INTEGER NOT NULL, received REAL NOT NULL)"""
-
-
 async def test_an_accepted_consent_waits_for_the_recording_and_both_go_in_the_bundle(
         branch: Branch, tmp_path: Path) -> None:
-    """The consent feature's records (a ``consents`` table, the recording a document of kind
-    ``recording`` uploaded by the hub after the session) are written here as that feature
-    writes them; the bundle waits for the recording, then holds both."""
+    """The consent feature's record (stored with its own store function) and the recording (a
+    document of kind ``recording`` uploaded by the hub after the session, written here as that
+    feature writes it); the bundle waits for the recording, then holds both, the consent as
+    the consent record's own JSON."""
     import sqlite3
     import time
 
@@ -150,11 +147,10 @@ async def test_an_accepted_consent_waits_for_the_recording_and_both_go_in_the_bu
 
     devices, known = await _seated(branch)
     db_path = branch.config.data_dir / DB_FILE
-    with sqlite3.connect(db_path) as db:
-        db.execute(CONSENTS)
-        db.execute("INSERT INTO consents (ticket, booth, pairing, hub, wording, accepted, at, "
-                   "required, received) VALUES (?, 'booth-01', ?, 'hub-01', 'consent-1', 1, ?, "
-                   "0, ?)", (known["ticket"], known["pairing"], time.time(), time.time()))
+    record = ConsentRecord(known["ticket"], "booth-01", known["pairing"], "hub-01",
+                           CURRENT_WORDING, True, 1_796_623_262.125, False)
+    db = branch.server.db
+    await db.call(record_consent, db.sync, record, time.time())
     sent = await devices["hub"].send({"type": "decision", "booth": "booth-01",
                                       "ticket": known["ticket"], "outcome": "referred"})
     reference = (await devices["hub"].expect("verdict", ref=sent))["reference"]
@@ -183,7 +179,10 @@ async def test_an_accepted_consent_waits_for_the_recording_and_both_go_in_the_bu
         consent = json.loads(zf.read("consent.json"))
         assert zf.read("recording/d-00000000000000000000ab.webm") == webm
         documents = json.loads(zf.read("documents.json"))
-    assert consent["accepted"] == 1 and consent["wording"] == "consent-1"
+    assert consent == {"ticket": known["ticket"], "booth": "booth-01",
+                       "wording": CURRENT_WORDING, "accepted": True,
+                       "at": "2026-12-07T06:01:02.125Z", "required": False}
+    assert consent == record.to_json()
     assert [d["file"] for d in documents if d["kind"] == "recording"] == [
         "recording/d-00000000000000000000ab.webm"]
 

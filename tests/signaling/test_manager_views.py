@@ -77,6 +77,37 @@ def test_a_case_parked_too_long_is_an_alert() -> None:
     assert mv.parked_overdue({}) == []
 
 
+def test_the_head_office_backlog_is_an_alert_only_past_its_limit() -> None:
+    def alerts_of(backlog: dict[str, Any]) -> list[dict[str, Any]]:
+        return mv.alerts(booth_list=[], others=[], fault_since={}, sla=[], unserved_services=[],
+                         waiting=[], backlog=backlog, now=T0)
+
+    empty = mv.outbox(0, None, now=T0, alert_s=7200.0, head_office=True)
+    assert (empty["oldest_age_s"], empty["late"], alerts_of(empty)) == (None, False, [])
+    young = mv.outbox(3, T0 - 7200.0, now=T0, alert_s=7200.0, head_office=True)
+    assert (young["oldest_age_s"], young["late"], alerts_of(young)) == (7200.0, False, [])
+    late = mv.outbox(3, T0 - 7500.0, now=T0, alert_s=7200.0, head_office=True)
+    (alert,) = alerts_of(late)
+    assert alert["id"] == "outbox_backlog" and alert["since"] == T0 - 300.0
+    assert alert["detail"] == ("3 evidence bundles not yet at the head office; the oldest "
+                               "decided 2 h 5 min ago (alert after 2 h)")
+    alone = mv.outbox(1, T0 - 7500.0, now=T0, alert_s=7200.0, head_office=False)
+    assert "1 evidence bundle not yet at a head office (none is set)" in (
+        alerts_of(alone)[0]["detail"])
+
+
+def test_a_receipt_not_printed_is_an_alert() -> None:
+    entry = {"seq": 9, "at": T0, "action": "receipt_not_printed", "subject": "booth-01",
+             "detail": {"reference": "KLM-20261207-0A1B2C3D", "ticket": "t-1",
+                        "reason": "printer error: paper out"}}
+    (alert,) = mv.alerts(booth_list=[], others=[], fault_since={}, sla=[],
+                         unserved_services=[], waiting=[], receipts=[entry], now=T0 + 5)
+    assert (alert["id"], alert["kind"], alert["subject"], alert["since"]) == (
+        "receipt:KLM-20261207-0A1B2C3D", "receipt_not_printed", "booth-01", T0)
+    assert alert["detail"] == ("booth-01: receipt not printed, claim KLM-20261207-0A1B2C3D, "
+                               "ticket t-1 (printer error: paper out)")
+
+
 def test_alerts_are_newest_first_with_stable_ids() -> None:
     booths = _booth({"printer": "error: paper out", "camera": "ok"})
     sla = [{"at": T0 + 50, "subject": "BK-1", "detail": {"reason": "not_checked_in"}}]
