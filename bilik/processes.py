@@ -1,7 +1,8 @@
 """A group of child processes that start together and stop together, leaving no orphan.
 
 Used by ``bilik demo`` and by tests that run a branch as real processes;
-:class:`BranchProcesses` is the branch of the call tests and the call benchmark. Each child
+:class:`BranchProcesses` (a server, its tokens and a group) is the branch of the call tests,
+the call benchmarks and the journey test. Each child
 runs ``python -m bilik.cli ...`` in its own process group; stopping sends SIGTERM,
 waits, then SIGKILLs what is left, so Ctrl-C on the parent never strands a child.
 """
@@ -117,27 +118,35 @@ def get_json(url: str, timeout: float = 5.0) -> Any:
 
 class BranchProcesses:
     """A branch run as ``bilik`` child processes on loopback, as an installer starts it: the
-    server, a hub and booths, for the call tests and the call benchmark. Each child logs to
-    ``<root>/<name>.log``; the hub's ``/healthz`` is the window into the calls."""
+    server on an ephemeral port, its data directory, tokens for its devices, and a
+    :class:`ProcessGroup` for the children (each logs to ``<log_dir>/<name>.log``; ``log_dir``
+    is ``root`` unless given). The call tests and the call benchmark run a hub and booths on
+    it (the hub's ``/healthz`` on ``hub_port`` is the window into the calls); the journey
+    test adds a kiosk, a display and the devices' emulators."""
 
-    def __init__(self, root: Path, *, env: dict[str, str] | None = None) -> None:
+    def __init__(self, root: Path, *, env: dict[str, str] | None = None,
+                 log_dir: Path | None = None) -> None:
         self.root = root
         self.data = root / "server"
         self.port = free_port()
         self.hub_port = free_port()
         self.url = f"ws://127.0.0.1:{self.port}/ws"
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.env = {**os.environ, **(env or {})}
+        self.http = f"http://127.0.0.1:{self.port}"
+        self.group = ProcessGroup(log_dir or root, env=env)
+        self.env = self.group.env
+
+    @property
+    def procs(self) -> dict[str, subprocess.Popen[bytes]]:
+        """The children still in the group, by name."""
+        return self.group.procs
 
     @staticmethod
     def command(*args: str) -> list[str]:
         return [sys.executable, "-m", "bilik.cli", "--log-json", *args]
 
     def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        with open(self.root / f"{name}.log", "ab") as out:
-            proc = subprocess.Popen(self.command(*args), stdout=out, stderr=out, env=self.env)
-        self.procs[name] = proc
-        return proc
+        """Start ``bilik ARGS...`` as child ``name``."""
+        return self.group.bilik(name, *args)
 
     def token_file(self, role: str, device: str, timeout: float = 120.0) -> Path:
         """A token for ``device`` from ``bilik server token``, in a file beside the logs."""
@@ -151,7 +160,7 @@ class BranchProcesses:
         return path
 
     def server_up(self) -> Any:
-        return get_json(f"http://127.0.0.1:{self.port}/healthz")
+        return get_json(f"{self.http}/healthz")
 
     def health(self, since_ms: int | None = None) -> dict[str, Any] | None:
         """The hub's ``/healthz`` (booths, frames, latency), or None while it is not up."""
@@ -162,17 +171,9 @@ class BranchProcesses:
 
     def dead(self) -> dict[str, int]:
         """Children that exited, with their exit codes."""
-        return {n: p.returncode for n, p in self.procs.items() if p.poll() is not None}
+        return self.group.dead()
 
     def stop(self) -> None:
-        """SIGTERM to every child, then SIGKILL to any still running after 15 s."""
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        self.procs.clear()
+        """SIGTERM to every child's process group, SIGKILL to what is left after the grace
+        (:data:`STOP_GRACE_S`); the logs are closed."""
+        self.group.close()

@@ -46,6 +46,7 @@ from frontdesk.kiosk_control import KioskControl
 from frontdesk.kiosk_result import KioskResult, Outcome, refusal_text, with_print
 from frontdesk.ticket_slip import TicketSlip, render_slip, wait_message
 from hardware.config import SCANNER_SUFFIXES
+from hardware.devicekeeper import DeviceKeeper
 from hardware.errors import DeviceDisconnected, HardwareError, PrinterError, PrintJobFailed
 from hardware.printing import AsyncPrinter, FailureReason, JobKind, PrintJob
 from hardware.printing.limits import STATUS_TIMEOUT_S
@@ -135,10 +136,21 @@ class Kiosk:
             ssl_context=tls.client_context(config),
         )
         self.printer: AsyncPrinter | None = None
-        self.health = _Health({"printer": DeviceHealth.OK if config.printer
-                               else DeviceHealth.ABSENT})
+        # One keeper per device (health, failures in a row, when to try again), the same
+        # bookkeeping as the hardware registry's. The scanner is reopened with a doubling
+        # backoff; the printer is asked every printer_recheck_s while it is not ok (the
+        # setting says "this often", so its backoff is constant), and opened at once when a
+        # participant wants a ticket.
+        recheck = config.printer_recheck_s
+        self.printer_keeper = DeviceKeeper(
+            "printer", Backoff(recheck, recheck, jitter=0.0),
+            health=DeviceHealth.OK if config.printer else DeviceHealth.ABSENT)
+        self.scanner_keeper = DeviceKeeper(
+            "scanner", Backoff(limits.DEVICE_RETRY_MIN_S, limits.DEVICE_RETRY_MAX_S, jitter=0.0),
+            health=DeviceHealth.OK)
+        self.health = _Health({"printer": self.printer_keeper.health})
         if config.scanner:
-            self.health.parts["scanner"] = DeviceHealth.OK
+            self.health.parts["scanner"] = self.scanner_keeper.health
         self.last: KioskResult | None = None
         self.failed_job: PrintJob | None = None  # the last ticket that did not print
         self.control_url: str | None = None
@@ -281,7 +293,7 @@ class Kiosk:
                               info.expected_wait_s, info.ahead, priority, slot)
         except ValueError as exc:  # the server sent something no ticket can carry
             log.error("cannot compose ticket %s: %s", info.number, exc)
-            await self._set_health("printer", self.health.parts["printer"], str(exc))
+            await self._set_health("printer", self.printer_keeper.health, str(exc))
             return with_print(base, Outcome.PRINT_FAILED, str(exc), "")
         if not self.config.printer:
             return base
@@ -300,10 +312,12 @@ class Kiosk:
             self.failed_job = exc.job
             if exc.job.reason is FailureReason.DISCONNECTED:
                 await self._drop_printer()
-            await self._set_health("printer", DeviceHealth.ERROR, exc.job.describe())
+            self.printer_keeper.failed(exc.job.describe())
+            await self._device_changed(self.printer_keeper)
             return Outcome.PRINT_FAILED, exc.job.describe(), job.job_id
         self.failed_job = None
-        await self._set_health("printer", DeviceHealth.OK, "")
+        self.printer_keeper.ok()
+        await self._device_changed(self.printer_keeper)
         return Outcome.PRINTED, done.describe(), job.job_id
 
     async def _open_printer(self) -> AsyncPrinter | None:
@@ -312,8 +326,8 @@ class Kiosk:
                 self.config.printer, status_timeout=self.config.printer_status_timeout_s)
         except HardwareError as exc:
             log.warning("ticket printer not available: %s", exc)
-            await self._set_health("printer", DeviceHealth.ERROR,
-                                   f"cannot open printer: {exc}")
+            self.printer_keeper.failed(f"cannot open printer: {exc}")
+            await self._device_changed(self.printer_keeper)
             return None
         return self.printer
 
@@ -325,9 +339,10 @@ class Kiosk:
 
     async def _printer_watch(self) -> None:
         """While the printer is not ok, ask it whether it recovered (paper refilled...)."""
+        keeper = self.printer_keeper
         while True:
             await asyncio.sleep(self.config.printer_recheck_s)
-            if self.health.parts.get("printer") == DeviceHealth.OK or self._lock.locked():
+            if keeper.health is DeviceHealth.OK or self._lock.locked():
                 continue
             printer = self.printer or await self._open_printer()
             if printer is None:
@@ -336,13 +351,19 @@ class Kiosk:
                 status = await printer.status()
             except PrinterError as exc:
                 await self._drop_printer()
-                await self._set_health("printer", DeviceHealth.ERROR, str(exc))
+                keeper.failed(str(exc))
+                await self._device_changed(keeper)
                 continue
             if status.ok:
                 log.info("ticket printer ready again")
-                await self._set_health("printer", DeviceHealth.OK, "")
+                keeper.ok()
+                await self._device_changed(keeper)
 
     # -- health -----------------------------------------------------------------------------
+
+    async def _device_changed(self, keeper: DeviceKeeper) -> None:
+        """Tell the touch page and the server what ``keeper``'s device is now."""
+        await self._set_health(keeper.name, keeper.health, keeper.detail)
 
     async def _set_health(self, part: str, value: str, detail: str) -> None:
         if self.health.parts.get(part) != value:
@@ -403,24 +424,26 @@ class Kiosk:
     # -- the scanner ------------------------------------------------------------------------
 
     async def _scan_loop(self) -> None:
-        backoff = Backoff(limits.DEVICE_RETRY_MIN_S, limits.DEVICE_RETRY_MAX_S, jitter=0.0)
+        keeper = self.scanner_keeper
         while True:
             scanner = SerialScanner(self.config.scanner, baudrate=self.config.scanner_baud,
                                     suffix=Suffix(self.config.scanner_suffix),
                                     on_error=self._scanner_garbage)
             try:
                 self._scanner = await scanner.open()
-                await self._set_health("scanner", DeviceHealth.OK, "")
-                backoff.reset()
+                keeper.ok()
+                await self._device_changed(keeper)
                 async for code in scanner:
                     await self.scanned(code)
             except (DeviceDisconnected, HardwareError) as exc:
-                await self._set_health("scanner", DeviceHealth.ERROR, str(exc))
+                keeper.failed(str(exc))
+                await self._device_changed(keeper)
             finally:
                 self._scanner = None
                 with contextlib.suppress(HardwareError):
                     await scanner.close()
-            await asyncio.sleep(backoff.next_delay())
+            # The reads end only by an error (the scanner's iterator never stops by itself).
+            await asyncio.sleep(keeper.wait_s())
 
     def _scanner_garbage(self, exc: HardwareError) -> None:
         log.warning("scanner: %s", exc)

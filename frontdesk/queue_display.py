@@ -42,6 +42,7 @@ from frontdesk import limits
 from frontdesk.announcer import Announcer
 from frontdesk.calls_board import CallsBoard, booth_short, led_line, pole_lines, tv_calls
 from hardware.config import HardwareConfig
+from hardware.devicekeeper import DeviceKeeper
 from hardware.displays.led import LedDisplay, LedEncoder, LedFraming
 from hardware.displays.pole import PoleCommandSet, PoleDisplay, PoleEncoder
 from hardware.displays.tv import TvFeed, make_tv_app
@@ -100,7 +101,8 @@ class View:
 
 
 class SerialOutput:
-    """A pole or LED display on a serial port: opened lazily, reopened with backoff on failure."""
+    """A pole or LED display on a serial port: opened lazily, reopened with backoff on failure
+    (the backoff and health are a :class:`hardware.devicekeeper.DeviceKeeper`)."""
 
     def __init__(self, name: str, device: str, baud: int,
                  make: Callable[[serial.SerialBase], Any],
@@ -110,19 +112,25 @@ class SerialOutput:
         self.baud = baud
         self._make = make
         self._show = show
-        self._clock = clock
         self._port: serial.SerialBase | None = None
         self._driver: Any = None
-        self._retry_at = 0.0
-        self._backoff = Backoff(limits.DEVICE_RETRY_MIN_S, limits.DEVICE_RETRY_MAX_S, jitter=0.0)
-        self.health = DeviceHealth.OK
-        self.detail = ""
+        self.keeper = DeviceKeeper(
+            name, Backoff(limits.DEVICE_RETRY_MIN_S, limits.DEVICE_RETRY_MAX_S, jitter=0.0),
+            clock=clock, health=DeviceHealth.OK)
         self.shown: View | None = None
+
+    @property
+    def health(self) -> DeviceHealth:
+        return self.keeper.health
+
+    @property
+    def detail(self) -> str:
+        return self.keeper.detail
 
     def render(self, view: View) -> None:
         """Runs in a worker thread (blocking serial writes)."""
         if self._driver is None:
-            if self._clock() < self._retry_at:
+            if not self.keeper.due():
                 return
             try:
                 self._port = open_port(self.device, baudrate=self.baud)
@@ -136,16 +144,14 @@ class SerialOutput:
             self._failed(exc)
             return
         self.shown = view
-        self.health, self.detail = DeviceHealth.OK, ""
-        self._backoff.reset()
+        self.keeper.ok()
 
     def _failed(self, exc: BaseException) -> None:
-        if self.health is DeviceHealth.OK:
+        if self.keeper.health is DeviceHealth.OK:
             log.warning("%s display failed: %s", self.name, exc)
-        self.health, self.detail = DeviceHealth.ERROR, f"{self.name}: {exc}"
+        self.keeper.failed(f"{self.name}: {exc}")
         self.shown = None
         self.close()
-        self._retry_at = self._clock() + self._backoff.next_delay()
 
     def close(self) -> None:
         if self._port is not None:

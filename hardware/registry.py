@@ -4,9 +4,10 @@ Configuration binds each :class:`~hardware.devicerules.Role` to a device with a 
 (``[hardware]`` in the TOML file, see :mod:`hardware.config`); the rules and matching a listing
 against them are pure, in :mod:`hardware.devicerules`. :class:`DeviceRegistry` is the shell: it
 re-lists every ``poll_interval`` seconds (hot-plug), opens what matched, closes what vanished,
-reopens lost devices with capped exponential backoff and jitter, and publishes a
-:class:`HealthReport` (health a :class:`bilik.devicehealth.DeviceHealth`) per role to
-subscribers whenever the health changes.
+reopens lost devices with capped exponential backoff and jitter (one
+:class:`hardware.devicekeeper.DeviceKeeper` per role, the same bookkeeping the front-desk agents
+use for their devices), and publishes a :class:`HealthReport` (health a
+:class:`bilik.devicehealth.DeviceHealth`) per role to subscribers whenever the health changes.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ import os
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from bilik.backoff import Backoff
 from bilik.devicehealth import DeviceHealth
 from hardware import limits
+from hardware.devicekeeper import DeviceKeeper
 from hardware.devicerules import (
     RULE_FORMS,
     RULE_KEYS,
@@ -138,10 +140,8 @@ class HealthReport:
 class _Slot:
     spec: DeviceSpec
     report: HealthReport
+    keeper: DeviceKeeper  # attempts in a row and when the next open is due
     handle: Handle | None = None
-    attempts: int = 0
-    retry_at: float = 0.0
-    lost: list[str] = field(default_factory=list)
 
 
 class DeviceRegistry:
@@ -175,7 +175,11 @@ class DeviceRegistry:
             factor=limits.REOPEN_BACKOFF_FACTOR, jitter=limits.REOPEN_JITTER, rand=rng)
         now = clock()
         self._slots = {
-            s.role: _Slot(s, HealthReport(s.role, DeviceHealth.ABSENT, s.text, since=now))
+            s.role: _Slot(
+                s,
+                HealthReport(s.role, DeviceHealth.ABSENT, s.text, since=now),
+                DeviceKeeper(s.role.value, self._backoff, clock=clock),
+            )
             for s in specs
         }
         self._subscribers: list[Callable[[HealthReport], None]] = []
@@ -247,15 +251,14 @@ class DeviceRegistry:
         and reopen it after a backoff delay."""
         slot = self._slots[role]
         self._close_handle(slot)
-        slot.attempts += 1
-        slot.retry_at = self._clock() + self._backoff.delay(slot.attempts - 1)
+        slot.keeper.failed(str(exc), health=DeviceHealth.REOPENING)
         self._publish(
             slot,
             DeviceHealth.REOPENING,
             detail=str(exc),
             hint="",
-            attempts=slot.attempts,
-            retry_at=slot.retry_at,
+            attempts=slot.keeper.attempts,
+            retry_at=slot.keeper.retry_at,
         )
         self._wake.set()
 
@@ -286,15 +289,16 @@ class DeviceRegistry:
     async def _update(self, slot: _Slot, res: Resolution) -> None:
         if res.device is None:
             self._close_handle(slot)
-            slot.attempts, slot.retry_at = 0, 0.0  # open at once when it comes back
             err = describe_absent(res)
             health = DeviceHealth.ERROR if res.candidates else DeviceHealth.ABSENT
+            hint = getattr(err, "hint", "")
+            slot.keeper.gone(str(err), health=health, hint=hint)  # opened at once when back
             self._publish(
                 slot,
                 health,
                 device=None,
                 detail=str(err),
-                hint=getattr(err, "hint", ""),
+                hint=hint,
                 attempts=0,
                 retry_at=None,
             )
@@ -303,25 +307,25 @@ class DeviceRegistry:
             if slot.report.device == res.device:
                 return
             self._close_handle(slot)  # it came back at another path
-        now = self._clock()
-        if now < slot.retry_at:
+        if not slot.keeper.due():
             return
         try:
             handle = await asyncio.to_thread(self._opener, slot.spec, res.device)
         except (HardwareError, OSError) as exc:
-            slot.attempts += 1
-            slot.retry_at = now + self._backoff.delay(slot.attempts - 1)
+            hint = getattr(exc, "hint", "")
+            slot.keeper.failed(str(exc), health=health_of(exc), hint=hint)
             self._publish(
                 slot,
                 health_of(exc),
                 device=res.device,
                 detail=str(exc),
-                hint=getattr(exc, "hint", ""),
-                attempts=slot.attempts,
-                retry_at=slot.retry_at,
+                hint=hint,
+                attempts=slot.keeper.attempts,
+                retry_at=slot.keeper.retry_at,
             )
             return
-        slot.handle, slot.attempts, slot.retry_at = handle, 0, 0.0
+        slot.handle = handle
+        slot.keeper.ok()
         self._publish(
             slot, DeviceHealth.OK, device=res.device, detail="", hint="", attempts=0, retry_at=None
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from hardware import limits
 from hardware.displays.pole import EPSON_CODE_TABLES, PoleCommandSet
@@ -226,12 +227,15 @@ class PoleEmulator:
         *,
         codepage: str = "cp437",
         on_change: Callable[[list[str]], None] | None = None,
+        link: Path | None = None,
     ) -> None:
         self.screen = PoleScreen(command_set, codepage=codepage)
         self._changed = threading.Condition()
         self._on_change = on_change
-        self.port = PtyPort(f"pole-{command_set.value}", self._receive)
-        self.path = self.port.path
+        # With ``link``, a symlink there points at the pty (as udev's by-id links do), so
+        # that a new emulator on the same link is the same pole plugged back in.
+        self.port = PtyPort(f"pole-{command_set.value}", self._receive, link=link)
+        self.path = str(link) if link is not None else self.port.path
 
     def _receive(self, data: bytes) -> None:
         with self._changed:

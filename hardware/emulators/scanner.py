@@ -8,17 +8,20 @@ sends a code followed by the suffix, as a scanner does when a code is read.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from hardware.emulators.serialpty import PtyPort
 
 
 class ScannerEmulator:
-    def __init__(self, *, suffix: bytes = b"\r\n") -> None:
+    def __init__(self, *, suffix: bytes = b"\r\n", link: Path | None = None) -> None:
         self.suffix = suffix
         self.received = bytearray()  # configuration commands a host sent (kept, unused)
         self._lock = threading.Lock()
-        self.port = PtyPort("scanner", self._receive)
-        self.path = self.port.path
+        # With ``link``, a symlink there points at the pty (as udev's by-id links do), so
+        # that a new emulator on the same link is the same scanner plugged back in.
+        self.port = PtyPort("scanner", self._receive, link=link)
+        self.path = str(link) if link is not None else self.port.path
         self.scanned = 0
 
     def _receive(self, data: bytes) -> None:

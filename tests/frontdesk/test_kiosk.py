@@ -289,6 +289,29 @@ async def test_scanned_booking_codes_check_in_and_garbage_is_told_apart(
         scanner.close()
 
 
+async def test_a_scanner_plugged_back_in_is_reopened_and_reads_again(
+    branch: Branch, printer: PtyPrinterEmulator, tmp_path: Path
+) -> None:
+    await import_booking(branch, "BK-2002")
+    shown: list[KioskResult] = []
+    link = tmp_path / "scanner"  # the by-id name the kiosk is configured with
+    scanner = ScannerEmulator(link=link)
+    try:
+        async with running_kiosk(branch, printer=printer.address, scanner=str(link)) as kiosk:
+            kiosk.on_show = shown.append
+            await wait_until(lambda: _health_is(branch, "scanner", "ok"), "scanner=ok")
+            scanner.unplug()
+            await wait_until(lambda: _health_is(branch, "scanner", "error"), "scanner=error")
+            scanner = ScannerEmulator(link=link)  # plugged back in
+            await wait_until(lambda: _health_is(branch, "scanner", "ok"), "scanner=ok again",
+                             timeout=60.0)
+            scanner.scan("BK-2002")
+            await wait_until(lambda: shown, "check-in by scan")
+            assert shown[-1].outcome is Outcome.PRINTED and shown[-1].number == "R001"
+    finally:
+        scanner.close()
+
+
 async def test_the_control_endpoint_issues_tickets_for_a_demo_script(
     branch: Branch, printer: PtyPrinterEmulator
 ) -> None:

@@ -265,6 +265,36 @@ async def _pole_error(branch: Branch) -> dict[str, Any] | None:
     return health if health.get("pole") == "error" else None
 
 
+async def test_a_pole_plugged_back_in_is_reopened_and_shows_the_calls_again(
+    start_branch: BranchFactory, tmp_path: Path,
+) -> None:
+    branch = await start_branch()
+    link = tmp_path / "pole"  # the by-id name the display is configured with
+    pole = PoleEmulator(PoleCommandSet.CD5220, link=link)
+    agent = display(branch, pole=str(link), tv=False)
+    try:
+        await agent.start()
+        await agent.wait_connected(REPLY_S)
+        await pole_shows(pole, "Silakan ambil nomor")
+        pole.close()  # unplugged
+        await hub_online(branch)
+        kiosk = await branch.connect("kiosk-01", "kiosk")
+        await walk_in(kiosk, "jht")
+        await branch.connect("booth-02", "booth")
+        await wait_until(lambda: _pole_error(branch), "pole=error at the server")
+        pole = PoleEmulator(PoleCommandSet.CD5220, link=link)  # plugged back in
+        # Reopened after its backoff, at the display's next render: the current call again.
+        await pole_shows(pole, "A001 ke Bilik 2", timeout=RESTART_S)
+        await wait_until(lambda: _pole_ok(branch), "pole=ok at the server", timeout=RESTART_S)
+    finally:
+        await agent.stop()
+        pole.close()
+
+
+async def _pole_ok(branch: Branch) -> bool:
+    return (await device_health(branch, "display-01")).get("pole") == "ok"
+
+
 # -- the pure board ----------------------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """A branch office as real processes on loopback: server, two hubs, kiosk, display, booth.
 
-Every agent runs as ``bilik ...`` in its own process (:class:`bilik.processes.ProcessGroup`),
-with ephemeral ports; the devices the agents drive are emulators running in the test
+Every agent runs as ``bilik ...`` in its own process, with ephemeral ports
+(:class:`bilik.processes.BranchProcesses` gives the server's port, its data directory and
+the process group); the devices the agents drive are emulators running in the test
 process: the kiosk's and the booth's printers on ptys (PNG per printed page), the booth's
 QR reader on a pty, and the booth's document camera as a directory of images that the
 booth replays in name order, in a loop (blurry card first, then the card held still).
@@ -13,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from bilik.processes import ProcessGroup
+from bilik.processes import BranchProcesses, ProcessGroup, free_port
 from hardware.emulators.printer import PtyPrinterEmulator, start_pty_emulator
 from hardware.emulators.scanner import ScannerEmulator
 from signaling import tokens
@@ -39,12 +39,6 @@ POLL_S = 0.2
 OFFICERS = {"o-01": "246801", "o-02": "135702"}
 BLURRY_FRAMES = 12  # 1.2 s of a blurry card at the booth's 10 frames a second
 STILL_FRAMES = 16  # then the card held still
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(check: Callable[[], T | None], what: str, timeout: float = STEP_S,
@@ -85,28 +79,26 @@ def http_bytes(url: str, *, token: str) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
-class Branch:
-    """One branch office; ``with Branch(root) as b: b.start()``; ``close()`` leaves nothing."""
+class Branch(BranchProcesses):
+    """One branch office; ``with Branch(root) as b: b.start()``; ``close()`` leaves nothing.
+
+    Beyond :class:`BranchProcesses` (server, tokens, process group): two hubs, the kiosk,
+    the display and a booth, and the emulators of their devices."""
 
     BOOTH = "booth-01"
     HUBS = ("hub-01", "hub-02")
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.data = root / "server"
-        self.port = free_port()
-        self.http = f"http://127.0.0.1:{self.port}"
-        self.url = f"ws://127.0.0.1:{self.port}/ws"
+        super().__init__(root, log_dir=root / "logs", env={
+            "BILIK_SERVER_HEARTBEAT_S": "1.0",
+            "BILIK_SERVER_HUB_FAILOVER_S": "3.0",
+            "BILIK_BOOTH_GOODBYE_S": "600",  # the receipt screen stays while the test reads it
+        })
         self.hub_ports = {hub: free_port() for hub in self.HUBS}
         self.kiosk_port = free_port()
         self.tv_port = free_port()
         self.screen_dir = root / "booth-screen"
         self.doc_camera_dir = root / "document-camera"
-        self.group = ProcessGroup(root / "logs", env={
-            "BILIK_SERVER_HEARTBEAT_S": "1.0",
-            "BILIK_SERVER_HUB_FAILOVER_S": "3.0",
-            "BILIK_BOOTH_GOODBYE_S": "600",  # the receipt screen stays while the test reads it
-        })
         self.kiosk_printer: PtyPrinterEmulator | None = None
         self.booth_printer: PtyPrinterEmulator | None = None
         self.reader: ScannerEmulator | None = None
@@ -121,7 +113,9 @@ class Branch:
                                                 ttl_s=3600)
         return self._tokens[device]
 
-    def token_file(self, device: str, role: str) -> Path:
+    def token_file(self, role: str, device: str, timeout: float = 0.0) -> Path:
+        """A token for ``device``, issued in this process (a test may use the server's
+        secret; :meth:`BranchProcesses.token_file` runs ``bilik server token``)."""
         path = self.root / "tokens" / f"{device}.token"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.token(device, role))
@@ -174,17 +168,17 @@ class Branch:
         g.bilik("server", "server", "--data-dir", str(self.data), "--port", str(self.port))
         for hub, port in self.hub_ports.items():
             g.bilik(hub, "hub", "--server", self.url, "--id", hub,
-                    "--token-file", str(self.token_file(hub, "hub")),
+                    "--token-file", str(self.token_file("hub", hub)),
                     "--metrics-port", str(port))
         g.bilik("kiosk", "kiosk", "--server", self.url, "--id", "kiosk-01",
-                "--token-file", str(self.token_file("kiosk-01", "kiosk")),
+                "--token-file", str(self.token_file("kiosk", "kiosk-01")),
                 "--printer", self.kiosk_printer.address,
                 "--control-port", str(self.kiosk_port), "--no-stdin")
         g.bilik("display", "display", "--server", self.url, "--id", "display-01",
-                "--token-file", str(self.token_file("display-01", "display")),
+                "--token-file", str(self.token_file("display", "display-01")),
                 "--tv-port", str(self.tv_port))
         g.bilik(self.BOOTH, "booth", "--server", self.url, "--id", self.BOOTH,
-                "--token-file", str(self.token_file(self.BOOTH, "booth")),
+                "--token-file", str(self.token_file("booth", self.BOOTH)),
                 "--flow", "ticket", "--printer", self.booth_printer.address,
                 "--reader", self.reader.path, "--document-camera", str(self.doc_camera_dir),
                 "--screen", str(self.screen_dir), "--data-dir", str(self.root / "booth-data"))
@@ -290,7 +284,7 @@ class Branch:
 
     def close(self) -> None:
         try:
-            self.group.close()
+            self.stop()
         finally:
             for device in (self.kiosk_printer, self.booth_printer, self.reader):
                 if device is not None:

@@ -32,8 +32,9 @@ T0 = 1_594_774_800.0  # 2020-07-15 08:00 WIB
 RULES = QueueRules()
 
 
-class Branch:
-    """A scheduler and a clock, with helpers that speak like the devices."""
+class QueueDay:
+    """One queue day: a scheduler and a clock, with helpers that speak like the devices (no
+    server: the pure core alone; the server-backed branch is in conftest.py)."""
 
     def __init__(self, rules: QueueRules = RULES) -> None:
         self.s = Scheduler(rules, branch="denpasar", now=T0 - 3600)
@@ -95,7 +96,7 @@ def calls(decisions: list[de.Decision]) -> list[tuple[str, str]]:
 
 
 def test_walk_in_is_numbered_called_claimed_paired_and_closed() -> None:
-    b = Branch()
+    b = QueueDay()
     b.booths("b1")
     b.hub("h1")
     out = b.walk_in()
@@ -117,7 +118,7 @@ def test_walk_in_is_numbered_called_claimed_paired_and_closed() -> None:
 
 
 def test_numbers_run_per_service_and_restart_each_local_day() -> None:
-    b = Branch()
+    b = QueueDay()
     numbers = [b.walk_in(s)[0].number for s in ("jht", "jht", "jkk", "jht")]
     assert numbers == ["A001", "A002", "B001", "A003"]
     b.now = T0 + 16 * 3600 + 1  # past midnight WIB
@@ -127,7 +128,7 @@ def test_numbers_run_per_service_and_restart_each_local_day() -> None:
 
 
 def test_unknown_service_and_unknown_booth_are_specific_errors() -> None:
-    b = Branch()
+    b = QueueDay()
     err = b.refused(ev.TicketIssued(service="loan", token="x"), UnknownService)
     assert "loan" in str(err) and isinstance(err, SignalingError)
     b.refused(ev.BoothFree(booth="nope"), UnknownBooth)
@@ -136,7 +137,7 @@ def test_unknown_service_and_unknown_booth_are_specific_errors() -> None:
 
 
 def test_priority_walk_in_goes_ahead_of_earlier_ordinary_tickets() -> None:
-    b = Branch()
+    b = QueueDay()
     b.booths("b1")
     b.hub("h1")
     b.do(ev.BoothBusy(booth="b1"))
@@ -147,7 +148,7 @@ def test_priority_walk_in_goes_ahead_of_earlier_ordinary_tickets() -> None:
 
 
 def test_booking_is_called_in_its_window_ahead_of_walk_ins_and_not_before() -> None:
-    b = Branch()
+    b = QueueDay()
     b.booths("b1")
     b.hub("h1")
     b.do(ev.BoothBusy(booth="b1"))
@@ -167,7 +168,7 @@ def test_booking_is_called_in_its_window_ahead_of_walk_ins_and_not_before() -> N
 
 
 def test_unclaimed_call_is_recalled_once_then_no_show_and_the_booth_calls_the_next() -> None:
-    b = Branch()
+    b = QueueDay()
     b.booths("b1")
     b.hub("h1")
     b.walk_in()
@@ -185,7 +186,7 @@ def test_unclaimed_call_is_recalled_once_then_no_show_and_the_booth_calls_the_ne
 
 
 def test_claim_at_the_wrong_booth_or_with_a_forged_qr_is_refused() -> None:
-    b = Branch()
+    b = QueueDay()
     b.booths("b1", "b2")
     b.hub("h1")
     b.walk_in()  # called to b1
@@ -202,7 +203,7 @@ def test_claim_at_the_wrong_booth_or_with_a_forged_qr_is_refused() -> None:
 
 
 def test_pairing_is_least_loaded_by_skill_and_never_over_capacity() -> None:
-    b = Branch()
+    b = QueueDay()
     b.booths("b1", "b2", "b3", "b4")
     b.hub("h1", skills=("jht",), cap=2)
     b.hub("h2", skills=("jht", "jkk"), cap=1)
@@ -225,7 +226,7 @@ def test_pairing_is_least_loaded_by_skill_and_never_over_capacity() -> None:
 
 
 def test_hub_offline_repairs_its_booths_elsewhere_keeping_each_ticket() -> None:
-    b = Branch()
+    b = QueueDay()
     b.booths("b1", "b2", "b3")
     b.hub("h1", cap=3)
     for _ in range(3):
@@ -246,7 +247,7 @@ def test_hub_offline_repairs_its_booths_elsewhere_keeping_each_ticket() -> None:
 
 
 def test_booth_fault_moves_its_ticket_first_in_line_and_back_to_its_officer() -> None:
-    b = Branch()
+    b = QueueDay()
     b.booths("b1", "b2")
     b.hub("h1", cap=1)
     b.hub("h2", cap=1)
@@ -276,7 +277,7 @@ def test_booth_fault_moves_its_ticket_first_in_line_and_back_to_its_officer() ->
 
 
 def test_transfer_and_park_resume_carry_the_ticket() -> None:
-    b = Branch()
+    b = QueueDay()
     b.booths("b1")
     b.hub("h1", cap=1)
     b.hub("h2", cap=1)
@@ -296,7 +297,7 @@ def test_transfer_and_park_resume_carry_the_ticket() -> None:
 
 
 def test_officer_focus_only_on_own_booths_and_starts_the_appointment_clock() -> None:
-    b = Branch()
+    b = QueueDay()
     b.booths("b1")
     b.hub("h1")
     b.hub("h2")
@@ -307,12 +308,12 @@ def test_officer_focus_only_on_own_booths_and_starts_the_appointment_clock() -> 
     assert b.s.tickets["20200715-A001"].started_at == b.now
 
 
-def booked(b: Branch, code: str, slot: float, service: str = "jht") -> None:
+def booked(b: QueueDay, code: str, slot: float, service: str = "jht") -> None:
     b.do(ev.AppointmentsBooked(bookings=({"code": code, "service": service, "slot": slot},)))
 
 
 def test_check_in_window_and_codes() -> None:
-    b = Branch()
+    b = QueueDay()
     booked(b, "BK-0001", T0 + 2 * 3600)
     err = b.refused(ev.AppointmentCheckedIn(code="BK-0001", token="x"), CheckInRefused)
     assert err.key == "queue.booking_too_early"
@@ -332,7 +333,7 @@ def test_check_in_window_and_codes() -> None:
 
 
 def test_check_in_at_a_free_booth_sits_down_at_once() -> None:
-    b = Branch()
+    b = QueueDay()
     b.booths("b1")
     b.hub("h1")
     slot = T0 + 600
@@ -342,7 +343,7 @@ def test_check_in_at_a_free_booth_sits_down_at_once() -> None:
 
 
 def test_a_booking_for_another_day_is_told_so_not_to_come_back_later() -> None:
-    b = Branch()
+    b = QueueDay()
     booked(b, "BK-0001", T0 + 86400)  # tomorrow, same hour
     booked(b, "BK-0002", T0 - 86400)  # yesterday
     booked(b, "BK-0003", T0 + 3 * 3600)  # today, too early
@@ -354,7 +355,7 @@ def test_a_booking_for_another_day_is_told_so_not_to_come_back_later() -> None:
 
 
 def test_the_booking_code_claims_its_ticket_at_the_booth_it_is_called_to() -> None:
-    b = Branch()
+    b = QueueDay()
     b.booths("b1", "b2")
     b.hub("h1")
     b.walk_in()  # A001 is called to b1
@@ -375,7 +376,7 @@ def test_the_booking_code_claims_its_ticket_at_the_booth_it_is_called_to() -> No
 
 
 def test_forecast_flags_late_appointments_before_they_are_late_and_calls_them_first() -> None:
-    b = Branch()
+    b = QueueDay()
     b.booths("b1", "b2")
     b.hub("h1", cap=2)
     for _ in range(6):
@@ -397,7 +398,7 @@ def test_forecast_flags_late_appointments_before_they_are_late_and_calls_them_fi
 
 
 def test_booking_not_checked_in_is_flagged_at_its_slot_then_missed() -> None:
-    b = Branch()
+    b = QueueDay()
     booked(b, "BK-0001", T0 + 600)
     deadline = b.s.next_deadline()
     assert deadline is not None and deadline <= T0 + 600
@@ -410,7 +411,7 @@ def test_booking_not_checked_in_is_flagged_at_its_slot_then_missed() -> None:
 
 
 def test_unattended_appointment_spills_to_an_idle_officer() -> None:
-    b = Branch()
+    b = QueueDay()
     b.booths("b1", "b2", "b3")
     b.hub("h1", cap=3)
     b.walk_in()
@@ -430,7 +431,7 @@ def test_unattended_appointment_spills_to_an_idle_officer() -> None:
 
 
 def test_state_survives_a_restart_and_resumes_identically() -> None:
-    b = Branch()
+    b = QueueDay()
     b.booths("b1", "b2")
     b.hub("h1", cap=1)
     for _ in range(4):
@@ -454,7 +455,7 @@ def test_state_survives_a_restart_and_resumes_identically() -> None:
 
 
 def test_corrupt_state_is_refused_with_a_clear_error() -> None:
-    b = Branch()
+    b = QueueDay()
     b.booths("b1")
     b.hub("h1")
     b.walk_in()
