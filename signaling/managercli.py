@@ -1,8 +1,9 @@
 """``bilik server manager add|list|disable|enable|reset-pin``: the branch managers' accounts.
 
 The PIN is never an argument (it would sit in the shell's history and the process list): it is
-read from ``--pin-file`` or one line of standard input. Each change is audited with actor
-``cli``. A disabled manager's open session ends at its next request.
+read from ``--pin-file`` or one line of standard input. Each change is audited with the person
+who made it (``--by NAME``, by default the login name: :func:`signaling.tlscli.person`). A
+disabled manager's open session ends at its next request.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from signaling import people
 from signaling.config import ServerConfig
 from signaling.errors import StoreError
+from signaling.tlscli import person
 
 
 def register(inner: Any, add_config_flags: Callable[..., None],
@@ -37,6 +39,7 @@ def register(inner: Any, add_config_flags: Callable[..., None],
         if pin:
             sub.add_argument("--pin-file", type=Path,
                              help="file holding the PIN (default: read one line from stdin)")
+        sub.add_argument("--by", help="your name, for the audit log (default: your login)")
         add_config_flags(sub, inner=True)
         sub.set_defaults(func=lambda args: _run(args, fn, load_config))
 
@@ -50,22 +53,22 @@ def register(inner: Any, add_config_flags: Callable[..., None],
 
 
 def _add(args: argparse.Namespace, data_dir: Path) -> str:
-    people.add_offline(data_dir, args.manager_id, _pin(args), args.name)
+    people.add_offline(data_dir, args.manager_id, _pin(args), args.name, actor=person(args))
     return f"manager {args.manager_id} added"
 
 
 def _disable(args: argparse.Namespace, data_dir: Path) -> str:
-    people.disable_offline(data_dir, args.manager_id)
+    people.disable_offline(data_dir, args.manager_id, actor=person(args))
     return f"manager {args.manager_id} disabled"
 
 
 def _enable(args: argparse.Namespace, data_dir: Path) -> str:
-    people.enable_offline(data_dir, args.manager_id)
+    people.enable_offline(data_dir, args.manager_id, actor=person(args))
     return f"manager {args.manager_id} enabled"
 
 
 def _reset_pin(args: argparse.Namespace, data_dir: Path) -> str:
-    people.reset_pin_offline(data_dir, args.manager_id, _pin(args))
+    people.reset_pin_offline(data_dir, args.manager_id, _pin(args), actor=person(args))
     return f"manager {args.manager_id}: PIN reset"
 
 

@@ -228,20 +228,21 @@ def offline(data_dir: Path, fn: Callable[..., T], *args: Any) -> T:
         store.close()
 
 
-def add_offline(data_dir: Path, manager_id: str, pin: str, name: str = "") -> None:
-    offline(data_dir, add_manager, manager_id, pin, name, time.time(), "cli")
+def add_offline(data_dir: Path, manager_id: str, pin: str, name: str = "",
+                actor: str = "cli") -> None:
+    offline(data_dir, add_manager, manager_id, pin, name, time.time(), actor)
 
 
-def disable_offline(data_dir: Path, manager_id: str) -> None:
-    offline(data_dir, set_active, manager_id, False, time.time(), "cli")
+def disable_offline(data_dir: Path, manager_id: str, actor: str = "cli") -> None:
+    offline(data_dir, set_active, manager_id, False, time.time(), actor)
 
 
-def enable_offline(data_dir: Path, manager_id: str) -> None:
-    offline(data_dir, set_active, manager_id, True, time.time(), "cli")
+def enable_offline(data_dir: Path, manager_id: str, actor: str = "cli") -> None:
+    offline(data_dir, set_active, manager_id, True, time.time(), actor)
 
 
-def reset_pin_offline(data_dir: Path, manager_id: str, pin: str) -> None:
-    offline(data_dir, reset_pin, manager_id, pin, time.time(), "cli")
+def reset_pin_offline(data_dir: Path, manager_id: str, pin: str, actor: str = "cli") -> None:
+    offline(data_dir, reset_pin, manager_id, pin, time.time(), actor)
 
 
 def list_offline(data_dir: Path) -> list[dict[str, Any]]:

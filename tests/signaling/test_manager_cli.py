@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import io
 import json
 from pathlib import Path
@@ -43,16 +44,18 @@ def test_add_list_disable_enable_and_reset_pin_each_audited(
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(m["id"], m["name"], m["active"]) for m in listed] == [("kacab-01", "Bu Rina", True)]
 
-    assert main(["server", "manager", "disable", "kacab-01", *flags]) == 0
+    assert main(["server", "manager", "disable", "kacab-01", "--by", "Pak Budi", *flags]) == 0
     assert not _verify(data, "kacab-01", "482913")  # a disabled manager cannot sign in
     assert main(["server", "manager", "enable", "kacab-01", *flags]) == 0
     monkeypatch.setattr("sys.stdin", io.StringIO("97531086\n"))
     assert main(["server", "manager", "reset-pin", "kacab-01", *flags]) == 0
     assert _verify(data, "kacab-01", "97531086") and not _verify(data, "kacab-01", "482913")
 
+    # Each change is attributed to a person: --by, else the login name; never a shared "cli".
+    me = f"person:{getpass.getuser()}"
     assert [a for a in _audit(data) if a[1].startswith("manager_")] == [
-        ("cli", "manager_added", "kacab-01"), ("cli", "manager_disabled", "kacab-01"),
-        ("cli", "manager_enabled", "kacab-01"), ("cli", "manager_pin_reset", "kacab-01")]
+        (me, "manager_added", "kacab-01"), ("person:Pak Budi", "manager_disabled", "kacab-01"),
+        (me, "manager_enabled", "kacab-01"), (me, "manager_pin_reset", "kacab-01")]
 
 
 @pytest.mark.parametrize(("argv", "stdin", "problem"), [
