@@ -156,12 +156,12 @@ def run(booths: int, replay: bool, seconds: float, switch_s: float, root: Path,
         for name in names:
             token = branch.token_file("booth", name)
             stats_files[name] = root / f"{name}.json"
-            with open(root / f"{name}.log", "ab") as log:
-                branch.procs[name] = subprocess.Popen(
-                    [sys.executable, "-m", "tests.officer.simbooth", "--server", branch.url,
-                     "--token-file", str(token), "--stats", str(stats_files[name]), *extra,
-                     *(["--consent"] if record else [])],
-                    stdout=log, stderr=log, cwd=REPO)
+            branch.group.start(
+                name,
+                [sys.executable, "-m", "tests.officer.simbooth", "--server", branch.url,
+                 "--token-file", str(token), "--stats", str(stats_files[name]), *extra,
+                 *(["--consent"] if record else [])],
+                cwd=REPO)
 
         def all_streaming() -> bool:
             found = (branch.health() or {}).get("booths", {})

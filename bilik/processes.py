@@ -28,6 +28,17 @@ log = logging.getLogger(__name__)
 STOP_GRACE_S = 8.0  # a child gets this long to close its peers and sockets after SIGTERM
 
 
+def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:
+    """``sig`` to the child's process group when it leads one (as :meth:`ProcessGroup.start`
+    makes it), else to the child alone (one a caller put into ``procs`` itself): a signal that
+    reaches nobody would leave :meth:`ProcessGroup.stop` waiting for ever."""
+    with contextlib.suppress(ProcessLookupError):
+        if os.getpgid(proc.pid) == proc.pid:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+
+
 class ProcessGroup:
     def __init__(self, log_dir: Path, *, env: dict[str, str] | None = None) -> None:
         self.log_dir = log_dir
@@ -40,7 +51,8 @@ class ProcessGroup:
         cmd = [sys.executable, "-m", "bilik.cli", *(["--log-json"] if json_logs else []), *args]
         return self.start(name, cmd)
 
-    def start(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
+    def start(self, name: str, cmd: list[str], *,
+              cwd: Path | None = None) -> subprocess.Popen[bytes]:
         """Start any command as child ``name``, logging to ``<log_dir>/<name>.log``.
 
         Its stdin is /dev/null: a child reading the terminal would steal the user's keys.
@@ -48,7 +60,7 @@ class ProcessGroup:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
         self._logs.append(out)
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, cwd=cwd,
                                 stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
         self.procs[name] = proc
         log.info("started", extra={"fields": {"name": name, "pid": proc.pid}})
@@ -66,8 +78,7 @@ class ProcessGroup:
         for n in names:
             proc = self.procs.get(n)
             if proc is not None and proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, sig)
+                _signal(proc, sig)
         deadline = time.monotonic() + STOP_GRACE_S
         for n in names:
             proc = self.procs.get(n)
@@ -77,8 +88,7 @@ class ProcessGroup:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 log.warning("child did not stop in time; killing", extra={"fields": {"name": n}})
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
+                _signal(proc, signal.SIGKILL)
                 proc.wait()
             if name is not None:
                 del self.procs[n]
