@@ -31,9 +31,11 @@ def _service(request: web.Request) -> ManagerPage:
 
 
 async def _session_manager(request: web.Request) -> str:
+    # ``?background=1``: the page listing recordings by itself, not the manager's activity
+    # (the same rule as the overview's polls), so an unattended page still signs out.
     session = await _service(request).active(request.cookies.get(COOKIE),
                                              request.headers.get("Authorization", ""),
-                                             touch=True)
+                                             touch=request.query.get("background") != "1")
     return session.manager
 
 

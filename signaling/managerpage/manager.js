@@ -78,7 +78,7 @@ $("sign-in-form").addEventListener("submit", async (event) => {
   $("sign-in-panel").hidden = true;
   firstPoll = true;
   await poll();
-  if (signedIn) loadRecordings();
+  if (signedIn) loadRecordings(true);
 });
 
 $("sign-out").addEventListener("click", async () => {
@@ -328,10 +328,12 @@ function renderChart(hours, nowHour) {
 
 // -- session recordings -----------------------------------------------------------------
 
-// A case's recordings (by ticket or claim reference), or today's with no case.
-async function loadRecordings() {
+// A case's recordings (by ticket or claim reference), or today's with no case. Loaded by the
+// page itself (background) after sign-in, or asked for by the manager (Find: activity).
+async function loadRecordings(background = false) {
   $("recordings-error").textContent = "";
   const query = new URLSearchParams({ case: $("recording-case").value.trim() });
+  if (background) query.set("background", "1");
   const reply = await fetch(API + "recordings?" + query);
   if (reply.status === 401 || reply.status === 403) {
     const body = await reply.json().catch(() => ({}));
@@ -394,4 +396,4 @@ $("export-form").addEventListener("submit", async (event) => {
   setTimeout(() => URL.revokeObjectURL(link.href), 10000);
 });
 
-poll().then(() => { if (signedIn) loadRecordings(); });
+poll().then(() => { if (signedIn) loadRecordings(true); });

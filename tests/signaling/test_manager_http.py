@@ -159,6 +159,24 @@ async def test_an_idle_session_expires_and_background_refreshes_do_not_keep_it(
     assert (await overview(branch, cookie))[0] == 200
 
 
+async def test_the_pages_own_listing_of_recordings_does_not_keep_an_idle_session(
+        branch: Branch, clock: Clock) -> None:
+    # The page lists today's recordings by itself after sign-in: a background read. Counted
+    # as activity, it would keep an unattended page signed in (it did, now and then).
+    _, _, cookie = await sign_in(branch)
+    clock.now += limits.MANAGER_IDLE_S - 1
+    assert (await get(branch, "/manager/api/recordings?background=1", cookie))[0] == 200
+    clock.now += 1
+    status, body = await get(branch, "/manager/api/recordings?background=1", cookie)
+    assert (status, body["error"]) == (401, "session_expired")
+
+    _, _, cookie = await sign_in(branch)
+    clock.now += limits.MANAGER_IDLE_S - 1
+    assert (await get(branch, "/manager/api/recordings?case=A001", cookie))[0] == 200  # Find
+    clock.now += limits.MANAGER_IDLE_S - 1
+    assert (await overview(branch, cookie))[0] == 200
+
+
 @pytest.mark.parametrize("role", ["admin", "hub", "booth"])
 async def test_device_and_admin_tokens_cannot_open_the_page(
         branch: Branch, clock: Clock, role: str) -> None:
