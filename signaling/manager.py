@@ -27,10 +27,12 @@ from signaling import protocol as p
 from signaling.branchqueue import QUEUE_KEY, BranchQueue
 from signaling.errors import TokenError
 from signaling.managersessions import NoSession, Session, Sessions
+from signaling.officers import OFFICERS_KEY
 from signaling.outbox import OUTBOX_KEY
 from signaling.problems import problem
 from signaling.queue import decisions as de
 from signaling.server import BranchServer, Connection
+from signaling.signinguard import SIGN_IN_LOCKOUT_S
 
 log = logging.getLogger(__name__)
 
@@ -228,8 +230,18 @@ class ManagerPage:
                                 sla=self.sla, unserved_services=mv.unserved(view),
                                 parked=mv.parked_overdue(view),
                                 waiting=view.get("waiting", []), backlog=evidence,
-                                receipts=self.receipts, now=now),
+                                receipts=self.receipts,
+                                sign_in_locks=self.sign_in_locks(), now=now),
         }
+
+    def sign_in_locks(self) -> list[dict[str, Any]]:
+        """The hubs whose officer sign-in is locked now (:mod:`signaling.officers`' guard)."""
+        officers = self.app.get(OFFICERS_KEY)
+        if officers is None:
+            return []
+        now = self.server.clock()
+        return [{**lock, "since": now - (SIGN_IN_LOCKOUT_S - float(lock["seconds_left"]))}
+                for lock in officers.guard.locks(now)]
 
     async def figures(self) -> dict[str, Any]:
         """Today's figures: ``/api/stats`` from local midnight, recomputed only when the

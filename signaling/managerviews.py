@@ -150,11 +150,14 @@ def alerts(*, booth_list: Sequence[Mapping[str, Any]], others: Sequence[Mapping[
            unserved_services: Sequence[Mapping[str, Any]],
            parked: Sequence[Mapping[str, Any]] = (), waiting: Sequence[Mapping[str, Any]],
            backlog: Mapping[str, Any] | None = None,
-           receipts: Sequence[Mapping[str, Any]] = (), now: float) -> list[dict[str, Any]]:
+           receipts: Sequence[Mapping[str, Any]] = (),
+           sign_in_locks: Sequence[Mapping[str, Any]] = (),
+           now: float) -> list[dict[str, Any]]:
     """Alerts in force, newest first: device faults, booths offline, SLA risks, unserved
     services, cases parked too long, evidence the head office has not had for too long,
-    receipts a booth could not print (their ``receipt_not_printed`` audit entries). Each has
-    a stable ``id`` so the page can tell a new one from a known one."""
+    receipts a booth could not print (their ``receipt_not_printed`` audit entries), hubs whose
+    officer sign-in is locked after wrong PINs (with the ids tried: whose account someone was
+    guessing). Each has a stable ``id`` so the page can tell a new one from a known one."""
     out: list[dict[str, Any]] = []
     for device in [*booth_list, *others]:
         name = device.get("label") or device["id"]
@@ -212,6 +215,14 @@ def alerts(*, booth_list: Sequence[Mapping[str, Any]], others: Sequence[Mapping[
                               + (f", ticket {ticket}" if ticket else "")
                               + (f" ({reason})" if reason else ""),
                     "since": entry["at"]})
+    for lock in sign_in_locks:
+        tried = ", ".join(lock.get("officers_tried") or []) or "unknown ids"
+        left = float(lock.get("seconds_left") or 0.0)
+        out.append({"id": f"sign_in_locked:{lock['hub']}", "kind": "sign_in_locked",
+                    "subject": lock["hub"], "part": "",
+                    "detail": f"{lock['hub']}: officer sign-in locked after wrong PINs "
+                              f"(tried: {tried}); {_duration(left)} left",
+                    "since": float(lock.get("since", now))})
     if backlog and backlog["late"]:
         count, age = backlog["backlog"], float(backlog["oldest_age_s"])
         where = "the head office" if backlog["head_office"] else "a head office (none is set)"

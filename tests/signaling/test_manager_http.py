@@ -14,6 +14,7 @@ import pytest
 from signaling import limits, people
 from signaling.manager import MANAGER_KEY
 from signaling.managersessions import COOKIE
+from signaling.signinguard import SIGN_IN_FAILURES
 from tests.signaling.conftest import Branch, wait_until
 from tests.signaling.test_documents import jpeg, open_upload, put
 
@@ -276,3 +277,24 @@ async def test_an_officers_rescan_counts_for_its_service_and_its_ticket(
         rows = list(csv.DictReader(io.StringIO(await reply.text())))
     assert [(r["ticket"], r["number"], r["rescans"], r["outcome"]) for r in rows] == [
         (info["ticket"], "D001", "1", "in_service")]
+
+
+async def test_a_hub_locked_after_wrong_pins_is_an_alert_naming_the_account_tried(
+        branch: Branch, clock: Clock) -> None:
+    admin = {"Authorization": f"Bearer {branch.token('admin', 'ani')}"}
+    async with branch.http.post(branch.url("/api/cases/officers"), headers=admin,
+                                json={"id": "officer-1", "pin": "2468", "name": "Budi"}) as r:
+        assert r.status == 201
+    _, _, cookie = await sign_in(branch)
+    assert not [a for a in (await overview(branch, cookie))[1]["alerts"]
+                if a["kind"] == "sign_in_locked"]
+    hub = await branch.connect("hub-01", "hub")
+    for _ in range(SIGN_IN_FAILURES):
+        reply = await hub.request({"type": "officer_sign_in", "officer": "officer-1",
+                                   "pin": "0000"})
+        assert reply["code"] == "unauthorized", reply
+    status, state = await overview(branch, cookie)
+    assert status == 200
+    (alert,) = [a for a in state["alerts"] if a["kind"] == "sign_in_locked"]
+    assert alert["subject"] == "hub-01" and "officer-1" in alert["detail"]
+    assert "wrong PINs" in alert["detail"]
