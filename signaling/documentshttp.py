@@ -5,12 +5,11 @@ into the server (app.py)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 
 from aiohttp import web
 
-from signaling import crashpoint, limits, tokens
+from signaling import crashpoint, tokens
 from signaling import protocol as p
 from signaling.documentrecords import (
     ID_RE,
@@ -35,7 +34,7 @@ from signaling.documentrecords import (
 from signaling.documents import DOCUMENTS_KEY, DocumentStore
 from signaling.problems import problem
 from signaling.protocol import Role
-from signaling.requestbody import read_json_object
+from signaling.requestbody import append_chunk, read_json_object
 from signaling.roleguard import grant_of
 from signaling.server import BranchServer
 
@@ -121,45 +120,9 @@ class DocumentRoutes:
         if session is None or session[0] != upload.pairing:
             raise problem(403, "not_in_session",
                            "the session this upload was opened in is over")
-        try:
-            offset = int(request.query.get("offset", ""))
-        except ValueError:
-            raise problem(400, "bad_request", "query parameter offset=N is required") from None
-        current = self.docs.offset(upload)
-        if offset != current:
-            raise problem(409, "wrong_offset",
-                           f"the server has {current} bytes; send from there", offset=current)
-        room = min(MAX_CHUNK_BYTES, upload.size - current)
-        declared = request.content_length
-        if declared is not None and declared > room:
-            raise problem(413, "too_large", f"this chunk may be at most {room} bytes",
-                           size=declared)
-        part = self.docs.part(upload.id)
-        received = 0
-        with part.open("r+b") as f:
-            f.seek(current)
-            f.truncate()
-            try:
-                async with asyncio.timeout(limits.BODY_READ_S):
-                    async for piece in request.content.iter_any():
-                        received += len(piece)
-                        if received > room:
-                            f.truncate(current)
-                            too_many, received = received, 0
-                            raise problem(413, "too_large",
-                                           f"this chunk may be at most {room} bytes",
-                                           size=too_many)
-                        f.write(piece)
-            except TimeoutError:
-                # What did arrive is kept (it is in order): the booth asks for the offset.
-                raise problem(408, "too_slow", f"a chunk must arrive within "
-                               f"{limits.BODY_READ_S:g} s; ask for the offset and go on",
-                               offset=current + received) from None
-            finally:
-                f.flush()
-                os.fsync(f.fileno())
+        offset = await append_chunk(request, self.docs.part(upload.id),
+                                    self.docs.offset(upload), upload.size, MAX_CHUNK_BYTES)
         crashpoint.reached("upload.chunk_written")
-        offset = current + received
         if offset < upload.size:
             return web.json_response({"offset": offset}, headers={"Upload-Offset": str(offset)})
         return await self._finish(upload, grant.device_id)

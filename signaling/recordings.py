@@ -26,14 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from signaling import limits
 from signaling.documentrecords import (
     ID_RE,
     RECORDING_KIND,
@@ -54,7 +52,7 @@ from signaling.documentrecords import (
 )
 from signaling.problems import problem
 from signaling.protocol import DEVICE_ID_RE, Role
-from signaling.requestbody import read_json_object
+from signaling.requestbody import append_chunk, read_json_object
 from signaling.roleguard import grant_of
 from signaling.server import BranchServer
 
@@ -171,38 +169,8 @@ class RecordingStore:
         if upload.document is not None:
             return web.json_response({"document": upload.document, "offset": upload.size,
                                       "status": "uploaded"}, status=201)
-        try:
-            offset = int(request.query.get("offset", ""))
-        except ValueError:
-            raise problem(400, "bad_request", "query parameter offset=N is required") from None
-        current = self._offset(upload)
-        if offset != current:
-            raise problem(409, "wrong_offset",
-                         f"the server has {current} bytes; send from there", offset=current)
-        room = min(MAX_CHUNK_BYTES, upload.size - current)
-        if request.content_length is not None and request.content_length > room:
-            raise problem(413, "too_large", f"this chunk may be at most {room} bytes")
-        received = 0
-        with self._part(upload.id).open("r+b") as f:
-            f.seek(current)
-            f.truncate()
-            try:
-                async with asyncio.timeout(limits.BODY_READ_S):
-                    async for piece in request.content.iter_any():
-                        received += len(piece)
-                        if received > room:
-                            f.truncate(current)
-                            raise problem(413, "too_large",
-                                          f"this chunk may be at most {room} bytes")
-                        f.write(piece)
-            except TimeoutError:
-                raise problem(408, "too_slow", f"a chunk must arrive within "
-                             f"{limits.BODY_READ_S:g} s; ask for the offset and go on",
-                             offset=current + received) from None
-            finally:
-                f.flush()
-                os.fsync(f.fileno())
-        offset = current + received
+        offset = await append_chunk(request, self._part(upload.id), self._offset(upload),
+                                    upload.size, MAX_CHUNK_BYTES)
         if offset < upload.size:
             return web.json_response({"offset": offset}, headers={"Upload-Offset": str(offset)})
         return await self._finish(upload, hub)

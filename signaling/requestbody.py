@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -92,3 +94,46 @@ async def read_json_object(request: web.Request, *, fields: str,
     if not isinstance(body, dict):
         raise problem(400, "bad_request", f"body must be a JSON object: {{{fields}}}")
     return body
+
+
+async def append_chunk(request: web.Request, part: Path, current: int, size: int,
+                       max_chunk: int) -> int:
+    """One PUT of a resumable upload (the booth's documents, the hub's recordings): the
+    ``offset=N`` query must be ``current`` (else 409 with the server's offset); the body,
+    at most ``min(max_chunk, size - current)`` bytes, is written at ``current`` of ``part``
+    and fsynced. What arrived in order is kept even when the body stalls (408 says the offset
+    to go on from). Returns the new offset."""
+    try:
+        offset = int(request.query.get("offset", ""))
+    except ValueError:
+        raise problem(400, "bad_request", "query parameter offset=N is required") from None
+    if offset != current:
+        raise problem(409, "wrong_offset",
+                      f"the server has {current} bytes; send from there", offset=current)
+    room = min(max_chunk, size - current)
+    declared = request.content_length
+    if declared is not None and declared > room:
+        raise problem(413, "too_large", f"this chunk may be at most {room} bytes",
+                      size=declared)
+    received = 0
+    with part.open("r+b") as f:
+        f.seek(current)
+        f.truncate()
+        try:
+            async with asyncio.timeout(limits.BODY_READ_S):
+                async for piece in request.content.iter_any():
+                    received += len(piece)
+                    if received > room:
+                        f.truncate(current)
+                        too_many, received = received, 0
+                        raise problem(413, "too_large",
+                                      f"this chunk may be at most {room} bytes", size=too_many)
+                    f.write(piece)
+        except TimeoutError:
+            raise problem(408, "too_slow", f"a chunk must arrive within "
+                          f"{limits.BODY_READ_S:g} s; ask for the offset and go on",
+                          offset=current + received) from None
+        finally:
+            f.flush()
+            os.fsync(f.fileno())
+    return current + received
