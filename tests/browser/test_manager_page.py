@@ -26,16 +26,8 @@ from hardware.emulators.printer import Fault, start_pty_emulator
 from signaling import limits, people
 from signaling.branchqueue import QUEUE_KEY
 from signaling.manager import MANAGER_KEY
+from signaling.officers import add_officer
 from tests.browser.conftest import ARGS, CHROMIUM, HAVE_CHROMIUM
-
-try:  # officers with their skills, in a module of their own (issue 16)
-    from signaling.officers import add_officer  # type: ignore[import-not-found]
-
-    RECORDED_SKILLS = True
-except ImportError:
-    from signaling.cases import add_officer
-
-    RECORDED_SKILLS = False
 from tests.signaling.conftest import (  # noqa: F401 - fixtures
     Branch,
     BranchFactory,
@@ -109,11 +101,7 @@ async def hub(site: Branch, hub_id: str = "hub-01", *, skills: tuple[str, ...] =
     """A hub whose officer (``o-<hub>``, serving ``skills``; none: every service) signs in."""
     officer = f"o-{hub_id}"
     db = site.server.db
-    if RECORDED_SKILLS:  # the officer's skills are recorded with the officer (issue 16)
-        await db.call(add_officer, db.sync, officer, OFFICER_PIN, "", time.time(), "test",
-                      skills)
-    else:
-        await db.call(add_officer, db.sync, officer, OFFICER_PIN, "", time.time(), "test")
+    await db.call(add_officer, db.sync, officer, OFFICER_PIN, "", time.time(), "test", skills)
     device = await site.connect(hub_id, "hub")
     reply = await device.request({"type": "officer_sign_in", "officer": officer,
                                   "pin": OFFICER_PIN})
@@ -191,8 +179,6 @@ async def test_a_real_booths_printer_out_of_paper_shows_until_it_is_refilled(
         printer.close()
 
 
-@pytest.mark.skipif(not RECORDED_SKILLS, reason="the queue names unserved services once "
-                    "officers have recorded skills (issue 16, engineer case's branch)")
 async def test_a_service_nobody_signed_in_serves_is_an_alert(page: Page, site: Branch) -> None:
     await hub(site, "hub-01", skills=("jht",))
     kiosk = await site.connect("kiosk-01", "kiosk")
