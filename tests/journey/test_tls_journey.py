@@ -14,7 +14,6 @@ import signal
 import ssl
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -23,28 +22,16 @@ from typing import Any
 
 import pytest
 
+from bilik.processes import free_port
+from tests import helpers
+
 pytestmark = pytest.mark.slow
 
 START_S = 60.0  # generous: processes importing aiortc on a shared two-core machine
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_for(check: Callable[[], Any], what: str, timeout: float = START_S) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.2)
+    return helpers.wait_for(check, what, timeout)
 
 
 class TlsBranch:
